@@ -1,0 +1,203 @@
+//! Aggregation: exact integer sums per region at every level, rolled up by the code hierarchy,
+//! and per regional group (a level defined in data as a set of 시도).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::assign::Resolution;
+use crate::model::{AdminLevel, Boundaries, FundingSource, Investment};
+use crate::read::RegionGroup;
+
+/// Sums for one region. Money is `i128` while summing; the writers check it fits `i64`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RegionTotals {
+    pub amount_krw: i128,
+    pub record_count: u64,
+    /// Money of records resolved to this region itself, not to one of its sub-regions.
+    pub held_here_krw: i128,
+    pub by_funding: BTreeMap<FundingSource, i128>,
+    pub by_program: BTreeMap<String, i128>,
+}
+
+impl RegionTotals {
+    fn add(&mut self, amount: i128, r: &Investment) {
+        self.amount_krw += amount;
+        self.record_count += 1;
+        *self.by_funding.entry(r.funding).or_default() += amount;
+        if !r.program.is_empty() {
+            *self.by_program.entry(r.program.clone()).or_default() += amount;
+        }
+    }
+}
+
+/// Totals of one level: every region of the level (zero when nothing landed there).
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelTotals {
+    pub level: String,
+    pub regions: BTreeMap<String, RegionTotals>,
+    /// Money resolved only to a coarser level (e.g. a 시도-wide programme), so not in any
+    /// region of this level.
+    pub held_above_krw: i128,
+    pub held_above_count: u64,
+}
+
+impl LevelTotals {
+    pub fn sum_krw(&self) -> i128 {
+        self.regions.values().map(|t| t.amount_krw).sum()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Aggregates {
+    /// One entry per boundary level, coarsest first, then `region_group` when configured.
+    pub levels: Vec<LevelTotals>,
+    pub assigned_krw: i128,
+    pub assigned_count: u64,
+    /// Every distinct programme id, sorted (for stable output columns).
+    pub programs: Vec<String>,
+}
+
+/// Sums every assigned investment record into its region and all of that region's ancestors.
+///
+/// # Assumptions
+/// `assigned` holds investment records only (attribute inputs are applied elsewhere).
+pub fn aggregate(
+    b: &Boundaries,
+    groups: &[RegionGroup],
+    records: &[Investment],
+    assigned: &[(usize, Resolution)],
+) -> Aggregates {
+    let mut levels: Vec<LevelTotals> = b
+        .levels
+        .iter()
+        .map(|l| LevelTotals {
+            level: l.level.to_string(),
+            regions: l
+                .regions
+                .iter()
+                .map(|r| (r.code.clone(), RegionTotals::default()))
+                .collect(),
+            held_above_krw: 0,
+            held_above_count: 0,
+        })
+        .collect();
+    let mut assigned_krw = 0i128;
+    let mut assigned_count = 0u64;
+    let mut programs = std::collections::BTreeSet::new();
+    for (i, res) in assigned {
+        let r = &records[*i];
+        let amount = i128::from(r.amount_krw.unwrap_or(0));
+        assigned_krw += amount;
+        assigned_count += 1;
+        if !r.program.is_empty() {
+            programs.insert(r.program.clone());
+        }
+        let (level, code) = res.holder();
+        let lineage = b.lineage(level, code);
+        for (li, lt) in b.levels.iter().zip(levels.iter_mut()) {
+            match lineage.iter().find(|(l, _)| *l == li.level) {
+                Some((_, c)) => {
+                    if let Some(t) = lt.regions.get_mut(c) {
+                        t.add(amount, r);
+                        if li.level == level {
+                            t.held_here_krw += amount;
+                        }
+                    }
+                }
+                None => {
+                    lt.held_above_krw += amount;
+                    lt.held_above_count += 1;
+                }
+            }
+        }
+    }
+    if !groups.is_empty() {
+        let sido_pos = b.levels.iter().position(|l| l.level == AdminLevel::Sido);
+        let mut gt = LevelTotals {
+            level: "region_group".into(),
+            regions: groups
+                .iter()
+                .map(|g| (g.id.clone(), RegionTotals::default()))
+                .collect(),
+            held_above_krw: 0,
+            held_above_count: 0,
+        };
+        if let Some(sp) = sido_pos {
+            for (code, t) in &levels[sp].regions {
+                match groups.iter().find(|g| g.sido_codes.contains(code)) {
+                    Some(g) => {
+                        if let Some(target) = gt.regions.get_mut(&g.id) {
+                            merge(target, t);
+                        }
+                    }
+                    None => {
+                        gt.held_above_krw += t.amount_krw;
+                        gt.held_above_count += t.record_count;
+                    }
+                }
+            }
+            gt.held_above_krw += levels[sp].held_above_krw;
+            gt.held_above_count += levels[sp].held_above_count;
+        }
+        levels.push(gt);
+    }
+    Aggregates {
+        levels,
+        assigned_krw,
+        assigned_count,
+        programs: programs.into_iter().collect(),
+    }
+}
+
+fn merge(into: &mut RegionTotals, t: &RegionTotals) {
+    into.amount_krw += t.amount_krw;
+    into.record_count += t.record_count;
+    into.held_here_krw += t.amount_krw;
+    for (k, v) in &t.by_funding {
+        *into.by_funding.entry(*k).or_default() += v;
+    }
+    for (k, v) in &t.by_program {
+        *into.by_program.entry(k.clone()).or_default() += v;
+    }
+}
+
+/// Checks, independently of how the sums were built, that no money was lost or doubled:
+/// each level plus what is held above it equals the assigned total, and every region equals
+/// its children plus what is held at it.
+pub fn check_invariants(b: &Boundaries, a: &Aggregates) -> Result<(), String> {
+    for lt in &a.levels {
+        let total = lt.sum_krw() + lt.held_above_krw;
+        if total != a.assigned_krw {
+            return Err(format!(
+                "level {}: regions {} + held above {} = {} KRW, but {} KRW were assigned",
+                lt.level,
+                lt.sum_krw(),
+                lt.held_above_krw,
+                total,
+                a.assigned_krw
+            ));
+        }
+    }
+    for (li, l) in b.levels.iter().enumerate().skip(1) {
+        let mut children: BTreeMap<&str, i128> = BTreeMap::new();
+        for r in &l.regions {
+            if let Some(p) = &r.parent_code {
+                *children.entry(p.as_str()).or_default() +=
+                    a.levels[li].regions[&r.code].amount_krw;
+            }
+        }
+        for (code, t) in &a.levels[li - 1].regions {
+            let kids = children.get(code.as_str()).copied().unwrap_or(0);
+            if kids + t.held_here_krw != t.amount_krw {
+                return Err(format!(
+                    "{} {code}: children {kids} + held here {} != total {}",
+                    b.levels[li - 1].level,
+                    t.held_here_krw,
+                    t.amount_krw
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,535 @@
+//! Assignment: each record is resolved to exactly one region (at the finest level its location
+//! allows) or rejected with a reason. Its coarser regions follow from the code hierarchy, so a
+//! record is counted once at every level and levels roll up exactly.
+//!
+//! - **Codes** are matched exactly against every level.
+//! - **Names** are matched within their parent only: a 시군구 name within its 시도, an 읍면동
+//!   name within its 시군구. Spacing and the suffixes 시/군/구 are normalised; more than one
+//!   candidate is a `name_ambiguous` reject listing them, never a guess.
+//! - **Points** use the [`Locator`]: the region whose interior holds the point; a point on a
+//!   shared edge or vertex belongs to the region with the lowest code among those whose closed
+//!   polygon holds it (the *edge rule*). Points outside every region are rejected.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use geo::{BoundingRect, Coord, CoordinatePosition, coordinate_position::CoordPos};
+use rayon::prelude::*;
+use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
+
+use crate::model::{
+    AdminLevel, Boundaries, Investment, LevelRegions, Location, Region, Reject, RejectReason,
+};
+
+/// Where a record was assigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// A region at one level; coarser levels follow by `parent_code`.
+    Region { level: AdminLevel, code: String },
+    /// A city with 일반구 (e.g. 천안시 = 동남구 + 서북구): the city has no polygon of its own in
+    /// a clean partition, so money is held at its 시도 and attributes go to every 구.
+    City {
+        sido_code: String,
+        name: String,
+        gu_codes: Vec<String>,
+    },
+}
+
+impl Resolution {
+    /// The finest (level, code) that holds the record's money.
+    pub fn holder(&self) -> (AdminLevel, &str) {
+        match self {
+            Resolution::Region { level, code } => (*level, code),
+            Resolution::City { sido_code, .. } => (AdminLevel::Sido, sido_code),
+        }
+    }
+
+    /// The stable name of the matching rule, for the outputs.
+    pub fn describe(&self) -> String {
+        match self {
+            Resolution::Region { level, code } => format!("{level}:{code}"),
+            Resolution::City { name, gu_codes, .. } => {
+                format!("city:{name}={}", gu_codes.join("+"))
+            }
+        }
+    }
+}
+
+/// Every record's outcome.
+#[derive(Debug, Default)]
+pub struct Assignment {
+    /// (index into the records, resolution), in record order.
+    pub assigned: Vec<(usize, Resolution)>,
+    pub rejects: Vec<Reject>,
+}
+
+/// Assigns every record or rejects it. Pure: boundaries and records in, outcomes out.
+pub fn assign(b: &Boundaries, records: &[Investment]) -> Assignment {
+    let names = NameIndex::new(b);
+    let locator = b.finest().map(|finest| {
+        let mut levels = vec![Locator::new(finest)];
+        // Coarser levels catch points in gaps of the finer partition (held at that level).
+        for l in b.levels.iter().rev().skip(1) {
+            levels.push(Locator::new(l));
+        }
+        levels
+    });
+    let outcomes: Vec<Result<Resolution, (RejectReason, String)>> = records
+        .par_iter()
+        .map(|r| match &r.location {
+            Location::Code(c) => resolve_code(b, c),
+            Location::Names { sido, sigungu, emd } => names.resolve(sido, sigungu, emd),
+            Location::Point(p) => {
+                let hit = locator.iter().flatten().find_map(|loc| {
+                    loc.locate(p.0)
+                        .map(|i| (loc.level, &loc.regions.regions[i]))
+                });
+                match hit {
+                    Some((level, region)) => Ok(Resolution::Region {
+                        level,
+                        code: region.code.clone(),
+                    }),
+                    None => Err((
+                        RejectReason::OutsideAllRegions,
+                        format!(
+                            "point ({:.1}, {:.1}) EPSG:5179 is outside every region",
+                            p.x(),
+                            p.y()
+                        ),
+                    )),
+                }
+            }
+        })
+        .collect();
+    let mut out = Assignment::default();
+    for (i, (r, o)) in records.iter().zip(outcomes).enumerate() {
+        match o {
+            Ok(res) => out.assigned.push((i, res)),
+            Err((reason, detail)) => out.rejects.push(Reject {
+                input: r.input,
+                row: r.row,
+                record_id: r.record_id.clone(),
+                reason,
+                detail,
+                amount_krw: r.amount_krw,
+                point: match &r.location {
+                    Location::Point(p) => Some(*p),
+                    _ => None,
+                },
+            }),
+        }
+    }
+    out
+}
+
+fn resolve_code(b: &Boundaries, code: &str) -> Result<Resolution, (RejectReason, String)> {
+    match b.find(code) {
+        Some(r) => Ok(Resolution::Region {
+            level: r.level,
+            code: r.code.clone(),
+        }),
+        None => Err((
+            RejectReason::UnknownCode,
+            format!("code `{code}` is not a region code of the boundaries"),
+        )),
+    }
+}
+
+/// Normalises a name for matching: no whitespace, no middle dots.
+fn key(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_whitespace() && *c != '·')
+        .collect()
+}
+
+/// The short form of a 시도 name that all its spellings share: 서울특별시, 서울시 and 서울
+/// give 서울; 충청북도 and 충북 give 충북; 강원도 and 강원특별자치도 give 강원.
+pub fn sido_key(name: &str) -> String {
+    let k = key(name);
+    let mut s = k.as_str();
+    for suffix in ["특별자치시", "특별자치도", "특별시", "광역시", "도", "시"] {
+        if let Some(t) = s.strip_suffix(suffix)
+            && !t.is_empty()
+        {
+            s = t;
+            break;
+        }
+    }
+    match s {
+        "충청북" => "충북",
+        "충청남" => "충남",
+        "전라북" => "전북",
+        "전라남" => "전남",
+        "경상북" => "경북",
+        "경상남" => "경남",
+        other => other,
+    }
+    .to_string()
+}
+
+/// Names of regions, indexed for resolution within a parent.
+struct NameIndex<'a> {
+    /// sido key → sido codes
+    sido: HashMap<String, Vec<&'a Region>>,
+    /// parent code → children with their match keys
+    children: HashMap<&'a str, Vec<(&'a Region, Vec<String>)>>,
+}
+
+impl<'a> NameIndex<'a> {
+    fn new(b: &'a Boundaries) -> NameIndex<'a> {
+        let mut sido: HashMap<String, Vec<&Region>> = HashMap::new();
+        if let Some(l) = b.level(AdminLevel::Sido) {
+            for r in &l.regions {
+                sido.entry(sido_key(&r.name)).or_default().push(r);
+            }
+        }
+        let mut children: HashMap<&str, Vec<(&Region, Vec<String>)>> = HashMap::new();
+        for l in b.levels.iter().skip(1) {
+            for r in &l.regions {
+                let Some(p) = r.parent_code.as_deref() else {
+                    continue;
+                };
+                let mut keys = vec![key(&r.name)];
+                // The full name minus its parents' names: "천안시 동남구" from
+                // "충청남도 천안시 동남구".
+                let parent_full = b
+                    .coarser(r.level)
+                    .and_then(|up| up.get(p))
+                    .map(|p| key(&p.full_name));
+                let full = key(&r.full_name);
+                if let Some(rest) = parent_full.as_deref().and_then(|pf| full.strip_prefix(pf))
+                    && !rest.is_empty()
+                {
+                    keys.push(rest.to_string());
+                }
+                keys.sort();
+                keys.dedup();
+                children.entry(p).or_default().push((r, keys));
+            }
+        }
+        NameIndex { sido, children }
+    }
+
+    fn resolve(
+        &self,
+        sido: &str,
+        sigungu: &str,
+        emd: &str,
+    ) -> Result<Resolution, (RejectReason, String)> {
+        let sido_region = if sido.trim().is_empty() {
+            None
+        } else {
+            match self.sido.get(&sido_key(sido)).map(Vec::as_slice) {
+                Some([r]) => Some(*r),
+                Some(many) => {
+                    let c: Vec<String> = many
+                        .iter()
+                        .map(|r| format!("{} {}", r.code, r.name))
+                        .collect();
+                    return Err((
+                        RejectReason::NameAmbiguous,
+                        format!("시도 `{sido}`: candidates {}", c.join(", ")),
+                    ));
+                }
+                None => {
+                    return Err((
+                        RejectReason::NameNotFound,
+                        format!("시도 `{sido}` is not a 시도 of the boundaries"),
+                    ));
+                }
+            }
+        };
+        if sigungu.trim().is_empty() {
+            return match sido_region {
+                Some(r) => Ok(Resolution::Region {
+                    level: r.level,
+                    code: r.code.clone(),
+                }),
+                None => Err((
+                    RejectReason::LocationMissing,
+                    "no 시도 or 시군구 name".into(),
+                )),
+            };
+        }
+        let Some(sido_region) = sido_region else {
+            return Err((
+                RejectReason::NameAmbiguous,
+                format!(
+                    "시군구 `{sigungu}` without a 시도: names repeat across 시도 (e.g. 중구), so a 시도 is required"
+                ),
+            ));
+        };
+        let sg = self.child(sido_region, sigungu, "시군구")?;
+        let gu = match sg {
+            Found::One(r) => r,
+            Found::City(name, gus) => {
+                if !emd.trim().is_empty() {
+                    // An 읍면동 name can pick the 구 of a city.
+                    let hits: Vec<(&Region, Found<'_>)> = gus
+                        .iter()
+                        .filter_map(|g| self.child(g, emd, "읍면동").ok().map(|f| (*g, f)))
+                        .collect();
+                    if let [(_, Found::One(e))] = hits.as_slice() {
+                        return Ok(Resolution::Region {
+                            level: e.level,
+                            code: e.code.clone(),
+                        });
+                    }
+                }
+                return Ok(Resolution::City {
+                    sido_code: sido_region.code.clone(),
+                    name,
+                    gu_codes: gus.iter().map(|g| g.code.clone()).collect(),
+                });
+            }
+        };
+        if emd.trim().is_empty() {
+            return Ok(Resolution::Region {
+                level: gu.level,
+                code: gu.code.clone(),
+            });
+        }
+        match self.child(gu, emd, "읍면동")? {
+            Found::One(e) => Ok(Resolution::Region {
+                level: e.level,
+                code: e.code.clone(),
+            }),
+            Found::City(..) => Err((
+                RejectReason::NameNotFound,
+                format!("읍면동 `{emd}` not found in {}", gu.full_name),
+            )),
+        }
+    }
+
+    /// Finds `name` among the children of `parent`, trying suffix variants.
+    fn child(
+        &self,
+        parent: &'a Region,
+        name: &str,
+        what: &str,
+    ) -> Result<Found<'a>, (RejectReason, String)> {
+        let k = key(name);
+        let kids = self
+            .children
+            .get(parent.code.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let exact: Vec<&Region> = kids
+            .iter()
+            .filter(|(_, ks)| ks.contains(&k))
+            .map(|(r, _)| *r)
+            .collect();
+        let mut hits: BTreeSet<&str> = exact.iter().map(|r| r.code.as_str()).collect();
+        if hits.is_empty() {
+            // "마포" → 마포구; "천안시동남구" ↔ "동남구" under the same city.
+            for (r, ks) in kids {
+                let m = ks.iter().any(|rk| {
+                    ["시", "군", "구", "읍", "면", "동"]
+                        .iter()
+                        .any(|s| *rk == format!("{k}{s}"))
+                        || (k.len() > rk.len()
+                            && k.ends_with(rk.as_str())
+                            && k[..k.len() - rk.len()].ends_with('시'))
+                        || (rk.len() > k.len()
+                            && rk.ends_with(k.as_str())
+                            && rk[..rk.len() - k.len()].ends_with('시')
+                            && k.ends_with('구'))
+                });
+                if m {
+                    hits.insert(&r.code);
+                }
+            }
+        }
+        match hits.len() {
+            1 => {
+                let code = hits.iter().next().copied().unwrap_or_default();
+                let r = kids.iter().map(|(r, _)| *r).find(|r| r.code == code);
+                r.map(Found::One)
+                    .ok_or((RejectReason::NameNotFound, String::new()))
+            }
+            0 => {
+                // A city with 일반구: every child whose key starts with the city's name.
+                let city = if k.ends_with('시') {
+                    k.clone()
+                } else {
+                    format!("{k}시")
+                };
+                let gus: Vec<&Region> = kids
+                    .iter()
+                    .filter(|(r, ks)| {
+                        r.level == AdminLevel::Sigungu
+                            && ks.iter().any(|rk| {
+                                rk.len() > city.len() && rk.starts_with(&city) && rk.ends_with('구')
+                            })
+                    })
+                    .map(|(r, _)| *r)
+                    .collect();
+                if !gus.is_empty() {
+                    return Ok(Found::City(city, gus));
+                }
+                Err((
+                    RejectReason::NameNotFound,
+                    format!("{what} `{name}` not found in {}", parent.full_name),
+                ))
+            }
+            _ => {
+                let c: Vec<String> = kids
+                    .iter()
+                    .filter(|(r, _)| hits.contains(r.code.as_str()))
+                    .map(|(r, _)| format!("{} {}", r.code, r.full_name))
+                    .collect();
+                Err((
+                    RejectReason::NameAmbiguous,
+                    format!(
+                        "{what} `{name}` in {}: candidates {}",
+                        parent.full_name,
+                        c.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+enum Found<'a> {
+    One(&'a Region),
+    City(String, Vec<&'a Region>),
+}
+
+type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+/// Point-in-polygon over one level: an R-tree of polygon bounding boxes, then an exact test.
+pub struct Locator<'a> {
+    pub level: AdminLevel,
+    pub regions: &'a LevelRegions,
+    tree: RTree<Entry>,
+}
+
+impl<'a> Locator<'a> {
+    pub fn new(regions: &'a LevelRegions) -> Locator<'a> {
+        let entries: Vec<Entry> = regions
+            .regions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                r.geometry.bounding_rect().map(|b| {
+                    GeomWithData::new(
+                        Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
+                        i,
+                    )
+                })
+            })
+            .collect();
+        Locator {
+            level: regions.level,
+            regions,
+            tree: RTree::bulk_load(entries),
+        }
+    }
+
+    /// The index of the region holding `c` under the edge rule, or `None` outside all.
+    pub fn locate(&self, c: Coord<f64>) -> Option<usize> {
+        let mut best_inside: Option<usize> = None;
+        let mut best_boundary: Option<usize> = None;
+        let lowest = |cur: Option<usize>, i: usize| match cur {
+            Some(j) if self.regions.regions[j].code <= self.regions.regions[i].code => Some(j),
+            _ => Some(i),
+        };
+        for e in self
+            .tree
+            .locate_in_envelope_intersecting(AABB::from_point([c.x, c.y]))
+        {
+            let i = e.data;
+            match self.regions.regions[i].geometry.coordinate_position(&c) {
+                CoordPos::Inside => best_inside = lowest(best_inside, i),
+                CoordPos::OnBoundary => best_boundary = lowest(best_boundary, i),
+                CoordPos::Outside => {}
+            }
+        }
+        best_inside.or(best_boundary)
+    }
+}
+
+/// Per-region attribute values from attribute inputs: (level, code) → column → value.
+pub type RegionAttributes = BTreeMap<(AdminLevel, String), BTreeMap<String, String>>;
+
+/// Copies attribute records onto the regions they resolved to; a second, different value for
+/// the same region and column is a reject.
+pub fn attributes(
+    records: &[Investment],
+    assigned: &[(usize, Resolution)],
+    rejects: &mut Vec<Reject>,
+) -> RegionAttributes {
+    let mut out: RegionAttributes = BTreeMap::new();
+    for (i, res) in assigned {
+        let r = &records[*i];
+        let targets: Vec<(AdminLevel, String)> = match res {
+            Resolution::Region { level, code } => vec![(*level, code.clone())],
+            Resolution::City { gu_codes, .. } => gu_codes
+                .iter()
+                .map(|c| (AdminLevel::Sigungu, c.clone()))
+                .collect(),
+        };
+        let mut conflict = None;
+        for t in &targets {
+            let slot = out.entry(t.clone()).or_default();
+            for (col, v) in &r.attributes {
+                match slot.get(col) {
+                    Some(old) if old != v => {
+                        conflict = Some(format!(
+                            "{col}: `{v}` differs from `{old}` already set on {}",
+                            t.1
+                        ))
+                    }
+                    _ => {
+                        slot.insert(col.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        if let Some(detail) = conflict {
+            rejects.push(Reject {
+                input: r.input,
+                row: r.row,
+                record_id: r.record_id.clone(),
+                reason: RejectReason::AttributeConflict,
+                detail,
+                amount_krw: r.amount_krw,
+                point: None,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sido_spellings_share_one_key() {
+        for (a, b) in [
+            ("서울특별시", "서울"),
+            ("서울시", "서울"),
+            ("충청북도", "충북"),
+            ("강원특별자치도", "강원"),
+            ("강원도", "강원"),
+            ("전북특별자치도", "전북"),
+            ("제주특별자치도", "제주"),
+            ("세종특별자치시", "세종"),
+            ("경기도", "경기"),
+            ("부산 광역시", "부산"),
+        ] {
+            assert_eq!(sido_key(a), b, "{a}");
+        }
+    }
+
+    #[test]
+    fn names_without_boundaries_do_not_resolve() {
+        let b = Boundaries::default();
+        let idx = NameIndex::new(&b);
+        assert_eq!(
+            idx.resolve("서울", "", "").unwrap_err().0,
+            RejectReason::NameNotFound
+        );
+    }
+}

@@ -1,0 +1,262 @@
+//! Pipeline configuration: a TOML file under `pipelines/` is parsed into a span-keeping mirror
+//! ([`raw`]) and then validated into a [`Pipeline`] ([`validate`]), which collects every
+//! problem with its line and column instead of stopping at the first.
+
+pub mod raw;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::model::{AdminLevel, FundingSource};
+
+pub use validate::load;
+
+/// A validated pipeline: every path resolved, every field checked against its input's header.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pipeline {
+    pub name: String,
+    /// The TOML file this pipeline was read from.
+    pub config_path: PathBuf,
+    pub output_dir: PathBuf,
+    /// Largest tolerated share of rejected records (0–1) before the run fails.
+    pub max_reject_share: f64,
+    /// How many run directories (with their manifests) to keep under `output_dir/runs`.
+    pub keep_runs: usize,
+    pub boundaries: BoundariesSpec,
+    pub region_groups: Option<RegionGroupsSpec>,
+    pub inputs: Vec<InputSpec>,
+    pub indicators: IndicatorSpec,
+    pub output: OutputSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BoundariesSpec {
+    pub path: PathBuf,
+    /// Levels to read, coarsest first; each is a layer named after the level.
+    pub levels: Vec<AdminLevel>,
+    pub code_field: String,
+    pub name_field: String,
+    pub full_name_field: Option<String>,
+    pub parent_field: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionGroupsSpec {
+    pub path: PathBuf,
+    pub group_field: String,
+    pub name_field: String,
+    pub sido_code_field: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputSpec {
+    pub name: String,
+    pub path: PathBuf,
+    pub layer: Option<String>,
+    pub kind: InputKind,
+    pub id_field: Option<String>,
+    /// `None`: a count-only input (records are counted, no money).
+    pub amount: Option<AmountSpec>,
+    pub program: ValueSpec,
+    pub funding: FundingSpec,
+    pub locate: Locate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    /// Money (or count-only) records, aggregated per region.
+    Investments,
+    /// Values copied onto the region each record resolves to: output column → input field.
+    Attributes(BTreeMap<String, String>),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AmountSpec {
+    pub field: String,
+    pub unit: AmountUnit,
+}
+
+/// The unit an amount column is written in. Amounts are converted exactly to integer KRW.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AmountUnit {
+    /// 원
+    Krw,
+    /// 천원 (10³)
+    ThousandKrw,
+    /// 백만원 (10⁶)
+    MillionKrw,
+    /// 억원 (10⁸)
+    HundredMillionKrw,
+    /// 조원 (10¹²)
+    TrillionKrw,
+}
+
+impl AmountUnit {
+    pub const NAMES: [(&'static str, AmountUnit); 5] = [
+        ("krw", AmountUnit::Krw),
+        ("thousand_krw", AmountUnit::ThousandKrw),
+        ("million_krw", AmountUnit::MillionKrw),
+        ("hundred_million_krw", AmountUnit::HundredMillionKrw),
+        ("trillion_krw", AmountUnit::TrillionKrw),
+    ];
+
+    /// Power of ten that converts one unit into KRW.
+    pub fn exponent(self) -> u32 {
+        match self {
+            AmountUnit::Krw => 0,
+            AmountUnit::ThousandKrw => 3,
+            AmountUnit::MillionKrw => 6,
+            AmountUnit::HundredMillionKrw => 8,
+            AmountUnit::TrillionKrw => 12,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueSpec {
+    None,
+    Field(String),
+    Const(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FundingSpec {
+    Field(String),
+    Const(FundingSource),
+}
+
+/// How a record's location is found.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case", tag = "by")]
+pub enum Locate {
+    /// An admin code column, matched against every level.
+    Code { field: String },
+    /// Names, each resolved only within its parent.
+    Name {
+        sido: String,
+        sigungu: Option<String>,
+        emd: Option<String>,
+    },
+    /// Coordinates in two columns, in `crs`, reprojected to EPSG:5179.
+    Point { x: String, y: String, crs: String },
+    /// The layer's own point geometry, in its CRS (or `crs` when the file has none).
+    Geometry { crs: Option<String> },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IndicatorSpec {
+    /// Tiers, highest first; a region gets the first tier whose `min_krw` it reaches.
+    pub tiers: Vec<Tier>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tier {
+    pub label: String,
+    pub min_krw: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputSpec {
+    pub geojson_decimals: u32,
+}
+
+/// All problems found in one pipeline file, rendered together.
+#[derive(Debug, Error, Diagnostic)]
+#[error("{} problem(s) in pipeline config {}", problems.len(), path.display())]
+#[diagnostic(code(smartgap::config))]
+pub struct ConfigError {
+    pub path: PathBuf,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[related]
+    pub problems: Vec<Problem>,
+}
+
+/// One config problem, pointing at its place in the file.
+#[derive(Debug, Error, Diagnostic)]
+#[error("{message}")]
+pub struct Problem {
+    pub message: String,
+    #[label("{label}")]
+    pub span: Option<SourceSpan>,
+    pub label: String,
+    #[help]
+    pub help: Option<String>,
+}
+
+impl Problem {
+    pub fn new(span: std::ops::Range<usize>, message: impl Into<String>) -> Problem {
+        Problem {
+            message: message.into(),
+            span: Some(span.into()),
+            label: "here".into(),
+            help: None,
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Problem {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Problem {
+        self.label = label.into();
+        self
+    }
+}
+
+/// Resolves `p` against the directory of the config file.
+pub fn resolve_path(config_path: &Path, p: &str) -> PathBuf {
+    let base = config_path.parent().unwrap_or(Path::new("."));
+    base.join(p)
+}
+
+/// The candidate closest to `word` by edit distance, when it is close enough to be a typo.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.chars().count() / 3))
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_you_mean_finds_a_one_letter_typo() {
+        assert_eq!(
+            did_you_mean("amout_krw", ["amount_krw", "sido"]),
+            Some("amount_krw")
+        );
+        assert_eq!(did_you_mean("zzz", ["amount_krw", "sido"]), None);
+    }
+}

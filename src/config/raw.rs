@@ -1,0 +1,113 @@
+//! The TOML mirror of a pipeline file: every table denies unknown keys and every value keeps
+//! its span, so validation can point at the exact line and column.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPipeline {
+    pub pipeline: S<RawMeta>,
+    pub boundaries: S<RawBoundaries>,
+    pub region_groups: Option<S<RawRegionGroups>>,
+    #[serde(default)]
+    pub inputs: Vec<S<RawInput>>,
+    pub indicators: Option<S<RawIndicators>>,
+    pub output: Option<S<RawOutput>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMeta {
+    pub name: S<String>,
+    pub output_dir: S<String>,
+    pub max_reject_share: Option<S<f64>>,
+    pub keep_runs: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBoundaries {
+    pub path: S<String>,
+    pub levels: S<Vec<S<String>>>,
+    pub code_field: Option<S<String>>,
+    pub name_field: Option<S<String>>,
+    pub full_name_field: Option<S<String>>,
+    pub parent_field: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegionGroups {
+    pub path: S<String>,
+    pub group_field: S<String>,
+    pub name_field: S<String>,
+    pub sido_code_field: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInput {
+    pub name: S<String>,
+    pub path: S<String>,
+    pub layer: Option<S<String>>,
+    pub kind: Option<S<String>>,
+    pub id: Option<S<String>>,
+    pub amount: Option<S<RawAmount>>,
+    pub program: Option<S<RawValue>>,
+    pub funding: Option<S<RawValue>>,
+    pub locate: S<RawLocate>,
+    pub attributes: Option<S<BTreeMap<String, S<String>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAmount {
+    pub field: S<String>,
+    pub unit: Option<S<String>>,
+}
+
+/// A value taken from a column (`field`) or fixed for the whole input (`value`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawValue {
+    pub field: Option<S<String>>,
+    pub value: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLocate {
+    pub by: S<String>,
+    pub field: Option<S<String>>,
+    pub sido: Option<S<String>>,
+    pub sigungu: Option<S<String>>,
+    pub emd: Option<S<String>>,
+    pub x: Option<S<String>>,
+    pub y: Option<S<String>>,
+    pub crs: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIndicators {
+    #[serde(default)]
+    pub tiers: Vec<S<RawTier>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTier {
+    pub label: S<String>,
+    pub min_krw: S<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    pub geojson_decimals: Option<S<i64>>,
+}

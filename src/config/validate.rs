@@ -1,0 +1,578 @@
+//! Raw TOML → validated [`Pipeline`], collecting every problem with its span.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use miette::NamedSource;
+
+use super::raw::{RawInput, RawLocate, RawPipeline, RawValue, S};
+use super::{
+    AmountSpec, AmountUnit, BoundariesSpec, ConfigError, FundingSpec, IndicatorSpec, InputKind,
+    InputSpec, Locate, OutputSpec, Pipeline, Problem, RegionGroupsSpec, Tier, ValueSpec,
+    did_you_mean, resolve_path,
+};
+use crate::model::{AdminLevel, FundingSource};
+use crate::{crs, read};
+
+/// Default tiers of the report's Figure 1: ≥ 50억, 10–50억, < 10억 원.
+fn default_tiers() -> Vec<Tier> {
+    vec![
+        Tier {
+            label: "50억 이상".into(),
+            min_krw: 5_000_000_000,
+        },
+        Tier {
+            label: "10억 이상 50억 미만".into(),
+            min_krw: 1_000_000_000,
+        },
+        Tier {
+            label: "10억 미만".into(),
+            min_krw: 0,
+        },
+    ]
+}
+
+/// Reads, parses and validates a pipeline file, opening each input's header to check fields.
+pub fn load(path: &Path) -> Result<Pipeline, Box<ConfigError>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            return Err(Box::new(ConfigError {
+                path: path.to_path_buf(),
+                src: NamedSource::new(path.display().to_string(), String::new()),
+                problems: vec![Problem {
+                    message: format!("cannot read {}: {e}", path.display()),
+                    span: None,
+                    label: String::new(),
+                    help: None,
+                }],
+            }));
+        }
+    };
+    let fail = |problems: Vec<Problem>| {
+        Box::new(ConfigError {
+            path: path.to_path_buf(),
+            src: NamedSource::new(path.display().to_string(), text.clone()).with_language("toml"),
+            problems,
+        })
+    };
+    let raw: RawPipeline = match toml::from_str(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let message = e.message().trim().to_string();
+            let mut p = Problem::new(span, message.clone());
+            if let Some(h) = unknown_key_help(&message) {
+                p = p.help(h);
+            }
+            return Err(fail(vec![p]));
+        }
+    };
+    let mut v = Validator {
+        config_path: path.to_path_buf(),
+        problems: Vec::new(),
+    };
+    let pipeline = v.pipeline(raw);
+    match pipeline {
+        Some(p) if v.problems.is_empty() => Ok(p),
+        _ => Err(fail(v.problems)),
+    }
+}
+
+/// toml says "unknown field `x`, expected one of `a`, `b`": turn that into a suggestion.
+fn unknown_key_help(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (key, tail) = rest.split_once('`')?;
+    let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+    match did_you_mean(key, expected.iter().copied()) {
+        Some(s) => Some(format!("did you mean `{s}`?")),
+        None => Some(format!("valid keys here: {}", expected.join(", "))),
+    }
+}
+
+struct Validator {
+    config_path: PathBuf,
+    problems: Vec<Problem>,
+}
+
+fn span<T>(s: &S<T>) -> Range<usize> {
+    s.span()
+}
+
+impl Validator {
+    fn push(&mut self, p: Problem) {
+        self.problems.push(p);
+    }
+
+    fn pipeline(&mut self, raw: RawPipeline) -> Option<Pipeline> {
+        let meta = raw.pipeline.into_inner();
+        let name = meta.name.into_inner();
+        let output_dir = self.path(&meta.output_dir, false);
+        let max_reject_share = match meta.max_reject_share {
+            None => 0.0,
+            Some(s) => {
+                let v = *s.get_ref();
+                if !(0.0..=1.0).contains(&v) {
+                    self.push(
+                        Problem::new(span(&s), format!("max_reject_share is {v}"))
+                            .label("expected a share between 0 and 1")
+                            .help("0.05 tolerates up to 5 % of records in the rejects layer"),
+                    );
+                }
+                v
+            }
+        };
+        let keep_runs = match meta.keep_runs {
+            None => 7,
+            Some(s) => match usize::try_from(*s.get_ref()) {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    self.push(Problem::new(span(&s), "keep_runs must be at least 1"));
+                    1
+                }
+            },
+        };
+
+        let b = raw.boundaries.into_inner();
+        let b_path = self.path(&b.path, true);
+        let mut levels = Vec::new();
+        for l in b.levels.get_ref() {
+            match AdminLevel::parse(l.get_ref()) {
+                Some(level) => levels.push(level),
+                None => self.bad_choice(l, "level", AdminLevel::ALL.map(|l| l.as_str())),
+            }
+        }
+        if levels.is_empty() {
+            self.push(Problem::new(span(&b.levels), "boundaries.levels is empty"));
+        }
+        let mut sorted = levels.clone();
+        sorted.sort();
+        sorted.dedup();
+        if sorted != levels {
+            self.push(
+                Problem::new(
+                    span(&b.levels),
+                    "levels must be listed coarsest first, once each",
+                )
+                .help("e.g. [\"sido\", \"sigungu\", \"emd\"]"),
+            );
+        }
+        let code_field = opt_string(&b.code_field, "code");
+        let name_field = opt_string(&b.name_field, "name");
+        let parent_field = opt_string(&b.parent_field, "parent_code");
+        let full_name_field = b.full_name_field.as_ref().map(|s| s.get_ref().clone());
+        if let Some(p) = &b_path {
+            for level in &levels {
+                let fields = match read::field_names(p, Some(level.as_str())) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        self.push(
+                            Problem::new(span(&b.path), format!("layer `{level}`: {e}"))
+                                .label("this boundary file"),
+                        );
+                        continue;
+                    }
+                };
+                for (key, want) in [
+                    (&b.code_field, &code_field),
+                    (&b.name_field, &name_field),
+                    (&b.parent_field, &parent_field),
+                ] {
+                    self.check_field(
+                        &fields,
+                        want,
+                        key.as_ref().map(span),
+                        &b.path,
+                        level.as_str(),
+                    );
+                }
+                if let (Some(raw), Some(f)) = (&b.full_name_field, &full_name_field) {
+                    self.check_field(&fields, f, Some(span(raw)), &b.path, level.as_str());
+                }
+            }
+        }
+
+        let region_groups = raw.region_groups.map(|rg| {
+            let rg = rg.into_inner();
+            let path = self.path(&rg.path, true);
+            if let Some(p) = &path {
+                match read::field_names(p, None) {
+                    Ok(fields) => {
+                        for f in [&rg.group_field, &rg.name_field, &rg.sido_code_field] {
+                            self.check_field(&fields, f.get_ref(), Some(span(f)), &rg.path, "");
+                        }
+                    }
+                    Err(e) => self.push(Problem::new(span(&rg.path), e)),
+                }
+            }
+            RegionGroupsSpec {
+                path: path.unwrap_or_default(),
+                group_field: rg.group_field.into_inner(),
+                name_field: rg.name_field.into_inner(),
+                sido_code_field: rg.sido_code_field.into_inner(),
+            }
+        });
+
+        let mut names = BTreeSet::new();
+        let mut inputs = Vec::new();
+        for input in raw.inputs {
+            let sp = span(&input);
+            let input = input.into_inner();
+            if !names.insert(input.name.get_ref().clone()) {
+                self.push(Problem::new(span(&input.name), "duplicate input name"));
+            }
+            if let Some(i) = self.input(input) {
+                inputs.push(i);
+            } else if self.problems.is_empty() {
+                self.push(Problem::new(sp, "invalid input"));
+            }
+        }
+
+        let mut tiers = Vec::new();
+        if let Some(ind) = raw.indicators {
+            let ind = ind.into_inner();
+            for t in &ind.tiers {
+                let t = t.get_ref();
+                tiers.push(Tier {
+                    label: t.label.get_ref().clone(),
+                    min_krw: *t.min_krw.get_ref(),
+                });
+            }
+            let ok = tiers.windows(2).all(|w| w[0].min_krw > w[1].min_krw);
+            if !ok || tiers.last().is_some_and(|t| t.min_krw != 0) {
+                let sp = ind.tiers.first().map(span).unwrap_or(0..0);
+                self.push(
+                    Problem::new(
+                        sp,
+                        "tiers must have strictly decreasing min_krw ending at 0",
+                    )
+                    .help("the last tier catches everything below the others: min_krw = 0"),
+                );
+            }
+        }
+        if tiers.is_empty() {
+            tiers = default_tiers();
+        }
+        let mut geojson_decimals = 6;
+        if let Some(o) = raw.output
+            && let Some(d) = &o.get_ref().geojson_decimals
+        {
+            match u32::try_from(*d.get_ref()) {
+                Ok(n) if (5..=9).contains(&n) => geojson_decimals = n,
+                _ => self.push(
+                    Problem::new(span(d), "geojson_decimals must be between 5 and 9")
+                        .help("6 decimals of a degree is about 0.1 m"),
+                ),
+            }
+        }
+
+        Some(Pipeline {
+            name,
+            config_path: self.config_path.clone(),
+            output_dir: output_dir?,
+            max_reject_share,
+            keep_runs,
+            boundaries: BoundariesSpec {
+                path: b_path?,
+                levels,
+                code_field,
+                name_field,
+                full_name_field,
+                parent_field,
+            },
+            region_groups,
+            inputs,
+            indicators: IndicatorSpec { tiers },
+            output: OutputSpec { geojson_decimals },
+        })
+    }
+
+    fn input(&mut self, raw: RawInput) -> Option<InputSpec> {
+        let path = self.path(&raw.path, true);
+        let layer = raw.layer.as_ref().map(|l| l.get_ref().clone());
+        let fields = match &path {
+            Some(p) => match read::field_names(p, layer.as_deref()) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    self.push(Problem::new(span(&raw.path), e).label("this input"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let fields = fields.unwrap_or_default();
+        let ctx = raw.name.get_ref().clone();
+        let mut field = |v: &mut Validator, s: &S<String>| {
+            if !fields.is_empty() {
+                v.check_field(&fields, s.get_ref(), Some(span(s)), &raw.path, &ctx);
+            }
+            s.get_ref().clone()
+        };
+
+        let kind = match raw.kind.as_ref().map(|k| k.get_ref().as_str()) {
+            None | Some("investments") => {
+                if let Some(a) = &raw.attributes {
+                    self.push(Problem::new(
+                        span(a),
+                        "attributes are only read by kind = \"attributes\"",
+                    ));
+                }
+                InputKind::Investments
+            }
+            Some("attributes") => {
+                let mut map = BTreeMap::new();
+                match &raw.attributes {
+                    Some(a) => {
+                        for (col, f) in a.get_ref() {
+                            map.insert(col.clone(), field(self, f));
+                        }
+                    }
+                    None => {
+                        let sp = raw.kind.as_ref().map(span).unwrap_or(0..0);
+                        self.push(
+                            Problem::new(sp, "kind = \"attributes\" needs an `attributes` table")
+                                .help("attributes = { report_tier = \"tier\" }"),
+                        );
+                    }
+                }
+                if let Some(a) = &raw.amount {
+                    self.push(Problem::new(span(a), "attribute inputs carry no amount"));
+                }
+                InputKind::Attributes(map)
+            }
+            Some(_) => {
+                if let Some(k) = &raw.kind {
+                    self.bad_choice(k, "input kind", ["investments", "attributes"]);
+                }
+                InputKind::Investments
+            }
+        };
+        let id_field = raw.id.as_ref().map(|s| field(self, s));
+        let amount = raw.amount.as_ref().map(|a| {
+            let a = a.get_ref();
+            let unit = match &a.unit {
+                None => AmountUnit::Krw,
+                Some(u) => match AmountUnit::NAMES.iter().find(|(n, _)| n == u.get_ref()) {
+                    Some((_, unit)) => *unit,
+                    None => {
+                        self.bad_choice(u, "amount unit", AmountUnit::NAMES.map(|(n, _)| n));
+                        AmountUnit::Krw
+                    }
+                },
+            };
+            AmountSpec {
+                field: field(self, &a.field),
+                unit,
+            }
+        });
+        let program = match &raw.program {
+            None => ValueSpec::None,
+            Some(p) => match self.value(p) {
+                Some(Ok(f)) => ValueSpec::Field(field(self, f)),
+                Some(Err(v)) => ValueSpec::Const(v),
+                None => ValueSpec::None,
+            },
+        };
+        let funding = match &raw.funding {
+            None => FundingSpec::Const(FundingSource::Unspecified),
+            Some(p) => match self.value(p) {
+                Some(Ok(f)) => FundingSpec::Field(field(self, f)),
+                Some(Err(v)) => match FundingSource::parse(&v) {
+                    Some(fs) => FundingSpec::Const(fs),
+                    None => {
+                        let vs = p.get_ref().value.as_ref()?;
+                        self.bad_choice(
+                            vs,
+                            "funding source",
+                            FundingSource::ALL.map(|f| f.as_str()),
+                        );
+                        FundingSpec::Const(FundingSource::Unspecified)
+                    }
+                },
+                None => FundingSpec::Const(FundingSource::Unspecified),
+            },
+        };
+        let locate = self.locate(&raw.locate, &mut field)?;
+        Some(InputSpec {
+            name: raw.name.get_ref().clone(),
+            path: path?,
+            layer,
+            kind,
+            id_field,
+            amount,
+            program,
+            funding,
+            locate,
+        })
+    }
+
+    /// `Ok(field)` or `Err(constant)`; exactly one of the two must be given.
+    fn value<'a>(&mut self, v: &'a S<RawValue>) -> Option<Result<&'a S<String>, String>> {
+        match (&v.get_ref().field, &v.get_ref().value) {
+            (Some(f), None) => Some(Ok(f)),
+            (None, Some(c)) => Some(Err(c.get_ref().clone())),
+            _ => {
+                self.push(
+                    Problem::new(span(v), "give exactly one of `field` or `value`")
+                        .help("{ field = \"column\" } reads each row; { value = \"x\" } fixes it for the input"),
+                );
+                None
+            }
+        }
+    }
+
+    fn locate(
+        &mut self,
+        l: &S<RawLocate>,
+        field: &mut impl FnMut(&mut Validator, &S<String>) -> String,
+    ) -> Option<Locate> {
+        let r = l.get_ref();
+        let allowed: &[&str] = match r.by.get_ref().as_str() {
+            "code" => &["field"],
+            "name" => &["sido", "sigungu", "emd"],
+            "point" => &["x", "y", "crs"],
+            "geometry" => &["crs"],
+            _ => {
+                self.bad_choice(&r.by, "locate.by", ["code", "name", "point", "geometry"]);
+                return None;
+            }
+        };
+        let given = [
+            ("field", &r.field),
+            ("sido", &r.sido),
+            ("sigungu", &r.sigungu),
+            ("emd", &r.emd),
+            ("x", &r.x),
+            ("y", &r.y),
+            ("crs", &r.crs),
+        ];
+        for (k, v) in given {
+            if let Some(v) = v
+                && !allowed.contains(&k)
+            {
+                self.push(
+                    Problem::new(
+                        span(v),
+                        format!("`{k}` is not used with by = \"{}\"", r.by.get_ref()),
+                    )
+                    .help(format!("keys for this mode: by, {}", allowed.join(", "))),
+                );
+            }
+        }
+        let mut need = |v: &mut Validator, k: &str, s: &Option<S<String>>| match s {
+            Some(s) => Some(field(v, s)),
+            None => {
+                v.push(Problem::new(
+                    span(l),
+                    format!("locate needs `{k}` with by = \"{}\"", r.by.get_ref()),
+                ));
+                None
+            }
+        };
+        let crs_ok = |v: &mut Validator, c: &S<String>| {
+            if let Err(e) = crs::check(c.get_ref()) {
+                v.push(
+                    Problem::new(span(c), format!("unusable CRS `{}`: {e}", c.get_ref()))
+                        .help("use an authority code such as \"EPSG:4326\" or \"EPSG:5179\""),
+                );
+            }
+            c.get_ref().clone()
+        };
+        Some(match r.by.get_ref().as_str() {
+            "code" => Locate::Code {
+                field: need(self, "field", &r.field)?,
+            },
+            "name" => {
+                let sido = need(self, "sido", &r.sido)?;
+                let sigungu = r.sigungu.as_ref().map(|s| field(self, s));
+                let emd = r.emd.as_ref().map(|s| field(self, s));
+                if emd.is_some() && sigungu.is_none() {
+                    self.push(Problem::new(
+                        span(l),
+                        "an `emd` name needs a `sigungu` name to resolve within",
+                    ));
+                }
+                Locate::Name { sido, sigungu, emd }
+            }
+            "point" => {
+                let x = need(self, "x", &r.x);
+                let y = need(self, "y", &r.y);
+                let crs = match &r.crs {
+                    Some(c) => crs_ok(self, c),
+                    None => {
+                        self.push(
+                            Problem::new(span(l), "point coordinates need a declared `crs`")
+                                .help("e.g. crs = \"EPSG:4326\" for longitude/latitude"),
+                        );
+                        return None;
+                    }
+                };
+                Locate::Point { x: x?, y: y?, crs }
+            }
+            _ => Locate::Geometry {
+                crs: r.crs.as_ref().map(|c| crs_ok(self, c)),
+            },
+        })
+    }
+
+    fn check_field(
+        &mut self,
+        fields: &[String],
+        want: &str,
+        sp: Option<Range<usize>>,
+        file: &S<String>,
+        ctx: &str,
+    ) {
+        if fields.iter().any(|f| f == want) {
+            return;
+        }
+        let sp = sp.unwrap_or_else(|| span(file));
+        let mut p = Problem::new(
+            sp,
+            format!("column `{want}` not found in {} {ctx}", file.get_ref()),
+        )
+        .label("no such column");
+        p = match did_you_mean(want, fields.iter().map(String::as_str)) {
+            Some(s) => p.help(format!("did you mean `{s}`?")),
+            None => p.help(format!("columns: {}", fields.join(", "))),
+        };
+        self.push(p);
+    }
+
+    fn bad_choice<const N: usize>(&mut self, s: &S<String>, what: &str, choices: [&str; N]) {
+        let mut p = Problem::new(span(s), format!("unknown {what} `{}`", s.get_ref()))
+            .label(format!("expected one of: {}", choices.join(", ")));
+        if let Some(d) = did_you_mean(s.get_ref(), choices) {
+            p = p.help(format!("did you mean `{d}`?"));
+        }
+        self.push(p);
+    }
+
+    /// Resolves a config path; `must_exist` for inputs. GDAL virtual paths are refused: a
+    /// nightly job reads local files only.
+    fn path(&mut self, s: &S<String>, must_exist: bool) -> Option<PathBuf> {
+        let raw = s.get_ref();
+        if raw.starts_with("/vsi") || raw.contains("://") {
+            self.push(
+                Problem::new(span(s), format!("`{raw}` is a virtual or network path"))
+                    .help("smartgap reads local files only; download or unpack the file first"),
+            );
+            return None;
+        }
+        let p = resolve_path(&self.config_path, raw);
+        if must_exist && !p.exists() {
+            self.push(
+                Problem::new(span(s), format!("file not found: {}", p.display()))
+                    .help("paths are relative to the pipeline file's directory"),
+            );
+            return None;
+        }
+        Some(p)
+    }
+}
+
+fn opt_string(s: &Option<S<String>>, default: &str) -> String {
+    s.as_ref()
+        .map_or_else(|| default.to_string(), |s| s.get_ref().clone())
+}

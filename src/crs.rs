@@ -1,0 +1,74 @@
+//! Coordinate reference systems through PROJ: everything inside the pipeline is EPSG:5179;
+//! inputs are reprojected into it and GeoJSON is reprojected out of it to CRS84.
+//!
+//! PROJ objects are normalised for visualisation, so geographic coordinates are always
+//! (longitude, latitude) whatever the authority's axis order.
+
+use geo::Coord;
+use proj::Proj;
+
+/// The working CRS: Korea 2000 / Unified CS, metres.
+pub const WORK_CRS: &str = "EPSG:5179";
+/// The GeoJSON CRS of RFC 7946: WGS 84 longitude/latitude.
+pub const GEOJSON_CRS: &str = "OGC:CRS84";
+
+/// Checks that `crs` can be transformed into the working CRS.
+pub fn check(crs: &str) -> Result<(), String> {
+    Transformer::new(crs, WORK_CRS).map(|_| ())
+}
+
+/// A PROJ transformation between two CRSs. Not `Sync`: make one per thread.
+pub struct Transformer {
+    proj: Option<Proj>,
+}
+
+impl Transformer {
+    /// # Errors
+    /// PROJ's message when either CRS is unknown or no transformation exists.
+    pub fn new(from: &str, to: &str) -> Result<Transformer, String> {
+        if from == to {
+            return Ok(Transformer { proj: None });
+        }
+        Proj::new_known_crs(from, to, None)
+            .map(|p| Transformer { proj: Some(p) })
+            .map_err(|e| e.to_string())
+    }
+
+    /// Transforms coordinates in place.
+    ///
+    /// # Errors
+    /// PROJ's message; coordinates that fail come back as infinities, which callers check.
+    pub fn convert(&self, coords: &mut [Coord<f64>]) -> Result<(), String> {
+        match &self.proj {
+            None => Ok(()),
+            Some(p) => p
+                .convert_array(coords)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seoul_city_hall_lands_in_epsg_5179_as_epsg_io_gives_it() {
+        // 126.9780 E, 37.5665 N; `cs2cs EPSG:4326 EPSG:5179` (lat lon in, N E out) gives
+        // 1952032.081 N 953901.165 E.
+        let t = Transformer::new("EPSG:4326", WORK_CRS).unwrap();
+        let mut c = [Coord {
+            x: 126.9780,
+            y: 37.5665,
+        }];
+        t.convert(&mut c).unwrap();
+        assert!((c[0].x - 953_901.165).abs() < 0.01, "{:?}", c[0]);
+        assert!((c[0].y - 1_952_032.081).abs() < 0.01, "{:?}", c[0]);
+    }
+
+    #[test]
+    fn unknown_crs_is_an_error() {
+        assert!(check("EPSG:999999").is_err());
+    }
+}

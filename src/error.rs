@@ -1,0 +1,91 @@
+//! The library's error type. Bad records are not errors (they become rejects); these are the
+//! faults that stop a run, each naming what a person needs to find it.
+
+use std::path::PathBuf;
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+use crate::config::ConfigError;
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum Error {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(Box<ConfigError>),
+
+    #[error("cannot open {}: {message}", path.display())]
+    #[diagnostic(
+        code(smartgap::open),
+        help(
+            "check that the file exists and is a vector format GDAL reads (GPKG, SHP, GeoJSON, CSV, XLSX)"
+        )
+    )]
+    Open { path: PathBuf, message: String },
+
+    #[error("{}, layer `{layer}`: {message}", path.display())]
+    #[diagnostic(code(smartgap::read))]
+    Read {
+        path: PathBuf,
+        layer: String,
+        message: String,
+    },
+
+    #[error("{}, layer `{layer}`, feature {feature}: {message}", path.display())]
+    #[diagnostic(code(smartgap::boundaries))]
+    Boundary {
+        path: PathBuf,
+        layer: String,
+        feature: u64,
+        message: String,
+    },
+
+    #[error("writing {}: {message}", path.display())]
+    #[diagnostic(code(smartgap::write))]
+    Write { path: PathBuf, message: String },
+
+    #[error(
+        "{rejected} of {total} records rejected ({share:.2} %), above max_reject_share {max:.2} %"
+    )]
+    #[diagnostic(
+        code(smartgap::rejects),
+        help("open the `rejects` layer of the staged outputs in {} to see each reason; outputs were not published", staging.display())
+    )]
+    TooManyRejects {
+        rejected: u64,
+        total: u64,
+        share: f64,
+        max: f64,
+        staging: PathBuf,
+    },
+
+    #[error("another smartgap run holds the lock {}{holder}", path.display())]
+    #[diagnostic(
+        code(smartgap::locked),
+        help("wait for it to finish; the lock is released when that process exits")
+    )]
+    Locked { path: PathBuf, holder: String },
+
+    #[error("internal invariant broken, this is a bug in smartgap: {0}")]
+    #[diagnostic(
+        code(smartgap::invariant),
+        help("please report it with out/run.json of the previous run and the inputs")
+    )]
+    Invariant(String),
+}
+
+impl Error {
+    /// The process exit code: 2 for configuration and usage problems, 1 for a failed run.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl From<Box<ConfigError>> for Error {
+    fn from(e: Box<ConfigError>) -> Error {
+        Error::Config(e)
+    }
+}

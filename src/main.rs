@@ -1,0 +1,92 @@
+//! The `smartgap` command: parses the CLI, calls the library, renders errors, sets the exit
+//! code (0 ok, 1 run failed, 2 bad config or usage).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "smartgap",
+    version,
+    about = "Regional smart-city investment gaps, every night"
+)]
+struct Cli {
+    /// Log level filter (error, warn, info, debug, trace or a tracing directive).
+    #[arg(long, global = true, default_value = "info")]
+    log_level: String,
+    /// Worker threads for assignment (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a pipeline and publish its outputs.
+    Run { pipeline: PathBuf },
+    /// Validate a pipeline and open its inputs' headers, without running it.
+    Check { pipeline: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_new(&cli.log_level).unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    if let Some(n) = cli.threads
+        && let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+    {
+        eprintln!("smartgap: --threads {n}: {e}");
+        return ExitCode::from(2);
+    }
+    let result = match &cli.command {
+        Command::Check { pipeline } => smartgap::config::load(pipeline)
+            .map(|p| {
+                println!(
+                    "{}: ok ({} inputs, levels {})",
+                    pipeline.display(),
+                    p.inputs.len(),
+                    smartgap::read::level_names(&p.boundaries.levels)
+                );
+            })
+            .map_err(smartgap::Error::from),
+        Command::Run { pipeline } => smartgap::config::load(pipeline)
+            .map_err(smartgap::Error::from)
+            .and_then(|p| smartgap::pipeline::run(&p))
+            .map(|o| {
+                let t = &o.report.totals;
+                println!(
+                    "smartgap: {} records, {} KRW assigned, {} rejected ({} KRW); outputs in {}",
+                    t.input_records,
+                    t.assigned_krw,
+                    t.rejected_records,
+                    t.rejected_krw,
+                    o.run_dir.display()
+                );
+            }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = e.exit_code();
+            eprintln!("{:?}", miette::Report::new(e));
+            ExitCode::from(code as u8)
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The nouns of the pipeline: administrative levels, regions, investment records and rejects.
+//!
+//! Everything here is plain data in EPSG:5179 (Korea 2000 / Unified CS, metres); the readers
+//! convert into these types and the writers convert out of them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use geo::{MultiPolygon, Point};
+use serde::Serialize;
+
+/// An administrative level of the Korean hierarchy, coarsest first.
+///
+/// `Ord` follows the hierarchy: `Sido < Sigungu < Emd`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminLevel {
+    /// 시도: provinces and metropolitan cities (17).
+    Sido,
+    /// 시군구: cities, counties and autonomous districts (~250).
+    Sigungu,
+    /// 읍면동: towns, townships and neighbourhoods (~5,000).
+    Emd,
+}
+
+impl AdminLevel {
+    pub const ALL: [AdminLevel; 3] = [AdminLevel::Sido, AdminLevel::Sigungu, AdminLevel::Emd];
+
+    /// The name used in config, layer names and file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminLevel::Sido => "sido",
+            AdminLevel::Sigungu => "sigungu",
+            AdminLevel::Emd => "emd",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AdminLevel> {
+        AdminLevel::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+impl fmt::Display for AdminLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An administrative code as the boundary data spells it (e.g. `11`, `11110`, `11110515`).
+pub type RegionCode = String;
+
+/// One polygon of one administrative level.
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub level: AdminLevel,
+    pub code: RegionCode,
+    /// The unit's own name, e.g. `종로구`.
+    pub name: String,
+    /// Space-joined chain of names, e.g. `서울특별시 종로구`.
+    pub full_name: String,
+    /// Code of the containing region one level up; `None` for 시도.
+    pub parent_code: Option<RegionCode>,
+    /// Geometry in EPSG:5179 (metres).
+    pub geometry: MultiPolygon<f64>,
+    /// Planar area of `geometry` in EPSG:5179.
+    ///
+    /// # Units
+    /// km².
+    pub area_km2: f64,
+}
+
+/// Where the money came from, as the report distinguishes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FundingSource {
+    /// Central-government programmes, mostly competitive grants (표 1).
+    NationalProgram,
+    /// Infrastructure construction fees of land development (기반시설 조성비).
+    DevelopmentFee,
+    /// Local-government budgets.
+    Local,
+    /// The record does not say.
+    Unspecified,
+}
+
+impl FundingSource {
+    pub const ALL: [FundingSource; 4] = [
+        FundingSource::NationalProgram,
+        FundingSource::DevelopmentFee,
+        FundingSource::Local,
+        FundingSource::Unspecified,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FundingSource::NationalProgram => "national_program",
+            FundingSource::DevelopmentFee => "development_fee",
+            FundingSource::Local => "local",
+            FundingSource::Unspecified => "unspecified",
+        }
+    }
+
+    /// Parses the values accepted in data and config; empty text is `Unspecified`.
+    pub fn parse(s: &str) -> Option<FundingSource> {
+        match s.trim() {
+            "" => Some(FundingSource::Unspecified),
+            t => FundingSource::ALL.into_iter().find(|f| f.as_str() == t),
+        }
+    }
+}
+
+/// Where a record says it is, before assignment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Location {
+    /// An administrative code of any level.
+    Code(String),
+    /// Names, coarsest first; finer ones may be empty.
+    Names {
+        sido: String,
+        sigungu: String,
+        emd: String,
+    },
+    /// A point in EPSG:5179 metres.
+    Point(Point<f64>),
+}
+
+/// One row of an investment input, read but not yet assigned.
+#[derive(Debug, Clone)]
+pub struct Investment {
+    /// Index of the input in the pipeline's `inputs` list.
+    pub input: usize,
+    /// 1-based data row (feature) number within the input, header not counted.
+    pub row: u64,
+    /// The record's own id, or `row` as text when the input has no id column.
+    pub record_id: String,
+    /// Exact amount in KRW; `None` for count-only inputs.
+    pub amount_krw: Option<i64>,
+    pub program: String,
+    pub funding: FundingSource,
+    pub location: Location,
+    /// Attribute values copied onto the resolved region (attribute inputs only).
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Why a record could not be assigned. The text of `code()` is stable and lands in the
+/// `reason` column of the rejects layer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    AmountMissing,
+    AmountInvalid,
+    AmountNegative,
+    DuplicateId,
+    FundingInvalid,
+    LocationMissing,
+    CoordinateInvalid,
+    OutsideAllRegions,
+    UnknownCode,
+    NameNotFound,
+    NameAmbiguous,
+    AttributeConflict,
+}
+
+impl RejectReason {
+    pub fn code(&self) -> &'static str {
+        match self {
+            RejectReason::AmountMissing => "amount_missing",
+            RejectReason::AmountInvalid => "amount_invalid",
+            RejectReason::AmountNegative => "amount_negative",
+            RejectReason::DuplicateId => "duplicate_id",
+            RejectReason::FundingInvalid => "funding_invalid",
+            RejectReason::LocationMissing => "location_missing",
+            RejectReason::CoordinateInvalid => "coordinate_invalid",
+            RejectReason::OutsideAllRegions => "outside_all_regions",
+            RejectReason::UnknownCode => "unknown_code",
+            RejectReason::NameNotFound => "name_not_found",
+            RejectReason::NameAmbiguous => "name_ambiguous",
+            RejectReason::AttributeConflict => "attribute_conflict",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A record that was not assigned, with everything needed to find and fix it.
+#[derive(Debug, Clone)]
+pub struct Reject {
+    pub input: usize,
+    pub row: u64,
+    pub record_id: String,
+    pub reason: RejectReason,
+    /// Human-readable detail: the offending value, candidates, ...
+    pub detail: String,
+    /// The amount when it could be read; rejected money is still accounted for.
+    pub amount_krw: Option<i64>,
+    /// Where the record is, when known (EPSG:5179).
+    pub point: Option<Point<f64>>,
+}
+
+/// The regions of every configured level, each level sorted by code.
+#[derive(Debug, Clone, Default)]
+pub struct Boundaries {
+    pub levels: Vec<LevelRegions>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LevelRegions {
+    pub level: AdminLevel,
+    pub regions: Vec<Region>,
+    pub by_code: std::collections::HashMap<RegionCode, usize>,
+}
+
+impl LevelRegions {
+    pub fn new(level: AdminLevel, mut regions: Vec<Region>) -> LevelRegions {
+        regions.sort_by(|a, b| a.code.cmp(&b.code));
+        let by_code = regions
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.code.clone(), i))
+            .collect();
+        LevelRegions {
+            level,
+            regions,
+            by_code,
+        }
+    }
+
+    pub fn get(&self, code: &str) -> Option<&Region> {
+        self.by_code.get(code).map(|&i| &self.regions[i])
+    }
+}
+
+impl Boundaries {
+    pub fn level(&self, level: AdminLevel) -> Option<&LevelRegions> {
+        self.levels.iter().find(|l| l.level == level)
+    }
+
+    /// The finest configured level.
+    pub fn finest(&self) -> Option<&LevelRegions> {
+        self.levels.last()
+    }
+
+    /// The region with this code at any level.
+    pub fn find(&self, code: &str) -> Option<&Region> {
+        self.levels.iter().find_map(|l| l.get(code))
+    }
+
+    /// `code` at `level` and its ancestors, finest first, following `parent_code`.
+    pub fn lineage(&self, level: AdminLevel, code: &str) -> Vec<(AdminLevel, RegionCode)> {
+        let mut out = Vec::new();
+        let mut cur = self.level(level).and_then(|l| l.get(code));
+        while let Some(r) = cur {
+            out.push((r.level, r.code.clone()));
+            cur = match (&r.parent_code, self.coarser(r.level)) {
+                (Some(p), Some(l)) => l.get(p),
+                _ => None,
+            };
+        }
+        out
+    }
+
+    /// The configured level just above `level`.
+    pub fn coarser(&self, level: AdminLevel) -> Option<&LevelRegions> {
+        self.levels.iter().rev().find(|l| l.level < level)
+    }
+}

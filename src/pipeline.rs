@@ -1,0 +1,387 @@
+//! The nightly job, top to bottom: read → assign → aggregate → indicators → write.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use tracing::{info, warn};
+
+use crate::aggregate::{self, Aggregates};
+use crate::assign::{self, Resolution};
+use crate::config::{InputKind, Pipeline};
+use crate::error::Error;
+use crate::indicators;
+use crate::model::{Boundaries, Investment, Reject};
+use crate::publish;
+use crate::read::{self, RegionGroup};
+use crate::report::{
+    BoundariesReport, GIT_COMMIT, InputReport, LevelReport, RejectSummary, RunReport, Totals,
+    VERSION,
+};
+use crate::write::{self, OutLayer, RegionRow};
+
+/// What a finished run hands back: its manifest and where its outputs are.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub report: RunReport,
+    pub run_dir: std::path::PathBuf,
+}
+
+/// Runs the pipeline and publishes its outputs atomically.
+pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
+    let _lock = publish::lock(&p.output_dir)?;
+    let mut timings = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &str, timings: &mut Vec<(String, u64)>| {
+        let ms = clock.elapsed().as_millis() as u64;
+        timings.push((name.to_string(), ms));
+        clock = Instant::now();
+        ms
+    };
+
+    // read
+    let boundaries = read::boundaries(&p.boundaries)?;
+    let groups = match &p.region_groups {
+        Some(g) => read::region_groups(g)?,
+        None => Vec::new(),
+    };
+    let mut records: Vec<Investment> = Vec::new();
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut files = Vec::new();
+    for (i, spec) in p.inputs.iter().enumerate() {
+        let r = read::records(i, spec)?;
+        info!(input = %spec.name, rows = r.file.rows, readable = r.records.len(), rejected = r.rejects.len(), "read");
+        records.extend(r.records);
+        rejects.extend(r.rejects);
+        files.push(r.file);
+    }
+    let read_krw: i128 = records
+        .iter()
+        .map(|r| r.amount_krw)
+        .chain(rejects.iter().map(|r| r.amount_krw))
+        .map(|a| i128::from(a.unwrap_or(0)))
+        .sum();
+    let ms = lap("read", &mut timings);
+    info!(
+        regions = boundaries
+            .levels
+            .iter()
+            .map(|l| l.regions.len())
+            .sum::<usize>(),
+        records = records.len(),
+        ms,
+        "read done"
+    );
+
+    // assign
+    let assignment = assign::assign(&boundaries, &records);
+    rejects.extend(assignment.rejects);
+    let (money, attrs): (Vec<_>, Vec<_>) = assignment
+        .assigned
+        .into_iter()
+        .partition(|(i, _)| matches!(p.inputs[records[*i].input].kind, InputKind::Investments));
+    let attributes = assign::attributes(&records, &attrs, &mut rejects);
+    let conflicted: std::collections::HashSet<(usize, u64)> =
+        rejects.iter().map(|r| (r.input, r.row)).collect();
+    let attrs: Vec<(usize, Resolution)> = attrs
+        .into_iter()
+        .filter(|(i, _)| !conflicted.contains(&(records[*i].input, records[*i].row)))
+        .collect();
+    rejects.sort_by_key(|r| (r.input, r.row));
+    let ms = lap("assign", &mut timings);
+    info!(
+        assigned = money.len() + attrs.len(),
+        rejected = rejects.len(),
+        ms,
+        "assign done"
+    );
+
+    // aggregate
+    let agg = aggregate::aggregate(&boundaries, &groups, &records, &money);
+    aggregate::check_invariants(&boundaries, &agg).map_err(Error::Invariant)?;
+    let ms = lap("aggregate", &mut timings);
+    info!(assigned_krw = %agg.assigned_krw, ms, "aggregate done");
+
+    // totals: every won read is assigned or rejected
+    let totals = money_totals(p, read_krw, &records, &money, &attrs, &rejects, &files)?;
+
+    // indicators + layers
+    let layers = build_layers(p, &boundaries, &groups, &agg, &attributes, &rejects)?;
+    let ms = lap("indicators", &mut timings);
+    info!(layers = layers.len(), ms, "indicators done");
+
+    // write
+    let staging = publish::stage(&p.output_dir)?;
+    let gpkg = staging.dir.join("smartgap.gpkg");
+    write::geopackage::write(&gpkg, &layers).map_err(|message| Error::Write {
+        path: gpkg.clone(),
+        message,
+    })?;
+    for l in &layers {
+        let path = staging
+            .dir
+            .join("geojson")
+            .join(format!("{}.geojson", l.name));
+        write::geojson::write(&path, l, p.output.geojson_decimals).map_err(|message| {
+            Error::Write {
+                path: path.clone(),
+                message,
+            }
+        })?;
+    }
+    lap("write", &mut timings);
+
+    let report = RunReport {
+        smartgap_version: VERSION,
+        git_commit: GIT_COMMIT,
+        run_id: staging.id.clone(),
+        pipeline: p.clone(),
+        boundaries: BoundariesReport {
+            file: read::InputFile {
+                path: p.boundaries.path.clone(),
+                sha256: read::checksum(&p.boundaries.path)?,
+                rows: boundaries
+                    .levels
+                    .iter()
+                    .map(|l| l.regions.len() as u64)
+                    .sum(),
+            },
+            regions: boundaries
+                .levels
+                .iter()
+                .map(|l| (l.level.to_string(), l.regions.len()))
+                .collect(),
+        },
+        inputs: input_reports(p, &files, &records, &money, &attrs, &rejects),
+        totals: totals.clone(),
+        levels: agg
+            .levels
+            .iter()
+            .map(|l| LevelReport {
+                level: l.level.clone(),
+                regions: l.regions.len(),
+                regions_with_records: l.regions.values().filter(|t| t.record_count > 0).count(),
+                amount_krw: l.sum_krw(),
+                held_above_krw: l.held_above_krw,
+            })
+            .collect(),
+        rejects_by_reason: rejects.iter().fold(BTreeMap::new(), |mut m, r| {
+            let s: &mut RejectSummary = m.entry(r.reason.code().to_string()).or_default();
+            s.count += 1;
+            s.amount_krw += i128::from(r.amount_krw.unwrap_or(0));
+            m
+        }),
+        timings_ms: timings,
+    };
+    let manifest = staging.dir.join("run.json");
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Write {
+        path: manifest.clone(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(&manifest, json + "\n").map_err(|e| Error::Write {
+        path: manifest.clone(),
+        message: e.to_string(),
+    })?;
+
+    for (reason, s) in &report.rejects_by_reason {
+        warn!(reason = %reason, count = s.count, amount_krw = %s.amount_krw, "rejected records");
+    }
+    let share = if totals.input_records == 0 {
+        0.0
+    } else {
+        totals.rejected_records as f64 / totals.input_records as f64
+    };
+    if share > p.max_reject_share {
+        let staging = staging.fail();
+        return Err(Error::TooManyRejects {
+            rejected: totals.rejected_records,
+            total: totals.input_records,
+            share: share * 100.0,
+            max: p.max_reject_share * 100.0,
+            staging,
+        });
+    }
+    let run_dir = staging.publish(p.keep_runs)?;
+    info!(run = %report.run_id, dir = %run_dir.display(), "published");
+    Ok(RunOutcome { report, run_dir })
+}
+
+fn money_totals(
+    p: &Pipeline,
+    read_krw: i128,
+    records: &[Investment],
+    money: &[(usize, Resolution)],
+    attrs: &[(usize, Resolution)],
+    rejects: &[Reject],
+    files: &[read::InputFile],
+) -> Result<Totals, Error> {
+    let input_records: u64 = files.iter().map(|f| f.rows).sum();
+    let assigned_krw: i128 = money
+        .iter()
+        .map(|(i, _)| i128::from(records[*i].amount_krw.unwrap_or(0)))
+        .sum();
+    let rejected_krw: i128 = rejects
+        .iter()
+        .map(|r| i128::from(r.amount_krw.unwrap_or(0)))
+        .sum();
+    let t = Totals {
+        input_records,
+        assigned_records: (money.len() + attrs.len()) as u64,
+        rejected_records: rejects.len() as u64,
+        input_krw: read_krw,
+        assigned_krw,
+        rejected_krw,
+    };
+    if t.assigned_records + t.rejected_records != t.input_records {
+        return Err(Error::Invariant(format!(
+            "{} records read from {} inputs, but {} assigned + {} rejected",
+            t.input_records,
+            p.inputs.len(),
+            t.assigned_records,
+            t.rejected_records
+        )));
+    }
+    if t.assigned_krw + t.rejected_krw != t.input_krw {
+        return Err(Error::Invariant(format!(
+            "{} KRW read, but {} assigned + {} rejected",
+            t.input_krw, t.assigned_krw, t.rejected_krw
+        )));
+    }
+    Ok(t)
+}
+
+fn input_reports(
+    p: &Pipeline,
+    files: &[read::InputFile],
+    records: &[Investment],
+    money: &[(usize, Resolution)],
+    attrs: &[(usize, Resolution)],
+    rejects: &[Reject],
+) -> Vec<InputReport> {
+    p.inputs
+        .iter()
+        .zip(files)
+        .enumerate()
+        .map(|(i, (spec, file))| {
+            let assigned: Vec<&Investment> = money
+                .iter()
+                .chain(attrs)
+                .map(|(k, _)| &records[*k])
+                .filter(|r| r.input == i)
+                .collect();
+            let rej: Vec<&Reject> = rejects.iter().filter(|r| r.input == i).collect();
+            InputReport {
+                name: spec.name.clone(),
+                file: file.clone(),
+                assigned: assigned.len() as u64,
+                rejected: rej.len() as u64,
+                amount_krw: assigned
+                    .iter()
+                    .map(|r| i128::from(r.amount_krw.unwrap_or(0)))
+                    .sum::<i128>()
+                    + rej
+                        .iter()
+                        .map(|r| i128::from(r.amount_krw.unwrap_or(0)))
+                        .sum::<i128>(),
+            }
+        })
+        .collect()
+}
+
+/// The output layers: one per boundary level, the regional groups, and the rejects.
+fn build_layers(
+    p: &Pipeline,
+    b: &Boundaries,
+    groups: &[RegionGroup],
+    agg: &Aggregates,
+    attributes: &assign::RegionAttributes,
+    rejects: &[Reject],
+) -> Result<Vec<OutLayer>, Error> {
+    let mut layers = Vec::new();
+    let tiers = &p.indicators.tiers;
+    for (l, totals) in b.levels.iter().zip(&agg.levels) {
+        let rows: Vec<RegionRow<'_>> = l
+            .regions
+            .iter()
+            .map(|r| RegionRow {
+                code: &r.code,
+                name: &r.name,
+                full_name: &r.full_name,
+                parent_code: r.parent_code.as_deref(),
+                area_km2: r.area_km2,
+                geometry: Some(&r.geometry),
+            })
+            .collect();
+        let areas: Vec<f64> = l.regions.iter().map(|r| r.area_km2).collect();
+        let ind = indicators::compute(totals, &areas, agg.assigned_krw, tiers);
+        layers.push(
+            write::region_layer(
+                l.level.as_str(),
+                &rows,
+                totals,
+                &ind,
+                &agg.programs,
+                Some((l.level, attributes)),
+            )
+            .map_err(Error::Invariant)?,
+        );
+    }
+    if let (Some(gt), Some(sido)) = (
+        agg.levels.get(b.levels.len()),
+        b.level(crate::model::AdminLevel::Sido),
+    ) {
+        let geoms: Vec<Option<geo::MultiPolygon<f64>>> = groups
+            .iter()
+            .map(|g| {
+                let parts: Vec<&geo::MultiPolygon<f64>> = g
+                    .sido_codes
+                    .iter()
+                    .filter_map(|c| sido.get(c))
+                    .map(|r| &r.geometry)
+                    .collect();
+                (!parts.is_empty()).then(|| dissolve(&parts))
+            })
+            .collect();
+        let areas: Vec<f64> = groups
+            .iter()
+            .map(|g| {
+                g.sido_codes
+                    .iter()
+                    .filter_map(|c| sido.get(c))
+                    .map(|r| r.area_km2)
+                    .sum()
+            })
+            .collect();
+        let rows: Vec<RegionRow<'_>> = groups
+            .iter()
+            .zip(&geoms)
+            .zip(&areas)
+            .map(|((g, geom), area)| RegionRow {
+                code: &g.id,
+                name: &g.name,
+                full_name: &g.name,
+                parent_code: None,
+                area_km2: *area,
+                geometry: geom.as_ref(),
+            })
+            .collect();
+        let ind = indicators::compute(gt, &areas, agg.assigned_krw, tiers);
+        layers.push(
+            write::region_layer("region_group", &rows, gt, &ind, &agg.programs, None)
+                .map_err(Error::Invariant)?,
+        );
+    }
+    let names: Vec<String> = p.inputs.iter().map(|i| i.name.clone()).collect();
+    let paths: Vec<String> = p
+        .inputs
+        .iter()
+        .map(|i| i.path.display().to_string())
+        .collect();
+    layers.push(write::rejects_layer(rejects, &names, &paths));
+    Ok(layers)
+}
+
+/// Union of the member polygons of a group (sums are by code; geometry is only for display).
+fn dissolve(parts: &[&geo::MultiPolygon<f64>]) -> geo::MultiPolygon<f64> {
+    let polys: Vec<geo::Polygon<f64>> = parts.iter().flat_map(|m| m.0.iter().cloned()).collect();
+    geo::unary_union(&polys)
+}

@@ -1,0 +1,235 @@
+//! Safe publishing of a run's outputs.
+//!
+//! Layout of the output directory:
+//! ```text
+//! out/.smartgap.lock          held (flock) for the whole run; a second run exits at once
+//! out/runs/<run-id>/          one complete run: smartgap.gpkg, geojson/, run.json
+//! out/current -> runs/<id>    swapped atomically (rename of a symlink) when a run succeeds
+//! out/smartgap.gpkg -> current/smartgap.gpkg, out/geojson -> current/geojson,
+//! out/run.json -> current/run.json
+//! ```
+//! A run writes into `runs/.staging-<id>/`, closes and syncs every file, renames the staging
+//! directory to `runs/<id>` and only then swaps `current`. A run that fails or is killed at
+//! any moment leaves `current`, and so every published path, on the previous complete run.
+
+use std::fs::{self, File, TryLockError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::Error;
+
+/// The published names, each a symlink through `current`.
+pub const PUBLISHED: [&str; 3] = ["smartgap.gpkg", "geojson", "run.json"];
+
+/// An exclusive lock on an output directory, released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+/// Takes the output directory's lock, creating the directory if needed.
+pub fn lock(out: &Path) -> Result<Lock, Error> {
+    let werr = |path: &Path, e: std::io::Error| Error::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    fs::create_dir_all(out).map_err(|e| werr(out, e))?;
+    let path = out.join(".smartgap.lock");
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| werr(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let holder = fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            return Err(Error::Locked {
+                path,
+                holder: if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({holder})")
+                },
+            });
+        }
+        Err(TryLockError::Error(e)) => return Err(werr(&path, e)),
+    }
+    file.set_len(0).map_err(|e| werr(&path, e))?;
+    let _ = writeln!(file, "pid {}", std::process::id());
+    Ok(Lock { _file: file })
+}
+
+/// A run identifier that sorts by time: `20261125T061500Z-1234`.
+pub fn run_id() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("{}-{}", utc_compact(secs), std::process::id())
+}
+
+/// `YYYYMMDDTHHMMSSZ` for seconds since the Unix epoch (proleptic Gregorian, UTC).
+pub fn utc_compact(secs: u64) -> String {
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let s = secs % 86_400;
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+/// Howard Hinnant's days → (year, month, day).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// A staging directory for one run, under `out/runs/`.
+pub struct Staging {
+    pub id: String,
+    pub dir: PathBuf,
+    out: PathBuf,
+}
+
+/// Removes staging directories left by killed runs (we hold the lock, so none is live) and
+/// creates a fresh one.
+pub fn stage(out: &Path) -> Result<Staging, Error> {
+    let runs = out.join("runs");
+    let werr = |path: &Path, e: std::io::Error| Error::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    fs::create_dir_all(&runs).map_err(|e| werr(&runs, e))?;
+    if let Ok(entries) = fs::read_dir(&runs) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(".staging-") {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let id = run_id();
+    let dir = runs.join(format!(".staging-{id}"));
+    fs::create_dir_all(dir.join("geojson")).map_err(|e| werr(&dir, e))?;
+    Ok(Staging {
+        id,
+        dir,
+        out: out.to_path_buf(),
+    })
+}
+
+impl Staging {
+    /// Makes the staged run the published one. Returns the final run directory.
+    pub fn publish(self, keep_runs: usize) -> Result<PathBuf, Error> {
+        let werr = |path: &Path, e: std::io::Error| Error::Write {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        sync_tree(&self.dir).map_err(|e| werr(&self.dir, e))?;
+        let final_dir = self.out.join("runs").join(&self.id);
+        fs::rename(&self.dir, &final_dir).map_err(|e| werr(&final_dir, e))?;
+        sync_dir(&self.out.join("runs")).map_err(|e| werr(&self.out, e))?;
+        // Swap `current` atomically: a new symlink renamed over the old one.
+        let tmp = self.out.join(format!(".current-{}", self.id));
+        let _ = fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(Path::new("runs").join(&self.id), &tmp)
+            .map_err(|e| werr(&tmp, e))?;
+        let current = self.out.join("current");
+        if current.is_dir() && !current.is_symlink() {
+            return Err(Error::Write {
+                path: current,
+                message: "is a real directory; smartgap expects its own symlink here".into(),
+            });
+        }
+        fs::rename(&tmp, &current).map_err(|e| werr(&current, e))?;
+        for name in PUBLISHED {
+            let link = self.out.join(name);
+            let target = Path::new("current").join(name);
+            if fs::read_link(&link).ok().as_deref() == Some(target.as_path()) {
+                continue;
+            }
+            // A first run, or a plain file left by something else: replace it by the link.
+            let tmp = self.out.join(format!(".{name}-{}", self.id));
+            let _ = fs::remove_file(&tmp);
+            std::os::unix::fs::symlink(&target, &tmp).map_err(|e| werr(&tmp, e))?;
+            if link.is_dir() && !link.is_symlink() {
+                fs::remove_dir_all(&link).map_err(|e| werr(&link, e))?;
+            }
+            fs::rename(&tmp, &link).map_err(|e| werr(&link, e))?;
+        }
+        sync_dir(&self.out).map_err(|e| werr(&self.out, e))?;
+        prune(&self.out.join("runs"), keep_runs, &self.id);
+        Ok(final_dir)
+    }
+
+    /// Keeps a failed run's outputs for inspection as `runs/<id>.failed`.
+    pub fn fail(self) -> PathBuf {
+        let failed = self.out.join("runs").join(format!("{}.failed", self.id));
+        match fs::rename(&self.dir, &failed) {
+            Ok(()) => failed,
+            Err(_) => self.dir,
+        }
+    }
+}
+
+/// Deletes all but the newest `keep` run directories (never the current one).
+fn prune(runs: &Path, keep: usize, current: &str) {
+    let Ok(entries) = fs::read_dir(runs) else {
+        return;
+    };
+    let mut ids: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    ids.sort();
+    let n = ids.len();
+    for id in ids.into_iter().take(n.saturating_sub(keep)) {
+        if id != current {
+            let _ = fs::remove_dir_all(runs.join(id));
+        }
+    }
+}
+
+fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        if e.file_type()?.is_dir() {
+            sync_tree(&e.path())?;
+        } else {
+            File::open(e.path())?.sync_all()?;
+        }
+    }
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates_match_known_days() {
+        assert_eq!(utc_compact(0), "19700101T000000Z");
+        // 2026-11-25 06:15:00 UTC
+        assert_eq!(utc_compact(1_795_587_300), "20261125T061500Z");
+        // leap day
+        assert_eq!(utc_compact(951_782_400), "20000229T000000Z");
+    }
+}

@@ -1,0 +1,596 @@
+//! Reading: every vector source goes through GDAL/OGR (GPKG, Shapefile, GeoJSON, CSV, XLSX).
+//!
+//! Attribute values are read as text and parsed here, so a CSV's `1,234` or a GPKG integer give
+//! the same exact amount, and a bad value becomes a reject naming its row and column.
+
+pub mod amount;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use gdal::vector::{Geometry, LayerAccess};
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use geo::{Area, Coord, MultiPolygon, Point};
+use sha2::{Digest, Sha256};
+
+use crate::config::{
+    BoundariesSpec, FundingSpec, InputKind, InputSpec, Locate, RegionGroupsSpec, ValueSpec,
+};
+use crate::crs::{Transformer, WORK_CRS};
+use crate::error::Error;
+use crate::model::{
+    AdminLevel, Boundaries, FundingSource, Investment, LevelRegions, Location, Region, Reject,
+    RejectReason,
+};
+
+/// Drivers smartgap opens; anything else (network, virtual, raster) is refused.
+const DRIVERS: [&str; 7] = [
+    "GPKG",
+    "ESRI Shapefile",
+    "GeoJSON",
+    "CSV",
+    "XLSX",
+    "FlatGeobuf",
+    "OpenFileGDB",
+];
+
+/// Opens a local vector file read-only.
+pub fn open(path: &Path) -> Result<Dataset, Error> {
+    let options = DatasetOptions {
+        open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+        allowed_drivers: Some(&DRIVERS),
+        open_options: None,
+        sibling_files: None,
+    };
+    Dataset::open_ex(path, options).map_err(|e| Error::Open {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+fn layer<'a>(
+    ds: &'a Dataset,
+    path: &Path,
+    name: Option<&str>,
+) -> Result<gdal::vector::Layer<'a>, Error> {
+    let result = match name {
+        Some(n) => ds.layer_by_name(n),
+        None => ds.layer(0),
+    };
+    result.map_err(|_| {
+        let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+        Error::Read {
+            path: path.to_path_buf(),
+            layer: name.unwrap_or("(first)").to_string(),
+            message: format!("no such layer; the file has: {}", names.join(", ")),
+        }
+    })
+}
+
+/// The attribute column names of a layer (the first layer when `layer` is `None`).
+pub fn field_names(path: &Path, layer_name: Option<&str>) -> Result<Vec<String>, String> {
+    let ds = open(path).map_err(|e| e.to_string())?;
+    let l = layer(&ds, path, layer_name).map_err(|e| e.to_string())?;
+    Ok(l.defn().fields().map(|f| f.name()).collect())
+}
+
+/// What the run manifest records about one input file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub rows: u64,
+}
+
+/// sha256 of a file and, for a Shapefile, of its sidecars in a fixed order.
+pub fn checksum(path: &Path) -> Result<String, Error> {
+    let mut h = Sha256::new();
+    let mut files = vec![path.to_path_buf()];
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("shp"))
+    {
+        for ext in ["shx", "dbf", "prj", "cpg"] {
+            let p = path.with_extension(ext);
+            if p.exists() {
+                files.push(p);
+            }
+        }
+    }
+    for f in files {
+        let mut file = std::fs::File::open(&f).map_err(|e| Error::Open {
+            path: f.clone(),
+            message: e.to_string(),
+        })?;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| Error::Open {
+                path: f.clone(),
+                message: e.to_string(),
+            })?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn field_index(l: &gdal::vector::Layer<'_>, name: &str, path: &Path) -> Result<usize, Error> {
+    l.defn().field_index(name).map_err(|_| Error::Read {
+        path: path.to_path_buf(),
+        layer: l.name(),
+        message: format!("column `{name}` not found"),
+    })
+}
+
+fn text(f: &gdal::vector::Feature<'_>, idx: usize) -> String {
+    f.field_as_string(idx).ok().flatten().unwrap_or_default()
+}
+
+/// Reads the boundary layers into EPSG:5179 regions.
+///
+/// # Assumptions
+/// Polygons are expected valid (the bundled data is repaired by `make data`); areas are planar
+/// in EPSG:5179. A layer in another CRS is reprojected by GDAL.
+pub fn boundaries(spec: &BoundariesSpec) -> Result<Boundaries, Error> {
+    let ds = open(&spec.path)?;
+    let mut levels = Vec::new();
+    for &level in &spec.levels {
+        let mut l = layer(&ds, &spec.path, Some(level.as_str()))?;
+        let err = |feature: u64, message: String| Error::Boundary {
+            path: spec.path.clone(),
+            layer: level.as_str().to_string(),
+            feature,
+            message,
+        };
+        let code_i = field_index(&l, &spec.code_field, &spec.path)?;
+        let name_i = field_index(&l, &spec.name_field, &spec.path)?;
+        let parent_i = field_index(&l, &spec.parent_field, &spec.path)?;
+        let full_i = match &spec.full_name_field {
+            Some(f) => Some(field_index(&l, f, &spec.path)?),
+            None => None,
+        };
+        let reproject = match l.spatial_ref() {
+            Some(srs) if srs.auth_code().ok() == Some(5179) => None,
+            Some(srs) => Some(gdal_transform(&srs).map_err(|m| err(0, m))?),
+            None => return Err(err(0, "layer has no CRS; expected EPSG:5179".into())),
+        };
+        let mut regions = Vec::new();
+        for (i, f) in l.features().enumerate() {
+            let fid = f.fid().unwrap_or(i as u64 + 1);
+            let code = text(&f, code_i).trim().to_string();
+            if code.is_empty() {
+                return Err(err(fid, format!("empty `{}`", spec.code_field)));
+            }
+            let name = text(&f, name_i);
+            let parent = text(&f, parent_i).trim().to_string();
+            let full_name = full_i.map_or_else(|| name.clone(), |i| text(&f, i));
+            let Some(g) = f.geometry() else {
+                return Err(err(fid, format!("region {code} has no geometry")));
+            };
+            let g = match &reproject {
+                None => g.clone(),
+                Some(t) => g.transform(t).map_err(|e| err(fid, e.to_string()))?,
+            };
+            let geometry =
+                to_multipolygon(&g).map_err(|m| err(fid, format!("region {code}: {m}")))?;
+            let area_km2 = geometry.unsigned_area() / 1e6;
+            regions.push(Region {
+                level,
+                code,
+                name,
+                full_name,
+                parent_code: (!parent.is_empty()).then_some(parent),
+                geometry,
+                area_km2,
+            });
+        }
+        let lr = LevelRegions::new(level, regions);
+        if lr.by_code.len() != lr.regions.len() {
+            return Err(err(0, "duplicate region codes in layer".into()));
+        }
+        levels.push(lr);
+    }
+    let b = Boundaries { levels };
+    check_nesting(&b, &spec.path)?;
+    Ok(b)
+}
+
+/// Every region below the coarsest level must name an existing parent one level up.
+fn check_nesting(b: &Boundaries, path: &Path) -> Result<(), Error> {
+    for l in b.levels.iter().skip(1) {
+        let Some(up) = b.coarser(l.level) else {
+            continue;
+        };
+        let orphans: Vec<String> = l
+            .regions
+            .iter()
+            .filter(|r| r.parent_code.as_deref().and_then(|p| up.get(p)).is_none())
+            .map(|r| format!("{} {}", r.code, r.name))
+            .collect();
+        if !orphans.is_empty() {
+            return Err(Error::Read {
+                path: path.to_path_buf(),
+                layer: l.level.to_string(),
+                message: format!(
+                    "{} region(s) whose parent_code is not a {} code: {}",
+                    orphans.len(),
+                    up.level,
+                    orphans
+                        .iter()
+                        .take(5)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn gdal_transform(
+    srs: &gdal::spatial_ref::SpatialRef,
+) -> Result<gdal::spatial_ref::CoordTransform, String> {
+    use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+    let mut target = SpatialRef::from_epsg(5179).map_err(|e| e.to_string())?;
+    target.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let mut src = srs.clone();
+    src.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    CoordTransform::new(&src, &target).map_err(|e| e.to_string())
+}
+
+fn to_multipolygon(g: &Geometry) -> Result<MultiPolygon<f64>, String> {
+    match g.to_geo().map_err(|e| e.to_string())? {
+        geo::Geometry::Polygon(p) => Ok(MultiPolygon::new(vec![p])),
+        geo::Geometry::MultiPolygon(mp) => Ok(mp),
+        other => Err(format!(
+            "expected a polygon, found {}",
+            geometry_kind(&other)
+        )),
+    }
+}
+
+fn geometry_kind(g: &geo::Geometry<f64>) -> &'static str {
+    match g {
+        geo::Geometry::Point(_) => "Point",
+        geo::Geometry::Line(_) => "Line",
+        geo::Geometry::LineString(_) => "LineString",
+        geo::Geometry::Polygon(_) => "Polygon",
+        geo::Geometry::MultiPoint(_) => "MultiPoint",
+        geo::Geometry::MultiLineString(_) => "MultiLineString",
+        geo::Geometry::MultiPolygon(_) => "MultiPolygon",
+        geo::Geometry::GeometryCollection(_) => "GeometryCollection",
+        geo::Geometry::Rect(_) => "Rect",
+        geo::Geometry::Triangle(_) => "Triangle",
+    }
+}
+
+/// A regional group of 시도 (the report's 9 groups), defined in data.
+#[derive(Debug, Clone)]
+pub struct RegionGroup {
+    pub id: String,
+    pub name: String,
+    pub sido_codes: Vec<String>,
+}
+
+/// Reads the table that maps 시도 codes to regional groups.
+pub fn region_groups(spec: &RegionGroupsSpec) -> Result<Vec<RegionGroup>, Error> {
+    let ds = open(&spec.path)?;
+    let mut l = layer(&ds, &spec.path, None)?;
+    let gi = field_index(&l, &spec.group_field, &spec.path)?;
+    let ni = field_index(&l, &spec.name_field, &spec.path)?;
+    let si = field_index(&l, &spec.sido_code_field, &spec.path)?;
+    let layer_name = l.name();
+    let mut groups: BTreeMap<String, RegionGroup> = BTreeMap::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for (row, f) in l.features().enumerate() {
+        let id = text(&f, gi).trim().to_string();
+        let sido = text(&f, si).trim().to_string();
+        if let Some(prev) = seen.insert(sido.clone(), id.clone())
+            && prev != id
+        {
+            return Err(Error::Read {
+                path: spec.path.clone(),
+                layer: layer_name.clone(),
+                message: format!("row {}: 시도 {sido} is in groups {prev} and {id}", row + 1),
+            });
+        }
+        let g = groups.entry(id.clone()).or_insert_with(|| RegionGroup {
+            id,
+            name: text(&f, ni),
+            sido_codes: Vec::new(),
+        });
+        g.sido_codes.push(sido);
+    }
+    Ok(groups.into_values().collect())
+}
+
+/// Records read from one input: the readable ones, the rejects, and what the manifest needs.
+#[derive(Debug)]
+pub struct ReadRecords {
+    pub records: Vec<Investment>,
+    pub rejects: Vec<Reject>,
+    pub file: InputFile,
+}
+
+/// Reads one input's rows into records, rejecting rows whose amount, funding or location can't
+/// be read, and repeated record ids (the first occurrence is kept).
+pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
+    let ds = open(&spec.path)?;
+    let mut l = layer(&ds, &spec.path, spec.layer.as_deref())?;
+    let idx = |name: &str| field_index(&l, name, &spec.path);
+    let id_i = spec.id_field.as_deref().map(idx).transpose()?;
+    let amount_i = spec.amount.as_ref().map(|a| idx(&a.field)).transpose()?;
+    let program_i = match &spec.program {
+        ValueSpec::Field(f) => Some(idx(f)?),
+        _ => None,
+    };
+    let funding_i = match &spec.funding {
+        FundingSpec::Field(f) => Some(idx(f)?),
+        FundingSpec::Const(_) => None,
+    };
+    let attr_i: Vec<(String, usize)> = match &spec.kind {
+        InputKind::Attributes(map) => map
+            .iter()
+            .map(|(col, f)| Ok((col.clone(), idx(f)?)))
+            .collect::<Result<_, Error>>()?,
+        InputKind::Investments => Vec::new(),
+    };
+    enum Loc {
+        Code(usize),
+        Names(usize, Option<usize>, Option<usize>),
+        Xy(usize, usize),
+        Geometry,
+    }
+    let (loc, source_crs) = match &spec.locate {
+        Locate::Code { field } => (Loc::Code(idx(field)?), None),
+        Locate::Name { sido, sigungu, emd } => (
+            Loc::Names(
+                idx(sido)?,
+                sigungu.as_deref().map(idx).transpose()?,
+                emd.as_deref().map(idx).transpose()?,
+            ),
+            None,
+        ),
+        Locate::Point { x, y, crs } => (Loc::Xy(idx(x)?, idx(y)?), Some(crs.clone())),
+        Locate::Geometry { crs } => {
+            let layer_crs = l
+                .spatial_ref()
+                .and_then(|s| s.authority().ok())
+                .filter(|a| !a.is_empty());
+            let crs = crs.clone().or(layer_crs).ok_or_else(|| Error::Read {
+                path: spec.path.clone(),
+                layer: l.name(),
+                message: "the layer has no CRS; declare one with locate.crs".into(),
+            })?;
+            (Loc::Geometry, Some(crs))
+        }
+    };
+    let transformer = match &source_crs {
+        Some(c) => Some(Transformer::new(c, WORK_CRS).map_err(|m| Error::Read {
+            path: spec.path.clone(),
+            layer: l.name(),
+            message: format!("CRS {c}: {m}"),
+        })?),
+        None => None,
+    };
+
+    let mut records = Vec::new();
+    let mut rejects = Vec::new();
+    let mut first_row_of_id: HashMap<String, u64> = HashMap::new();
+    let mut pending_points: Vec<(usize, Coord<f64>)> = Vec::new();
+    let mut rows = 0u64;
+    for f in l.features() {
+        rows += 1;
+        let row = rows;
+        let record_id = match id_i {
+            Some(i) => text(&f, i).trim().to_string(),
+            None => row.to_string(),
+        };
+        let reject = |reason: RejectReason, detail: String, amount_krw: Option<i64>| Reject {
+            input: index,
+            row,
+            record_id: record_id.clone(),
+            reason,
+            detail,
+            amount_krw,
+            point: None,
+        };
+        let amount_krw = match (amount_i, &spec.amount) {
+            (Some(i), Some(a)) => match amount::parse_amount(&text(&f, i), a.unit) {
+                Ok(v) => Some(v),
+                Err((reason, detail)) => {
+                    let value = match reason {
+                        RejectReason::AmountNegative => {
+                            amount::parse_amount(text(&f, i).trim().trim_start_matches('-'), a.unit)
+                                .ok()
+                                .map(|v| -v)
+                        }
+                        _ => None,
+                    };
+                    rejects.push(reject(
+                        reason,
+                        format!("column `{}`: {detail}", a.field),
+                        value,
+                    ));
+                    continue;
+                }
+            },
+            _ => None,
+        };
+        if id_i.is_some() {
+            if record_id.is_empty() {
+                rejects.push(reject(
+                    RejectReason::DuplicateId,
+                    "record id is empty".into(),
+                    amount_krw,
+                ));
+                continue;
+            }
+            if let Some(first) = first_row_of_id.get(&record_id) {
+                let d = format!("record id `{record_id}` already seen at row {first}");
+                rejects.push(reject(RejectReason::DuplicateId, d, amount_krw));
+                continue;
+            }
+            first_row_of_id.insert(record_id.clone(), row);
+        }
+        let funding = match (funding_i, &spec.funding) {
+            (Some(i), _) => {
+                let v = text(&f, i);
+                match FundingSource::parse(&v) {
+                    Some(fs) => fs,
+                    None => {
+                        let d = format!(
+                            "funding `{v}` is not one of national_program, development_fee, local"
+                        );
+                        rejects.push(reject(RejectReason::FundingInvalid, d, amount_krw));
+                        continue;
+                    }
+                }
+            }
+            (None, FundingSpec::Const(c)) => *c,
+            (None, FundingSpec::Field(_)) => FundingSource::Unspecified,
+        };
+        let program = match (&spec.program, program_i) {
+            (_, Some(i)) => text(&f, i).trim().to_string(),
+            (ValueSpec::Const(c), None) => c.clone(),
+            _ => String::new(),
+        };
+        let location = match loc {
+            Loc::Code(i) => {
+                let c = text(&f, i).trim().to_string();
+                if c.is_empty() {
+                    rejects.push(reject(
+                        RejectReason::LocationMissing,
+                        "code is empty".into(),
+                        amount_krw,
+                    ));
+                    continue;
+                }
+                Location::Code(c)
+            }
+            Loc::Names(s, g, e) => {
+                let get = |i: Option<usize>| {
+                    i.map(|i| text(&f, i).trim().to_string())
+                        .unwrap_or_default()
+                };
+                let names = Location::Names {
+                    sido: get(Some(s)),
+                    sigungu: get(g),
+                    emd: get(e),
+                };
+                if matches!(&names, Location::Names { sido, sigungu, .. } if sido.is_empty() && sigungu.is_empty())
+                {
+                    rejects.push(reject(
+                        RejectReason::LocationMissing,
+                        "no 시도 or 시군구 name".into(),
+                        amount_krw,
+                    ));
+                    continue;
+                }
+                names
+            }
+            Loc::Xy(xi, yi) => {
+                let (xs, ys) = (text(&f, xi), text(&f, yi));
+                match (xs.trim().parse::<f64>(), ys.trim().parse::<f64>()) {
+                    (Ok(x), Ok(y)) if x.is_finite() && y.is_finite() => {
+                        pending_points.push((records.len(), Coord { x, y }));
+                        Location::Point(Point::new(x, y))
+                    }
+                    _ => {
+                        let d = format!("coordinates x=`{xs}` y=`{ys}` are not finite numbers");
+                        rejects.push(reject(RejectReason::CoordinateInvalid, d, amount_krw));
+                        continue;
+                    }
+                }
+            }
+            Loc::Geometry => match f.geometry().map(|g| g.to_geo()) {
+                Some(Ok(geo::Geometry::Point(p))) if p.x().is_finite() && p.y().is_finite() => {
+                    pending_points.push((records.len(), p.0));
+                    Location::Point(p)
+                }
+                Some(Ok(g)) => {
+                    let d = format!("expected a point geometry, found {}", geometry_kind(&g));
+                    rejects.push(reject(RejectReason::CoordinateInvalid, d, amount_krw));
+                    continue;
+                }
+                _ => {
+                    rejects.push(reject(
+                        RejectReason::LocationMissing,
+                        "no geometry".into(),
+                        amount_krw,
+                    ));
+                    continue;
+                }
+            },
+        };
+        let attributes = attr_i
+            .iter()
+            .map(|(col, i)| (col.clone(), text(&f, *i).trim().to_string()))
+            .collect();
+        records.push(Investment {
+            input: index,
+            row,
+            record_id,
+            amount_krw,
+            program,
+            funding,
+            location,
+            attributes,
+        });
+    }
+    if let Some(t) = &transformer {
+        let mut coords: Vec<Coord<f64>> = pending_points.iter().map(|(_, c)| *c).collect();
+        t.convert(&mut coords).map_err(|m| Error::Read {
+            path: spec.path.clone(),
+            layer: l.name(),
+            message: format!("reprojecting points: {m}"),
+        })?;
+        for ((i, _), c) in pending_points.iter().zip(coords) {
+            records[*i].location = Location::Point(Point(c));
+        }
+    }
+    // Points PROJ could not transform come back as infinities: reject them, keeping order.
+    let (good, bad): (Vec<Investment>, Vec<Investment>) =
+        records.into_iter().partition(|r| match &r.location {
+            Location::Point(p) => p.x().is_finite() && p.y().is_finite(),
+            _ => true,
+        });
+    for r in bad {
+        rejects.push(Reject {
+            input: index,
+            row: r.row,
+            record_id: r.record_id,
+            reason: RejectReason::CoordinateInvalid,
+            detail: format!(
+                "coordinates cannot be transformed from {}",
+                source_crs.as_deref().unwrap_or("?")
+            ),
+            amount_krw: r.amount_krw,
+            point: None,
+        });
+    }
+    rejects.sort_by_key(|r| r.row);
+    Ok(ReadRecords {
+        records: good,
+        rejects,
+        file: InputFile {
+            path: spec.path.clone(),
+            sha256: checksum(&spec.path)?,
+            rows,
+        },
+    })
+}
+
+/// The boundaries' level names, for messages.
+pub fn level_names(levels: &[AdminLevel]) -> String {
+    levels
+        .iter()
+        .map(|l| l.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

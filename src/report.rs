@@ -1,0 +1,69 @@
+//! The run manifest (`run.json`): what ran, on which inputs, with which totals and rejects.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::Pipeline;
+use crate::read::InputFile;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub smartgap_version: &'static str,
+    pub git_commit: &'static str,
+    pub run_id: String,
+    pub pipeline: Pipeline,
+    pub boundaries: BoundariesReport,
+    pub inputs: Vec<InputReport>,
+    pub totals: Totals,
+    pub levels: Vec<LevelReport>,
+    pub rejects_by_reason: BTreeMap<String, RejectSummary>,
+    /// Wall time per stage in milliseconds, in stage order.
+    pub timings_ms: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BoundariesReport {
+    pub file: InputFile,
+    pub regions: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputReport {
+    pub name: String,
+    pub file: InputFile,
+    pub assigned: u64,
+    pub rejected: u64,
+    /// Sum of every readable amount of the input (assigned + rejected).
+    pub amount_krw: i128,
+}
+
+/// Σ input = Σ assigned + Σ rejected, checked exactly in integer KRW.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub input_records: u64,
+    pub assigned_records: u64,
+    pub rejected_records: u64,
+    pub input_krw: i128,
+    pub assigned_krw: i128,
+    pub rejected_krw: i128,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelReport {
+    pub level: String,
+    pub regions: usize,
+    pub regions_with_records: usize,
+    pub amount_krw: i128,
+    /// Money resolved only to a coarser level, so in no region of this level.
+    pub held_above_krw: i128,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RejectSummary {
+    pub count: u64,
+    pub amount_krw: i128,
+}
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const GIT_COMMIT: &str = env!("SMARTGAP_GIT_COMMIT");

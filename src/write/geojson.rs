@@ -1,0 +1,269 @@
+//! RFC 7946 GeoJSON: CRS84 longitude/latitude (no `crs` member), exterior rings
+//! counter-clockwise and holes clockwise (right-hand rule), a fixed number of decimals, and the
+//! same bytes for the same inputs.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use geo::{Coord, Geometry, LineString, Polygon};
+
+use super::{OutLayer, Value};
+use crate::crs::{GEOJSON_CRS, Transformer, WORK_CRS};
+
+/// Writes `layer` (EPSG:5179) to `path` as a GeoJSON FeatureCollection in CRS84.
+pub fn write(path: &Path, layer: &OutLayer, decimals: u32) -> Result<(), String> {
+    let t = Transformer::new(WORK_CRS, GEOJSON_CRS)?;
+    let text = render(layer, &t, decimals)?;
+    let mut f = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    f.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    f.sync_all().map_err(|e| e.to_string())
+}
+
+/// Renders the collection, one feature per line.
+pub fn render(layer: &OutLayer, t: &Transformer, decimals: u32) -> Result<String, String> {
+    let mut out = String::with_capacity(1 << 20);
+    out.push_str("{\"type\":\"FeatureCollection\",\"features\":[\n");
+    for (i, f) in layer.features.iter().enumerate() {
+        if i > 0 {
+            out.push_str(",\n");
+        }
+        out.push_str("{\"type\":\"Feature\",\"properties\":{");
+        for (j, ((name, _), v)) in layer.fields.iter().zip(&f.values).enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            out.push_str(&json_string(name));
+            out.push(':');
+            match v {
+                Value::Null => out.push_str("null"),
+                Value::Text(s) => out.push_str(&json_string(s)),
+                Value::Int(n) => {
+                    let _ = write!(out, "{n}");
+                }
+                Value::Real(x) if x.is_finite() => out.push_str(
+                    &serde_json::Number::from_f64(*x).map_or("null".into(), |n| n.to_string()),
+                ),
+                Value::Real(_) => out.push_str("null"),
+            }
+        }
+        out.push_str("},\"geometry\":");
+        match &f.geometry {
+            None => out.push_str("null"),
+            Some(g) => geometry(&mut out, g, t, decimals)?,
+        }
+        out.push('}');
+    }
+    out.push_str("\n]}\n");
+    Ok(out)
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+fn geometry(
+    out: &mut String,
+    g: &Geometry<f64>,
+    t: &Transformer,
+    decimals: u32,
+) -> Result<(), String> {
+    match g {
+        Geometry::Point(p) => {
+            let mut c = [p.0];
+            t.convert(&mut c)?;
+            out.push_str("{\"type\":\"Point\",\"coordinates\":");
+            coord(out, round(c[0], decimals), decimals);
+            out.push('}');
+        }
+        Geometry::MultiPolygon(mp) => {
+            out.push_str("{\"type\":\"MultiPolygon\",\"coordinates\":[");
+            let mut first = true;
+            for p in &mp.0 {
+                let Some(rings) = polygon_rings(p, t, decimals)? else {
+                    continue;
+                };
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                out.push('[');
+                for (k, ring) in rings.iter().enumerate() {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    out.push('[');
+                    for (m, c) in ring.iter().enumerate() {
+                        if m > 0 {
+                            out.push(',');
+                        }
+                        coord(out, *c, decimals);
+                    }
+                    out.push(']');
+                }
+                out.push(']');
+            }
+            out.push_str("]}");
+        }
+        Geometry::Polygon(p) => {
+            geometry(
+                out,
+                &Geometry::MultiPolygon(geo::MultiPolygon::new(vec![p.clone()])),
+                t,
+                decimals,
+            )?;
+        }
+        _ => return Err("only points and polygons are written".into()),
+    }
+    Ok(())
+}
+
+/// Transforms, rounds, drops repeated points and orients the rings of one polygon.
+/// `None` when the exterior collapses at this precision.
+fn polygon_rings(
+    p: &Polygon<f64>,
+    t: &Transformer,
+    decimals: u32,
+) -> Result<Option<Vec<Vec<Coord<f64>>>>, String> {
+    let mut rings = Vec::with_capacity(1 + p.interiors().len());
+    for (k, ring) in std::iter::once(p.exterior())
+        .chain(p.interiors())
+        .enumerate()
+    {
+        let Some(r) = ring_out(ring, t, decimals, k == 0)? else {
+            if k == 0 {
+                return Ok(None);
+            }
+            continue;
+        };
+        rings.push(r);
+    }
+    Ok(Some(rings))
+}
+
+fn ring_out(
+    ring: &LineString<f64>,
+    t: &Transformer,
+    decimals: u32,
+    exterior: bool,
+) -> Result<Option<Vec<Coord<f64>>>, String> {
+    let mut cs: Vec<Coord<f64>> = ring.0.clone();
+    t.convert(&mut cs)?;
+    let mut out: Vec<Coord<f64>> = Vec::with_capacity(cs.len());
+    for c in cs {
+        let c = round(c, decimals);
+        if out.last() != Some(&c) {
+            out.push(c);
+        }
+    }
+    if out.first() != out.last()
+        && let Some(&f) = out.first()
+    {
+        out.push(f);
+    }
+    if out.len() < 4 {
+        return Ok(None);
+    }
+    // Shoelace on the rounded coordinates: positive = counter-clockwise.
+    let twice_area: f64 = out
+        .windows(2)
+        .map(|w| w[0].x * w[1].y - w[1].x * w[0].y)
+        .sum();
+    if twice_area == 0.0 {
+        return Ok(None);
+    }
+    if (twice_area > 0.0) != exterior {
+        out.reverse();
+    }
+    Ok(Some(out))
+}
+
+fn round(c: Coord<f64>, decimals: u32) -> Coord<f64> {
+    let f = 10f64.powi(decimals as i32);
+    Coord {
+        x: (c.x * f).round() / f,
+        y: (c.y * f).round() / f,
+    }
+}
+
+fn coord(out: &mut String, c: Coord<f64>, decimals: u32) {
+    out.push('[');
+    number(out, c.x, decimals);
+    out.push(',');
+    number(out, c.y, decimals);
+    out.push(']');
+}
+
+/// Fixed decimals with trailing zeros trimmed: 127.500000 → 127.5.
+fn number(out: &mut String, x: f64, decimals: u32) {
+    let s = format!("{x:.prec$}", prec = decimals as usize);
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &s
+    };
+    out.push_str(if s == "-0" { "0" } else { s });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::write::{FieldType, GeomKind, OutFeature};
+
+    #[test]
+    fn numbers_are_trimmed_and_fixed() {
+        let mut s = String::new();
+        number(&mut s, 127.5, 6);
+        s.push(' ');
+        number(&mut s, 37.1234564, 6);
+        s.push(' ');
+        number(&mut s, -0.0000001, 6);
+        assert_eq!(s, "127.5 37.123456 0");
+    }
+
+    #[test]
+    fn rings_follow_the_right_hand_rule() {
+        let t = Transformer::new(WORK_CRS, WORK_CRS).unwrap();
+        // A clockwise square: must come out counter-clockwise as an exterior.
+        let cw = LineString::from(vec![
+            (0.0, 0.0),
+            (0.0, 1.0),
+            (1.0, 1.0),
+            (1.0, 0.0),
+            (0.0, 0.0),
+        ]);
+        let r = ring_out(&cw, &t, 6, true).unwrap().unwrap();
+        let twice: f64 = r
+            .windows(2)
+            .map(|w| w[0].x * w[1].y - w[1].x * w[0].y)
+            .sum();
+        assert!(twice > 0.0);
+        let h = ring_out(&cw, &t, 6, false).unwrap().unwrap();
+        let twice: f64 = h
+            .windows(2)
+            .map(|w| w[0].x * w[1].y - w[1].x * w[0].y)
+            .sum();
+        assert!(twice < 0.0);
+    }
+
+    #[test]
+    fn a_layer_renders_as_a_feature_collection() {
+        let t = Transformer::new(WORK_CRS, WORK_CRS).unwrap();
+        let l = OutLayer {
+            name: "x".into(),
+            geom: GeomKind::Point,
+            fields: vec![
+                ("code".into(), FieldType::Text),
+                ("n".into(), FieldType::Int64),
+            ],
+            features: vec![OutFeature {
+                geometry: Some(Geometry::Point(geo::Point::new(1.0, 2.0))),
+                values: vec![Value::Text("11".into()), Value::Int(3)],
+            }],
+        };
+        let s = render(&l, &t, 6).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["features"][0]["properties"]["code"], "11");
+        assert_eq!(v["features"][0]["geometry"]["coordinates"][0], 1);
+    }
+}

@@ -1,0 +1,226 @@
+//! Writing: the in-memory results become format-neutral [`OutLayer`]s, which the
+//! [`geopackage`] and [`geojson`] writers serialise.
+
+pub mod geojson;
+pub mod geopackage;
+
+use std::collections::BTreeMap;
+
+use geo::{Geometry, MultiPolygon};
+
+use crate::aggregate::{Aggregates, LevelTotals, RegionTotals};
+use crate::assign::RegionAttributes;
+use crate::indicators::RegionIndicators;
+use crate::model::{AdminLevel, FundingSource, Reject};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    Text,
+    Int64,
+    Real,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Text(String),
+    Int(i64),
+    Real(f64),
+}
+
+/// Geometry kind of a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeomKind {
+    MultiPolygon,
+    Point,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutFeature {
+    /// EPSG:5179.
+    pub geometry: Option<Geometry<f64>>,
+    pub values: Vec<Value>,
+}
+
+/// One output layer, in a fixed feature and column order.
+#[derive(Debug, Clone)]
+pub struct OutLayer {
+    pub name: String,
+    pub geom: GeomKind,
+    pub fields: Vec<(String, FieldType)>,
+    pub features: Vec<OutFeature>,
+}
+
+/// The area method written beside every per-km² value.
+pub const AREA_METHOD: &str = "planar area in EPSG:5179 of the repaired boundary polygon";
+
+/// A region as the layer builder needs it.
+pub struct RegionRow<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub full_name: &'a str,
+    pub parent_code: Option<&'a str>,
+    pub area_km2: f64,
+    pub geometry: Option<&'a MultiPolygon<f64>>,
+}
+
+fn money(v: i128, what: &str) -> Result<Value, String> {
+    i64::try_from(v)
+        .map(Value::Int)
+        .map_err(|_| format!("{what}: {v} KRW does not fit a 64-bit integer"))
+}
+
+/// Output column name for a programme id: lower-case ASCII letters, digits and `_`.
+pub fn program_column(id: &str) -> String {
+    let clean: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("amount_program_{clean}_krw")
+}
+
+/// Builds one region layer (a boundary level or the regional groups).
+///
+/// `rows`, `totals.regions` and `ind` are all in code order.
+pub fn region_layer(
+    name: &str,
+    rows: &[RegionRow<'_>],
+    totals: &LevelTotals,
+    ind: &[RegionIndicators],
+    programs: &[String],
+    attrs: Option<(AdminLevel, &RegionAttributes)>,
+) -> Result<OutLayer, String> {
+    let attr_cols: Vec<String> = {
+        let mut cols = std::collections::BTreeSet::new();
+        if let Some((_, a)) = attrs {
+            for m in a.values() {
+                cols.extend(m.keys().cloned());
+            }
+        }
+        cols.into_iter().collect()
+    };
+    let mut fields: Vec<(String, FieldType)> = vec![
+        ("code".into(), FieldType::Text),
+        ("name".into(), FieldType::Text),
+        ("full_name".into(), FieldType::Text),
+        ("parent_code".into(), FieldType::Text),
+        ("area_km2".into(), FieldType::Real),
+        ("amount_krw".into(), FieldType::Int64),
+        ("record_count".into(), FieldType::Int64),
+        ("amount_held_here_krw".into(), FieldType::Int64),
+    ];
+    for f in FundingSource::ALL {
+        fields.push((format!("amount_{}_krw", f.as_str()), FieldType::Int64));
+    }
+    for p in programs {
+        fields.push((program_column(p), FieldType::Int64));
+    }
+    fields.extend([
+        ("amount_per_km2_krw".into(), FieldType::Real),
+        ("share_of_national".into(), FieldType::Real),
+        ("rank".into(), FieldType::Int64),
+        ("tier".into(), FieldType::Int64),
+        ("tier_label".into(), FieldType::Text),
+        ("area_method".into(), FieldType::Text),
+    ]);
+    for c in &attr_cols {
+        fields.push((c.clone(), FieldType::Text));
+    }
+    let empty = RegionTotals::default();
+    let no_attrs = BTreeMap::new();
+    let mut features = Vec::with_capacity(rows.len());
+    for (row, ind) in rows.iter().zip(ind) {
+        let t = totals.regions.get(row.code).unwrap_or(&empty);
+        let what = format!("{name} {}", row.code);
+        let mut v = vec![
+            Value::Text(row.code.into()),
+            Value::Text(row.name.into()),
+            Value::Text(row.full_name.into()),
+            row.parent_code
+                .map_or(Value::Null, |p| Value::Text(p.into())),
+            Value::Real(row.area_km2),
+            money(t.amount_krw, &what)?,
+            Value::Int(t.record_count as i64),
+            money(t.held_here_krw, &what)?,
+        ];
+        for f in FundingSource::ALL {
+            v.push(money(t.by_funding.get(&f).copied().unwrap_or(0), &what)?);
+        }
+        for p in programs {
+            v.push(money(t.by_program.get(p).copied().unwrap_or(0), &what)?);
+        }
+        v.extend([
+            ind.amount_per_km2_krw.map_or(Value::Null, Value::Real),
+            ind.share_of_national.map_or(Value::Null, Value::Real),
+            Value::Int(i64::from(ind.rank)),
+            Value::Int(i64::from(ind.tier)),
+            Value::Text(ind.tier_label.clone()),
+            Value::Text(AREA_METHOD.into()),
+        ]);
+        let a = attrs
+            .and_then(|(level, a)| a.get(&(level, row.code.to_string())))
+            .unwrap_or(&no_attrs);
+        for c in &attr_cols {
+            v.push(a.get(c).map_or(Value::Null, |s| Value::Text(s.clone())));
+        }
+        features.push(OutFeature {
+            geometry: row.geometry.map(|g| Geometry::MultiPolygon(g.clone())),
+            values: v,
+        });
+    }
+    Ok(OutLayer {
+        name: name.into(),
+        geom: GeomKind::MultiPolygon,
+        fields,
+        features,
+    })
+}
+
+/// The rejects layer: one feature per rejected record, with its point when known.
+pub fn rejects_layer(
+    rejects: &[Reject],
+    input_names: &[String],
+    input_paths: &[String],
+) -> OutLayer {
+    let fields = vec![
+        ("input".into(), FieldType::Text),
+        ("source_file".into(), FieldType::Text),
+        ("row".into(), FieldType::Int64),
+        ("record_id".into(), FieldType::Text),
+        ("reason".into(), FieldType::Text),
+        ("detail".into(), FieldType::Text),
+        ("amount_krw".into(), FieldType::Int64),
+    ];
+    let features = rejects
+        .iter()
+        .map(|r| OutFeature {
+            geometry: r.point.map(Geometry::Point),
+            values: vec![
+                Value::Text(input_names.get(r.input).cloned().unwrap_or_default()),
+                Value::Text(input_paths.get(r.input).cloned().unwrap_or_default()),
+                Value::Int(r.row as i64),
+                Value::Text(r.record_id.clone()),
+                Value::Text(r.reason.code().into()),
+                Value::Text(r.detail.clone()),
+                r.amount_krw.map_or(Value::Null, Value::Int),
+            ],
+        })
+        .collect();
+    OutLayer {
+        name: "rejects".into(),
+        geom: GeomKind::Point,
+        fields,
+        features,
+    }
+}
+
+/// Convenience for callers that hold aggregates: the totals of a named level.
+pub fn level_totals<'a>(a: &'a Aggregates, name: &str) -> Option<&'a LevelTotals> {
+    a.levels.iter().find(|l| l.level == name)
+}
