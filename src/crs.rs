@@ -31,7 +31,10 @@ impl Transformer {
         }
         Proj::new_known_crs(from, to, None)
             .map(|p| Transformer { proj: Some(p) })
-            .map_err(|e| e.to_string())
+            .map_err(|e| match e.to_string() {
+                m if m.contains("Unknown error") => "unknown CRS or no transformation".to_string(),
+                m => m,
+            })
     }
 
     /// Transforms coordinates in place.

@@ -74,6 +74,7 @@ pub fn load(path: &Path) -> Result<Pipeline, Box<ConfigError>> {
         problems: Vec::new(),
     };
     let pipeline = v.pipeline(raw);
+    v.problems.sort_by_key(|p| p.span.map(|s| s.offset()));
     match pipeline {
         Some(p) if v.problems.is_empty() => Ok(p),
         _ => Err(fail(v.problems)),
@@ -473,7 +474,8 @@ impl Validator {
         let crs_ok = |v: &mut Validator, c: &S<String>| {
             if let Err(e) = crs::check(c.get_ref()) {
                 v.push(
-                    Problem::new(span(c), format!("unusable CRS `{}`: {e}", c.get_ref()))
+                    Problem::new(span(c), format!("unusable CRS `{}`", c.get_ref()))
+                        .label(format!("PROJ cannot transform it to EPSG:5179 ({e})"))
                         .help("use an authority code such as \"EPSG:4326\" or \"EPSG:5179\""),
                 );
             }

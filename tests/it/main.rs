@@ -1,0 +1,7 @@
+//! The integration tests: tiny pipelines on hand-computable fixtures, config-error messages,
+//! and the national pipeline end to end.
+
+mod config_errors;
+mod fixtures;
+mod grid;
+mod national;
