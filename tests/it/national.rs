@@ -1,1 +1,110 @@
-//! Placeholder until data lands.
+//! The national pipeline end to end, on the bundled boundaries and the report's records.
+//! Expected totals are summed by hand from the seed report (Table 2 and the text), not taken
+//! from a previous run: see data/investments/README.md for the same sums.
+
+use std::path::Path;
+
+use crate::fixtures::{geojson, props};
+
+fn national() -> (tempfile::TempDir, smartgap::pipeline::RunOutcome) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut p = smartgap::config::load(&root.join("pipelines/national.toml"))
+        .expect("national.toml is valid");
+    let out = tempfile::tempdir().unwrap();
+    p.output_dir = out.path().to_path_buf();
+    let o = smartgap::pipeline::run(&p).expect("national run succeeds");
+    (out, o)
+}
+
+/// 억원 → KRW.
+fn eok(x10: i128) -> i128 {
+    x10 * 10_000_000
+}
+
+#[test]
+fn national_run_matches_the_reports_tables() {
+    let (out, o) = national();
+    let t = &o.report.totals;
+    // Table 2 amounts (억원): 서울 36 + 53 + 22.6 + 5 + 5 = 121.6; 인천 96.4 + 22.6 = 119;
+    // 대구 511 + 15 + 388 = 914; 부산 12 + 247 + 148.5 + 10.2 = 417.7; 세종 8.
+    // Text: 인천 fee-funded 3,500. Total 5,080.3 억원.
+    assert_eq!(t.assigned_krw, eok(50_803));
+    assert_eq!(t.rejected_krw, 0);
+    assert_eq!(t.rejected_records, 0, "{:?}", o.report.rejects_by_reason);
+    let regions: Vec<(String, usize)> = o
+        .report
+        .levels
+        .iter()
+        .map(|l| (l.level.clone(), l.regions))
+        .collect();
+    assert_eq!(regions[0], ("sido".into(), 17));
+    assert_eq!(regions[3], ("region_group".into(), 9));
+
+    let sido = geojson(out.path(), "sido");
+    let by_name = |name: &str| {
+        sido["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["properties"]["name"] == name)
+            .map(|f| f["properties"]["amount_krw"].as_i64().unwrap() as i128)
+            .unwrap_or_else(|| panic!("no 시도 {name}"))
+    };
+    assert_eq!(by_name("서울특별시"), eok(1_216));
+    assert_eq!(by_name("인천광역시"), eok(1_190) + eok(35_000));
+    assert_eq!(by_name("대구광역시"), eok(9_140));
+    assert_eq!(by_name("부산광역시"), eok(4_177));
+    assert_eq!(by_name("세종특별자치시"), eok(80));
+
+    // 마포구 holds 53 억 (시범사업); 은평구 22.6; 영등포구 5; 서대문구 5.
+    let sigungu = geojson(out.path(), "sigungu");
+    let gu = |code: &str| props(&sigungu, code)["amount_krw"].as_i64().unwrap() as i128;
+    assert_eq!(gu("11440"), eok(530));
+    assert_eq!(gu("11380"), eok(226));
+    assert_eq!(gu("11560"), eok(50));
+    assert_eq!(gu("11410"), eok(50));
+    // The region groups hold everything: 수도권 = 서울 + 인천.
+    let groups = geojson(out.path(), "region_group");
+    let total: i64 = groups["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["amount_krw"].as_i64().unwrap())
+        .sum();
+    assert_eq!(i128::from(total), eok(50_803));
+}
+
+#[test]
+fn figure_1_tiers_land_on_every_listed_municipality() {
+    let (out, o) = national();
+    assert_eq!(
+        o.report
+            .inputs
+            .iter()
+            .find(|i| i.name == "report_figure1_tiers")
+            .map(|i| i.assigned),
+        Some(69)
+    );
+    let sigungu = geojson(out.path(), "sigungu");
+    let tiers: Vec<&serde_json::Value> = sigungu["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["properties"]["report_tier"].is_null())
+        .collect();
+    // 69 entries: 7 are whole 광역시/특별시 (서울, 인천, 대구, 부산, 울산, 대전, 광주 … and 세종)
+    // and land on the 시도 layer; cities with 일반구 spread over their 구.
+    assert!(
+        tiers.len() >= 55,
+        "{} sigungu carry a report tier",
+        tiers.len()
+    );
+    let sido = geojson(out.path(), "sido");
+    let seoul = sido["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["name"] == "서울특별시")
+        .unwrap();
+    assert_eq!(seoul["properties"]["report_tier"], "1");
+}
