@@ -1,6 +1,8 @@
 //! Per-region indicators computed from the aggregates: cost per km², share of the national
 //! total, rank and the report's tier.
 
+pub mod inequality;
+
 use serde::Serialize;
 
 use crate::aggregate::LevelTotals;
