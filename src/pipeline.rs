@@ -10,6 +10,8 @@ use crate::assign::{self, Resolution};
 use crate::config::{InputKind, Pipeline};
 use crate::error::Error;
 use crate::indicators;
+use crate::indicators::summary::{self, LorenzPoint, RegionValue, SummaryRow};
+use crate::model::AdminLevel;
 use crate::model::{Boundaries, Investment, Reject};
 use crate::publish;
 use crate::read::{self, RegionGroup};
@@ -105,7 +107,10 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     let totals = money_totals(p, read_krw, &records, &money, &attrs, &rejects, &files)?;
 
     // indicators + layers
-    let layers = build_layers(p, &boundaries, &groups, &agg, &attributes, &rejects)?;
+    let mut layers = build_layers(p, &boundaries, &groups, &agg, &attributes, &rejects)?;
+    let (summary, lorenz) = summarize(&boundaries, &groups, &agg);
+    layers.push(write::summary_layer(&summary));
+    layers.push(write::lorenz_layer(&lorenz));
     let ms = lap("indicators", &mut timings);
     info!(layers = layers.len(), ms, "indicators done");
 
@@ -116,7 +121,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         path: gpkg.clone(),
         message,
     })?;
-    for l in &layers {
+    for l in layers.iter().filter(|l| l.geom != write::GeomKind::None) {
         let path = staging
             .dir
             .join("geojson")
@@ -128,6 +133,15 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
             }
         })?;
     }
+    let summary_path = staging.dir.join("summary.json");
+    let summary_json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Write {
+        path: summary_path.clone(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(&summary_path, summary_json + "\n").map_err(|e| Error::Write {
+        path: summary_path.clone(),
+        message: e.to_string(),
+    })?;
     lap("write", &mut timings);
 
     let report = RunReport {
@@ -285,6 +299,65 @@ fn input_reports(
             }
         })
         .collect()
+}
+
+/// Inequality of amount per km² across the regions of every boundary level, decomposed by
+/// 시도 (below the 시도 level) and by regional group.
+fn summarize(
+    b: &Boundaries,
+    groups: &[RegionGroup],
+    agg: &Aggregates,
+) -> (Vec<SummaryRow>, Vec<LorenzPoint>) {
+    let mut rows = Vec::new();
+    let mut points = Vec::new();
+    for (l, totals) in b.levels.iter().zip(&agg.levels) {
+        let mut partitions = Vec::new();
+        if l.level != AdminLevel::Sido && b.level(AdminLevel::Sido).is_some() {
+            partitions.push("sido");
+        }
+        if !groups.is_empty() {
+            partitions.push("region_group");
+        }
+        let values: Vec<RegionValue> = l
+            .regions
+            .iter()
+            .map(|r| {
+                let sido = b
+                    .lineage(l.level, &r.code)
+                    .into_iter()
+                    .find(|(lv, _)| *lv == AdminLevel::Sido)
+                    .map(|(_, c)| c)
+                    .unwrap_or_default();
+                let group = groups
+                    .iter()
+                    .find(|g| g.sido_codes.contains(&sido))
+                    .map(|g| g.id.clone())
+                    .unwrap_or_default();
+                let keys = partitions
+                    .iter()
+                    .map(|p| {
+                        if *p == "sido" {
+                            sido.clone()
+                        } else {
+                            group.clone()
+                        }
+                    })
+                    .collect();
+                RegionValue {
+                    amount_krw: totals
+                        .regions
+                        .get(&r.code)
+                        .map_or(0.0, |t| t.amount_krw as f64),
+                    area_km2: r.area_km2,
+                    groups: keys,
+                }
+            })
+            .collect();
+        let (r, p) = summary::summarize(l.level.as_str(), &values, &partitions);
+        rows.extend(r);
+        points.extend(p);
+    }
+    (rows, points)
 }
 
 /// The output layers: one per boundary level, the regional groups, and the rejects.

@@ -6,7 +6,7 @@
 //! out/runs/<run-id>/          one complete run: smartgap.gpkg, geojson/, run.json
 //! out/current -> runs/<id>    swapped atomically (rename of a symlink) when a run succeeds
 //! out/smartgap.gpkg -> current/smartgap.gpkg, out/geojson -> current/geojson,
-//! out/run.json -> current/run.json
+//! out/run.json -> current/run.json, out/summary.json -> current/summary.json
 //! ```
 //! A run writes into `runs/.staging-<id>/`, closes and syncs every file, renames the staging
 //! directory to `runs/<id>` and only then swaps `current`. A run that fails or is killed at
@@ -20,7 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::error::Error;
 
 /// The published names, each a symlink through `current`.
-pub const PUBLISHED: [&str; 3] = ["smartgap.gpkg", "geojson", "run.json"];
+pub const PUBLISHED: [&str; 4] = ["smartgap.gpkg", "geojson", "run.json", "summary.json"];
 
 /// An exclusive lock on an output directory, released when dropped (or when the process dies).
 #[derive(Debug)]

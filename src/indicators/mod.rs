@@ -2,6 +2,7 @@
 //! total, rank and the report's tier.
 
 pub mod inequality;
+pub mod summary;
 
 use serde::Serialize;
 

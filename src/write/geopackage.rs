@@ -34,15 +34,20 @@ fn write_layer(ds: &mut Dataset, l: &OutLayer, srs: &SpatialRef) -> Result<(), S
     let ty = match l.geom {
         GeomKind::MultiPolygon => OGRwkbGeometryType::wkbMultiPolygon,
         GeomKind::Point => OGRwkbGeometryType::wkbPoint,
+        GeomKind::None => OGRwkbGeometryType::wkbNone,
+    };
+    let options: &[&str] = match l.geom {
+        GeomKind::None => &["FID=fid"],
+        _ => &["FID=fid", "GEOMETRY_NAME=geom", "SPATIAL_INDEX=YES"],
     };
     let mut txn = ds.start_transaction().map_err(|e| e.to_string())?;
     {
         let layer = txn
             .create_layer(LayerOptions {
                 name: &l.name,
-                srs: Some(srs),
+                srs: (l.geom != GeomKind::None).then_some(srs),
                 ty,
-                options: Some(&["FID=fid", "GEOMETRY_NAME=geom", "SPATIAL_INDEX=YES"]),
+                options: Some(options),
             })
             .map_err(|e| e.to_string())?;
         let fields: Vec<(&str, OGRFieldType::Type)> = l

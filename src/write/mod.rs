@@ -33,6 +33,8 @@ pub enum Value {
 pub enum GeomKind {
     MultiPolygon,
     Point,
+    /// An attribute table (GeoPackage `attributes`); not written as GeoJSON.
+    None,
 }
 
 #[derive(Debug, Clone)]
@@ -217,6 +219,70 @@ pub fn rejects_layer(
         geom: GeomKind::Point,
         fields,
         features,
+    }
+}
+
+/// The `summary` table: one row per (level, variable, indicator, weighting, partition).
+pub fn summary_layer(rows: &[crate::indicators::summary::SummaryRow]) -> OutLayer {
+    let t = |s: &str| Value::Text(s.to_string());
+    OutLayer {
+        name: "summary".into(),
+        geom: GeomKind::None,
+        fields: ["level", "variable", "indicator", "weighting", "partition"]
+            .iter()
+            .map(|n| (n.to_string(), FieldType::Text))
+            .chain([
+                ("n_regions".to_string(), FieldType::Int64),
+                ("value".to_string(), FieldType::Real),
+                ("note".to_string(), FieldType::Text),
+            ])
+            .collect(),
+        features: rows
+            .iter()
+            .map(|r| OutFeature {
+                geometry: None,
+                values: vec![
+                    t(&r.level),
+                    t(&r.variable),
+                    t(&r.indicator),
+                    t(&r.weighting),
+                    t(&r.partition),
+                    Value::Int(r.n_regions as i64),
+                    r.value.map_or(Value::Null, Value::Real),
+                    t(&r.note),
+                ],
+            })
+            .collect(),
+    }
+}
+
+/// The `lorenz` table: Lorenz curve points per (level, variable, weighting).
+pub fn lorenz_layer(points: &[crate::indicators::summary::LorenzPoint]) -> OutLayer {
+    OutLayer {
+        name: "lorenz".into(),
+        geom: GeomKind::None,
+        fields: vec![
+            ("level".into(), FieldType::Text),
+            ("variable".into(), FieldType::Text),
+            ("weighting".into(), FieldType::Text),
+            ("point".into(), FieldType::Int64),
+            ("cumulative_weight_share".into(), FieldType::Real),
+            ("cumulative_amount_share".into(), FieldType::Real),
+        ],
+        features: points
+            .iter()
+            .map(|p| OutFeature {
+                geometry: None,
+                values: vec![
+                    Value::Text(p.level.clone()),
+                    Value::Text(p.variable.clone()),
+                    Value::Text(p.weighting.clone()),
+                    Value::Int(p.index as i64),
+                    Value::Real(p.cumulative_weight_share),
+                    Value::Real(p.cumulative_amount_share),
+                ],
+            })
+            .collect(),
     }
 }
 

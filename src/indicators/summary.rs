@@ -1,0 +1,205 @@
+//! The `summary` table: inequality across the regions of each level, one row per (level,
+//! variable, indicator, weighting, partition) with its value, plus Lorenz curve points.
+
+use serde::Serialize;
+
+use super::inequality as ineq;
+
+/// One region's inputs to the summary.
+#[derive(Debug, Clone)]
+pub struct RegionValue {
+    pub amount_krw: f64,
+    pub area_km2: f64,
+    /// Group keys of the partitions used for decomposition, in the order of `partitions`.
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SummaryRow {
+    pub level: String,
+    /// The distributed quantity, e.g. `amount_per_km2_krw`.
+    pub variable: String,
+    pub indicator: String,
+    /// `none` (each region counts once) or `area` (each region weighted by its km²).
+    pub weighting: String,
+    /// The partition of a decomposition (`sido`, `region_group`), empty for national figures.
+    pub partition: String,
+    pub n_regions: usize,
+    /// `None` when the indicator is undefined for the data (see `note`).
+    pub value: Option<f64>,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LorenzPoint {
+    pub level: String,
+    pub variable: String,
+    pub weighting: String,
+    pub index: usize,
+    pub cumulative_weight_share: f64,
+    pub cumulative_amount_share: f64,
+}
+
+pub const VARIABLE: &str = "amount_per_km2_krw";
+
+/// Inequality of amount per km² across the regions of one level, unweighted and area-weighted,
+/// with Theil decompositions by each named partition.
+pub fn summarize(
+    level: &str,
+    regions: &[RegionValue],
+    partitions: &[&str],
+) -> (Vec<SummaryRow>, Vec<LorenzPoint>) {
+    // Regions of zero area cannot have a density; they are left out and counted in the note.
+    let kept: Vec<&RegionValue> = regions.iter().filter(|r| r.area_km2 > 0.0).collect();
+    let dropped = regions.len() - kept.len();
+    let y: Vec<f64> = kept.iter().map(|r| r.amount_krw / r.area_km2).collect();
+    let area: Vec<f64> = kept.iter().map(|r| r.area_km2).collect();
+    let ones = vec![1.0; y.len()];
+    let zeros = y.iter().filter(|v| **v == 0.0).count();
+    let base_note = if dropped > 0 {
+        format!("{dropped} region(s) of zero area left out")
+    } else {
+        String::new()
+    };
+    let mut rows = Vec::new();
+    let mut lorenz = Vec::new();
+    for (weighting, w) in [("none", &ones), ("area", &area)] {
+        let mut push = |indicator: &str, partition: &str, value: Option<f64>, why_none: &str| {
+            let note = match (value, base_note.is_empty()) {
+                (None, true) => why_none.to_string(),
+                (None, false) => format!("{why_none}; {base_note}"),
+                (Some(_), _) => base_note.clone(),
+            };
+            rows.push(SummaryRow {
+                level: level.into(),
+                variable: VARIABLE.into(),
+                indicator: indicator.into(),
+                weighting: weighting.into(),
+                partition: partition.into(),
+                n_regions: y.len(),
+                value,
+                note,
+            });
+        };
+        let zero_total = "undefined: the total is zero";
+        let with_zeros = format!("undefined: {zeros} region(s) have zero amount");
+        push("gini", "", ineq::gini_weighted(&y, w), zero_total);
+        push("theil_t", "", ineq::theil_t_weighted(&y, w), zero_total);
+        push("theil_l", "", ineq::theil_l_weighted(&y, w), &with_zeros);
+        push(
+            "cv_population",
+            "",
+            ineq::cv(&y, w, false),
+            "undefined: fewer than 2 regions or zero mean",
+        );
+        if weighting == "none" {
+            push(
+                "cv_sample",
+                "",
+                ineq::cv(&y, w, true),
+                "undefined: fewer than 2 regions or zero mean",
+            );
+        }
+        for (name, e) in [
+            ("atkinson_0.5", 0.5),
+            ("atkinson_1", 1.0),
+            ("atkinson_2", 2.0),
+        ] {
+            let why = if e >= 1.0 {
+                with_zeros.as_str()
+            } else {
+                zero_total
+            };
+            push(name, "", ineq::atkinson(&y, w, e), why);
+        }
+        push(
+            "palma",
+            "",
+            ineq::palma(&y, w),
+            "undefined: the bottom 40 % hold nothing",
+        );
+        push("top10_share", "", ineq::top_share(&y, w, 0.1), zero_total);
+        for (pi, partition) in partitions.iter().enumerate() {
+            let mut keys: Vec<&str> = kept
+                .iter()
+                .map(|r| r.groups[pi].as_str())
+                .collect::<Vec<_>>();
+            keys.sort_unstable();
+            keys.dedup();
+            let g: Vec<usize> = kept
+                .iter()
+                .map(|r| keys.binary_search(&r.groups[pi].as_str()).unwrap_or(0))
+                .collect();
+            let d = ineq::theil_t_decomposed(&y, w, &g);
+            push(
+                "theil_t_between",
+                partition,
+                d.map(|d| d.between),
+                zero_total,
+            );
+            push("theil_t_within", partition, d.map(|d| d.within), zero_total);
+        }
+        for (index, (x, v)) in ineq::lorenz(&y, w).into_iter().enumerate() {
+            lorenz.push(LorenzPoint {
+                level: level.into(),
+                variable: VARIABLE.into(),
+                weighting: weighting.into(),
+                index,
+                cumulative_weight_share: x,
+                cumulative_amount_share: v,
+            });
+        }
+    }
+    // Hoover: how much of the money would have to move for it to follow area.
+    let amounts: Vec<f64> = kept.iter().map(|r| r.amount_krw).collect();
+    rows.push(SummaryRow {
+        level: level.into(),
+        variable: "amount_krw".into(),
+        indicator: "hoover_vs_area".into(),
+        weighting: "none".into(),
+        partition: String::new(),
+        n_regions: y.len(),
+        value: ineq::hoover(&amounts, &area),
+        note: base_note,
+    });
+    (rows, lorenz)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(amount: f64, area: f64, g: &str) -> RegionValue {
+        RegionValue {
+            amount_krw: amount,
+            area_km2: area,
+            groups: vec![g.into()],
+        }
+    }
+
+    #[test]
+    fn one_region_holding_everything_has_gini_n_minus_1_over_n_and_decomposition_adds_up() {
+        let regions = vec![
+            r(0.0, 1.0, "a"),
+            r(0.0, 1.0, "a"),
+            r(0.0, 1.0, "b"),
+            r(100.0, 1.0, "b"),
+        ];
+        let (rows, lorenz) = summarize("sigungu", &regions, &["sido"]);
+        let get = |ind: &str, w: &str| {
+            rows.iter()
+                .find(|x| x.indicator == ind && x.weighting == w)
+                .unwrap()
+                .value
+        };
+        assert!((get("gini", "none").unwrap() - 0.75).abs() < 1e-12);
+        assert!((get("theil_t", "none").unwrap() - 4f64.ln()).abs() < 1e-12);
+        assert_eq!(get("theil_l", "none"), None);
+        let b = get("theil_t_between", "none").unwrap();
+        let w = get("theil_t_within", "none").unwrap();
+        assert!((b + w - 4f64.ln()).abs() < 1e-12);
+        // Hoover: all money in one of four equal areas → 3/4 must move.
+        assert!((get("hoover_vs_area", "none").unwrap() - 0.75).abs() < 1e-12);
+        assert_eq!(lorenz.len(), 2 * 5);
+    }
+}
