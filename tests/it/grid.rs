@@ -141,7 +141,18 @@ fn geopackage_has_every_layer_in_epsg_5179_and_rejects_name_their_row() {
     let ds = gdal::Dataset::open(&gpkg).unwrap();
     let mut names: Vec<String> = ds.layers().map(|l| l.name()).collect();
     names.sort();
-    assert_eq!(names, ["emd", "region_group", "rejects", "sido", "sigungu"]);
+    assert_eq!(
+        names,
+        [
+            "emd",
+            "lorenz",
+            "region_group",
+            "rejects",
+            "sido",
+            "sigungu",
+            "summary"
+        ]
+    );
     for l in ["sido", "sigungu", "emd", "region_group", "rejects"] {
         let layer = ds.layer_by_name(l).unwrap();
         assert_eq!(
@@ -275,4 +286,35 @@ fn a_second_run_while_the_lock_is_held_exits_with_a_clear_message() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("another smartgap run holds the lock"), "{err}");
+}
+
+#[test]
+fn summary_gini_of_the_two_sido_matches_hand_computation() {
+    let dir = grid_dir();
+    run(dir.path());
+    let text = std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap();
+    let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let value = |level: &str, ind: &str, w: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| {
+                r["level"] == level
+                    && r["indicator"] == ind
+                    && r["weighting"] == w
+                    && r["partition"] == ""
+            })
+            .and_then(|r| r["value"].as_f64())
+            .unwrap()
+    };
+    // Per km²: 시도 11 = 49,600 / 6, 시도 26 = 2,700 / 3 = 900. Unweighted Gini of two values
+    // = |a − b| / (2 (a + b)) = (22,100/3) / (2 · 27,500/3) = 0.40181818…
+    assert!((value("sido", "gini", "none") - 22_100.0 / 55_000.0).abs() < 1e-12);
+    // Area-weighted (6 and 3 km²): 2·6·3·|a − b| / (2 · 9² · 52,300/9) = 265,200 / 941,400.
+    assert!((value("sido", "gini", "area") - 265_200.0 / 941_400.0).abs() < 1e-12);
+    // Hoover of amount vs area at 시도 level: ½(|49,600/52,300 − 6/9| + |2,700/52,300 − 3/9|).
+    let h = 0.5
+        * ((49_600.0 / 52_300.0 - 6.0 / 9.0_f64).abs()
+            + (2_700.0 / 52_300.0 - 3.0 / 9.0_f64).abs());
+    assert!((value("sido", "hoover_vs_area", "none") - h).abs() < 1e-12);
 }
