@@ -370,7 +370,6 @@ fn build_layers(
     rejects: &[Reject],
 ) -> Result<Vec<OutLayer>, Error> {
     let mut layers = Vec::new();
-    let tiers = &p.indicators.tiers;
     for (l, totals) in b.levels.iter().zip(&agg.levels) {
         let rows: Vec<RegionRow<'_>> = l
             .regions
@@ -385,7 +384,7 @@ fn build_layers(
             })
             .collect();
         let areas: Vec<f64> = l.regions.iter().map(|r| r.area_km2).collect();
-        let ind = indicators::compute(totals, &areas, agg.assigned_krw, tiers);
+        let ind = indicators::compute(totals, &areas, agg.assigned_krw, &p.indicators);
         layers.push(
             write::region_layer(
                 l.level.as_str(),
@@ -437,7 +436,7 @@ fn build_layers(
                 geometry: geom.as_ref(),
             })
             .collect();
-        let ind = indicators::compute(gt, &areas, agg.assigned_krw, tiers);
+        let ind = indicators::compute(gt, &areas, agg.assigned_krw, &p.indicators);
         layers.push(
             write::region_layer("region_group", &rows, gt, &ind, &agg.programs, None)
                 .map_err(Error::Invariant)?,

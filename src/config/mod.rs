@@ -156,6 +156,22 @@ pub enum Locate {
 pub struct IndicatorSpec {
     /// Tiers, highest first; a region gets the first tier whose `min_krw` it reaches.
     pub tiers: Vec<Tier>,
+    /// Number of legend classes (quantile, equal interval, Fisher–Jenks).
+    pub classes: usize,
+    /// The per-km² level each region is compared with for `deficit_krw`.
+    pub target_per_km2: Target,
+}
+
+/// A target level of investment per km².
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// The level's area-weighted mean: total amount / total area.
+    Mean,
+    /// The median of the regions' amount per km².
+    Median,
+    /// A fixed KRW per km² (e.g. the report's 5,000,000,000 new-town unit cost).
+    Krw(f64),
 }
 
 #[derive(Debug, Clone, Serialize)]

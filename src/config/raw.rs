@@ -97,6 +97,16 @@ pub struct RawLocate {
 pub struct RawIndicators {
     #[serde(default)]
     pub tiers: Vec<S<RawTier>>,
+    pub classes: Option<S<i64>>,
+    pub target_per_km2: Option<S<RawTarget>>,
+}
+
+/// `"mean"`, `"median"` or a number of KRW per km².
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawTarget {
+    Named(String),
+    Krw(f64),
 }
 
 #[derive(Debug, Deserialize)]

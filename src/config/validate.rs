@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use miette::NamedSource;
 
-use super::raw::{RawInput, RawLocate, RawPipeline, RawValue, S};
+use super::raw::{RawInput, RawLocate, RawPipeline, RawTarget, RawValue, S};
 use super::{
     AmountSpec, AmountUnit, BoundariesSpec, ConfigError, FundingSpec, IndicatorSpec, InputKind,
-    InputSpec, Locate, OutputSpec, Pipeline, Problem, RegionGroupsSpec, Tier, ValueSpec,
+    InputSpec, Locate, OutputSpec, Pipeline, Problem, RegionGroupsSpec, Target, Tier, ValueSpec,
     did_you_mean, resolve_path,
 };
 use crate::model::{AdminLevel, FundingSource};
@@ -231,8 +231,30 @@ impl Validator {
         }
 
         let mut tiers = Vec::new();
+        let mut classes = 5;
+        let mut target_per_km2 = Target::Mean;
         if let Some(ind) = raw.indicators {
             let ind = ind.into_inner();
+            if let Some(c) = &ind.classes {
+                match usize::try_from(*c.get_ref()) {
+                    Ok(n) if (2..=12).contains(&n) => classes = n,
+                    _ => self.push(Problem::new(span(c), "classes must be between 2 and 12")),
+                }
+            }
+            if let Some(t) = &ind.target_per_km2 {
+                target_per_km2 = match t.get_ref() {
+                    RawTarget::Named(n) if n == "mean" => Target::Mean,
+                    RawTarget::Named(n) if n == "median" => Target::Median,
+                    RawTarget::Krw(v) if *v >= 0.0 && v.is_finite() => Target::Krw(*v),
+                    _ => {
+                        self.push(
+                            Problem::new(span(t), "target_per_km2 must be \"mean\", \"median\" or KRW per km² ≥ 0")
+                                .help("the report's new-town unit cost is 5_000_000_000 (150억 per 3 km²)"),
+                        );
+                        Target::Mean
+                    }
+                };
+            }
             for t in &ind.tiers {
                 let t = t.get_ref();
                 tiers.push(Tier {
@@ -284,7 +306,11 @@ impl Validator {
             },
             region_groups,
             inputs,
-            indicators: IndicatorSpec { tiers },
+            indicators: IndicatorSpec {
+                tiers,
+                classes,
+                target_per_km2,
+            },
             output: OutputSpec { geojson_decimals },
         })
     }

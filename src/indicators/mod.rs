@@ -1,13 +1,15 @@
 //! Per-region indicators computed from the aggregates: cost per km², share of the national
-//! total, rank and the report's tier.
+//! total, rank and percentile, the report's tier, the deficit to a target per km² and legend
+//! classes; [`summary`] holds the inequality across regions.
 
+pub mod classify;
 pub mod inequality;
 pub mod summary;
 
 use serde::Serialize;
 
 use crate::aggregate::LevelTotals;
-use crate::config::Tier;
+use crate::config::{IndicatorSpec, Target, Tier};
 
 /// Indicators of one region.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,9 +21,20 @@ pub struct RegionIndicators {
     pub share_of_national: Option<f64>,
     /// 1 = largest amount; equal amounts share the lowest rank ("1224" ranking).
     pub rank: u32,
+    /// Percent of the level's regions whose amount is ≤ this one (scipy's "weak" percentile).
+    pub percentile: f64,
     /// 1-based index into the configured tiers.
     pub tier: u32,
     pub tier_label: String,
+    /// # Units
+    /// KRW per km²: the level's target (mean, median or a fixed value).
+    pub target_per_km2_krw: f64,
+    /// `max(0, target × area − amount)`, rounded to whole KRW.
+    pub deficit_krw: i64,
+    /// 1-based legend classes of `amount_per_km2_krw` across the level.
+    pub class_quantile: Option<u32>,
+    pub class_equal_interval: Option<u32>,
+    pub class_fisher_jenks: Option<u32>,
 }
 
 /// Computes every region's indicators for one level, in the level's code order.
@@ -31,32 +44,90 @@ pub fn compute(
     totals: &LevelTotals,
     areas_km2: &[f64],
     national_krw: i128,
-    tiers: &[Tier],
+    spec: &IndicatorSpec,
 ) -> Vec<RegionIndicators> {
     let amounts: Vec<i128> = totals.regions.values().map(|t| t.amount_krw).collect();
     let ranks = competition_ranks(&amounts);
+    let n = amounts.len().max(1) as f64;
+    let mut sorted = amounts.clone();
+    sorted.sort_unstable();
+    let density: Vec<Option<f64>> = amounts
+        .iter()
+        .zip(areas_km2)
+        .map(|(&a, &area)| (area > 0.0).then(|| a as f64 / area))
+        .collect();
+    let dense: Vec<f64> = density.iter().flatten().copied().collect();
+    let target = match spec.target_per_km2 {
+        Target::Mean => {
+            let area: f64 = areas_km2.iter().sum();
+            if area > 0.0 {
+                amounts.iter().sum::<i128>() as f64 / area
+            } else {
+                0.0
+            }
+        }
+        Target::Median => median(&dense),
+        Target::Krw(v) => v,
+    };
+    let class_of = |bins: &[f64]| -> Vec<Option<u32>> {
+        let mut it = classify::classes(&dense, bins).into_iter();
+        density
+            .iter()
+            .map(|d| d.and_then(|_| it.next().map(|c| c + 1)))
+            .collect()
+    };
+    let q = class_of(&classify::quantiles(&dense, spec.classes));
+    let e = class_of(&classify::equal_interval(&dense, spec.classes));
+    let f = class_of(&classify::fisher_jenks(&dense, spec.classes));
     amounts
         .iter()
         .zip(areas_km2)
         .zip(ranks)
-        .map(|((&amount, &area), rank)| {
-            let (tier, tier_label) = tier_of(amount, tiers);
+        .enumerate()
+        .map(|(i, ((&amount, &area), rank))| {
+            let (tier, tier_label) = tier_of(amount, &spec.tiers);
+            let at_or_below = sorted.partition_point(|v| *v <= amount) as f64;
+            let deficit = (target * area - amount as f64).round().max(0.0);
             RegionIndicators {
-                amount_per_km2_krw: (area > 0.0).then(|| amount as f64 / area),
+                amount_per_km2_krw: density[i],
                 share_of_national: (national_krw != 0).then(|| amount as f64 / national_krw as f64),
                 rank,
+                percentile: 100.0 * at_or_below / n,
                 tier,
                 tier_label,
+                target_per_km2_krw: target,
+                deficit_krw: if deficit >= i64::MAX as f64 {
+                    i64::MAX
+                } else {
+                    deficit as i64
+                },
+                class_quantile: q[i],
+                class_equal_interval: e[i],
+                class_fisher_jenks: f[i],
             }
         })
         .collect()
 }
 
+/// Median (mean of the two middle values for an even count); 0 for no values.
+pub fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
 /// Standard competition ranking, descending: [5, 9, 9, 1] → [3, 1, 1, 4].
 pub fn competition_ranks(values: &[i128]) -> Vec<u32> {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    // Rank = 1 + number of strictly larger values.
     values
         .iter()
-        .map(|v| 1 + values.iter().filter(|w| *w > v).count() as u32)
+        .map(|v| 1 + (sorted.len() - sorted.partition_point(|w| w <= v)) as u32)
         .collect()
 }
 

@@ -127,8 +127,14 @@ pub fn region_layer(
         ("amount_per_km2_krw".into(), FieldType::Real),
         ("share_of_national".into(), FieldType::Real),
         ("rank".into(), FieldType::Int64),
+        ("percentile".into(), FieldType::Real),
         ("tier".into(), FieldType::Int64),
         ("tier_label".into(), FieldType::Text),
+        ("target_per_km2_krw".into(), FieldType::Real),
+        ("deficit_krw".into(), FieldType::Int64),
+        ("class_quantile".into(), FieldType::Int64),
+        ("class_equal_interval".into(), FieldType::Int64),
+        ("class_fisher_jenks".into(), FieldType::Int64),
         ("area_method".into(), FieldType::Text),
     ]);
     for c in &attr_cols {
@@ -161,8 +167,17 @@ pub fn region_layer(
             ind.amount_per_km2_krw.map_or(Value::Null, Value::Real),
             ind.share_of_national.map_or(Value::Null, Value::Real),
             Value::Int(i64::from(ind.rank)),
+            Value::Real(ind.percentile),
             Value::Int(i64::from(ind.tier)),
             Value::Text(ind.tier_label.clone()),
+            Value::Real(ind.target_per_km2_krw),
+            Value::Int(ind.deficit_krw),
+            ind.class_quantile
+                .map_or(Value::Null, |c| Value::Int(i64::from(c))),
+            ind.class_equal_interval
+                .map_or(Value::Null, |c| Value::Int(i64::from(c))),
+            ind.class_fisher_jenks
+                .map_or(Value::Null, |c| Value::Int(i64::from(c))),
             Value::Text(AREA_METHOD.into()),
         ]);
         let a = attrs

@@ -122,6 +122,12 @@ fn indicators_per_km2_share_rank_and_tier() {
     assert_eq!(s11["tier_label"], "high");
     let s26 = props(&sido, "26");
     assert_eq!(s26["rank"], 2);
+    // Target = national mean per km² = 52,300 / 9 km²; 26 (3 km², 2,700 KRW) lacks
+    // 3 · 52,300 / 9 − 2,700 = 14,733.33 → 14,733 KRW; 11 is above its target.
+    assert_eq!(s26["deficit_krw"], 14_733);
+    assert_eq!(s11["deficit_krw"], 0);
+    assert_eq!(s11["percentile"], 100.0);
+    assert_eq!(s26["percentile"], 50.0);
     assert_eq!(s26["tier_label"], "mid");
     // by funding source: 11 has national_program 300 (p1 100 + p2 200) and development_fee 300.
     assert_eq!(s11["amount_national_program_krw"], 300);
