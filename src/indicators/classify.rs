@@ -79,15 +79,15 @@ pub fn fisher_jenks(y: &[f64], k: usize) -> Bins {
     // cost[c][j]: best cost of splitting s[..j] into c+1 classes; back[c][j]: start of last class.
     let mut cost = vec![vec![f64::INFINITY; n + 1]; k];
     let mut back = vec![vec![0usize; n + 1]; k];
-    for j in 1..=n {
-        cost[0][j] = ssd(0, j);
+    for (j, c0) in cost[0].iter_mut().enumerate().skip(1) {
+        *c0 = ssd(0, j);
     }
     for c in 1..k {
         for j in (c + 1)..=n {
             let mut best = f64::INFINITY;
             let mut arg = c;
-            for i in c..j {
-                let v = cost[c - 1][i] + ssd(i, j);
+            for (i, prev) in cost[c - 1].iter().enumerate().take(j).skip(c) {
+                let v = prev + ssd(i, j);
                 if v < best {
                     best = v;
                     arg = i;
