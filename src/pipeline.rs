@@ -10,6 +10,7 @@ use crate::assign::{self, Resolution};
 use crate::config::{InputKind, Pipeline};
 use crate::error::Error;
 use crate::indicators;
+use crate::indicators::spatial;
 use crate::indicators::summary::{self, LorenzPoint, RegionValue, SummaryRow};
 use crate::model::AdminLevel;
 use crate::model::{Boundaries, Investment, Reject};
@@ -107,8 +108,27 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     let totals = money_totals(p, read_krw, &records, &money, &attrs, &rejects, &files)?;
 
     // indicators + layers
-    let mut layers = build_layers(p, &boundaries, &groups, &agg, &attributes, &rejects)?;
-    let (summary, lorenz) = summarize(&boundaries, &groups, &agg);
+    let spatial: Vec<LevelSpatial> = boundaries
+        .levels
+        .iter()
+        .zip(&agg.levels)
+        .map(|(l, t)| level_spatial(l, t, &p.indicators.spatial))
+        .collect();
+    let mut layers = build_layers(
+        p,
+        &boundaries,
+        &groups,
+        &agg,
+        &attributes,
+        &rejects,
+        &spatial,
+    )?;
+    let (mut summary, lorenz) = summarize(&boundaries, &groups, &agg);
+    summary.extend(spatial_summary(
+        &boundaries,
+        &spatial,
+        &p.indicators.spatial,
+    ));
     layers.push(write::summary_layer(&summary));
     layers.push(write::lorenz_layer(&lorenz));
     let ms = lap("indicators", &mut timings);
@@ -131,6 +151,20 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
                 path: path.clone(),
                 message,
             }
+        })?;
+    }
+    std::fs::create_dir_all(staging.dir.join("weights")).map_err(|e| Error::Write {
+        path: staging.dir.join("weights"),
+        message: e.to_string(),
+    })?;
+    for sp in &spatial {
+        let path = staging
+            .dir
+            .join("weights")
+            .join(format!("{}.gal", sp.level));
+        std::fs::write(&path, gal(sp)).map_err(|e| Error::Write {
+            path: path.clone(),
+            message: e.to_string(),
         })?;
     }
     let summary_path = staging.dir.join("summary.json");
@@ -360,6 +394,109 @@ fn summarize(
     (rows, points)
 }
 
+/// Weights, global Moran and local statistics of one level's amount per km².
+struct LevelSpatial {
+    level: AdminLevel,
+    codes: Vec<String>,
+    weights: spatial::Weights,
+    moran: Option<spatial::Moran>,
+    local: Vec<spatial::Local>,
+}
+
+fn level_spatial(
+    l: &crate::model::LevelRegions,
+    totals: &aggregate::LevelTotals,
+    spec: &crate::config::SpatialSpec,
+) -> LevelSpatial {
+    let polys: Vec<&geo::MultiPolygon<f64>> = l.regions.iter().map(|r| &r.geometry).collect();
+    let weights = spatial::contiguity(&polys, spec.tolerance_m, spec.contiguity, spec.island_knn);
+    let y: Vec<f64> = l
+        .regions
+        .iter()
+        .map(|r| {
+            let a = totals
+                .regions
+                .get(&r.code)
+                .map_or(0.0, |t| t.amount_krw as f64);
+            if r.area_km2 > 0.0 {
+                a / r.area_km2
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let moran = spatial::moran(&y, &weights, spec.permutations, spec.seed);
+    let local = spatial::local(&y, &weights, spec.permutations, spec.seed);
+    LevelSpatial {
+        level: l.level,
+        codes: l.regions.iter().map(|r| r.code.clone()).collect(),
+        weights,
+        moran,
+        local,
+    }
+}
+
+fn spatial_summary(
+    b: &Boundaries,
+    spatial: &[LevelSpatial],
+    spec: &crate::config::SpatialSpec,
+) -> Vec<SummaryRow> {
+    let mut rows = Vec::new();
+    for (l, sp) in b.levels.iter().zip(spatial) {
+        let note = format!(
+            "{:?} contiguity, tolerance {} m, {} island(s), {} permutations, seed {}",
+            spec.contiguity,
+            spec.tolerance_m,
+            sp.weights.islands.len(),
+            spec.permutations,
+            spec.seed
+        )
+        .to_lowercase();
+        let m = sp.moran.as_ref();
+        for (indicator, value) in [
+            ("moran_i", m.map(|m| m.i)),
+            ("moran_ei", m.map(|m| m.ei)),
+            ("moran_z_norm", m.map(|m| m.z_norm)),
+            ("moran_p_norm", m.map(|m| m.p_norm)),
+            ("moran_p_sim", m.and_then(|m| m.p_sim)),
+            ("islands", Some(sp.weights.islands.len() as f64)),
+        ] {
+            rows.push(SummaryRow {
+                level: l.level.to_string(),
+                variable: summary::VARIABLE.into(),
+                indicator: indicator.into(),
+                weighting: "none".into(),
+                partition: String::new(),
+                n_regions: l.regions.len(),
+                value,
+                note: if value.is_none() {
+                    format!("undefined (no variance or too few regions); {note}")
+                } else {
+                    note.clone()
+                },
+            });
+        }
+    }
+    rows
+}
+
+/// The weights of each level as GAL text (GeoDa / PySAL `libpysal.io.open(...).read()`), ids
+/// are region codes.
+fn gal(sp: &LevelSpatial) -> String {
+    let mut out = format!("0 {} {} code\n", sp.codes.len(), sp.level);
+    for (code, nb) in sp.codes.iter().zip(&sp.weights.neighbors) {
+        out.push_str(&format!("{code} {}\n", nb.len()));
+        out.push_str(
+            &nb.iter()
+                .map(|&j| sp.codes[j].as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+        out.push('\n');
+    }
+    out
+}
+
 /// The output layers: one per boundary level, the regional groups, and the rejects.
 fn build_layers(
     p: &Pipeline,
@@ -368,9 +505,10 @@ fn build_layers(
     agg: &Aggregates,
     attributes: &assign::RegionAttributes,
     rejects: &[Reject],
+    spatial: &[LevelSpatial],
 ) -> Result<Vec<OutLayer>, Error> {
     let mut layers = Vec::new();
-    for (l, totals) in b.levels.iter().zip(&agg.levels) {
+    for ((l, totals), sp) in b.levels.iter().zip(&agg.levels).zip(spatial) {
         let rows: Vec<RegionRow<'_>> = l
             .regions
             .iter()
@@ -384,7 +522,11 @@ fn build_layers(
             })
             .collect();
         let areas: Vec<f64> = l.regions.iter().map(|r| r.area_km2).collect();
-        let ind = indicators::compute(totals, &areas, agg.assigned_krw, &p.indicators);
+        let mut ind = indicators::compute(totals, &areas, agg.assigned_krw, &p.indicators);
+        for (i, r) in ind.iter_mut().enumerate() {
+            r.neighbor_count = Some(sp.weights.neighbors[i].len() as u32);
+            r.local = sp.local.get(i).cloned();
+        }
         layers.push(
             write::region_layer(
                 l.level.as_str(),

@@ -20,7 +20,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::error::Error;
 
 /// The published names, each a symlink through `current`.
-pub const PUBLISHED: [&str; 4] = ["smartgap.gpkg", "geojson", "run.json", "summary.json"];
+pub const PUBLISHED: [&str; 5] = [
+    "smartgap.gpkg",
+    "geojson",
+    "run.json",
+    "summary.json",
+    "weights",
+];
 
 /// An exclusive lock on an output directory, released when dropped (or when the process dies).
 #[derive(Debug)]

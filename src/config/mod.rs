@@ -160,6 +160,31 @@ pub struct IndicatorSpec {
     pub classes: usize,
     /// The per-km² level each region is compared with for `deficit_krw`.
     pub target_per_km2: Target,
+    pub spatial: SpatialSpec,
+}
+
+/// Contiguity weights and the permutation tests of Moran's I and LISA.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpatialSpec {
+    pub contiguity: crate::indicators::spatial::Contiguity,
+    /// Distance within which two boundaries count as touching (metres, EPSG:5179).
+    pub tolerance_m: f64,
+    /// Join each island to its k nearest regions by centroid (0: leave islands alone).
+    pub island_knn: usize,
+    pub permutations: usize,
+    pub seed: u64,
+}
+
+impl Default for SpatialSpec {
+    fn default() -> SpatialSpec {
+        SpatialSpec {
+            contiguity: crate::indicators::spatial::Contiguity::Queen,
+            tolerance_m: 10.0,
+            island_knn: 0,
+            permutations: 999,
+            seed: 20_260_101,
+        }
+    }
 }
 
 /// A target level of investment per km².

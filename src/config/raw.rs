@@ -99,6 +99,17 @@ pub struct RawIndicators {
     pub tiers: Vec<S<RawTier>>,
     pub classes: Option<S<i64>>,
     pub target_per_km2: Option<S<RawTarget>>,
+    pub spatial: Option<S<RawSpatial>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpatial {
+    pub contiguity: Option<S<String>>,
+    pub tolerance_m: Option<S<f64>>,
+    pub island_knn: Option<S<i64>>,
+    pub permutations: Option<S<i64>>,
+    pub seed: Option<S<i64>>,
 }
 
 /// `"mean"`, `"median"` or a number of KRW per km².

@@ -9,9 +9,10 @@ use miette::NamedSource;
 use super::raw::{RawInput, RawLocate, RawPipeline, RawTarget, RawValue, S};
 use super::{
     AmountSpec, AmountUnit, BoundariesSpec, ConfigError, FundingSpec, IndicatorSpec, InputKind,
-    InputSpec, Locate, OutputSpec, Pipeline, Problem, RegionGroupsSpec, Target, Tier, ValueSpec,
-    did_you_mean, resolve_path,
+    InputSpec, Locate, OutputSpec, Pipeline, Problem, RegionGroupsSpec, SpatialSpec, Target, Tier,
+    ValueSpec, did_you_mean, resolve_path,
 };
+use crate::indicators::spatial::Contiguity;
 use crate::model::{AdminLevel, FundingSource};
 use crate::{crs, read};
 
@@ -233,8 +234,47 @@ impl Validator {
         let mut tiers = Vec::new();
         let mut classes = 5;
         let mut target_per_km2 = Target::Mean;
+        let mut spatial = SpatialSpec::default();
         if let Some(ind) = raw.indicators {
             let ind = ind.into_inner();
+            if let Some(sp) = &ind.spatial {
+                let sp = sp.get_ref();
+                if let Some(c) = &sp.contiguity {
+                    match c.get_ref().as_str() {
+                        "queen" => spatial.contiguity = Contiguity::Queen,
+                        "rook" => spatial.contiguity = Contiguity::Rook,
+                        _ => self.bad_choice(c, "contiguity", ["queen", "rook"]),
+                    }
+                }
+                if let Some(t) = &sp.tolerance_m {
+                    let v = *t.get_ref();
+                    if (0.0..=1000.0).contains(&v) {
+                        spatial.tolerance_m = v;
+                    } else {
+                        self.push(Problem::new(
+                            span(t),
+                            "tolerance_m must be between 0 and 1000 metres",
+                        ));
+                    }
+                }
+                for (field, target, max) in [
+                    (&sp.island_knn, &mut spatial.island_knn, 50usize),
+                    (&sp.permutations, &mut spatial.permutations, 99_999),
+                ] {
+                    if let Some(v) = field {
+                        match usize::try_from(*v.get_ref()) {
+                            Ok(n) if n <= max => *target = n,
+                            _ => self.push(Problem::new(
+                                span(v),
+                                format!("expected an integer from 0 to {max}"),
+                            )),
+                        }
+                    }
+                }
+                if let Some(v) = &sp.seed {
+                    spatial.seed = *v.get_ref() as u64;
+                }
+            }
             if let Some(c) = &ind.classes {
                 match usize::try_from(*c.get_ref()) {
                     Ok(n) if (2..=12).contains(&n) => classes = n,
@@ -310,6 +350,7 @@ impl Validator {
                 tiers,
                 classes,
                 target_per_km2,
+                spatial,
             },
             output: OutputSpec { geojson_decimals },
         })

@@ -4,6 +4,7 @@
 
 pub mod classify;
 pub mod inequality;
+pub mod spatial;
 pub mod summary;
 
 use serde::Serialize;
@@ -35,6 +36,10 @@ pub struct RegionIndicators {
     pub class_quantile: Option<u32>,
     pub class_equal_interval: Option<u32>,
     pub class_fisher_jenks: Option<u32>,
+    /// Contiguous neighbours under the level's weights.
+    pub neighbor_count: Option<u32>,
+    /// Local Moran and Gi* of `amount_per_km2_krw`.
+    pub local: Option<spatial::Local>,
 }
 
 /// Computes every region's indicators for one level, in the level's code order.
@@ -104,6 +109,8 @@ pub fn compute(
                 class_quantile: q[i],
                 class_equal_interval: e[i],
                 class_fisher_jenks: f[i],
+                neighbor_count: None,
+                local: None,
             }
         })
         .collect()

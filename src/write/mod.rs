@@ -53,6 +53,9 @@ pub struct OutLayer {
     pub features: Vec<OutFeature>,
 }
 
+/// LISA quadrant labels for esda's quadrant numbers 1–4.
+pub const QUADRANTS: [&str; 4] = ["HH", "LH", "LL", "HL"];
+
 /// The area method written beside every per-km² value.
 pub const AREA_METHOD: &str = "planar area in EPSG:5179 of the repaired boundary polygon";
 
@@ -135,6 +138,12 @@ pub fn region_layer(
         ("class_quantile".into(), FieldType::Int64),
         ("class_equal_interval".into(), FieldType::Int64),
         ("class_fisher_jenks".into(), FieldType::Int64),
+        ("neighbor_count".into(), FieldType::Int64),
+        ("lisa_i".into(), FieldType::Real),
+        ("lisa_quadrant".into(), FieldType::Text),
+        ("lisa_p_sim".into(), FieldType::Real),
+        ("gi_star_z".into(), FieldType::Real),
+        ("gi_star_p_norm".into(), FieldType::Real),
         ("area_method".into(), FieldType::Text),
     ]);
     for c in &attr_cols {
@@ -146,6 +155,7 @@ pub fn region_layer(
     for (row, ind) in rows.iter().zip(ind) {
         let t = totals.regions.get(row.code).unwrap_or(&empty);
         let what = format!("{name} {}", row.code);
+        let local = ind.local.as_ref();
         let mut v = vec![
             Value::Text(row.code.into()),
             Value::Text(row.name.into()),
@@ -178,6 +188,21 @@ pub fn region_layer(
                 .map_or(Value::Null, |c| Value::Int(i64::from(c))),
             ind.class_fisher_jenks
                 .map_or(Value::Null, |c| Value::Int(i64::from(c))),
+            ind.neighbor_count
+                .map_or(Value::Null, |c| Value::Int(i64::from(c))),
+            local.map_or(Value::Null, |l| Value::Real(l.lisa_i)),
+            local.map_or(Value::Null, |l| {
+                Value::Text(QUADRANTS[usize::from(l.lisa_quadrant.clamp(1, 4)) - 1].into())
+            }),
+            local
+                .and_then(|l| l.lisa_p_sim)
+                .map_or(Value::Null, Value::Real),
+            local
+                .and_then(|l| l.gi_star_z)
+                .map_or(Value::Null, Value::Real),
+            local
+                .and_then(|l| l.gi_star_p_norm)
+                .map_or(Value::Null, Value::Real),
             Value::Text(AREA_METHOD.into()),
         ]);
         let a = attrs
@@ -185,6 +210,13 @@ pub fn region_layer(
             .unwrap_or(&no_attrs);
         for c in &attr_cols {
             v.push(a.get(c).map_or(Value::Null, |s| Value::Text(s.clone())));
+        }
+        if v.len() != fields.len() {
+            return Err(format!(
+                "{what}: {} values for {} columns",
+                v.len(),
+                fields.len()
+            ));
         }
         features.push(OutFeature {
             geometry: row.geometry.map(|g| Geometry::MultiPolygon(g.clone())),
