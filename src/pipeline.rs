@@ -408,8 +408,10 @@ fn level_spatial(
     totals: &aggregate::LevelTotals,
     spec: &crate::config::SpatialSpec,
 ) -> LevelSpatial {
+    let t0 = Instant::now();
     let polys: Vec<&geo::MultiPolygon<f64>> = l.regions.iter().map(|r| &r.geometry).collect();
     let weights = spatial::contiguity(&polys, spec.tolerance_m, spec.contiguity, spec.island_knn);
+    let weights_ms = t0.elapsed().as_millis() as u64;
     let y: Vec<f64> = l
         .regions
         .iter()
@@ -425,8 +427,14 @@ fn level_spatial(
             }
         })
         .collect();
+    let t1 = Instant::now();
     let moran = spatial::moran(&y, &weights, spec.permutations, spec.seed);
+    let moran_ms = t1.elapsed().as_millis() as u64;
+    let t2 = Instant::now();
     let local = spatial::local(&y, &weights, spec.permutations, spec.seed);
+    let local_ms = t2.elapsed().as_millis() as u64;
+    let islands = weights.islands.len();
+    info!(level = %l.level, regions = l.regions.len(), islands, weights_ms, moran_ms, local_ms, "spatial");
     LevelSpatial {
         level: l.level,
         codes: l.regions.iter().map(|r| r.code.clone()).collect(),
