@@ -12,7 +12,7 @@ use gdal::{Dataset, DriverManager};
 use super::{FieldType, GeomKind, OutLayer, Value};
 
 /// GDAL stamps `last_change` in `gpkg_contents`; a fixed date keeps reruns identical.
-pub const FIXED_TIMESTAMP: &str = "2000-01-01T00:00:00Z";
+pub const FIXED_TIMESTAMP: &str = "2000-01-01T00:00:00.000Z";
 
 /// Writes `layers` into a new GeoPackage at `path` (which must not exist).
 pub fn write(path: &Path, layers: &[OutLayer]) -> Result<(), String> {

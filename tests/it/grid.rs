@@ -324,3 +324,27 @@ fn summary_gini_of_the_two_sido_matches_hand_computation() {
             + (2_700.0 / 52_300.0 - 3.0 / 9.0_f64).abs());
     assert!((value("sido", "hoover_vs_area", "none") - h).abs() < 1e-12);
 }
+
+/// GDAL's own GeoPackage validator (shipped with python3-gdal, a dependency of gdal-bin).
+const VALIDATE_GPKG: &str = "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py";
+
+#[test]
+fn gdal_validate_gpkg_accepts_the_output() {
+    let dir = grid_dir();
+    run(dir.path());
+    assert!(
+        Path::new(VALIDATE_GPKG).exists(),
+        "{VALIDATE_GPKG} missing: install gdal-bin (python3-gdal)"
+    );
+    let o = Command::new("/usr/bin/python3")
+        .arg(VALIDATE_GPKG)
+        .arg(dir.path().join("out/smartgap.gpkg"))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
