@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::assign::Resolution;
+use crate::assign::Assigned;
 use crate::model::{AdminLevel, Boundaries, FundingSource, Investment};
 use crate::read::RegionGroup;
 
@@ -21,9 +21,9 @@ pub struct RegionTotals {
 }
 
 impl RegionTotals {
-    fn add(&mut self, amount: i128, r: &Investment) {
+    fn add(&mut self, amount: i128, r: &Investment, count: bool) {
         self.amount_krw += amount;
-        self.record_count += 1;
+        self.record_count += u64::from(count);
         *self.by_funding.entry(r.funding).or_default() += amount;
         if !r.program.is_empty() {
             *self.by_program.entry(r.program.clone()).or_default() += amount;
@@ -66,7 +66,7 @@ pub fn aggregate(
     b: &Boundaries,
     groups: &[RegionGroup],
     records: &[Investment],
-    assigned: &[(usize, Resolution)],
+    assigned: &[Assigned],
 ) -> Aggregates {
     let mut levels: Vec<LevelTotals> = b
         .levels
@@ -85,29 +85,35 @@ pub fn aggregate(
     let mut assigned_krw = 0i128;
     let mut assigned_count = 0u64;
     let mut programs = std::collections::BTreeSet::new();
-    for (i, res) in assigned {
-        let r = &records[*i];
-        let amount = i128::from(r.amount_krw.unwrap_or(0));
-        assigned_krw += amount;
+    for a in assigned {
+        let r = &records[a.record];
+        assigned_krw += i128::from(r.amount_krw.unwrap_or(0));
         assigned_count += 1;
         if !r.program.is_empty() {
             programs.insert(r.program.clone());
         }
-        let (level, code) = res.holder();
-        let lineage = b.lineage(level, code);
-        for (li, lt) in b.levels.iter().zip(levels.iter_mut()) {
-            match lineage.iter().find(|(l, _)| *l == li.level) {
-                Some((_, c)) => {
-                    if let Some(t) = lt.regions.get_mut(c) {
-                        t.add(amount, r);
-                        if li.level == level {
-                            t.held_here_krw += amount;
+        // A record split over several regions counts once in each region it reaches.
+        let mut counted: std::collections::HashSet<(usize, String)> =
+            std::collections::HashSet::new();
+        for (level, code, part) in a.resolution.holders(r.amount_krw.unwrap_or(0)) {
+            let amount = i128::from(part);
+            let lineage = b.lineage(level, code);
+            for (li, (lr, lt)) in b.levels.iter().zip(levels.iter_mut()).enumerate() {
+                match lineage.iter().find(|(l, _)| *l == lr.level) {
+                    Some((_, c)) => {
+                        if let Some(t) = lt.regions.get_mut(c) {
+                            t.add(amount, r, counted.insert((li, c.clone())));
+                            if lr.level == level {
+                                t.held_here_krw += amount;
+                            }
                         }
                     }
-                }
-                None => {
-                    lt.held_above_krw += amount;
-                    lt.held_above_count += 1;
+                    None => {
+                        lt.held_above_krw += amount;
+                        if counted.insert((li, String::new())) {
+                            lt.held_above_count += 1;
+                        }
+                    }
                 }
             }
         }

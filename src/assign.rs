@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::crosswalk::{Crosswalk, Date};
 use geo::{BoundingRect, Coord, CoordinatePosition, coordinate_position::CoordPos};
 use rayon::prelude::*;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
@@ -21,7 +22,7 @@ use crate::model::{
 };
 
 /// Where a record was assigned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Resolution {
     /// A region at one level; coarser levels follow by `parent_code`.
     Region { level: AdminLevel, code: String },
@@ -32,24 +33,57 @@ pub enum Resolution {
         name: String,
         gu_codes: Vec<String>,
     },
+    /// A code mapped by the crosswalk onto several regions, with area weights summing to 1;
+    /// money is split by largest remainder.
+    Split {
+        parts: Vec<(AdminLevel, String, f64)>,
+    },
+}
+
+/// One assigned record: which record, where, and by which rule (for the `assignments` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assigned {
+    pub record: usize,
+    pub resolution: Resolution,
+    pub rule: String,
 }
 
 impl Resolution {
-    /// The finest (level, code) that holds the record's money.
-    pub fn holder(&self) -> (AdminLevel, &str) {
+    /// The (level, code, amount) parts that hold the record's money, exact in sum.
+    pub fn holders(&self, amount: i64) -> Vec<(AdminLevel, &str, i64)> {
         match self {
-            Resolution::Region { level, code } => (*level, code),
-            Resolution::City { sido_code, .. } => (AdminLevel::Sido, sido_code),
+            Resolution::Region { level, code } => vec![(*level, code.as_str(), amount)],
+            Resolution::City { sido_code, .. } => {
+                vec![(AdminLevel::Sido, sido_code.as_str(), amount)]
+            }
+            Resolution::Split { parts } => {
+                let w: Vec<f64> = parts.iter().map(|p| p.2).collect();
+                let amounts = crate::crosswalk::largest_remainder(amount, &w);
+                parts
+                    .iter()
+                    .zip(amounts)
+                    .map(|((l, c, _), a)| (*l, c.as_str(), a))
+                    .collect()
+            }
         }
     }
 
-    /// The stable name of the matching rule, for the outputs.
+    /// Where the record went, as text: `sigungu:11440`, `city:천안시=44131+44133`,
+    /// `split:48125*0.430000+48127*0.570000`.
     pub fn describe(&self) -> String {
         match self {
             Resolution::Region { level, code } => format!("{level}:{code}"),
             Resolution::City { name, gu_codes, .. } => {
                 format!("city:{name}={}", gu_codes.join("+"))
             }
+            Resolution::Split { parts } => format!(
+                "split:{}",
+                parts
+                    .iter()
+                    .map(|(_, c, w)| format!("{c}*{w:.6}"))
+                    .collect::<Vec<_>>()
+                    .join("+")
+            ),
         }
     }
 }
@@ -57,13 +91,15 @@ impl Resolution {
 /// Every record's outcome.
 #[derive(Debug, Default)]
 pub struct Assignment {
-    /// (index into the records, resolution), in record order.
-    pub assigned: Vec<(usize, Resolution)>,
+    /// In record order.
+    pub assigned: Vec<Assigned>,
     pub rejects: Vec<Reject>,
 }
 
-/// Assigns every record or rejects it. Pure: boundaries and records in, outcomes out.
-pub fn assign(b: &Boundaries, records: &[Investment]) -> Assignment {
+type Outcome = Result<(Resolution, String), (RejectReason, String)>;
+
+/// Assigns every record or rejects it. Pure: boundaries, crosswalk and records in, outcomes out.
+pub fn assign(b: &Boundaries, cw: &Crosswalk, records: &[Investment]) -> Assignment {
     let names = NameIndex::new(b);
     let locator = b.finest().map(|finest| {
         let mut levels = vec![Locator::new(finest)];
@@ -73,21 +109,35 @@ pub fn assign(b: &Boundaries, records: &[Investment]) -> Assignment {
         }
         levels
     });
-    let outcomes: Vec<Result<Resolution, (RejectReason, String)>> = records
+    let outcomes: Vec<Outcome> = records
         .par_iter()
         .map(|r| match &r.location {
-            Location::Code(c) => resolve_code(b, c),
-            Location::Names { sido, sigungu, emd } => names.resolve(sido, sigungu, emd),
+            Location::Code(c) => {
+                resolve_code(b, cw, c, r.date).map(|(res, rule)| (res, format!("code: {rule}")))
+            }
+            Location::Names { sido, sigungu, emd } => match names.resolve(sido, sigungu, emd) {
+                Ok(res) => Ok((res, "name".to_string())),
+                Err((RejectReason::NameNotFound, why))
+                    if !sigungu.trim().is_empty() && emd.trim().is_empty() =>
+                {
+                    old_name(b, cw, sido, sigungu, r.date)
+                        .map_err(|_| (RejectReason::NameNotFound, why))
+                }
+                Err(e) => Err(e),
+            },
             Location::Point(p) => {
                 let hit = locator.iter().flatten().find_map(|loc| {
                     loc.locate(p.0)
                         .map(|i| (loc.level, &loc.regions.regions[i]))
                 });
                 match hit {
-                    Some((level, region)) => Ok(Resolution::Region {
-                        level,
-                        code: region.code.clone(),
-                    }),
+                    Some((level, region)) => Ok((
+                        Resolution::Region {
+                            level,
+                            code: region.code.clone(),
+                        },
+                        "point".to_string(),
+                    )),
                     None => Err((
                         RejectReason::OutsideAllRegions,
                         format!(
@@ -103,7 +153,11 @@ pub fn assign(b: &Boundaries, records: &[Investment]) -> Assignment {
     let mut out = Assignment::default();
     for (i, (r, o)) in records.iter().zip(outcomes).enumerate() {
         match o {
-            Ok(res) => out.assigned.push((i, res)),
+            Ok((resolution, rule)) => out.assigned.push(Assigned {
+                record: i,
+                resolution,
+                rule,
+            }),
             Err((reason, detail)) => out.rejects.push(Reject {
                 input: r.input,
                 row: r.row,
@@ -121,15 +175,67 @@ pub fn assign(b: &Boundaries, records: &[Investment]) -> Assignment {
     out
 }
 
-fn resolve_code(b: &Boundaries, code: &str) -> Result<Resolution, (RejectReason, String)> {
-    match b.find(code) {
-        Some(r) => Ok(Resolution::Region {
+fn resolve_code(b: &Boundaries, cw: &Crosswalk, code: &str, date: Option<Date>) -> Outcome {
+    if let Some(r) = b.find(code) {
+        let res = Resolution::Region {
             level: r.level,
             code: r.code.clone(),
-        }),
-        None => Err((
+        };
+        return Ok((res, code.to_string()));
+    }
+    if cw.is_empty() {
+        return Err((
             RejectReason::UnknownCode,
-            format!("code `{code}` is not a region code of the boundaries"),
+            format!(
+                "code `{code}` is not a region code of the boundaries (no crosswalk configured)"
+            ),
+        ));
+    }
+    let exists = |c: &str| b.find(c).is_some();
+    let area = |c: &str| b.find(c).map(|r| r.area_km2);
+    let m = cw.map(code, date, &exists, &area)?;
+    let mut parts: Vec<(AdminLevel, String, f64)> = m
+        .targets
+        .iter()
+        .filter_map(|t| b.find(&t.code).map(|r| (r.level, r.code.clone(), t.weight)))
+        .collect();
+    let res = if parts.len() == 1 {
+        let (level, code, _) = parts.remove(0);
+        Resolution::Region { level, code }
+    } else {
+        Resolution::Split { parts }
+    };
+    Ok((res, m.rule))
+}
+
+/// A 시군구 name that no longer exists (마산시, 연기군): its old code from the crosswalk's
+/// recorded names within the same 시도, then the crosswalk.
+fn old_name(
+    b: &Boundaries,
+    cw: &Crosswalk,
+    sido: &str,
+    sigungu: &str,
+    date: Option<Date>,
+) -> Outcome {
+    let want = key(sigungu);
+    let sk = sido_key(sido);
+    let codes = cw.codes_named(|old| {
+        let Some((s, rest)) = old.split_once(' ') else {
+            return false;
+        };
+        let rest = key(rest);
+        sido_key(s) == sk
+            && ["", "시", "군", "구"]
+                .iter()
+                .any(|suf| rest == format!("{want}{suf}"))
+    });
+    match codes.as_slice() {
+        [code] => resolve_code(b, cw, code, date)
+            .map(|(res, rule)| (res, format!("old name {sigungu} = {code}: {rule}"))),
+        [] => Err((RejectReason::NameNotFound, String::new())),
+        many => Err((
+            RejectReason::NameAmbiguous,
+            format!("old name `{sigungu}`: codes {}", many.join(", ")),
         )),
     }
 }
@@ -456,18 +562,19 @@ pub type RegionAttributes = BTreeMap<(AdminLevel, String), BTreeMap<String, Stri
 /// the same region and column is a reject.
 pub fn attributes(
     records: &[Investment],
-    assigned: &[(usize, Resolution)],
+    assigned: &[Assigned],
     rejects: &mut Vec<Reject>,
 ) -> RegionAttributes {
     let mut out: RegionAttributes = BTreeMap::new();
-    for (i, res) in assigned {
-        let r = &records[*i];
-        let targets: Vec<(AdminLevel, String)> = match res {
+    for a in assigned {
+        let r = &records[a.record];
+        let targets: Vec<(AdminLevel, String)> = match &a.resolution {
             Resolution::Region { level, code } => vec![(*level, code.clone())],
             Resolution::City { gu_codes, .. } => gu_codes
                 .iter()
                 .map(|c| (AdminLevel::Sigungu, c.clone()))
                 .collect(),
+            Resolution::Split { parts } => parts.iter().map(|(l, c, _)| (*l, c.clone())).collect(),
         };
         let mut conflict = None;
         for t in &targets {

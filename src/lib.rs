@@ -21,6 +21,7 @@
 pub mod aggregate;
 pub mod assign;
 pub mod config;
+pub mod crosswalk;
 pub mod crs;
 pub mod error;
 pub mod indicators;

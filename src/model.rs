@@ -140,6 +140,8 @@ pub struct Investment {
     pub location: Location,
     /// Attribute values copied onto the resolved region (attribute inputs only).
     pub attributes: BTreeMap<String, String>,
+    /// The record's date (`yyyymmdd`) when the input has one: codes and names are as of it.
+    pub date: Option<u32>,
 }
 
 /// Why a record could not be assigned. The text of `code()` is stable and lands in the
@@ -159,6 +161,8 @@ pub enum RejectReason {
     NameNotFound,
     NameAmbiguous,
     AttributeConflict,
+    CrosswalkUnmapped,
+    DateInvalid,
 }
 
 impl RejectReason {
@@ -176,6 +180,8 @@ impl RejectReason {
             RejectReason::NameNotFound => "name_not_found",
             RejectReason::NameAmbiguous => "name_ambiguous",
             RejectReason::AttributeConflict => "attribute_conflict",
+            RejectReason::CrosswalkUnmapped => "crosswalk_unmapped",
+            RejectReason::DateInvalid => "date_invalid",
         }
     }
 }

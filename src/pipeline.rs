@@ -6,8 +6,9 @@ use std::time::Instant;
 use tracing::{info, warn};
 
 use crate::aggregate::{self, Aggregates};
-use crate::assign::{self, Resolution};
+use crate::assign::{self, Assigned};
 use crate::config::{InputKind, Pipeline};
+use crate::crosswalk::Crosswalk;
 use crate::error::Error;
 use crate::indicators;
 use crate::indicators::spatial;
@@ -76,18 +77,24 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     );
 
     // assign
-    let assignment = assign::assign(&boundaries, &records);
+    let crosswalk = match &p.crosswalk {
+        Some(path) => Crosswalk::read(path)?,
+        None => Crosswalk::default(),
+    };
+    let assignment = assign::assign(&boundaries, &crosswalk, &records);
     rejects.extend(assignment.rejects);
-    let (money, attrs): (Vec<_>, Vec<_>) = assignment
-        .assigned
-        .into_iter()
-        .partition(|(i, _)| matches!(p.inputs[records[*i].input].kind, InputKind::Investments));
+    let (money, attrs): (Vec<_>, Vec<_>) = assignment.assigned.into_iter().partition(|a| {
+        matches!(
+            p.inputs[records[a.record].input].kind,
+            InputKind::Investments
+        )
+    });
     let attributes = assign::attributes(&records, &attrs, &mut rejects);
     let conflicted: std::collections::HashSet<(usize, u64)> =
         rejects.iter().map(|r| (r.input, r.row)).collect();
-    let attrs: Vec<(usize, Resolution)> = attrs
+    let attrs: Vec<Assigned> = attrs
         .into_iter()
-        .filter(|(i, _)| !conflicted.contains(&(records[*i].input, records[*i].row)))
+        .filter(|a| !conflicted.contains(&(records[a.record].input, records[a.record].row)))
         .collect();
     rejects.sort_by_key(|r| (r.input, r.row));
     let ms = lap("assign", &mut timings);
@@ -130,6 +137,10 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         &p.indicators.spatial,
     ));
     layers.push(write::summary_layer(&summary));
+    let names: Vec<String> = p.inputs.iter().map(|i| i.name.clone()).collect();
+    let mut all: Vec<Assigned> = money.iter().chain(&attrs).cloned().collect();
+    all.sort_by_key(|a| (records[a.record].input, records[a.record].row));
+    layers.push(write::assignments_layer(&records, &all, &names));
     layers.push(write::lorenz_layer(&lorenz));
     let ms = lap("indicators", &mut timings);
     info!(layers = layers.len(), ms, "indicators done");
@@ -257,15 +268,15 @@ fn money_totals(
     p: &Pipeline,
     read_krw: i128,
     records: &[Investment],
-    money: &[(usize, Resolution)],
-    attrs: &[(usize, Resolution)],
+    money: &[Assigned],
+    attrs: &[Assigned],
     rejects: &[Reject],
     files: &[read::InputFile],
 ) -> Result<Totals, Error> {
     let input_records: u64 = files.iter().map(|f| f.rows).sum();
     let assigned_krw: i128 = money
         .iter()
-        .map(|(i, _)| i128::from(records[*i].amount_krw.unwrap_or(0)))
+        .map(|a| i128::from(records[a.record].amount_krw.unwrap_or(0)))
         .sum();
     let rejected_krw: i128 = rejects
         .iter()
@@ -301,8 +312,8 @@ fn input_reports(
     p: &Pipeline,
     files: &[read::InputFile],
     records: &[Investment],
-    money: &[(usize, Resolution)],
-    attrs: &[(usize, Resolution)],
+    money: &[Assigned],
+    attrs: &[Assigned],
     rejects: &[Reject],
 ) -> Vec<InputReport> {
     p.inputs
@@ -313,7 +324,7 @@ fn input_reports(
             let assigned: Vec<&Investment> = money
                 .iter()
                 .chain(attrs)
-                .map(|(k, _)| &records[*k])
+                .map(|a| &records[a.record])
                 .filter(|r| r.input == i)
                 .collect();
             let rej: Vec<&Reject> = rejects.iter().filter(|r| r.input == i).collect();

@@ -29,6 +29,8 @@ pub struct Pipeline {
     pub keep_runs: usize,
     pub boundaries: BoundariesSpec,
     pub region_groups: Option<RegionGroupsSpec>,
+    /// The dated admin-code change table that maps old codes and names to the boundaries'.
+    pub crosswalk: Option<PathBuf>,
     pub inputs: Vec<InputSpec>,
     pub indicators: IndicatorSpec,
     pub output: OutputSpec,
@@ -64,6 +66,8 @@ pub struct InputSpec {
     pub amount: Option<AmountSpec>,
     pub program: ValueSpec,
     pub funding: FundingSpec,
+    /// The record's date (codes and names are as of it): a column, or one date for the input.
+    pub date: ValueSpec,
     pub locate: Locate,
 }
 

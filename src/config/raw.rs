@@ -14,6 +14,7 @@ pub struct RawPipeline {
     pub pipeline: S<RawMeta>,
     pub boundaries: S<RawBoundaries>,
     pub region_groups: Option<S<RawRegionGroups>>,
+    pub crosswalk: Option<S<RawCrosswalk>>,
     #[serde(default)]
     pub inputs: Vec<S<RawInput>>,
     pub indicators: Option<S<RawIndicators>>,
@@ -51,6 +52,12 @@ pub struct RawRegionGroups {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawCrosswalk {
+    pub path: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawInput {
     pub name: S<String>,
     pub path: S<String>,
@@ -60,6 +67,7 @@ pub struct RawInput {
     pub amount: Option<S<RawAmount>>,
     pub program: Option<S<RawValue>>,
     pub funding: Option<S<RawValue>>,
+    pub date: Option<S<RawValue>>,
     pub locate: S<RawLocate>,
     pub attributes: Option<S<BTreeMap<String, S<String>>>>,
 }

@@ -216,6 +216,10 @@ impl Validator {
             }
         });
 
+        let crosswalk = raw
+            .crosswalk
+            .and_then(|c| self.path(&c.get_ref().path, true));
+
         let mut names = BTreeSet::new();
         let mut inputs = Vec::new();
         for input in raw.inputs {
@@ -345,6 +349,7 @@ impl Validator {
                 parent_field,
             },
             region_groups,
+            crosswalk,
             inputs,
             indicators: IndicatorSpec {
                 tiers,
@@ -461,6 +466,28 @@ impl Validator {
                 None => FundingSpec::Const(FundingSource::Unspecified),
             },
         };
+        let date = match &raw.date {
+            None => ValueSpec::None,
+            Some(d) => match self.value(d) {
+                Some(Ok(f)) => ValueSpec::Field(field(self, f)),
+                Some(Err(v)) => {
+                    if crate::crosswalk::parse_date(&v).is_none() {
+                        let sp = d
+                            .get_ref()
+                            .value
+                            .as_ref()
+                            .map(span)
+                            .unwrap_or_else(|| span(d));
+                        self.push(
+                            Problem::new(sp, format!("`{v}` is not a date"))
+                                .help("YYYY, YYYY-MM or YYYY-MM-DD"),
+                        );
+                    }
+                    ValueSpec::Const(v)
+                }
+                None => ValueSpec::None,
+            },
+        };
         let locate = self.locate(&raw.locate, &mut field)?;
         Some(InputSpec {
             name: raw.name.get_ref().clone(),
@@ -471,6 +498,7 @@ impl Validator {
             amount,
             program,
             funding,
+            date,
             locate,
         })
     }

@@ -269,6 +269,23 @@ fn geometry_kind(g: &geo::Geometry<f64>) -> &'static str {
     }
 }
 
+/// Reads the named columns of a table (CSV or any layer), as text, in file order.
+pub fn table(path: &Path, columns: &[&str]) -> Result<Vec<Vec<String>>, Error> {
+    let ds = open(path)?;
+    let mut l = layer(&ds, path, None)?;
+    let idx: Vec<usize> = columns
+        .iter()
+        .map(|c| field_index(&l, c, path))
+        .collect::<Result<_, _>>()?;
+    Ok(l.features()
+        .map(|f| {
+            idx.iter()
+                .map(|&i| text(&f, i).trim().to_string())
+                .collect()
+        })
+        .collect())
+}
+
 /// A regional group of 시도 (the report's 9 groups), defined in data.
 #[derive(Debug, Clone)]
 pub struct RegionGroup {
@@ -327,6 +344,14 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
     let amount_i = spec.amount.as_ref().map(|a| idx(&a.field)).transpose()?;
     let program_i = match &spec.program {
         ValueSpec::Field(f) => Some(idx(f)?),
+        _ => None,
+    };
+    let date_i = match &spec.date {
+        ValueSpec::Field(f) => Some(idx(f)?),
+        _ => None,
+    };
+    let date_const = match &spec.date {
+        ValueSpec::Const(c) => crate::crosswalk::parse_date(c),
         _ => None,
     };
     let funding_i = match &spec.funding {
@@ -455,6 +480,21 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
             (None, FundingSpec::Const(c)) => *c,
             (None, FundingSpec::Field(_)) => FundingSource::Unspecified,
         };
+        let date = match date_i {
+            Some(i) => {
+                let v = text(&f, i);
+                match crate::crosswalk::parse_date(&v) {
+                    Some(d) => Some(d),
+                    None if v.trim().is_empty() => None,
+                    None => {
+                        let d = format!("date `{v}` is not YYYY, YYYY-MM or YYYY-MM-DD");
+                        rejects.push(reject(RejectReason::DateInvalid, d, amount_krw));
+                        continue;
+                    }
+                }
+            }
+            None => date_const,
+        };
         let program = match (&spec.program, program_i) {
             (_, Some(i)) => text(&f, i).trim().to_string(),
             (ValueSpec::Const(c), None) => c.clone(),
@@ -541,6 +581,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
             funding,
             location,
             attributes,
+            date,
         });
     }
     if let Some(t) = &transformer {

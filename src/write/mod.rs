@@ -269,6 +269,78 @@ pub fn rejects_layer(
     }
 }
 
+/// The `assignments` table: where every assigned record went, one row per part (a record
+/// split by the crosswalk has several), with the rule that put it there.
+pub fn assignments_layer(
+    records: &[crate::model::Investment],
+    assigned: &[crate::assign::Assigned],
+    input_names: &[String],
+) -> OutLayer {
+    use crate::model::Location;
+    let mut features = Vec::new();
+    for a in assigned {
+        let r = &records[a.record];
+        let given = match &r.location {
+            Location::Code(c) => format!("code {c}"),
+            Location::Names { sido, sigungu, emd } => format!("name {sido} {sigungu} {emd}")
+                .trim_end()
+                .to_string(),
+            Location::Point(p) => format!("point {:.1} {:.1}", p.x(), p.y()),
+        };
+        let amount = r.amount_krw.unwrap_or(0);
+        let holders = a.resolution.holders(amount);
+        let total_w = holders.len() as f64;
+        let weights: Vec<f64> = match &a.resolution {
+            crate::assign::Resolution::Split { parts } => parts.iter().map(|p| p.2).collect(),
+            _ => vec![1.0 / total_w; holders.len()],
+        };
+        for ((level, code, part), w) in holders.into_iter().zip(weights) {
+            features.push(OutFeature {
+                geometry: None,
+                values: vec![
+                    Value::Text(input_names.get(r.input).cloned().unwrap_or_default()),
+                    Value::Int(r.row as i64),
+                    Value::Text(r.record_id.clone()),
+                    r.date.map_or(Value::Null, |d| {
+                        Value::Text(format!(
+                            "{:04}-{:02}-{:02}",
+                            d / 10_000,
+                            d / 100 % 100,
+                            d % 100
+                        ))
+                    }),
+                    Value::Text(given.clone()),
+                    Value::Text(level.to_string()),
+                    Value::Text(code.to_string()),
+                    Value::Real(w),
+                    r.amount_krw.map_or(Value::Null, |_| Value::Int(part)),
+                    Value::Text(a.resolution.describe()),
+                    Value::Text(a.rule.clone()),
+                ],
+            });
+        }
+    }
+    let t = |n: &str| (n.to_string(), FieldType::Text);
+    OutLayer {
+        name: "assignments".into(),
+        geom: GeomKind::None,
+        fields: vec![
+            t("input"),
+            ("row".into(), FieldType::Int64),
+            t("record_id"),
+            t("record_date"),
+            t("given"),
+            t("level"),
+            t("code"),
+            ("weight".into(), FieldType::Real),
+            ("amount_krw".into(), FieldType::Int64),
+            t("resolution"),
+            t("rule"),
+        ],
+        features,
+    }
+}
+
 /// The `summary` table: one row per (level, variable, indicator, weighting, partition).
 pub fn summary_layer(rows: &[crate::indicators::summary::SummaryRow]) -> OutLayer {
     let t = |s: &str| Value::Text(s.to_string());

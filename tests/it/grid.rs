@@ -150,6 +150,7 @@ fn geopackage_has_every_layer_in_epsg_5179_and_rejects_name_their_row() {
     assert_eq!(
         names,
         [
+            "assignments",
             "emd",
             "lorenz",
             "region_group",

@@ -2,6 +2,7 @@
 //! and the national pipeline end to end.
 
 mod config_errors;
+mod crosswalk;
 mod fixtures;
 mod grid;
 mod national;
