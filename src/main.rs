@@ -26,8 +26,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a pipeline and publish its outputs.
-    Run { pipeline: PathBuf },
+    /// Run a pipeline and publish its outputs (skipped when nothing changed since the last run).
+    Run {
+        pipeline: PathBuf,
+        /// Run even when the version, config and every input are unchanged.
+        #[arg(long)]
+        force: bool,
+    },
     /// Validate a pipeline and open its inputs' headers, without running it.
     Check { pipeline: PathBuf },
 }
@@ -66,10 +71,14 @@ fn main() -> ExitCode {
                 );
             })
             .map_err(smartgap::Error::from),
-        Command::Run { pipeline } => smartgap::config::load(pipeline)
+        Command::Run { pipeline, force } => smartgap::config::load(pipeline)
             .map_err(smartgap::Error::from)
-            .and_then(|p| smartgap::pipeline::run(&p))
+            .and_then(|p| smartgap::pipeline::run_incremental(&p, *force))
             .map(|o| {
+                let Some(o) = o else {
+                    println!("smartgap: nothing changed since the published run; outputs left as they are (--force reruns)");
+                    return;
+                };
                 let t = &o.report.totals;
                 println!(
                     "smartgap: {} records, {} KRW assigned, {} rejected ({} KRW); outputs in {}",

@@ -12,6 +12,9 @@ pub struct RunReport {
     pub smartgap_version: &'static str,
     pub git_commit: &'static str,
     pub run_id: String,
+    /// sha256 over the smartgap version, the resolved config and every input's sha256: a
+    /// nightly run whose fingerprint equals the published one has nothing new to do.
+    pub fingerprint: String,
     pub pipeline: Pipeline,
     pub boundaries: BoundariesReport,
     pub inputs: Vec<InputReport>,

@@ -6,3 +6,4 @@ mod crosswalk;
 mod fixtures;
 mod grid;
 mod national;
+mod nightly;
