@@ -247,6 +247,8 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
                     .iter()
                     .map(|l| l.regions.len() as u64)
                     .sum(),
+                encoding: None,
+                warnings: Vec::new(),
             },
             regions: boundaries
                 .levels

@@ -60,6 +60,8 @@ pub struct InputSpec {
     pub name: String,
     pub path: PathBuf,
     pub layer: Option<String>,
+    /// Text encoding of CSV and Shapefile inputs (`auto` decides from the bytes).
+    pub encoding: crate::read::encoding::Encoding,
     pub kind: InputKind,
     pub id_field: Option<String>,
     /// `None`: a count-only input (records are counted, no money).

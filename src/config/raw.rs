@@ -62,6 +62,7 @@ pub struct RawInput {
     pub name: S<String>,
     pub path: S<String>,
     pub layer: Option<S<String>>,
+    pub encoding: Option<S<String>>,
     pub kind: Option<S<String>>,
     pub id: Option<S<String>>,
     pub amount: Option<S<RawAmount>>,

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::indicators::spatial::Contiguity;
 use crate::model::{AdminLevel, FundingSource};
+use crate::read::encoding::Encoding;
 use crate::{crs, read};
 
 /// Default tiers of the report's Figure 1: ≥ 50억, 10–50억, < 10억 원.
@@ -364,8 +365,21 @@ impl Validator {
     fn input(&mut self, raw: RawInput) -> Option<InputSpec> {
         let path = self.path(&raw.path, true);
         let layer = raw.layer.as_ref().map(|l| l.get_ref().clone());
+        let encoding = match &raw.encoding {
+            None => Encoding::Auto,
+            Some(e) => match Encoding::NAMES
+                .iter()
+                .find(|(n, _)| *n == e.get_ref().to_ascii_lowercase())
+            {
+                Some((_, enc)) => *enc,
+                None => {
+                    self.bad_choice(e, "encoding", ["auto", "utf-8", "cp949", "euc-kr"]);
+                    Encoding::Auto
+                }
+            },
+        };
         let fields = match &path {
-            Some(p) => match read::field_names(p, layer.as_deref()) {
+            Some(p) => match read::field_names_encoded(p, layer.as_deref(), encoding) {
                 Ok(f) => Some(f),
                 Err(e) => {
                     self.push(Problem::new(span(&raw.path), e).label("this input"));
@@ -493,6 +507,7 @@ impl Validator {
             name: raw.name.get_ref().clone(),
             path: path?,
             layer,
+            encoding,
             kind,
             id_field,
             amount,

@@ -4,6 +4,7 @@
 //! the same exact amount, and a bad value becomes a reject naming its row and column.
 
 pub mod amount;
+pub mod encoding;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -37,10 +38,16 @@ const DRIVERS: [&str; 7] = [
 
 /// Opens a local vector file read-only.
 pub fn open(path: &Path) -> Result<Dataset, Error> {
+    open_with(path, &[])
+}
+
+/// Opens a local vector file read-only with GDAL open options (e.g. `ENCODING=CP949`).
+pub fn open_with(path: &Path, open_options: &[String]) -> Result<Dataset, Error> {
+    let opts: Vec<&str> = open_options.iter().map(String::as_str).collect();
     let options = DatasetOptions {
         open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
         allowed_drivers: Some(&DRIVERS),
-        open_options: None,
+        open_options: (!opts.is_empty()).then_some(opts.as_slice()),
         sibling_files: None,
     };
     Dataset::open_ex(path, options).map_err(|e| Error::Open {
@@ -70,7 +77,17 @@ fn layer<'a>(
 
 /// The attribute column names of a layer (the first layer when `layer` is `None`).
 pub fn field_names(path: &Path, layer_name: Option<&str>) -> Result<Vec<String>, String> {
-    let ds = open(path).map_err(|e| e.to_string())?;
+    field_names_encoded(path, layer_name, encoding::Encoding::Auto)
+}
+
+/// [`field_names`] for a file read in `enc`.
+pub fn field_names_encoded(
+    path: &Path,
+    layer_name: Option<&str>,
+    enc: encoding::Encoding,
+) -> Result<Vec<String>, String> {
+    let prep = encoding::prepare(path, enc).map_err(|e| e.to_string())?;
+    let ds = open_with(&prep.path, &prep.open_options).map_err(|e| e.to_string())?;
     let l = layer(&ds, path, layer_name).map_err(|e| e.to_string())?;
     Ok(l.defn().fields().map(|f| f.name()).collect())
 }
@@ -81,6 +98,10 @@ pub struct InputFile {
     pub path: PathBuf,
     pub sha256: String,
     pub rows: u64,
+    /// The encoding the text was read as (CSV and Shapefile).
+    pub encoding: Option<encoding::Encoding>,
+    /// Encoding contradictions and the like, also logged as WARN.
+    pub warnings: Vec<String>,
 }
 
 /// sha256 of a file and, for a Shapefile, of its sidecars in a fixed order.
@@ -337,7 +358,11 @@ pub struct ReadRecords {
 /// Reads one input's rows into records, rejecting rows whose amount, funding or location can't
 /// be read, and repeated record ids (the first occurrence is kept).
 pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
-    let ds = open(&spec.path)?;
+    let prep = encoding::prepare(&spec.path, spec.encoding)?;
+    for w in &prep.warnings {
+        tracing::warn!(input = %spec.name, "{w}");
+    }
+    let ds = open_with(&prep.path, &prep.open_options)?;
     let mut l = layer(&ds, &spec.path, spec.layer.as_deref())?;
     let idx = |name: &str| field_index(&l, name, &spec.path);
     let id_i = spec.id_field.as_deref().map(idx).transpose()?;
@@ -623,6 +648,8 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
             path: spec.path.clone(),
             sha256: checksum(&spec.path)?,
             rows,
+            encoding: Some(prep.encoding),
+            warnings: prep.warnings.clone(),
         },
     })
 }
