@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::indicators;
 use crate::indicators::spatial;
 use crate::indicators::summary::{self, LorenzPoint, RegionValue, SummaryRow};
-use crate::model::AdminLevel;
+use crate::model::{AdminLevel, FundingSource};
 use crate::model::{Boundaries, Investment, Reject};
 use crate::publish;
 use crate::read::{self, RegionGroup};
@@ -173,7 +173,8 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         &rejects,
         &spatial,
     )?;
-    let (mut summary, lorenz) = summarize(&boundaries, &groups, &agg);
+    let top_tier = p.indicators.tiers.first().map_or(0.0, |t| t.min_krw as f64);
+    let (mut summary, lorenz) = summarize(&boundaries, &groups, &agg, top_tier);
     summary.extend(spatial_summary(
         &boundaries,
         &spatial,
@@ -398,6 +399,7 @@ fn summarize(
     b: &Boundaries,
     groups: &[RegionGroup],
     agg: &Aggregates,
+    top_tier_min_krw: f64,
 ) -> (Vec<SummaryRow>, Vec<LorenzPoint>) {
     let mut rows = Vec::new();
     let mut points = Vec::new();
@@ -434,11 +436,15 @@ fn summarize(
                         }
                     })
                     .collect();
+                let t = totals.regions.get(&r.code);
+                let by = |f: FundingSource| {
+                    t.and_then(|t| t.by_funding.get(&f))
+                        .map_or(0.0, |v| *v as f64)
+                };
                 RegionValue {
-                    amount_krw: totals
-                        .regions
-                        .get(&r.code)
-                        .map_or(0.0, |t| t.amount_krw as f64),
+                    fee_krw: by(FundingSource::DevelopmentFee),
+                    program_krw: by(FundingSource::NationalProgram),
+                    amount_krw: t.map_or(0.0, |t| t.amount_krw as f64),
                     area_km2: r.area_km2,
                     groups: keys,
                 }
@@ -446,6 +452,11 @@ fn summarize(
             .collect();
         let (r, p) = summary::summarize(l.level.as_str(), &values, &partitions);
         rows.extend(r);
+        rows.extend(summary::rich_get_richer(
+            l.level.as_str(),
+            &values,
+            top_tier_min_krw,
+        ));
         points.extend(p);
     }
     (rows, points)

@@ -13,10 +13,11 @@ root = Path(sys.argv[3]).resolve()
 work.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(20261125)
 amounts = np.round(rng.lognormal(mean=20.0, sigma=1.5, size=len(codes))).astype(np.int64)
+funding = np.where(rng.random(len(codes)) < 0.3, "development_fee", "national_program")
 with (work / "records.csv").open("w", encoding="utf-8") as f:
-    f.write("id,code,amount_krw\n")
-    for i, (c, a) in enumerate(zip(codes, amounts)):
-        f.write(f"r{i},{c},{a}\n")
+    f.write("id,code,amount_krw,funding\n")
+    for i, (c, a, fs) in enumerate(zip(codes, amounts, funding)):
+        f.write(f"r{i},{c},{a},{fs}\n")
 (work / "synthetic.toml").write_text(f"""
 [pipeline]
 name = "verify-synthetic"
@@ -38,6 +39,7 @@ name = "synthetic"
 path = "records.csv"
 id = "id"
 amount = {{ field = "amount_krw" }}
+funding = {{ field = "funding" }}
 locate = {{ by = "code", field = "code" }}
 """, encoding="utf-8")
 print(f"synthetic: {len(codes)} records")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import mapclassify
 import numpy as np
+from scipy.stats import spearmanr
 from esda.getisord import G_Local
 from esda.moran import Moran, Moran_Local
 from libpysal.io import open as ps_open
@@ -108,6 +109,11 @@ def main() -> int:
             check(f"{level} {key}", ours, float(atkinson(y, eps)))
         check(f"{level} cv_population", s_value(level, "cv_population"), float(np.std(y) / np.mean(y)))
         check(f"{level} cv_sample", s_value(level, "cv_sample"), float(np.std(y, ddof=1) / np.mean(y)))
+        fee = np.array([f["amount_development_fee_krw"] for f in fs], dtype=float)
+        prog = np.array([f["amount_national_program_krw"] for f in fs], dtype=float)
+        ours = s_value(level, "spearman_fee_vs_program")
+        if ours is not None:
+            check(f"{level} spearman_fee_vs_program", ours, float(spearmanr(fee, prog).statistic))
         # Spatial: smartgap's own contiguity weights (weights/<level>.gal, codes as ids), so
         # only the statistics are compared; permutation p-values use another RNG and are not.
         gal = out / "weights" / f"{level}.gal"

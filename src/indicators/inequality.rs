@@ -261,6 +261,41 @@ pub fn atkinson(y: &[f64], w: &[f64], epsilon: f64) -> Option<f64> {
     Some(1.0 - ede / mu)
 }
 
+/// Ranks 1..n, ties sharing their average rank (scipy's `rankdata(method="average")`).
+pub fn average_ranks(v: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut ranks = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &idx[i..=j] {
+            ranks[k] = avg;
+        }
+        i = j + 1;
+    }
+    ranks
+}
+
+/// Spearman's rank correlation (scipy's `spearmanr`: Pearson correlation of average ranks).
+/// `None` when either variable is constant.
+pub fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
+    let (rx, ry) = (average_ranks(x), average_ranks(y));
+    let n = rx.len() as f64;
+    if n < 2.0 {
+        return None;
+    }
+    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
+    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
+    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
+    (vx > 0.0 && vy > 0.0).then(|| cov / (vx * vy).sqrt())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +353,20 @@ mod tests {
         // MLD of 1, 4: mean ln(μ/y) = (ln 2.5 + ln 0.625) / 2.
         let l = theil_l_weighted(&[1.0, 4.0], &[1.0, 1.0]).unwrap();
         assert!((l - (2.5f64.ln() + 0.625f64.ln()) / 2.0).abs() < EPS);
+    }
+
+    #[test]
+    fn spearman_by_hand_with_ties() {
+        assert_eq!(
+            average_ranks(&[10.0, 20.0, 10.0, 30.0]),
+            vec![1.5, 3.0, 1.5, 4.0]
+        );
+        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]).unwrap() - 1.0).abs() < EPS);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]).unwrap() + 1.0).abs() < EPS);
+        assert_eq!(spearman(&[1.0, 1.0], &[1.0, 2.0]), None);
+        // ranks x = 1, 2, 3, 4; y = 1.5, 1.5, 4, 3: Σ dxdy = 3.5, Σdx² = 5, Σdy² = 4.5.
+        let r = spearman(&[1.0, 2.0, 3.0, 4.0], &[5.0, 5.0, 9.0, 7.0]).unwrap();
+        assert!((r - 3.5 / (5.0f64 * 4.5).sqrt()).abs() < EPS);
     }
 
     #[test]

@@ -9,6 +9,10 @@ use super::inequality as ineq;
 #[derive(Debug, Clone)]
 pub struct RegionValue {
     pub amount_krw: f64,
+    /// Money funded by development fees (기반시설 조성비).
+    pub fee_krw: f64,
+    /// Money of national (mostly competitive) programmes.
+    pub program_krw: f64,
     pub area_km2: f64,
     /// Group keys of the partitions used for decomposition, in the order of `partitions`.
     pub groups: Vec<String>,
@@ -41,6 +45,74 @@ pub struct LorenzPoint {
 }
 
 pub const VARIABLE: &str = "amount_per_km2_krw";
+
+/// "The rich get richer": did regions with fee-funded infrastructure win the national
+/// programmes? The share of programme money won by regions in the top fee-funded tier
+/// (fee money ≥ `top_tier_min_krw`), and Spearman's rank correlation between fee-funded and
+/// programme money across the level's regions, with the counts behind them. With fewer than
+/// three regions holding either kind of money the correlation is withheld (null, with a note).
+pub fn rich_get_richer(
+    level: &str,
+    regions: &[RegionValue],
+    top_tier_min_krw: f64,
+) -> Vec<SummaryRow> {
+    let fee: Vec<f64> = regions.iter().map(|r| r.fee_krw).collect();
+    let program: Vec<f64> = regions.iter().map(|r| r.program_krw).collect();
+    let in_top = |r: &RegionValue| r.fee_krw > 0.0 && r.fee_krw >= top_tier_min_krw;
+    let n_fee = fee.iter().filter(|v| **v > 0.0).count();
+    let n_program = program.iter().filter(|v| **v > 0.0).count();
+    let n_top = regions.iter().filter(|r| in_top(r)).count();
+    let program_total: f64 = program.iter().sum();
+    let program_in_top: f64 = regions
+        .iter()
+        .filter(|r| in_top(r))
+        .map(|r| r.program_krw)
+        .sum();
+    let counts = format!(
+        "{n_fee} region(s) with fee-funded money, {n_program} with programme money, {n_top} in the top fee tier"
+    );
+    let too_few = n_fee < 3 || n_program < 3;
+    let row = |indicator: &str, value: Option<f64>, note: String| SummaryRow {
+        level: level.into(),
+        variable: "amount_krw".into(),
+        indicator: indicator.into(),
+        weighting: "none".into(),
+        partition: String::new(),
+        n_regions: regions.len(),
+        value,
+        note,
+    };
+    vec![
+        row("regions_with_fee_money", Some(n_fee as f64), String::new()),
+        row(
+            "regions_with_program_money",
+            Some(n_program as f64),
+            String::new(),
+        ),
+        row(
+            "program_share_in_top_fee_tier",
+            (program_total > 0.0).then(|| program_in_top / program_total),
+            if program_total > 0.0 {
+                counts.clone()
+            } else {
+                format!("undefined: no programme money; {counts}")
+            },
+        ),
+        row(
+            "spearman_fee_vs_program",
+            if too_few {
+                None
+            } else {
+                super::inequality::spearman(&fee, &program)
+            },
+            if too_few {
+                format!("too few regions to say anything: {counts}")
+            } else {
+                counts.clone()
+            },
+        ),
+    ]
+}
 
 /// Inequality of amount per km² across the regions of one level, unweighted and area-weighted,
 /// with Theil decompositions by each named partition.
@@ -172,6 +244,8 @@ mod tests {
     fn r(amount: f64, area: f64, g: &str) -> RegionValue {
         RegionValue {
             amount_krw: amount,
+            fee_krw: 0.0,
+            program_krw: 0.0,
             area_km2: area,
             groups: vec![g.into()],
         }
