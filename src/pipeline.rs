@@ -1,6 +1,6 @@
 //! The nightly job, top to bottom: read → assign → aggregate → indicators → write.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use tracing::{info, warn};
@@ -12,7 +12,7 @@ use crate::crosswalk::Crosswalk;
 use crate::error::Error;
 use crate::indicators;
 use crate::indicators::spatial;
-use crate::indicators::summary::{self, LorenzPoint, RegionValue, SummaryRow};
+use crate::indicators::summary::{self, Base, LorenzPoint, RegionValue, SummaryRow};
 use crate::model::{AdminLevel, FundingSource};
 use crate::model::{Boundaries, Investment, Reject};
 use crate::publish;
@@ -164,6 +164,11 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         .zip(&agg.levels)
         .map(|(l, t)| level_spatial(l, t, &p.indicators.spatial))
         .collect();
+    let population = Populations::new(p, &boundaries, &groups)?;
+    let derived = Derived {
+        spatial: &spatial,
+        population: &population,
+    };
     let mut layers = build_layers(
         p,
         &boundaries,
@@ -171,10 +176,10 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         &agg,
         &attributes,
         &rejects,
-        &spatial,
+        derived,
     )?;
     let top_tier = p.indicators.tiers.first().map_or(0.0, |t| t.min_krw as f64);
-    let (mut summary, lorenz) = summarize(&boundaries, &groups, &agg, top_tier);
+    let (mut summary, lorenz) = summarize(&boundaries, &groups, &agg, &population, top_tier);
     summary.extend(spatial_summary(
         &boundaries,
         &spatial,
@@ -399,11 +404,12 @@ fn summarize(
     b: &Boundaries,
     groups: &[RegionGroup],
     agg: &Aggregates,
+    population: &Populations,
     top_tier_min_krw: f64,
 ) -> (Vec<SummaryRow>, Vec<LorenzPoint>) {
     let mut rows = Vec::new();
     let mut points = Vec::new();
-    for (l, totals) in b.levels.iter().zip(&agg.levels) {
+    for (li, (l, totals)) in b.levels.iter().zip(&agg.levels).enumerate() {
         let mut partitions = Vec::new();
         if l.level != AdminLevel::Sido && b.level(AdminLevel::Sido).is_some() {
             partitions.push("sido");
@@ -442,6 +448,11 @@ fn summarize(
                         .map_or(0.0, |v| *v as f64)
                 };
                 RegionValue {
+                    population: population
+                        .levels
+                        .get(li)
+                        .and_then(|m| m.get(&r.code))
+                        .map(|v| *v as f64),
                     fee_krw: by(FundingSource::DevelopmentFee),
                     program_krw: by(FundingSource::NationalProgram),
                     amount_krw: t.map_or(0.0, |t| t.amount_krw as f64),
@@ -450,16 +461,123 @@ fn summarize(
                 }
             })
             .collect();
-        let (r, p) = summary::summarize(l.level.as_str(), &values, &partitions);
-        rows.extend(r);
+        let mut bases = vec![Base::Area];
+        if population.levels.get(li).is_some_and(|m| !m.is_empty()) {
+            bases.push(Base::Population);
+        }
+        for base in bases {
+            let (r, p) = summary::summarize(l.level.as_str(), &values, &partitions, base);
+            rows.extend(r);
+            points.extend(p);
+        }
         rows.extend(summary::rich_get_richer(
             l.level.as_str(),
             &values,
             top_tier_min_krw,
         ));
-        points.extend(p);
     }
     (rows, points)
+}
+
+/// What the layers need beyond the aggregates.
+#[derive(Clone, Copy)]
+struct Derived<'a> {
+    spatial: &'a [LevelSpatial],
+    population: &'a Populations,
+}
+
+/// Census population of every region, for the configured year.
+#[derive(Debug, Default)]
+struct Populations {
+    year: Option<i64>,
+    /// Per boundary level, code → population (only regions with a known population).
+    levels: Vec<HashMap<String, i64>>,
+    /// Region group id → population.
+    groups: HashMap<String, i64>,
+}
+
+impl Populations {
+    /// Regions take the table's value for their code, else the sum of their children when every
+    /// child has one (a 시도 from its 시군구); levels finer than the table stay unknown.
+    fn new(p: &Pipeline, b: &Boundaries, groups: &[RegionGroup]) -> Result<Populations, Error> {
+        let Some(spec) = &p.population else {
+            return Ok(Populations::default());
+        };
+        let given = read::population(spec)?;
+        let unknown: Vec<&String> = given.keys().filter(|c| b.find(c).is_none()).collect();
+        if !unknown.is_empty() {
+            let mut u: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+            u.sort_unstable();
+            return Err(Error::Read {
+                path: spec.path.clone(),
+                layer: String::new(),
+                message: format!(
+                    "{} code(s) for {} are not regions of the boundaries: {}",
+                    u.len(),
+                    spec.year,
+                    u.iter().take(8).copied().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        let mut levels: Vec<HashMap<String, i64>> = vec![HashMap::new(); b.levels.len()];
+        for li in (0..b.levels.len()).rev() {
+            let l = &b.levels[li];
+            let mut children: HashMap<&str, (i64, usize, usize)> = HashMap::new();
+            if let Some(finer) = b.levels.get(li + 1) {
+                for r in &finer.regions {
+                    if let Some(parent) = r.parent_code.as_deref() {
+                        let e = children.entry(parent).or_default();
+                        e.2 += 1;
+                        if let Some(v) = levels[li + 1].get(&r.code) {
+                            e.0 += v;
+                            e.1 += 1;
+                        }
+                    }
+                }
+            }
+            for r in &l.regions {
+                let v = given.get(&r.code).copied().or_else(|| {
+                    children
+                        .get(r.code.as_str())
+                        .filter(|(_, known, all)| known == all && *all > 0)
+                        .map(|(sum, _, _)| *sum)
+                });
+                if let Some(v) = v {
+                    levels[li].insert(r.code.clone(), v);
+                }
+            }
+        }
+        let mut by_group = HashMap::new();
+        if let Some(si) = b.levels.iter().position(|l| l.level == AdminLevel::Sido) {
+            for g in groups {
+                let members: Vec<&String> = g
+                    .sido_codes
+                    .iter()
+                    .filter(|c| b.levels[si].get(c).is_some())
+                    .collect();
+                let known: Vec<i64> = members
+                    .iter()
+                    .filter_map(|c| levels[si].get(*c).copied())
+                    .collect();
+                if !members.is_empty() && known.len() == members.len() {
+                    by_group.insert(g.id.clone(), known.iter().sum());
+                }
+            }
+        }
+        Ok(Populations {
+            year: Some(spec.year),
+            levels,
+            groups: by_group,
+        })
+    }
+
+    fn apply(&self, r: &mut indicators::RegionIndicators, population: Option<&i64>) {
+        r.population_year = self.year;
+        r.population = population.copied();
+        r.amount_per_capita_krw = population
+            .filter(|p| **p > 0)
+            .map(|p| r.amount_krw as f64 / *p as f64);
+    }
 }
 
 /// Weights, global Moran and local statistics of one level's amount per km².
@@ -581,10 +699,14 @@ fn build_layers(
     agg: &Aggregates,
     attributes: &assign::RegionAttributes,
     rejects: &[Reject],
-    spatial: &[LevelSpatial],
+    derived: Derived<'_>,
 ) -> Result<Vec<OutLayer>, Error> {
+    let Derived {
+        spatial,
+        population,
+    } = derived;
     let mut layers = Vec::new();
-    for ((l, totals), sp) in b.levels.iter().zip(&agg.levels).zip(spatial) {
+    for (li, ((l, totals), sp)) in b.levels.iter().zip(&agg.levels).zip(spatial).enumerate() {
         let rows: Vec<RegionRow<'_>> = l
             .regions
             .iter()
@@ -602,6 +724,13 @@ fn build_layers(
         for (i, r) in ind.iter_mut().enumerate() {
             r.neighbor_count = Some(sp.weights.neighbors[i].len() as u32);
             r.local = sp.local.get(i).cloned();
+            population.apply(
+                r,
+                population
+                    .levels
+                    .get(li)
+                    .and_then(|m| m.get(&l.regions[i].code)),
+            );
         }
         layers.push(
             write::region_layer(
@@ -654,7 +783,10 @@ fn build_layers(
                 geometry: geom.as_ref(),
             })
             .collect();
-        let ind = indicators::compute(gt, &areas, agg.assigned_krw, &p.indicators);
+        let mut ind = indicators::compute(gt, &areas, agg.assigned_krw, &p.indicators);
+        for (r, g) in ind.iter_mut().zip(groups) {
+            population.apply(r, population.groups.get(&g.id));
+        }
         layers.push(
             write::region_layer("region_group", &rows, gt, &ind, &agg.programs, None)
                 .map_err(Error::Invariant)?,

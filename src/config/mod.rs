@@ -31,6 +31,8 @@ pub struct Pipeline {
     pub region_groups: Option<RegionGroupsSpec>,
     /// The dated admin-code change table that maps old codes and names to the boundaries'.
     pub crosswalk: Option<PathBuf>,
+    /// Census population per region, for per-capita indicators.
+    pub population: Option<PopulationSpec>,
     pub inputs: Vec<InputSpec>,
     pub indicators: IndicatorSpec,
     pub output: OutputSpec,
@@ -45,6 +47,17 @@ pub struct BoundariesSpec {
     pub name_field: String,
     pub full_name_field: Option<String>,
     pub parent_field: String,
+}
+
+/// A population table: one row per (region code, census year).
+#[derive(Debug, Clone, Serialize)]
+pub struct PopulationSpec {
+    pub path: PathBuf,
+    /// The census year used; every per-capita figure names it (`population_year`).
+    pub year: i64,
+    pub code_field: String,
+    pub year_field: String,
+    pub population_field: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -15,6 +15,7 @@ pub struct RawPipeline {
     pub boundaries: S<RawBoundaries>,
     pub region_groups: Option<S<RawRegionGroups>>,
     pub crosswalk: Option<S<RawCrosswalk>>,
+    pub population: Option<S<RawPopulation>>,
     #[serde(default)]
     pub inputs: Vec<S<RawInput>>,
     pub indicators: Option<S<RawIndicators>>,
@@ -48,6 +49,16 @@ pub struct RawRegionGroups {
     pub group_field: S<String>,
     pub name_field: S<String>,
     pub sido_code_field: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPopulation {
+    pub path: S<String>,
+    pub year: S<i64>,
+    pub code_field: Option<S<String>>,
+    pub year_field: Option<S<String>>,
+    pub population_field: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,8 +9,8 @@ use miette::NamedSource;
 use super::raw::{RawInput, RawLocate, RawPipeline, RawTarget, RawValue, S};
 use super::{
     AmountSpec, AmountUnit, BoundariesSpec, ConfigError, FundingSpec, IndicatorSpec, InputKind,
-    InputSpec, Locate, OutputSpec, Pipeline, Problem, RegionGroupsSpec, SpatialSpec, Target, Tier,
-    ValueSpec, did_you_mean, resolve_path,
+    InputSpec, Locate, OutputSpec, Pipeline, PopulationSpec, Problem, RegionGroupsSpec,
+    SpatialSpec, Target, Tier, ValueSpec, did_you_mean, resolve_path,
 };
 use crate::indicators::spatial::Contiguity;
 use crate::model::{AdminLevel, FundingSource};
@@ -220,6 +220,32 @@ impl Validator {
         let crosswalk = raw
             .crosswalk
             .and_then(|c| self.path(&c.get_ref().path, true));
+        let population = raw.population.and_then(|pop| {
+            let pop = pop.into_inner();
+            let path = self.path(&pop.path, true)?;
+            let code_field = opt_string(&pop.code_field, "code");
+            let year_field = opt_string(&pop.year_field, "year");
+            let population_field = opt_string(&pop.population_field, "population");
+            match read::field_names(&path, None) {
+                Ok(fields) => {
+                    for (raw_f, want) in [
+                        (&pop.code_field, &code_field),
+                        (&pop.year_field, &year_field),
+                        (&pop.population_field, &population_field),
+                    ] {
+                        self.check_field(&fields, want, raw_f.as_ref().map(span), &pop.path, "");
+                    }
+                }
+                Err(e) => self.push(Problem::new(span(&pop.path), e)),
+            }
+            Some(PopulationSpec {
+                path,
+                year: *pop.year.get_ref(),
+                code_field,
+                year_field,
+                population_field,
+            })
+        });
 
         let mut names = BTreeSet::new();
         let mut inputs = Vec::new();
@@ -351,6 +377,7 @@ impl Validator {
             },
             region_groups,
             crosswalk,
+            population,
             inputs,
             indicators: IndicatorSpec {
                 tiers,

@@ -15,6 +15,14 @@ use crate::config::{IndicatorSpec, Target, Tier};
 /// Indicators of one region.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RegionIndicators {
+    /// The region's total (what the ratios below divide).
+    pub amount_krw: i128,
+    /// Census population and its year, when a population input is configured.
+    pub population: Option<i64>,
+    pub population_year: Option<i64>,
+    /// # Units
+    /// KRW per person of `population_year`.
+    pub amount_per_capita_krw: Option<f64>,
     /// # Units
     /// KRW per km², planar area in EPSG:5179; `None` for a region of zero area.
     pub amount_per_km2_krw: Option<f64>,
@@ -94,6 +102,10 @@ pub fn compute(
             let at_or_below = sorted.partition_point(|v| *v <= amount) as f64;
             let deficit = (target * area - amount as f64).round().max(0.0);
             RegionIndicators {
+                amount_krw: amount,
+                population: None,
+                population_year: None,
+                amount_per_capita_krw: None,
                 amount_per_km2_krw: density[i],
                 share_of_national: (national_krw != 0).then(|| amount as f64 / national_krw as f64),
                 rank,

@@ -9,6 +9,8 @@ use super::inequality as ineq;
 #[derive(Debug, Clone)]
 pub struct RegionValue {
     pub amount_krw: f64,
+    /// Census population when a population input is configured.
+    pub population: Option<f64>,
     /// Money funded by development fees (기반시설 조성비).
     pub fee_krw: f64,
     /// Money of national (mostly competitive) programmes.
@@ -114,28 +116,60 @@ pub fn rich_get_richer(
     ]
 }
 
-/// Inequality of amount per km² across the regions of one level, unweighted and area-weighted,
-/// with Theil decompositions by each named partition.
+/// What the amount is divided by: the region's area (KRW per km²) or its population (KRW per
+/// person). The same base weights the weighted variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    Area,
+    Population,
+}
+
+impl Base {
+    pub fn variable(self) -> &'static str {
+        match self {
+            Base::Area => VARIABLE,
+            Base::Population => "amount_per_capita_krw",
+        }
+    }
+
+    fn weighting(self) -> &'static str {
+        match self {
+            Base::Area => "area",
+            Base::Population => "population",
+        }
+    }
+
+    fn of(self, r: &RegionValue) -> f64 {
+        match self {
+            Base::Area => r.area_km2,
+            Base::Population => r.population.unwrap_or(0.0),
+        }
+    }
+}
+
+/// Inequality of amount per km² (or per person) across the regions of one level, unweighted
+/// and weighted by the base, with Theil decompositions by each named partition.
 pub fn summarize(
     level: &str,
     regions: &[RegionValue],
     partitions: &[&str],
+    base: Base,
 ) -> (Vec<SummaryRow>, Vec<LorenzPoint>) {
-    // Regions of zero area cannot have a density; they are left out and counted in the note.
-    let kept: Vec<&RegionValue> = regions.iter().filter(|r| r.area_km2 > 0.0).collect();
+    // Regions with no area (or no population) have no ratio; they are left out and counted.
+    let kept: Vec<&RegionValue> = regions.iter().filter(|r| base.of(r) > 0.0).collect();
     let dropped = regions.len() - kept.len();
-    let y: Vec<f64> = kept.iter().map(|r| r.amount_krw / r.area_km2).collect();
-    let area: Vec<f64> = kept.iter().map(|r| r.area_km2).collect();
+    let y: Vec<f64> = kept.iter().map(|r| r.amount_krw / base.of(r)).collect();
+    let area: Vec<f64> = kept.iter().map(|r| base.of(r)).collect();
     let ones = vec![1.0; y.len()];
     let zeros = y.iter().filter(|v| **v == 0.0).count();
     let base_note = if dropped > 0 {
-        format!("{dropped} region(s) of zero area left out")
+        format!("{dropped} region(s) without {} left out", base.weighting())
     } else {
         String::new()
     };
     let mut rows = Vec::new();
     let mut lorenz = Vec::new();
-    for (weighting, w) in [("none", &ones), ("area", &area)] {
+    for (weighting, w) in [("none", &ones), (base.weighting(), &area)] {
         let mut push = |indicator: &str, partition: &str, value: Option<f64>, why_none: &str| {
             let note = match (value, base_note.is_empty()) {
                 (None, true) => why_none.to_string(),
@@ -144,7 +178,7 @@ pub fn summarize(
             };
             rows.push(SummaryRow {
                 level: level.into(),
-                variable: VARIABLE.into(),
+                variable: base.variable().into(),
                 indicator: indicator.into(),
                 weighting: weighting.into(),
                 partition: partition.into(),
@@ -214,7 +248,7 @@ pub fn summarize(
         for (index, (x, v)) in ineq::lorenz(&y, w).into_iter().enumerate() {
             lorenz.push(LorenzPoint {
                 level: level.into(),
-                variable: VARIABLE.into(),
+                variable: base.variable().into(),
                 weighting: weighting.into(),
                 index,
                 cumulative_weight_share: x,
@@ -227,7 +261,7 @@ pub fn summarize(
     rows.push(SummaryRow {
         level: level.into(),
         variable: "amount_krw".into(),
-        indicator: "hoover_vs_area".into(),
+        indicator: format!("hoover_vs_{}", base.weighting()),
         weighting: "none".into(),
         partition: String::new(),
         n_regions: y.len(),
@@ -247,6 +281,7 @@ mod tests {
             fee_krw: 0.0,
             program_krw: 0.0,
             area_km2: area,
+            population: None,
             groups: vec![g.into()],
         }
     }
@@ -259,7 +294,7 @@ mod tests {
             r(0.0, 1.0, "b"),
             r(100.0, 1.0, "b"),
         ];
-        let (rows, lorenz) = summarize("sigungu", &regions, &["sido"]);
+        let (rows, lorenz) = summarize("sigungu", &regions, &["sido"], Base::Area);
         let get = |ind: &str, w: &str| {
             rows.iter()
                 .find(|x| x.indicator == ind && x.weighting == w)

@@ -307,6 +307,41 @@ pub fn table(path: &Path, columns: &[&str]) -> Result<Vec<Vec<String>>, Error> {
         .collect())
 }
 
+/// Population per region code for the configured census year.
+///
+/// # Errors
+/// A population that is not a whole number ≥ 0, a code repeated for the year, or no row for
+/// the year: each names the file and row.
+pub fn population(spec: &crate::config::PopulationSpec) -> Result<HashMap<String, i64>, Error> {
+    let rows = table(
+        &spec.path,
+        &[&spec.code_field, &spec.year_field, &spec.population_field],
+    )?;
+    let err = |row: usize, message: String| Error::Read {
+        path: spec.path.clone(),
+        layer: String::new(),
+        message: format!("row {row}: {message}"),
+    };
+    let mut out = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        if r[1].parse::<i64>().ok() != Some(spec.year) {
+            continue;
+        }
+        let n = amount::parse_amount(&r[2], crate::config::AmountUnit::Krw)
+            .map_err(|(_, d)| err(i + 1, format!("column `{}`: {d}", spec.population_field)))?;
+        if out.insert(r[0].clone(), n).is_some() {
+            return Err(err(
+                i + 1,
+                format!("code {} appears twice for {}", r[0], spec.year),
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err(err(0, format!("no rows for year {}", spec.year)));
+    }
+    Ok(out)
+}
+
 /// A regional group of 시도 (the report's 9 groups), defined in data.
 #[derive(Debug, Clone)]
 pub struct RegionGroup {

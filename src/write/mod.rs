@@ -128,6 +128,9 @@ pub fn region_layer(
     }
     fields.extend([
         ("amount_per_km2_krw".into(), FieldType::Real),
+        ("population".into(), FieldType::Int64),
+        ("population_year".into(), FieldType::Int64),
+        ("amount_per_capita_krw".into(), FieldType::Real),
         ("share_of_national".into(), FieldType::Real),
         ("rank".into(), FieldType::Int64),
         ("percentile".into(), FieldType::Real),
@@ -175,6 +178,9 @@ pub fn region_layer(
         }
         v.extend([
             ind.amount_per_km2_krw.map_or(Value::Null, Value::Real),
+            ind.population.map_or(Value::Null, Value::Int),
+            ind.population_year.map_or(Value::Null, Value::Int),
+            ind.amount_per_capita_krw.map_or(Value::Null, Value::Real),
             ind.share_of_national.map_or(Value::Null, Value::Real),
             Value::Int(i64::from(ind.rank)),
             Value::Real(ind.percentile),

@@ -349,3 +349,39 @@ fn gdal_validate_gpkg_accepts_the_output() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn per_capita_figures_name_their_census_year_and_roll_up_population() {
+    let dir = grid_dir();
+    run(dir.path());
+    let out = dir.path().join("out");
+    let sido = geojson(&out, "sido");
+    // 2020 population: 11010 100 + 11020 300 = 400 for 시도 11; 26010 50 for 시도 26.
+    assert_eq!(props(&sido, "11")["population"], 400);
+    assert_eq!(props(&sido, "11")["population_year"], 2020);
+    assert_eq!(props(&sido, "11")["amount_per_capita_krw"], 124.0); // 49,600 / 400
+    assert_eq!(props(&sido, "26")["amount_per_capita_krw"], 54.0); // 2,700 / 50
+    let sigungu = geojson(&out, "sigungu");
+    assert_eq!(props(&sigungu, "11020")["amount_per_capita_krw"], 150.0); // 45,000 / 300
+    let emd = geojson(&out, "emd");
+    assert!(props(&emd, "11010101")["population"].is_null());
+    let groups = geojson(&out, "region_group");
+    assert_eq!(props(&groups, "west")["population"], 400);
+    // Population-weighted Gini of per-capita at 시도 level: y = 124 (w 400), 54 (w 50):
+    // 2·400·50·70 / (2 · 450² · (52,300/450)) = 2,800,000 / 47,070,000.
+    let text = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let g = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["level"] == "sido"
+                && r["variable"] == "amount_per_capita_krw"
+                && r["indicator"] == "gini"
+                && r["weighting"] == "population"
+        })
+        .and_then(|r| r["value"].as_f64())
+        .unwrap();
+    assert!((g - 2_800_000.0 / 47_070_000.0).abs() < 1e-12, "{g}");
+}
