@@ -699,6 +699,18 @@ impl Validator {
             );
             return None;
         }
+        let lower = raw.to_ascii_lowercase();
+        if raw == "-"
+            || [".zip", ".gz", ".tgz", ".tar", ".7z", ".rar", ".bz2", ".xz"]
+                .iter()
+                .any(|e| lower.ends_with(e))
+        {
+            self.push(
+                Problem::new(span(s), format!("`{raw}` is standard input or an archive"))
+                    .help("smartgap reads plain local files only (no archive can expand without bound); unpack it first"),
+            );
+            return None;
+        }
         let p = resolve_path(&self.config_path, raw);
         if must_exist && !p.exists() {
             self.push(

@@ -598,6 +598,13 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
                 let (xs, ys) = (text(&f, xi), text(&f, yi));
                 match (xs.trim().parse::<f64>(), ys.trim().parse::<f64>()) {
                     (Ok(x), Ok(y)) if x.is_finite() && y.is_finite() => {
+                        if let Some(d) = source_crs
+                            .as_deref()
+                            .and_then(|c| geographic_doubt(c, x, y))
+                        {
+                            rejects.push(reject(RejectReason::CoordinateInvalid, d, amount_krw));
+                            continue;
+                        }
                         pending_points.push((records.len(), Coord { x, y }));
                         Location::Point(Point::new(x, y))
                     }
@@ -610,6 +617,13 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
             }
             Loc::Geometry => match f.geometry().map(|g| g.to_geo()) {
                 Some(Ok(geo::Geometry::Point(p))) if p.x().is_finite() && p.y().is_finite() => {
+                    if let Some(d) = source_crs
+                        .as_deref()
+                        .and_then(|c| geographic_doubt(c, p.x(), p.y()))
+                    {
+                        rejects.push(reject(RejectReason::CoordinateInvalid, d, amount_krw));
+                        continue;
+                    }
                     pending_points.push((records.len(), p.0));
                     Location::Point(p)
                 }
@@ -687,6 +701,51 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
             warnings: prep.warnings.clone(),
         },
     })
+}
+
+/// Why (x, y) cannot be longitude/latitude in a geographic CRS: out of range (projected numbers
+/// declared as EPSG:4326) or latitude and longitude swapped (x in Korea's latitudes, y in its
+/// longitudes). Such records are rejected, never silently swapped.
+pub fn geographic_doubt(crs: &str, x: f64, y: f64) -> Option<String> {
+    let geographic = matches!(
+        crs.to_ascii_uppercase().as_str(),
+        "EPSG:4326" | "OGC:CRS84" | "CRS84" | "EPSG:4737" | "EPSG:4166" | "EPSG:4019" | "EPSG:4258"
+    );
+    if !geographic {
+        return None;
+    }
+    if (32.0..=39.5).contains(&x) && (123.0..=132.5).contains(&y) {
+        return Some(format!(
+            "x={x} y={y} looks like latitude/longitude swapped (x must be longitude in {crs})"
+        ));
+    }
+    if !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
+        return Some(format!(
+            "x={x} y={y} is not longitude/latitude: projected coordinates declared as {crs}?"
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::geographic_doubt;
+
+    #[test]
+    fn swapped_and_projected_coordinates_in_a_geographic_crs_are_caught() {
+        assert_eq!(geographic_doubt("EPSG:4326", 126.978, 37.5665), None);
+        assert!(
+            geographic_doubt("EPSG:4326", 37.5665, 126.978)
+                .unwrap()
+                .contains("swapped")
+        );
+        assert!(
+            geographic_doubt("EPSG:4326", 953_901.0, 1_952_032.0)
+                .unwrap()
+                .contains("projected")
+        );
+        assert_eq!(geographic_doubt("EPSG:5179", 953_901.0, 1_952_032.0), None);
+    }
 }
 
 /// The boundaries' level names, for messages.

@@ -6,5 +6,6 @@ mod crosswalk;
 mod encodings;
 mod fixtures;
 mod grid;
+mod messy;
 mod national;
 mod nightly;

@@ -1,0 +1,92 @@
+//! Messy and hostile inputs: swapped or projected coordinates declared as EPSG:4326, NaN and
+//! infinities, SQL quote characters in column names, and paths that reach outside plain local
+//! files. Each ends in a reject with its reason or a config error, never a panic.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::fixtures::grid_dir;
+
+fn messy_dir() -> tempfile::TempDir {
+    let dir = grid_dir();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/messy");
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn bad_coordinates_are_rejected_with_their_reason_and_quoted_columns_work() {
+    let dir = messy_dir();
+    let mut p = smartgap::config::load(&dir.path().join("messy.toml")).expect("valid config");
+    p.output_dir = dir.path().join("out");
+    let o = smartgap::pipeline::run(&p).expect("run succeeds");
+    let ds = gdal::Dataset::open(dir.path().join("out/smartgap.gpkg")).unwrap();
+    let mut rejects = ds.layer_by_name("rejects").unwrap();
+    use gdal::vector::LayerAccess;
+    let d = rejects.defn();
+    let (ii, ri, di) = (
+        d.field_index("record_id").unwrap(),
+        d.field_index("reason").unwrap(),
+        d.field_index("detail").unwrap(),
+    );
+    let rows: Vec<(String, String, String)> = rejects
+        .features()
+        .map(|f| {
+            (
+                f.field_as_string(ii).unwrap().unwrap(),
+                f.field_as_string(ri).unwrap().unwrap(),
+                f.field_as_string(di).unwrap().unwrap(),
+            )
+        })
+        .collect();
+    let find = |id: &str| {
+        rows.iter()
+            .find(|r| r.0 == id)
+            .unwrap_or_else(|| panic!("{id} not rejected: {rows:?}"))
+    };
+    assert_eq!(find("swapped").1, "coordinate_invalid");
+    assert!(find("swapped").2.contains("swapped"));
+    assert_eq!(find("projected").1, "coordinate_invalid");
+    assert!(find("projected").2.contains("projected"));
+    assert_eq!(find("nan").1, "coordinate_invalid");
+    assert_eq!(find("inf").1, "coordinate_invalid");
+    assert_eq!(find("blank").1, "coordinate_invalid");
+    assert_eq!(rows.len(), 5);
+    // The good WGS 84 point lands in 11010101; the quoted-column records resolve by name.
+    let emd = crate::fixtures::geojson(&dir.path().join("out"), "emd");
+    assert_eq!(crate::fixtures::props(&emd, "11010101")["amount_krw"], 100);
+    let sigungu = crate::fixtures::geojson(&dir.path().join("out"), "sigungu");
+    assert_eq!(crate::fixtures::props(&sigungu, "26010")["amount_krw"], 20);
+    assert_eq!(o.report.totals.assigned_krw, 130);
+    assert_eq!(o.report.totals.rejected_krw, 200 + 300 + 400 + 500 + 600);
+}
+
+#[test]
+fn network_virtual_archive_and_stdin_paths_are_refused_before_anything_is_read() {
+    let dir = messy_dir();
+    let base = std::fs::read_to_string(dir.path().join("messy.toml")).unwrap();
+    for bad in [
+        "/vsicurl/http://example.invalid/x.csv",
+        "/vsizip/bomb.zip/x.csv",
+        "https://example.invalid/x.csv",
+        "bomb.zip",
+        "points.csv.gz",
+        "-",
+        "/vsistdin/",
+    ] {
+        let toml = base.replace("path = \"points_4326.csv\"", &format!("path = \"{bad}\""));
+        std::fs::write(dir.path().join("bad.toml"), toml).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_smartgap"))
+            .args(["check", "bad.toml"])
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("bad.toml:"), "{bad}: {err}");
+    }
+}
