@@ -727,6 +727,15 @@ pub fn geographic_doubt(crs: &str, x: f64, y: f64) -> Option<String> {
     None
 }
 
+/// The boundaries' level names, for messages.
+pub fn level_names(levels: &[AdminLevel]) -> String {
+    levels
+        .iter()
+        .map(|l| l.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::geographic_doubt;
@@ -746,13 +755,4 @@ mod tests {
         );
         assert_eq!(geographic_doubt("EPSG:5179", 953_901.0, 1_952_032.0), None);
     }
-}
-
-/// The boundaries' level names, for messages.
-pub fn level_names(levels: &[AdminLevel]) -> String {
-    levels
-        .iter()
-        .map(|l| l.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
