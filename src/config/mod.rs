@@ -73,6 +73,8 @@ pub struct InputSpec {
     pub name: String,
     pub path: PathBuf,
     pub layer: Option<String>,
+    /// 1-based row of the column names in a spreadsheet or CSV (titles above it are skipped).
+    pub header_row: usize,
     /// Text encoding of CSV and Shapefile inputs (`auto` decides from the bytes).
     pub encoding: crate::read::encoding::Encoding,
     pub kind: InputKind,
@@ -118,6 +120,21 @@ pub enum AmountUnit {
 }
 
 impl AmountUnit {
+    /// The unit named in a column header such as `사업비(억원)` or `금액 (백만원)`.
+    pub fn from_header(name: &str) -> Option<AmountUnit> {
+        // Longest names first: 백만원 and 천원 contain 원.
+        [
+            ("조원", AmountUnit::TrillionKrw),
+            ("억원", AmountUnit::HundredMillionKrw),
+            ("백만원", AmountUnit::MillionKrw),
+            ("천원", AmountUnit::ThousandKrw),
+            ("원", AmountUnit::Krw),
+        ]
+        .into_iter()
+        .find(|(n, _)| name.contains(n))
+        .map(|(_, u)| u)
+    }
+
     pub const NAMES: [(&'static str, AmountUnit); 5] = [
         ("krw", AmountUnit::Krw),
         ("thousand_krw", AmountUnit::ThousandKrw),

@@ -73,6 +73,7 @@ pub struct RawInput {
     pub name: S<String>,
     pub path: S<String>,
     pub layer: Option<S<String>>,
+    pub header_row: Option<S<i64>>,
     pub encoding: Option<S<String>>,
     pub kind: Option<S<String>>,
     pub id: Option<S<String>>,

@@ -405,8 +405,21 @@ impl Validator {
                 }
             },
         };
+        let header_row = match &raw.header_row {
+            None => 1,
+            Some(h) => match usize::try_from(*h.get_ref()) {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    self.push(Problem::new(
+                        span(h),
+                        "header_row must be a row number from 1 to 1000",
+                    ));
+                    1
+                }
+            },
+        };
         let fields = match &path {
-            Some(p) => match read::field_names_encoded(p, layer.as_deref(), encoding) {
+            Some(p) => match read::field_names_at(p, layer.as_deref(), encoding, header_row) {
                 Ok(f) => Some(f),
                 Err(e) => {
                     self.push(Problem::new(span(&raw.path), e).label("this input"));
@@ -467,6 +480,16 @@ impl Validator {
             let a = a.get_ref();
             let unit = match &a.unit {
                 None => AmountUnit::Krw,
+                Some(u) if u.get_ref() == "from_header" => match AmountUnit::from_header(a.field.get_ref()) {
+                    Some(unit) => unit,
+                    None => {
+                        self.push(
+                            Problem::new(span(u), format!("column `{}` names no unit", a.field.get_ref()))
+                                .help("a header like `사업비(억원)` names its unit; otherwise set unit = \"hundred_million_krw\" etc."),
+                        );
+                        AmountUnit::Krw
+                    }
+                },
                 Some(u) => match AmountUnit::NAMES.iter().find(|(n, _)| n == u.get_ref()) {
                     Some((_, unit)) => *unit,
                     None => {
@@ -534,6 +557,7 @@ impl Validator {
             name: raw.name.get_ref().clone(),
             path: path?,
             layer,
+            header_row,
             encoding,
             kind,
             id_field,

@@ -86,10 +86,71 @@ pub fn field_names_encoded(
     layer_name: Option<&str>,
     enc: encoding::Encoding,
 ) -> Result<Vec<String>, String> {
-    let prep = encoding::prepare(path, enc).map_err(|e| e.to_string())?;
-    let ds = open_with(&prep.path, &prep.open_options).map_err(|e| e.to_string())?;
-    let l = layer(&ds, path, layer_name).map_err(|e| e.to_string())?;
-    Ok(l.defn().fields().map(|f| f.name()).collect())
+    field_names_at(path, layer_name, enc, 1)
+}
+
+/// [`field_names_encoded`] with the column names in spreadsheet/CSV row `header_row` (1-based).
+pub fn field_names_at(
+    path: &Path,
+    layer_name: Option<&str>,
+    enc: encoding::Encoding,
+    header_row: usize,
+) -> Result<Vec<String>, String> {
+    let (_prep, ds) = open_input(path, enc, header_row).map_err(|e| e.to_string())?;
+    let mut l = layer(&ds, path, layer_name).map_err(|e| e.to_string())?;
+    Ok(header(&mut l, header_row))
+}
+
+fn is_sheet_or_csv(path: &Path) -> (bool, bool) {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    (
+        matches!(ext.as_str(), "xlsx" | "ods"),
+        matches!(ext.as_str(), "csv" | "tsv" | "txt"),
+    )
+}
+
+/// Opens an input under its encoding; spreadsheets are read as text (no guessed number types),
+/// and with a header below row 1 the rows are read raw so [`header`] can take the names.
+pub fn open_input(
+    path: &Path,
+    enc: encoding::Encoding,
+    header_row: usize,
+) -> Result<(encoding::Prepared, Dataset), Error> {
+    let mut prep = encoding::prepare(path, enc)?;
+    let (sheet, csv) = is_sheet_or_csv(path);
+    if sheet {
+        prep.open_options.push("FIELD_TYPES=STRING".into());
+        prep.open_options.push(
+            if header_row > 1 {
+                "HEADERS=DISABLE"
+            } else {
+                "HEADERS=FORCE"
+            }
+            .into(),
+        );
+    } else if csv && header_row > 1 {
+        prep.open_options.push("HEADERS=NO".into());
+    }
+    let ds = open_with(&prep.path, &prep.open_options)?;
+    Ok((prep, ds))
+}
+
+/// Column names: the layer's own, or the values of row `header_row` when it is below row 1.
+fn header(l: &mut gdal::vector::Layer<'_>, header_row: usize) -> Vec<String> {
+    if header_row <= 1 {
+        return l.defn().fields().map(|f| f.name()).collect();
+    }
+    let n = l.defn().fields().count();
+    let names = l
+        .features()
+        .nth(header_row - 1)
+        .map(|f| (0..n).map(|i| text(&f, i).trim().to_string()).collect())
+        .unwrap_or_default();
+    l.reset_feature_reading();
+    names
 }
 
 /// What the run manifest records about one input file.
@@ -393,13 +454,23 @@ pub struct ReadRecords {
 /// Reads one input's rows into records, rejecting rows whose amount, funding or location can't
 /// be read, and repeated record ids (the first occurrence is kept).
 pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
-    let prep = encoding::prepare(&spec.path, spec.encoding)?;
+    let (prep, ds) = open_input(&spec.path, spec.encoding, spec.header_row)?;
     for w in &prep.warnings {
         tracing::warn!(input = %spec.name, "{w}");
     }
-    let ds = open_with(&prep.path, &prep.open_options)?;
     let mut l = layer(&ds, &spec.path, spec.layer.as_deref())?;
-    let idx = |name: &str| field_index(&l, name, &spec.path);
+    let names = header(&mut l, spec.header_row);
+    let layer_name = l.name();
+    let idx = |name: &str| {
+        names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| Error::Read {
+                path: spec.path.clone(),
+                layer: layer_name.clone(),
+                message: format!("column `{name}` not found (columns: {})", names.join(", ")),
+            })
+    };
     let id_i = spec.id_field.as_deref().map(idx).transpose()?;
     let amount_i = spec.amount.as_ref().map(|a| idx(&a.field)).transpose()?;
     let program_i = match &spec.program {
@@ -469,7 +540,12 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
     let mut first_row_of_id: HashMap<String, u64> = HashMap::new();
     let mut pending_points: Vec<(usize, Coord<f64>)> = Vec::new();
     let mut rows = 0u64;
-    for f in l.features() {
+    let skip = if spec.header_row > 1 {
+        spec.header_row
+    } else {
+        0
+    };
+    for f in l.features().skip(skip) {
         rows += 1;
         let row = rows;
         let record_id = match id_i {

@@ -9,3 +9,4 @@ mod grid;
 mod messy;
 mod national;
 mod nightly;
+mod xlsx;

@@ -1,0 +1,78 @@
+//! An Excel workbook as ministries send it: the data on a named sheet below a title row, the
+//! unit in the header (`사업비(억원)`), amounts as numbers, text with separators and full-width
+//! digits, a negative, a blank and a formula without a value.
+//! The fixture was written by openpyxl 3.1.5 (rows printed in its commit message).
+
+use std::path::Path;
+
+use crate::fixtures::{geojson, grid_dir, props};
+
+const PIPELINE: &str = r#"
+[pipeline]
+name = "xlsx"
+output_dir = "out"
+max_reject_share = 0.9
+
+[boundaries]
+path = "grid.gpkg"
+levels = ["sido", "sigungu", "emd"]
+full_name_field = "full_name"
+
+[[inputs]]
+name = "ministry_sheet"
+path = "projects.xlsx"
+layer = "사업비"
+header_row = 4
+id = "연번"
+amount = { field = "사업비(억원)", unit = "from_header" }
+locate = { by = "name", sido = "시도", sigungu = "시군구" }
+"#;
+
+#[test]
+fn a_sheet_below_a_title_with_the_unit_in_its_header_is_read_exactly() {
+    let dir = grid_dir();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xlsx/projects.xlsx"),
+        dir.path().join("projects.xlsx"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("xlsx.toml"), PIPELINE).unwrap();
+    let mut p = smartgap::config::load(&dir.path().join("xlsx.toml")).expect("valid config");
+    p.output_dir = dir.path().join("out");
+    let o = smartgap::pipeline::run(&p).expect("run succeeds");
+    let sigungu = geojson(&dir.path().join("out"), "sigungu");
+    // 22.6억 → 2,260,000,000; "1,000"억 → 100,000,000,000; "１２"억 → 1,200,000,000.
+    assert_eq!(props(&sigungu, "11010")["amount_krw"], 2_260_000_000i64);
+    assert_eq!(props(&sigungu, "26010")["amount_krw"], 100_000_000_000i64);
+    assert_eq!(props(&sigungu, "11020")["amount_krw"], 1_200_000_000i64);
+    let r = &o.report.rejects_by_reason;
+    assert_eq!(
+        r.get("amount_negative").map(|s| (s.count, s.amount_krw)),
+        Some((1, -300_000_000))
+    );
+    // The blank cell and the formula without a cached value are both empty.
+    assert_eq!(r.get("amount_missing").map(|s| s.count), Some(2));
+    assert_eq!(o.report.totals.input_records, 6);
+}
+
+#[test]
+fn a_header_without_a_unit_is_a_config_error() {
+    let dir = grid_dir();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xlsx/projects.xlsx"),
+        dir.path().join("projects.xlsx"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("xlsx.toml"),
+        PIPELINE.replace("field = \"사업비(억원)\"", "field = \"시도\""),
+    )
+    .unwrap();
+    let e = smartgap::config::load(&dir.path().join("xlsx.toml")).unwrap_err();
+    assert!(
+        e.problems
+            .iter()
+            .any(|p| p.message.contains("names no unit")),
+        "{e:?}"
+    );
+}
