@@ -40,6 +40,8 @@ pub struct LevelTotals {
     /// region of this level.
     pub held_above_krw: i128,
     pub held_above_count: u64,
+    /// Money of polygon records lying outside every region (sea, abroad).
+    pub outside_krw: i128,
 }
 
 impl LevelTotals {
@@ -80,6 +82,7 @@ pub fn aggregate(
                 .collect(),
             held_above_krw: 0,
             held_above_count: 0,
+            outside_krw: 0,
         })
         .collect();
     let mut assigned_krw = 0i128;
@@ -95,8 +98,15 @@ pub fn aggregate(
         // A record split over several regions counts once in each region it reaches.
         let mut counted: std::collections::HashSet<(usize, String)> =
             std::collections::HashSet::new();
-        for (level, code, part) in a.resolution.holders(r.amount_krw.unwrap_or(0)) {
-            let amount = i128::from(part);
+        for h in a.resolution.holders(r.amount_krw.unwrap_or(0)) {
+            let amount = i128::from(h.amount);
+            let Some((level, code)) = h.target else {
+                // Outside every region: reported per level, never lost.
+                for lt in levels.iter_mut() {
+                    lt.outside_krw += amount;
+                }
+                continue;
+            };
             let lineage = b.lineage(level, code);
             for (li, (lr, lt)) in b.levels.iter().zip(levels.iter_mut()).enumerate() {
                 match lineage.iter().find(|(l, _)| *l == lr.level) {
@@ -128,6 +138,7 @@ pub fn aggregate(
                 .collect(),
             held_above_krw: 0,
             held_above_count: 0,
+            outside_krw: 0,
         };
         if let Some(sp) = sido_pos {
             for (code, t) in &levels[sp].regions {
@@ -144,6 +155,7 @@ pub fn aggregate(
                 }
             }
             gt.held_above_krw += levels[sp].held_above_krw;
+            gt.outside_krw += levels[sp].outside_krw;
             gt.held_above_count += levels[sp].held_above_count;
         }
         levels.push(gt);
@@ -173,7 +185,7 @@ fn merge(into: &mut RegionTotals, t: &RegionTotals) {
 /// its children plus what is held at it.
 pub fn check_invariants(b: &Boundaries, a: &Aggregates) -> Result<(), String> {
     for lt in &a.levels {
-        let total = lt.sum_krw() + lt.held_above_krw;
+        let total = lt.sum_krw() + lt.held_above_krw + lt.outside_krw;
         if total != a.assigned_krw {
             return Err(format!(
                 "level {}: regions {} + held above {} = {} KRW, but {} KRW were assigned",

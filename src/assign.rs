@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::crosswalk::{Crosswalk, Date};
-use geo::{BoundingRect, Coord, CoordinatePosition, coordinate_position::CoordPos};
+use geo::{BoundingRect, Coord, CoordinatePosition, MultiPolygon, coordinate_position::CoordPos};
 use rayon::prelude::*;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 
@@ -33,10 +33,13 @@ pub enum Resolution {
         name: String,
         gu_codes: Vec<String>,
     },
-    /// A code mapped by the crosswalk onto several regions, with area weights summing to 1;
-    /// money is split by largest remainder.
+    /// A code mapped by the crosswalk onto several regions, or a polygon record apportioned by
+    /// intersected area: weights (with `outside`) sum to 1; money is split by largest
+    /// remainder.
     Split {
         parts: Vec<(AdminLevel, String, f64)>,
+        /// Share outside every region (polygon records over sea or abroad).
+        outside: f64,
     },
 }
 
@@ -48,42 +51,80 @@ pub struct Assigned {
     pub rule: String,
 }
 
+/// One part of a record's money: the region that holds it (`None`: outside every region, for
+/// the share of a polygon record over sea or abroad), the amount and its weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holder<'a> {
+    pub target: Option<(AdminLevel, &'a str)>,
+    pub amount: i64,
+    pub weight: f64,
+}
+
 impl Resolution {
-    /// The (level, code, amount) parts that hold the record's money, exact in sum.
-    pub fn holders(&self, amount: i64) -> Vec<(AdminLevel, &str, i64)> {
+    /// The parts that hold the record's money; their amounts sum exactly to `amount`
+    /// (largest-remainder split for weighted parts).
+    pub fn holders(&self, amount: i64) -> Vec<Holder<'_>> {
         match self {
-            Resolution::Region { level, code } => vec![(*level, code.as_str(), amount)],
-            Resolution::City { sido_code, .. } => {
-                vec![(AdminLevel::Sido, sido_code.as_str(), amount)]
-            }
-            Resolution::Split { parts } => {
-                let w: Vec<f64> = parts.iter().map(|p| p.2).collect();
+            Resolution::Region { level, code } => vec![Holder {
+                target: Some((*level, code.as_str())),
+                amount,
+                weight: 1.0,
+            }],
+            Resolution::City { sido_code, .. } => vec![Holder {
+                target: Some((AdminLevel::Sido, sido_code.as_str())),
+                amount,
+                weight: 1.0,
+            }],
+            Resolution::Split { parts, outside } => {
+                let mut w: Vec<f64> = parts.iter().map(|p| p.2).collect();
+                if *outside > 0.0 {
+                    w.push(*outside);
+                }
                 let amounts = crate::crosswalk::largest_remainder(amount, &w);
-                parts
+                let mut out: Vec<Holder<'_>> = parts
                     .iter()
-                    .zip(amounts)
-                    .map(|((l, c, _), a)| (*l, c.as_str(), a))
-                    .collect()
+                    .zip(&amounts)
+                    .map(|((l, c, wt), a)| Holder {
+                        target: Some((*l, c.as_str())),
+                        amount: *a,
+                        weight: *wt,
+                    })
+                    .collect();
+                if *outside > 0.0 {
+                    out.push(Holder {
+                        target: None,
+                        amount: amounts.last().copied().unwrap_or(0),
+                        weight: *outside,
+                    });
+                }
+                out
             }
         }
     }
 
     /// Where the record went, as text: `sigungu:11440`, `city:천안시=44131+44133`,
-    /// `split:48125*0.430000+48127*0.570000`.
+    /// `split:48125*0.430000+48127*0.570000`, `+outside*0.100000` for a polygon's part
+    /// outside every region.
     pub fn describe(&self) -> String {
         match self {
             Resolution::Region { level, code } => format!("{level}:{code}"),
             Resolution::City { name, gu_codes, .. } => {
                 format!("city:{name}={}", gu_codes.join("+"))
             }
-            Resolution::Split { parts } => format!(
-                "split:{}",
-                parts
-                    .iter()
-                    .map(|(_, c, w)| format!("{c}*{w:.6}"))
-                    .collect::<Vec<_>>()
-                    .join("+")
-            ),
+            Resolution::Split { parts, outside } => {
+                let mut s = format!(
+                    "split:{}",
+                    parts
+                        .iter()
+                        .map(|(_, c, w)| format!("{c}*{w:.6}"))
+                        .collect::<Vec<_>>()
+                        .join("+")
+                );
+                if *outside > 0.0 {
+                    s.push_str(&format!("+outside*{outside:.6}"));
+                }
+                s
+            }
         }
     }
 }
@@ -109,9 +150,11 @@ pub fn assign(b: &Boundaries, cw: &Crosswalk, records: &[Investment]) -> Assignm
         }
         levels
     });
-    let outcomes: Vec<Outcome> = records
+    let mut outcomes: Vec<Outcome> = records
         .par_iter()
         .map(|r| match &r.location {
+            // GDAL geometries are not shared across threads: polygons are apportioned below.
+            Location::Area(_) => Err((RejectReason::GeometryInvalid, String::new())),
             Location::Code(c) => {
                 resolve_code(b, cw, c, r.date).map(|(res, rule)| (res, format!("code: {rule}")))
             }
@@ -150,6 +193,22 @@ pub fn assign(b: &Boundaries, cw: &Crosswalk, records: &[Investment]) -> Assignm
             }
         })
         .collect();
+    if let Some(finest) = b.finest() {
+        let areas: Vec<(usize, &MultiPolygon<f64>)> = records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| match &r.location {
+                Location::Area(mp) => Some((i, mp)),
+                _ => None,
+            })
+            .collect();
+        if !areas.is_empty() {
+            let mut apportioner = Apportioner::new(finest);
+            for (i, mp) in areas {
+                outcomes[i] = apportioner.apportion(mp);
+            }
+        }
+    }
     let mut out = Assignment::default();
     for (i, (r, o)) in records.iter().zip(outcomes).enumerate() {
         match o {
@@ -203,7 +262,10 @@ fn resolve_code(b: &Boundaries, cw: &Crosswalk, code: &str, date: Option<Date>) 
         let (level, code, _) = parts.remove(0);
         Resolution::Region { level, code }
     } else {
-        Resolution::Split { parts }
+        Resolution::Split {
+            parts,
+            outside: 0.0,
+        }
     };
     Ok((res, m.rule))
 }
@@ -555,6 +617,103 @@ impl<'a> Locator<'a> {
     }
 }
 
+/// Area-weighted apportionment of polygon records over the finest level, with GEOS (through
+/// GDAL) for the intersections: robust on real boundaries, and the input polygons are valid or
+/// repaired by the reader.
+struct Apportioner<'a> {
+    level: &'a LevelRegions,
+    tree: RTree<Entry>,
+    /// Region geometries converted to GDAL once, on first use.
+    gdal: HashMap<usize, gdal::vector::Geometry>,
+}
+
+impl<'a> Apportioner<'a> {
+    fn new(level: &'a LevelRegions) -> Apportioner<'a> {
+        let entries: Vec<Entry> = level
+            .regions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                r.geometry.bounding_rect().map(|b| {
+                    GeomWithData::new(
+                        Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
+                        i,
+                    )
+                })
+            })
+            .collect();
+        Apportioner {
+            level,
+            tree: RTree::bulk_load(entries),
+            gdal: HashMap::new(),
+        }
+    }
+
+    /// Shares of `mp` (EPSG:5179) per region: intersected area / polygon area; the rest is
+    /// `outside`. A polygon touching no region is a reject.
+    ///
+    /// # Units
+    /// Areas planar in EPSG:5179; weights dimensionless and summing to 1 with `outside`.
+    fn apportion(&mut self, mp: &MultiPolygon<f64>) -> Outcome {
+        use gdal::vector::ToGdal;
+        let bad = |why: String| (RejectReason::GeometryInvalid, why);
+        let g = mp.to_gdal().map_err(|e| bad(format!("polygon: {e}")))?;
+        let total = geo::Area::unsigned_area(mp);
+        let Some(bb) = mp.bounding_rect() else {
+            return Err(bad("empty polygon".into()));
+        };
+        let env = AABB::from_corners([bb.min().x, bb.min().y], [bb.max().x, bb.max().y]);
+        let mut candidates: Vec<usize> = self
+            .tree
+            .locate_in_envelope_intersecting(env)
+            .map(|e| e.data)
+            .collect();
+        candidates.sort_unstable();
+        let mut parts = Vec::new();
+        for i in candidates {
+            let rg = match self.gdal.entry(i) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let Ok(rg) = self.level.regions[i].geometry.to_gdal() else {
+                        continue;
+                    };
+                    v.insert(rg)
+                }
+            };
+            let a = rg.intersection(&g).map_or(0.0, |x| x.area());
+            if a > 0.0 {
+                parts.push((
+                    self.level.level,
+                    self.level.regions[i].code.clone(),
+                    a / total,
+                ));
+            }
+        }
+        if parts.is_empty() {
+            return Err((
+                RejectReason::OutsideAllRegions,
+                format!(
+                    "polygon of {:.4} km² lies outside every region",
+                    total / 1e6
+                ),
+            ));
+        }
+        let inside: f64 = parts.iter().map(|p| p.2).sum();
+        // Shares below 1e-9 of the polygon are floating-point noise of the intersections.
+        let outside = if 1.0 - inside > 1e-9 {
+            1.0 - inside
+        } else {
+            0.0
+        };
+        let rule = format!("area: {} region(s), {:.6} outside", parts.len(), outside);
+        if parts.len() == 1 && outside == 0.0 {
+            let (level, code, _) = parts.remove(0);
+            return Ok((Resolution::Region { level, code }, rule));
+        }
+        Ok((Resolution::Split { parts, outside }, rule))
+    }
+}
+
 /// Per-region attribute values from attribute inputs: (level, code) → column → value.
 pub type RegionAttributes = BTreeMap<(AdminLevel, String), BTreeMap<String, String>>;
 
@@ -574,7 +733,9 @@ pub fn attributes(
                 .iter()
                 .map(|c| (AdminLevel::Sigungu, c.clone()))
                 .collect(),
-            Resolution::Split { parts } => parts.iter().map(|(l, c, _)| (*l, c.clone())).collect(),
+            Resolution::Split { parts, .. } => {
+                parts.iter().map(|(l, c, _)| (*l, c.clone())).collect()
+            }
         };
         let mut conflict = None;
         for t in &targets {

@@ -122,6 +122,9 @@ pub enum Location {
     },
     /// A point in EPSG:5179 metres.
     Point(Point<f64>),
+    /// A polygon (e.g. a development district) in EPSG:5179, already validated or repaired;
+    /// its money is apportioned by intersected area.
+    Area(MultiPolygon<f64>),
 }
 
 /// One row of an investment input, read but not yet assigned.
@@ -163,6 +166,8 @@ pub enum RejectReason {
     AttributeConflict,
     CrosswalkUnmapped,
     DateInvalid,
+    GeometryInvalid,
+    GeometryTooComplex,
 }
 
 impl RejectReason {
@@ -182,6 +187,8 @@ impl RejectReason {
             RejectReason::AttributeConflict => "attribute_conflict",
             RejectReason::CrosswalkUnmapped => "crosswalk_unmapped",
             RejectReason::DateInvalid => "date_invalid",
+            RejectReason::GeometryInvalid => "geometry_invalid",
+            RejectReason::GeometryTooComplex => "geometry_too_complex",
         }
     }
 }

@@ -273,6 +273,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
                 regions_with_records: l.regions.values().filter(|t| t.record_count > 0).count(),
                 amount_krw: l.sum_krw(),
                 held_above_krw: l.held_above_krw,
+                outside_krw: l.outside_krw,
             })
             .collect(),
         rejects_by_reason: rejects.iter().fold(BTreeMap::new(), |mut m, r| {

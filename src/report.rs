@@ -60,6 +60,8 @@ pub struct LevelReport {
     pub amount_krw: i128,
     /// Money resolved only to a coarser level, so in no region of this level.
     pub held_above_krw: i128,
+    /// Money of polygon records lying outside every region (sea, abroad).
+    pub outside_krw: i128,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

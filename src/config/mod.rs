@@ -73,6 +73,8 @@ pub struct InputSpec {
     pub name: String,
     pub path: PathBuf,
     pub layer: Option<String>,
+    /// Largest number of vertices of one input geometry; more is a `geometry_too_complex` reject.
+    pub max_vertices: usize,
     /// 1-based row of the column names in a spreadsheet or CSV (titles above it are skipped).
     pub header_row: usize,
     /// Text encoding of CSV and Shapefile inputs (`auto` decides from the bytes).

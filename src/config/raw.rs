@@ -74,6 +74,7 @@ pub struct RawInput {
     pub path: S<String>,
     pub layer: Option<S<String>>,
     pub header_row: Option<S<i64>>,
+    pub max_vertices: Option<S<i64>>,
     pub encoding: Option<S<String>>,
     pub kind: Option<S<String>>,
     pub id: Option<S<String>>,

@@ -418,6 +418,16 @@ impl Validator {
                 }
             },
         };
+        let max_vertices = match &raw.max_vertices {
+            None => 1_000_000,
+            Some(m) => match usize::try_from(*m.get_ref()) {
+                Ok(n) if n >= 4 => n,
+                _ => {
+                    self.push(Problem::new(span(m), "max_vertices must be at least 4"));
+                    1_000_000
+                }
+            },
+        };
         let fields = match &path {
             Some(p) => match read::field_names_at(p, layer.as_deref(), encoding, header_row) {
                 Ok(f) => Some(f),
@@ -557,6 +567,7 @@ impl Validator {
             name: raw.name.get_ref().clone(),
             path: path?,
             layer,
+            max_vertices,
             header_row,
             encoding,
             kind,

@@ -403,6 +403,37 @@ pub fn population(spec: &crate::config::PopulationSpec) -> Result<HashMap<String
     Ok(out)
 }
 
+/// Number of points of a GDAL geometry, all parts and rings.
+fn vertex_count(g: &Geometry) -> usize {
+    match g.geometry_count() {
+        0 => g.point_count(),
+        n => (0..n).map(|i| vertex_count(&g.get_geometry(i))).sum(),
+    }
+}
+
+/// GEOS MakeValid (structure method) through GDAL, keeping the polygonal parts.
+fn make_valid(mp: &MultiPolygon<f64>) -> Option<MultiPolygon<f64>> {
+    use gdal::vector::ToGdal;
+    let g = mp.to_gdal().ok()?;
+    let opts = gdal::cpl::CslStringList::from_iter(["METHOD=STRUCTURE"]);
+    let fixed = g.make_valid(&opts).ok()?.to_geo().ok()?;
+    let polys: Vec<geo::Polygon<f64>> = match fixed {
+        geo::Geometry::Polygon(p) => vec![p],
+        geo::Geometry::MultiPolygon(m) => m.0,
+        geo::Geometry::GeometryCollection(gc) => {
+            gc.0.into_iter()
+                .flat_map(|g| match g {
+                    geo::Geometry::Polygon(p) => vec![p],
+                    geo::Geometry::MultiPolygon(m) => m.0,
+                    _ => vec![],
+                })
+                .collect()
+        }
+        _ => vec![],
+    };
+    Some(MultiPolygon::new(polys))
+}
+
 /// A regional group of 시도 (the report's 9 groups), defined in data.
 #[derive(Debug, Clone)]
 pub struct RegionGroup {
@@ -539,6 +570,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
     let mut rejects = Vec::new();
     let mut first_row_of_id: HashMap<String, u64> = HashMap::new();
     let mut pending_points: Vec<(usize, Coord<f64>)> = Vec::new();
+    let mut pending_areas: Vec<usize> = Vec::new();
     let mut rows = 0u64;
     let skip = if spec.header_row > 1 {
         spec.header_row
@@ -691,6 +723,18 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
                     }
                 }
             }
+            Loc::Geometry
+                if f.geometry()
+                    .is_some_and(|g| vertex_count(g) > spec.max_vertices) =>
+            {
+                let n = f.geometry().map_or(0, vertex_count);
+                let d = format!(
+                    "geometry has {n} vertices, above max_vertices {}",
+                    spec.max_vertices
+                );
+                rejects.push(reject(RejectReason::GeometryTooComplex, d, amount_krw));
+                continue;
+            }
             Loc::Geometry => match f.geometry().map(|g| g.to_geo()) {
                 Some(Ok(geo::Geometry::Point(p))) if p.x().is_finite() && p.y().is_finite() => {
                     if let Some(d) = source_crs
@@ -703,8 +747,30 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
                     pending_points.push((records.len(), p.0));
                     Location::Point(p)
                 }
+                Some(Ok(g @ (geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_)))) => {
+                    let mp = match g {
+                        geo::Geometry::Polygon(p) => MultiPolygon::new(vec![p]),
+                        geo::Geometry::MultiPolygon(mp) => mp,
+                        _ => MultiPolygon::new(vec![]),
+                    };
+                    use geo::CoordsIter;
+                    if mp.0.is_empty()
+                        || mp
+                            .coords_iter()
+                            .any(|c| !c.x.is_finite() || !c.y.is_finite())
+                    {
+                        let d = "polygon is empty or has non-finite coordinates".to_string();
+                        rejects.push(reject(RejectReason::GeometryInvalid, d, amount_krw));
+                        continue;
+                    }
+                    pending_areas.push(records.len());
+                    Location::Area(mp)
+                }
                 Some(Ok(g)) => {
-                    let d = format!("expected a point geometry, found {}", geometry_kind(&g));
+                    let d = format!(
+                        "expected a point or polygon geometry, found {}",
+                        geometry_kind(&g)
+                    );
                     rejects.push(reject(RejectReason::CoordinateInvalid, d, amount_krw));
                     continue;
                 }
@@ -745,6 +811,76 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
             records[*i].location = Location::Point(Point(c));
         }
     }
+    let mut repaired = Vec::new();
+    for &i in &pending_areas {
+        let row = records[i].row;
+        let Location::Area(mp) = &mut records[i].location else {
+            continue;
+        };
+        if let Some(t) = &transformer {
+            let mut failed = None;
+            for p in &mut mp.0 {
+                p.exterior_mut(|ring| {
+                    if let Err(e) = t.convert(&mut ring.0) {
+                        failed = Some(e);
+                    }
+                });
+                p.interiors_mut(|rings| {
+                    for ring in rings {
+                        if let Err(e) = t.convert(&mut ring.0) {
+                            failed = Some(e);
+                        }
+                    }
+                });
+            }
+            if let Some(m) = failed {
+                return Err(Error::Read {
+                    path: spec.path.clone(),
+                    layer: l.name(),
+                    message: format!("reprojecting polygons: {m}"),
+                });
+            }
+        }
+        if !geo::Validation::is_valid(&*mp)
+            && let Some(fixed) = make_valid(mp)
+        {
+            repaired.push(row);
+            *mp = fixed;
+        }
+    }
+    let mut warnings = prep.warnings.clone();
+    if !repaired.is_empty() {
+        let rows: Vec<String> = repaired.iter().take(10).map(u64::to_string).collect();
+        let w = format!(
+            "{}: {} invalid polygon(s) repaired with GEOS MakeValid (structure method), rows {}{}",
+            spec.path.display(),
+            repaired.len(),
+            rows.join(", "),
+            if repaired.len() > 10 { ", …" } else { "" }
+        );
+        tracing::warn!(input = %spec.name, "{w}");
+        warnings.push(w);
+    }
+    // Polygons still invalid or without area after repair are rejected.
+    let (good_areas, bad_areas): (Vec<Investment>, Vec<Investment>) =
+        records.into_iter().partition(|r| match &r.location {
+            Location::Area(mp) => {
+                geo::Validation::is_valid(mp) && geo::Area::unsigned_area(mp) > 0.0
+            }
+            _ => true,
+        });
+    records = good_areas;
+    for r in bad_areas {
+        rejects.push(Reject {
+            input: index,
+            row: r.row,
+            record_id: r.record_id,
+            reason: RejectReason::GeometryInvalid,
+            detail: "polygon is invalid or has no area even after MakeValid".into(),
+            amount_krw: r.amount_krw,
+            point: None,
+        });
+    }
     // Points PROJ could not transform come back as infinities: reject them, keeping order.
     let (good, bad): (Vec<Investment>, Vec<Investment>) =
         records.into_iter().partition(|r| match &r.location {
@@ -774,7 +910,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
             sha256: checksum(&spec.path)?,
             rows,
             encoding: Some(prep.encoding),
-            warnings: prep.warnings.clone(),
+            warnings,
         },
     })
 }

@@ -292,15 +292,17 @@ pub fn assignments_layer(
                 .trim_end()
                 .to_string(),
             Location::Point(p) => format!("point {:.1} {:.1}", p.x(), p.y()),
+            Location::Area(mp) => {
+                format!("polygon of {:.4} km²", geo::Area::unsigned_area(mp) / 1e6)
+            }
         };
         let amount = r.amount_krw.unwrap_or(0);
-        let holders = a.resolution.holders(amount);
-        let total_w = holders.len() as f64;
-        let weights: Vec<f64> = match &a.resolution {
-            crate::assign::Resolution::Split { parts } => parts.iter().map(|p| p.2).collect(),
-            _ => vec![1.0 / total_w; holders.len()],
-        };
-        for ((level, code, part), w) in holders.into_iter().zip(weights) {
+        for h in a.resolution.holders(amount) {
+            let (level, code) = match h.target {
+                Some((l, c)) => (l.to_string(), c.to_string()),
+                None => ("outside".to_string(), String::new()),
+            };
+            let (part, w) = (h.amount, h.weight);
             features.push(OutFeature {
                 geometry: None,
                 values: vec![
@@ -316,8 +318,8 @@ pub fn assignments_layer(
                         ))
                     }),
                     Value::Text(given.clone()),
-                    Value::Text(level.to_string()),
-                    Value::Text(code.to_string()),
+                    Value::Text(level),
+                    Value::Text(code),
                     Value::Real(w),
                     r.amount_krw.map_or(Value::Null, |_| Value::Int(part)),
                     Value::Text(a.resolution.describe()),

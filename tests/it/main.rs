@@ -3,6 +3,7 @@
 
 mod config_errors;
 mod crosswalk;
+mod districts;
 mod encodings;
 mod fixtures;
 mod grid;
