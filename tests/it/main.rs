@@ -7,6 +7,7 @@ mod districts;
 mod encodings;
 mod fixtures;
 mod grid;
+mod locator;
 mod messy;
 mod national;
 mod nightly;

@@ -1,0 +1,71 @@
+//! Property test: the indexed point locator gives exactly what brute force gives over every
+//! region (the edge rule included), for random points and for boundary vertices of the real
+//! 시군구 — each point in exactly one region, or none when outside.
+
+use std::path::Path;
+
+use geo::{CoordinatePosition, coordinate_position::CoordPos};
+use smartgap::assign::Locator;
+use smartgap::config::BoundariesSpec;
+use smartgap::indicators::spatial::Rng;
+use smartgap::model::{AdminLevel, LevelRegions};
+
+fn brute_force(level: &LevelRegions, c: geo::Coord<f64>) -> Option<usize> {
+    let mut inside = None;
+    let mut boundary = None;
+    // Regions are sorted by code, so the first hit is the lowest code.
+    for (i, r) in level.regions.iter().enumerate() {
+        match r.geometry.coordinate_position(&c) {
+            CoordPos::Inside if inside.is_none() => inside = Some(i),
+            CoordPos::OnBoundary if boundary.is_none() => boundary = Some(i),
+            _ => {}
+        }
+    }
+    inside.or(boundary)
+}
+
+#[test]
+fn indexed_locator_equals_brute_force_on_real_sigungu() {
+    let spec = BoundariesSpec {
+        path: Path::new(env!("CARGO_MANIFEST_DIR")).join("data/boundaries.gpkg"),
+        levels: vec![AdminLevel::Sido, AdminLevel::Sigungu],
+        code_field: "code".into(),
+        name_field: "name".into(),
+        full_name_field: None,
+        parent_field: "parent_code".into(),
+    };
+    let b = smartgap::read::boundaries(&spec).unwrap();
+    let sigungu = b.level(AdminLevel::Sigungu).unwrap();
+    let locator = Locator::new(sigungu);
+    let mut rng = Rng::new(20_261_125);
+    let (x0, x1, y0, y1) = (750_000.0, 1_390_000.0, 1_460_000.0, 2_070_000.0);
+    let mut points: Vec<geo::Coord<f64>> = (0..300)
+        .map(|_| geo::Coord {
+            x: x0 + (x1 - x0) * (rng.next_u64() as f64 / u64::MAX as f64),
+            y: y0 + (y1 - y0) * (rng.next_u64() as f64 / u64::MAX as f64),
+        })
+        .collect();
+    // Vertices of 40 regions: on shared edges and corners, where the edge rule decides.
+    for r in sigungu.regions.iter().step_by(6) {
+        points.extend(
+            r.geometry.0[0]
+                .exterior()
+                .0
+                .iter()
+                .step_by(50)
+                .take(5)
+                .copied(),
+        );
+    }
+    let mut inside = 0;
+    for c in &points {
+        let got = locator.locate(*c);
+        assert_eq!(got, brute_force(sigungu, *c), "point {c:?}");
+        inside += usize::from(got.is_some());
+    }
+    assert!(
+        inside > 150,
+        "only {inside} of {} points fell inside a region",
+        points.len()
+    );
+}
