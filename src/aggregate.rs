@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::assign::Assigned;
+use crate::config::Period;
 use crate::model::{AdminLevel, Boundaries, FundingSource, Investment};
 use crate::read::RegionGroup;
 
@@ -18,15 +19,20 @@ pub struct RegionTotals {
     pub held_here_krw: i128,
     pub by_funding: BTreeMap<FundingSource, i128>,
     pub by_program: BTreeMap<String, i128>,
+    /// By configured period label (dated records only).
+    pub by_period: BTreeMap<String, i128>,
 }
 
 impl RegionTotals {
-    fn add(&mut self, amount: i128, r: &Investment, count: bool) {
+    fn add(&mut self, amount: i128, r: &Investment, count: bool, period: Option<&str>) {
         self.amount_krw += amount;
         self.record_count += u64::from(count);
         *self.by_funding.entry(r.funding).or_default() += amount;
         if !r.program.is_empty() {
             *self.by_program.entry(r.program.clone()).or_default() += amount;
+        }
+        if let Some(p) = period {
+            *self.by_period.entry(p.to_string()).or_default() += amount;
         }
     }
 }
@@ -69,6 +75,7 @@ pub fn aggregate(
     groups: &[RegionGroup],
     records: &[Investment],
     assigned: &[Assigned],
+    periods: &[Period],
 ) -> Aggregates {
     let mut levels: Vec<LevelTotals> = b
         .levels
@@ -98,6 +105,10 @@ pub fn aggregate(
         // A record split over several regions counts once in each region it reaches.
         let mut counted: std::collections::HashSet<(usize, String)> =
             std::collections::HashSet::new();
+        let period = r
+            .date
+            .and_then(|d| periods.iter().find(|p| p.contains(d)))
+            .map(|p| p.label.as_str());
         for h in a.resolution.holders(r.amount_krw.unwrap_or(0)) {
             let amount = i128::from(h.amount);
             let Some((level, code)) = h.target else {
@@ -112,7 +123,7 @@ pub fn aggregate(
                 match lineage.iter().find(|(l, _)| *l == lr.level) {
                     Some((_, c)) => {
                         if let Some(t) = lt.regions.get_mut(c) {
-                            t.add(amount, r, counted.insert((li, c.clone())));
+                            t.add(amount, r, counted.insert((li, c.clone())), period);
                             if lr.level == level {
                                 t.held_here_krw += amount;
                             }
@@ -177,6 +188,9 @@ fn merge(into: &mut RegionTotals, t: &RegionTotals) {
     }
     for (k, v) in &t.by_program {
         *into.by_program.entry(k.clone()).or_default() += v;
+    }
+    for (k, v) in &t.by_period {
+        *into.by_period.entry(k.clone()).or_default() += v;
     }
 }
 

@@ -149,7 +149,13 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     );
 
     // aggregate
-    let agg = aggregate::aggregate(&boundaries, &groups, &records, &money);
+    let agg = aggregate::aggregate(
+        &boundaries,
+        &groups,
+        &records,
+        &money,
+        &p.indicators.periods,
+    );
     aggregate::check_invariants(&boundaries, &agg).map_err(Error::Invariant)?;
     let ms = lap("aggregate", &mut timings);
     info!(assigned_krw = %agg.assigned_krw, ms, "aggregate done");
@@ -706,6 +712,10 @@ fn build_layers(
         spatial,
         population,
     } = derived;
+    let columns = write::ExtraColumns {
+        programs: &agg.programs,
+        periods: &p.indicators.periods,
+    };
     let mut layers = Vec::new();
     for (li, ((l, totals), sp)) in b.levels.iter().zip(&agg.levels).zip(spatial).enumerate() {
         let rows: Vec<RegionRow<'_>> = l
@@ -739,7 +749,7 @@ fn build_layers(
                 &rows,
                 totals,
                 &ind,
-                &agg.programs,
+                &columns,
                 Some((l.level, attributes)),
             )
             .map_err(Error::Invariant)?,
@@ -789,7 +799,7 @@ fn build_layers(
             population.apply(r, population.groups.get(&g.id));
         }
         layers.push(
-            write::region_layer("region_group", &rows, gt, &ind, &agg.programs, None)
+            write::region_layer("region_group", &rows, gt, &ind, &columns, None)
                 .map_err(Error::Invariant)?,
         );
     }

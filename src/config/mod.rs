@@ -199,6 +199,38 @@ pub struct IndicatorSpec {
     /// The per-km² level each region is compared with for `deficit_krw`.
     pub target_per_km2: Target,
     pub spatial: SpatialSpec,
+    /// Periods of record dates (e.g. 2003–2012 and 2013–2018) with their own amount columns.
+    pub periods: Vec<Period>,
+}
+
+/// A period of record dates, inclusive years.
+#[derive(Debug, Clone, Serialize)]
+pub struct Period {
+    pub label: String,
+    pub from_year: i64,
+    pub to_year: i64,
+}
+
+impl Period {
+    /// Output column for this period's amount: `amount_period_2003_2012_krw`.
+    pub fn column(&self) -> String {
+        let clean: String = self
+            .label
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("amount_period_{clean}_krw")
+    }
+
+    pub fn contains(&self, date: u32) -> bool {
+        (self.from_year..=self.to_year).contains(&i64::from(date / 10_000))
+    }
 }
 
 /// Contiguity weights and the permutation tests of Moran's I and LISA.

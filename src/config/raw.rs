@@ -122,6 +122,16 @@ pub struct RawIndicators {
     pub classes: Option<S<i64>>,
     pub target_per_km2: Option<S<RawTarget>>,
     pub spatial: Option<S<RawSpatial>>,
+    #[serde(default)]
+    pub periods: Vec<S<RawPeriod>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPeriod {
+    pub label: S<String>,
+    pub from_year: S<i64>,
+    pub to_year: S<i64>,
 }
 
 #[derive(Debug, Deserialize)]

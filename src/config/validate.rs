@@ -9,7 +9,7 @@ use miette::NamedSource;
 use super::raw::{RawInput, RawLocate, RawPipeline, RawTarget, RawValue, S};
 use super::{
     AmountSpec, AmountUnit, BoundariesSpec, ConfigError, FundingSpec, IndicatorSpec, InputKind,
-    InputSpec, Locate, OutputSpec, Pipeline, PopulationSpec, Problem, RegionGroupsSpec,
+    InputSpec, Locate, OutputSpec, Period, Pipeline, PopulationSpec, Problem, RegionGroupsSpec,
     SpatialSpec, Target, Tier, ValueSpec, did_you_mean, resolve_path,
 };
 use crate::indicators::spatial::Contiguity;
@@ -266,8 +266,34 @@ impl Validator {
         let mut classes = 5;
         let mut target_per_km2 = Target::Mean;
         let mut spatial = SpatialSpec::default();
+        let mut periods = Vec::new();
         if let Some(ind) = raw.indicators {
             let ind = ind.into_inner();
+            for rp in &ind.periods {
+                let r = rp.get_ref();
+                let (a, z) = (*r.from_year.get_ref(), *r.to_year.get_ref());
+                if a > z {
+                    self.push(Problem::new(
+                        span(rp),
+                        format!("period from_year {a} is after to_year {z}"),
+                    ));
+                }
+                let period = Period {
+                    label: r.label.get_ref().clone(),
+                    from_year: a,
+                    to_year: z,
+                };
+                if periods
+                    .iter()
+                    .any(|p: &Period| p.column() == period.column())
+                {
+                    self.push(Problem::new(
+                        span(&r.label),
+                        "two periods give the same column name",
+                    ));
+                }
+                periods.push(period);
+            }
             if let Some(sp) = &ind.spatial {
                 let sp = sp.get_ref();
                 if let Some(c) = &sp.contiguity {
@@ -384,6 +410,7 @@ impl Validator {
                 classes,
                 target_per_km2,
                 spatial,
+                periods,
             },
             output: OutputSpec { geojson_decimals },
         })

@@ -59,6 +59,12 @@ pub const QUADRANTS: [&str; 4] = ["HH", "LH", "LL", "HL"];
 /// The area method written beside every per-km² value.
 pub const AREA_METHOD: &str = "planar area in EPSG:5179 of the repaired boundary polygon";
 
+/// Columns that depend on the data and config: one per programme and one per period.
+pub struct ExtraColumns<'a> {
+    pub programs: &'a [String],
+    pub periods: &'a [crate::config::Period],
+}
+
 /// A region as the layer builder needs it.
 pub struct RegionRow<'a> {
     pub code: &'a str,
@@ -98,9 +104,10 @@ pub fn region_layer(
     rows: &[RegionRow<'_>],
     totals: &LevelTotals,
     ind: &[RegionIndicators],
-    programs: &[String],
+    columns: &ExtraColumns<'_>,
     attrs: Option<(AdminLevel, &RegionAttributes)>,
 ) -> Result<OutLayer, String> {
+    let programs = columns.programs;
     let attr_cols: Vec<String> = {
         let mut cols = std::collections::BTreeSet::new();
         if let Some((_, a)) = attrs {
@@ -125,6 +132,9 @@ pub fn region_layer(
     }
     for p in programs {
         fields.push((program_column(p), FieldType::Int64));
+    }
+    for p in columns.periods {
+        fields.push((p.column(), FieldType::Int64));
     }
     fields.extend([
         ("amount_per_km2_krw".into(), FieldType::Real),
@@ -175,6 +185,12 @@ pub fn region_layer(
         }
         for p in programs {
             v.push(money(t.by_program.get(p).copied().unwrap_or(0), &what)?);
+        }
+        for p in columns.periods {
+            v.push(money(
+                t.by_period.get(&p.label).copied().unwrap_or(0),
+                &what,
+            )?);
         }
         v.extend([
             ind.amount_per_km2_krw.map_or(Value::Null, Value::Real),

@@ -133,6 +133,10 @@ fn indicators_per_km2_share_rank_and_tier() {
     assert_eq!(s11["amount_national_program_krw"], 300);
     assert_eq!(s11["amount_development_fee_krw"], 300);
     assert_eq!(s11["amount_program_prog_a_krw"], 300);
+    // Periods: only the points are dated (2010): 시도 11 holds p1+p2+p3 = 600 of them.
+    assert_eq!(s11["amount_period_2003_2012_krw"], 600);
+    assert_eq!(s11["amount_period_2013_2018_krw"], 0);
+    assert_eq!(props(&sido, "26")["amount_period_2003_2012_krw"], 700);
     let groups = geojson(&out, "region_group");
     assert_eq!(props(&groups, "west")["amount_krw"], 49_600);
     assert_eq!(props(&groups, "east")["amount_krw"], 2_700);
