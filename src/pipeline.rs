@@ -30,6 +30,13 @@ pub struct RunOutcome {
     pub run_dir: std::path::PathBuf,
 }
 
+/// Throughput for the stage log lines.
+fn per_second(rows: usize, ms: u64) -> u64 {
+    (rows as u64 * 1000)
+        .checked_div(ms)
+        .unwrap_or(rows as u64 * 1000)
+}
+
 /// The fingerprint of a run: smartgap's version and commit, the resolved config and the sha256
 /// of every file it reads.
 pub fn fingerprint(p: &Pipeline) -> Result<String, Error> {
@@ -116,6 +123,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
             .sum::<usize>(),
         records = records.len(),
         ms,
+        rows_per_s = per_second(records.len(), ms),
         "read done"
     );
 
@@ -145,6 +153,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         assigned = money.len() + attrs.len(),
         rejected = rejects.len(),
         ms,
+        rows_per_s = per_second(records.len(), ms),
         "assign done"
     );
 
