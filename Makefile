@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 PIPELINE ?= pipelines/national.toml
 
-.PHONY: run test setup build check ci fmt lint data verify clean
+.PHONY: run test setup build check ci fmt lint data verify fuzz clean
 
 ## run: install what is missing, build in release and run the national nightly pipeline
 run: setup
@@ -41,6 +41,10 @@ data:
 ## verify: compare every indicator with PySAL (inequality, mapclassify) to 1e-9 relative
 verify: build
 	bash scripts/verify/run.sh
+
+## fuzz: the reader property tests with many more random cases than make test
+fuzz: setup
+	SMARTGAP_FUZZ_CASES=$${SMARTGAP_FUZZ_CASES:-20000} $(CARGO) test --locked --release --test it fuzz
 
 clean:
 	rm -rf target out

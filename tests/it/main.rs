@@ -6,6 +6,7 @@ mod crosswalk;
 mod districts;
 mod encodings;
 mod fixtures;
+mod fuzz;
 mod grid;
 mod locator;
 mod messy;
