@@ -572,25 +572,30 @@ pub struct Locator<'a> {
     tree: RTree<Entry>,
 }
 
+/// An R-tree of the bounding boxes of a level's regions, each tagged with its index.
+fn bbox_tree(level: &LevelRegions) -> RTree<Entry> {
+    let entries: Vec<Entry> = level
+        .regions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            r.geometry.bounding_rect().map(|b| {
+                GeomWithData::new(
+                    Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
+                    i,
+                )
+            })
+        })
+        .collect();
+    RTree::bulk_load(entries)
+}
+
 impl<'a> Locator<'a> {
     pub fn new(regions: &'a LevelRegions) -> Locator<'a> {
-        let entries: Vec<Entry> = regions
-            .regions
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| {
-                r.geometry.bounding_rect().map(|b| {
-                    GeomWithData::new(
-                        Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
-                        i,
-                    )
-                })
-            })
-            .collect();
         Locator {
             level: regions.level,
             regions,
-            tree: RTree::bulk_load(entries),
+            tree: bbox_tree(regions),
         }
     }
 
@@ -629,22 +634,9 @@ struct Apportioner<'a> {
 
 impl<'a> Apportioner<'a> {
     fn new(level: &'a LevelRegions) -> Apportioner<'a> {
-        let entries: Vec<Entry> = level
-            .regions
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| {
-                r.geometry.bounding_rect().map(|b| {
-                    GeomWithData::new(
-                        Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
-                        i,
-                    )
-                })
-            })
-            .collect();
         Apportioner {
             level,
-            tree: RTree::bulk_load(entries),
+            tree: bbox_tree(level),
             gdal: HashMap::new(),
         }
     }

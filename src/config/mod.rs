@@ -214,18 +214,7 @@ pub struct Period {
 impl Period {
     /// Output column for this period's amount: `amount_period_2003_2012_krw`.
     pub fn column(&self) -> String {
-        let clean: String = self
-            .label
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("amount_period_{clean}_krw")
+        crate::write::amount_column("period", &self.label)
     }
 
     pub fn contains(&self, date: u32) -> bool {

@@ -81,8 +81,9 @@ fn money(v: i128, what: &str) -> Result<Value, String> {
         .map_err(|_| format!("{what}: {v} KRW does not fit a 64-bit integer"))
 }
 
-/// Output column name for a programme id: lower-case ASCII letters, digits and `_`.
-pub fn program_column(id: &str) -> String {
+/// An output column name made from data or config text: `amount_<kind>_<id>_krw` with the id
+/// reduced to lower-case ASCII letters, digits and `_`.
+pub fn amount_column(kind: &str, id: &str) -> String {
     let clean: String = id
         .chars()
         .map(|c| {
@@ -93,7 +94,12 @@ pub fn program_column(id: &str) -> String {
             }
         })
         .collect();
-    format!("amount_program_{clean}_krw")
+    format!("amount_{kind}_{clean}_krw")
+}
+
+/// Output column name for a programme id: `amount_program_<id>_krw`.
+pub fn program_column(id: &str) -> String {
+    amount_column("program", id)
 }
 
 /// Builds one region layer (a boundary level or the regional groups).

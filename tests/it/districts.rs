@@ -82,17 +82,9 @@ fn districts(path: &Path) {
     ds.close().unwrap();
 }
 
-const PIPELINE: &str = r#"
-[pipeline]
-name = "districts"
-output_dir = "out"
-max_reject_share = 0.9
-
-[boundaries]
-path = "grid.gpkg"
-levels = ["sido", "sigungu", "emd"]
-full_name_field = "full_name"
-
+const NAME: &str = "districts";
+const MAX_REJECT_SHARE: f64 = 0.9;
+const INPUTS: &str = r#"
 [[inputs]]
 name = "districts"
 path = "districts.gpkg"
@@ -106,10 +98,7 @@ locate = { by = "geometry" }
 fn districts_are_apportioned_by_area_and_every_won_is_accounted_for() {
     let dir = grid_dir();
     districts(&dir.path().join("districts.gpkg"));
-    std::fs::write(dir.path().join("d.toml"), PIPELINE).unwrap();
-    let mut p = smartgap::config::load(&dir.path().join("d.toml")).expect("valid config");
-    p.output_dir = dir.path().join("out");
-    let o = smartgap::pipeline::run(&p).expect("run succeeds");
+    let o = crate::fixtures::run_on_grid(dir.path(), NAME, MAX_REJECT_SHARE, INPUTS);
     let emd = geojson(&dir.path().join("out"), "emd");
     let got = |c: &str| props(&emd, c)["amount_krw"].as_i64().unwrap();
     // d_half: 0.5 km on each side of x = 1 km → 500.5 each; the odd won goes to the first.

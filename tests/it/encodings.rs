@@ -11,17 +11,9 @@ use gdal::vector::{
 
 use crate::fixtures::grid_dir;
 
-const PIPELINE: &str = r#"
-[pipeline]
-name = "encodings"
-output_dir = "out"
-max_reject_share = 0.0
-
-[boundaries]
-path = "grid.gpkg"
-levels = ["sido", "sigungu", "emd"]
-full_name_field = "full_name"
-
+const NAME: &str = "encodings";
+const MAX_REJECT_SHARE: f64 = 0.0;
+const INPUTS: &str = r#"
 [[inputs]]
 name = "cp949_csv"
 path = "names_cp949.csv"
@@ -92,11 +84,7 @@ fn cp949_csv_and_a_shapefile_with_a_lying_cpg_resolve_and_the_lie_is_reported() 
     let dbf = std::fs::read(dir.path().join("lying.dbf")).unwrap();
     let (busan, _, _) = encoding_rs::EUC_KR.encode("부산광역시");
     assert!(dbf.windows(busan.len()).any(|w| w == &busan[..]));
-    std::fs::write(dir.path().join("enc.toml"), PIPELINE).unwrap();
-
-    let mut p = smartgap::config::load(&dir.path().join("enc.toml")).expect("valid config");
-    p.output_dir = dir.path().join("out");
-    let o = smartgap::pipeline::run(&p).expect("run succeeds");
+    let o = crate::fixtures::run_on_grid(dir.path(), NAME, MAX_REJECT_SHARE, INPUTS);
     assert_eq!(
         o.report.totals.rejected_records, 0,
         "{:?}",

@@ -160,3 +160,26 @@ pub fn props<'a>(fc: &'a serde_json::Value, code: &str) -> &'a serde_json::Value
         .map(|f| &f["properties"])
         .unwrap_or_else(|| panic!("no feature {code}"))
 }
+
+/// Writes a pipeline over the grid boundaries with the given `[[inputs]]` tables into `dir`
+/// (as `<name>.toml`) and runs it, publishing into `dir/out`.
+pub fn run_on_grid(
+    dir: &Path,
+    name: &str,
+    max_reject_share: f64,
+    inputs: &str,
+) -> smartgap::pipeline::RunOutcome {
+    let toml = grid_pipeline(name, max_reject_share, inputs);
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, toml).unwrap();
+    let p = smartgap::config::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
+    smartgap::pipeline::run(&p).expect("run succeeds")
+}
+
+/// The text of a pipeline over the grid boundaries with the given `[[inputs]]` tables.
+pub fn grid_pipeline(name: &str, max_reject_share: f64, inputs: &str) -> String {
+    format!(
+        "[pipeline]\nname = \"{name}\"\noutput_dir = \"out\"\nmax_reject_share = {max_reject_share}\n\n\
+         [boundaries]\npath = \"grid.gpkg\"\nlevels = [\"sido\", \"sigungu\", \"emd\"]\nfull_name_field = \"full_name\"\n\n{inputs}"
+    )
+}

@@ -7,17 +7,9 @@ use std::path::Path;
 
 use crate::fixtures::{geojson, grid_dir, props};
 
-const PIPELINE: &str = r#"
-[pipeline]
-name = "xlsx"
-output_dir = "out"
-max_reject_share = 0.9
-
-[boundaries]
-path = "grid.gpkg"
-levels = ["sido", "sigungu", "emd"]
-full_name_field = "full_name"
-
+const NAME: &str = "xlsx";
+const MAX_REJECT_SHARE: f64 = 0.9;
+const INPUTS: &str = r#"
 [[inputs]]
 name = "ministry_sheet"
 path = "projects.xlsx"
@@ -36,10 +28,7 @@ fn a_sheet_below_a_title_with_the_unit_in_its_header_is_read_exactly() {
         dir.path().join("projects.xlsx"),
     )
     .unwrap();
-    std::fs::write(dir.path().join("xlsx.toml"), PIPELINE).unwrap();
-    let mut p = smartgap::config::load(&dir.path().join("xlsx.toml")).expect("valid config");
-    p.output_dir = dir.path().join("out");
-    let o = smartgap::pipeline::run(&p).expect("run succeeds");
+    let o = crate::fixtures::run_on_grid(dir.path(), NAME, MAX_REJECT_SHARE, INPUTS);
     let sigungu = geojson(&dir.path().join("out"), "sigungu");
     // 22.6억 → 2,260,000,000; "1,000"억 → 100,000,000,000; "１２"억 → 1,200,000,000.
     assert_eq!(props(&sigungu, "11010")["amount_krw"], 2_260_000_000i64);
@@ -65,7 +54,11 @@ fn a_header_without_a_unit_is_a_config_error() {
     .unwrap();
     std::fs::write(
         dir.path().join("xlsx.toml"),
-        PIPELINE.replace("field = \"사업비(억원)\"", "field = \"시도\""),
+        crate::fixtures::grid_pipeline(
+            NAME,
+            MAX_REJECT_SHARE,
+            &INPUTS.replace("field = \"사업비(억원)\"", "field = \"시도\""),
+        ),
     )
     .unwrap();
     let e = smartgap::config::load(&dir.path().join("xlsx.toml")).unwrap_err();
