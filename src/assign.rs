@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::crosswalk::{Crosswalk, Date};
-use geo::{BoundingRect, Coord, CoordinatePosition, MultiPolygon, coordinate_position::CoordPos};
+use geo::{BoundingRect, MultiPolygon};
 use rayon::prelude::*;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 
@@ -142,8 +142,22 @@ type Outcome = Result<(Resolution, String), (RejectReason, String)>;
 /// Assigns every record or rejects it. Pure: boundaries, crosswalk and records in, outcomes out.
 pub fn assign(b: &Boundaries, cw: &Crosswalk, records: &[Investment]) -> Assignment {
     let names = NameIndex::new(b);
-    let locator = b.finest().map(|finest| {
-        let mut levels = vec![Locator::new(finest)];
+    let has_points = records
+        .iter()
+        .any(|r| matches!(r.location, Location::Point(_)));
+    let locator = b.finest().filter(|_| has_points).map(|finest| {
+        // The grid pays off from a few thousand points; below that, exact tests are cheaper.
+        let cells = if records.len() > 5_000 {
+            4 * finest.regions.len().max(1) * 64
+        } else {
+            0
+        };
+        let first = Locator::new(finest);
+        let mut levels = vec![if cells > 0 {
+            first.with_grid(cells)
+        } else {
+            first
+        }];
         // Coarser levels catch points in gaps of the finer partition (held at that level).
         for l in b.levels.iter().rev().skip(1) {
             levels.push(Locator::new(l));
@@ -565,62 +579,8 @@ enum Found<'a> {
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
-/// Point-in-polygon over one level: an R-tree of polygon bounding boxes, then an exact test.
-pub struct Locator<'a> {
-    pub level: AdminLevel,
-    pub regions: &'a LevelRegions,
-    tree: RTree<Entry>,
-}
-
-/// An R-tree of the bounding boxes of a level's regions, each tagged with its index.
-fn bbox_tree(level: &LevelRegions) -> RTree<Entry> {
-    let entries: Vec<Entry> = level
-        .regions
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            r.geometry.bounding_rect().map(|b| {
-                GeomWithData::new(
-                    Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
-                    i,
-                )
-            })
-        })
-        .collect();
-    RTree::bulk_load(entries)
-}
-
-impl<'a> Locator<'a> {
-    pub fn new(regions: &'a LevelRegions) -> Locator<'a> {
-        Locator {
-            level: regions.level,
-            regions,
-            tree: bbox_tree(regions),
-        }
-    }
-
-    /// The index of the region holding `c` under the edge rule, or `None` outside all.
-    pub fn locate(&self, c: Coord<f64>) -> Option<usize> {
-        let mut best_inside: Option<usize> = None;
-        let mut best_boundary: Option<usize> = None;
-        let lowest = |cur: Option<usize>, i: usize| match cur {
-            Some(j) if self.regions.regions[j].code <= self.regions.regions[i].code => Some(j),
-            _ => Some(i),
-        };
-        for e in self
-            .tree
-            .locate_in_envelope_intersecting(AABB::from_point([c.x, c.y]))
-        {
-            let i = e.data;
-            match self.regions.regions[i].geometry.coordinate_position(&c) {
-                CoordPos::Inside => best_inside = lowest(best_inside, i),
-                CoordPos::OnBoundary => best_boundary = lowest(best_boundary, i),
-                CoordPos::Outside => {}
-            }
-        }
-        best_inside.or(best_boundary)
-    }
-}
+pub use crate::locate::Locator;
+use crate::locate::bbox_tree;
 
 /// Area-weighted apportionment of polygon records over the finest level, with GEOS (through
 /// GDAL) for the intersections: robust on real boundaries, and the input polygons are valid or

@@ -25,6 +25,7 @@ pub mod crosswalk;
 pub mod crs;
 pub mod error;
 pub mod indicators;
+pub mod locate;
 pub mod model;
 pub mod pipeline;
 pub mod publish;
