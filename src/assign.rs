@@ -152,15 +152,18 @@ pub fn assign(b: &Boundaries, cw: &Crosswalk, records: &[Investment]) -> Assignm
         } else {
             0
         };
-        let first = Locator::new(finest);
-        let mut levels = vec![if cells > 0 {
-            first.with_grid(cells)
-        } else {
-            first
-        }];
+        let with_grid = |l| {
+            let loc = Locator::new(l);
+            if cells > 0 {
+                loc.with_grid(crate::locate::default_cells(l))
+            } else {
+                loc
+            }
+        };
+        let mut levels = vec![with_grid(finest)];
         // Coarser levels catch points in gaps of the finer partition (held at that level).
         for l in b.levels.iter().rev().skip(1) {
-            levels.push(Locator::new(l));
+            levels.push(with_grid(l));
         }
         levels
     });
