@@ -27,6 +27,8 @@ pub struct Pipeline {
     pub max_reject_share: f64,
     /// How many run directories (with their manifests) to keep under `output_dir/runs`.
     pub keep_runs: usize,
+    /// Largest input file accepted, in MiB (a `.shp`'s `.dbf` counts too).
+    pub max_input_mib: u64,
     pub boundaries: BoundariesSpec,
     pub region_groups: Option<RegionGroupsSpec>,
     /// The dated admin-code change table that maps old codes and names to the boundaries'.

@@ -29,6 +29,7 @@ pub struct RawMeta {
     pub output_dir: S<String>,
     pub max_reject_share: Option<S<f64>>,
     pub keep_runs: Option<S<i64>>,
+    pub max_input_mib: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -74,6 +74,7 @@ pub fn load(path: &Path) -> Result<Pipeline, Box<ConfigError>> {
     let mut v = Validator {
         config_path: path.to_path_buf(),
         problems: Vec::new(),
+        max_input_mib: DEFAULT_MAX_INPUT_MIB,
     };
     let pipeline = v.pipeline(raw);
     v.problems.sort_by_key(|p| p.span.map(|s| s.offset()));
@@ -97,7 +98,11 @@ fn unknown_key_help(message: &str) -> Option<String> {
 struct Validator {
     config_path: PathBuf,
     problems: Vec<Problem>,
+    max_input_mib: u64,
 }
+
+/// Default largest input: 16 GiB.
+const DEFAULT_MAX_INPUT_MIB: u64 = 16 * 1024;
 
 fn span<T>(s: &S<T>) -> Range<usize> {
     s.span()
@@ -126,6 +131,13 @@ impl Validator {
                 v
             }
         };
+        if let Some(m) = &meta.max_input_mib {
+            match u64::try_from(*m.get_ref()) {
+                Ok(n) if n >= 1 => self.max_input_mib = n,
+                _ => self.push(Problem::new(span(m), "max_input_mib must be at least 1")),
+            }
+        }
+        let max_input_mib = self.max_input_mib;
         let keep_runs = match meta.keep_runs {
             None => 7,
             Some(s) => match usize::try_from(*s.get_ref()) {
@@ -393,6 +405,7 @@ impl Validator {
             output_dir: output_dir?,
             max_reject_share,
             keep_runs,
+            max_input_mib,
             boundaries: BoundariesSpec {
                 path: b_path?,
                 levels,
@@ -780,6 +793,22 @@ impl Validator {
                     .help("paths are relative to the pipeline file's directory"),
             );
             return None;
+        }
+        if must_exist {
+            let mut files = vec![p.clone()];
+            if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("shp")) {
+                files.push(p.with_extension("dbf"));
+            }
+            for f in files {
+                let mib = std::fs::metadata(&f).map_or(0, |m| m.len()) / (1024 * 1024);
+                if mib > self.max_input_mib {
+                    self.push(
+                        Problem::new(span(s), format!("{} is {mib} MiB, above max_input_mib {}", f.display(), self.max_input_mib))
+                            .help("raise [pipeline] max_input_mib if the file is expected to be this large"),
+                    );
+                    return None;
+                }
+            }
         }
         Some(p)
     }

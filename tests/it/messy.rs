@@ -90,3 +90,27 @@ fn network_virtual_archive_and_stdin_paths_are_refused_before_anything_is_read()
         assert!(err.contains("bad.toml:"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn an_input_above_max_input_mib_is_refused_with_its_size() {
+    let dir = messy_dir();
+    let mut big = String::from("id,lon,lat,amount_krw\n");
+    while big.len() < 2 * 1024 * 1024 + 10 {
+        big.push_str("x,127.5,37.5,1\n");
+    }
+    std::fs::write(dir.path().join("points_4326.csv"), big).unwrap();
+    let toml = std::fs::read_to_string(dir.path().join("messy.toml"))
+        .unwrap()
+        .replace(
+            "max_reject_share = 0.9",
+            "max_reject_share = 0.9\nmax_input_mib = 1",
+        );
+    std::fs::write(dir.path().join("big.toml"), toml).unwrap();
+    let e = smartgap::config::load(&dir.path().join("big.toml")).unwrap_err();
+    assert!(
+        e.problems
+            .iter()
+            .any(|p| p.message.contains("2 MiB, above max_input_mib 1")),
+        "{e:?}"
+    );
+}
