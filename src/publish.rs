@@ -139,11 +139,23 @@ pub fn stage(out: &Path) -> Result<Staging, Error> {
 
 impl Staging {
     /// Makes the staged run the published one. Returns the final run directory.
+    ///
+    /// Never deletes or overwrites anything smartgap did not create: a real file or directory
+    /// where a published link belongs stops the run before anything is published.
     pub fn publish(self, keep_runs: usize) -> Result<PathBuf, Error> {
         let werr = |path: &Path, e: std::io::Error| Error::Write {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
+        for name in PUBLISHED.iter().chain(&["current"]) {
+            let p = self.out.join(name);
+            if p.exists() && !p.is_symlink() {
+                return Err(Error::Write {
+                    path: p,
+                    message: "exists and is not smartgap's link; move it away or choose another output_dir (nothing was published)".into(),
+                });
+            }
+        }
         sync_tree(&self.dir).map_err(|e| werr(&self.dir, e))?;
         let final_dir = self.out.join("runs").join(&self.id);
         fs::rename(&self.dir, &final_dir).map_err(|e| werr(&final_dir, e))?;
@@ -154,12 +166,6 @@ impl Staging {
         std::os::unix::fs::symlink(Path::new("runs").join(&self.id), &tmp)
             .map_err(|e| werr(&tmp, e))?;
         let current = self.out.join("current");
-        if current.is_dir() && !current.is_symlink() {
-            return Err(Error::Write {
-                path: current,
-                message: "is a real directory; smartgap expects its own symlink here".into(),
-            });
-        }
         fs::rename(&tmp, &current).map_err(|e| werr(&current, e))?;
         for name in PUBLISHED {
             let link = self.out.join(name);
@@ -167,13 +173,10 @@ impl Staging {
             if fs::read_link(&link).ok().as_deref() == Some(target.as_path()) {
                 continue;
             }
-            // A first run, or a plain file left by something else: replace it by the link.
+            // A first run (checked above: no foreign file stands here): create the link.
             let tmp = self.out.join(format!(".{name}-{}", self.id));
             let _ = fs::remove_file(&tmp);
             std::os::unix::fs::symlink(&target, &tmp).map_err(|e| werr(&tmp, e))?;
-            if link.is_dir() && !link.is_symlink() {
-                fs::remove_dir_all(&link).map_err(|e| werr(&link, e))?;
-            }
             fs::rename(&tmp, &link).map_err(|e| werr(&link, e))?;
         }
         sync_dir(&self.out).map_err(|e| werr(&self.out, e))?;
@@ -191,6 +194,19 @@ impl Staging {
     }
 }
 
+/// Whether a name under `runs/` is one of smartgap's run directories (`<id>` or `<id>.failed`,
+/// id = `YYYYMMDDTHHMMSSZ-<pid>`): nothing else there is ever deleted.
+fn is_run_dir(name: &str) -> bool {
+    let id = name.strip_suffix(".failed").unwrap_or(name);
+    let b = id.as_bytes();
+    b.len() > 17
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..15].iter().all(u8::is_ascii_digit)
+        && &b[15..17] == b"Z-"
+        && b[17..].iter().all(u8::is_ascii_digit)
+}
+
 /// Deletes all but the newest `keep` run directories (never the current one).
 fn prune(runs: &Path, keep: usize, current: &str) {
     let Ok(entries) = fs::read_dir(runs) else {
@@ -199,7 +215,7 @@ fn prune(runs: &Path, keep: usize, current: &str) {
     let mut ids: Vec<String> = entries
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
+        .filter(|n| is_run_dir(n))
         .collect();
     ids.sort();
     let n = ids.len();
@@ -229,6 +245,15 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_run_directories_are_pruned() {
+        assert!(is_run_dir("20261125T061500Z-1234"));
+        assert!(is_run_dir("20261125T061500Z-1234.failed"));
+        assert!(!is_run_dir("my-notes"));
+        assert!(!is_run_dir(".staging-20261125T061500Z-1234"));
+        assert!(!is_run_dir("20261125T061500Z-"));
+    }
 
     #[test]
     fn utc_dates_match_known_days() {

@@ -130,3 +130,24 @@ fn sigkill_at_any_moment_leaves_the_published_outputs_complete() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+#[test]
+fn an_output_dir_holding_someone_elses_files_is_never_overwritten() {
+    let dir = grid_dir();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(out.join("geojson")).unwrap();
+    std::fs::write(out.join("geojson/precious.txt"), "keep me").unwrap();
+    std::fs::create_dir_all(out.join("runs/my-notes")).unwrap();
+    let o = smartgap(dir.path(), &["run", "grid.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not smartgap's link"),
+        "{o:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("geojson/precious.txt")).unwrap(),
+        "keep me"
+    );
+    assert!(out.join("runs/my-notes").is_dir());
+    assert!(!out.join("current").exists());
+}
