@@ -80,13 +80,14 @@ fn main() -> ExitCode {
                     return;
                 };
                 let t = &o.report.totals;
+                let dir = std::fs::canonicalize(&o.run_dir).unwrap_or_else(|_| o.run_dir.clone());
                 println!(
                     "smartgap: {} records, {} KRW assigned, {} rejected ({} KRW); outputs in {}",
                     t.input_records,
                     t.assigned_krw,
                     t.rejected_records,
                     t.rejected_krw,
-                    o.run_dir.display()
+                    dir.display()
                 );
             }),
     };
