@@ -173,11 +173,12 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     let totals = money_totals(p, read_krw, &records, &money, &attrs, &rejects, &files)?;
 
     // indicators + layers
+    let weights_key = weights_cache_key(p)?;
     let spatial: Vec<LevelSpatial> = boundaries
         .levels
         .iter()
         .zip(&agg.levels)
-        .map(|(l, t)| level_spatial(l, t, &p.indicators.spatial))
+        .map(|(l, t)| level_spatial(l, t, &p.indicators.spatial, &p.output_dir, &weights_key))
         .collect();
     let population = Populations::new(p, &boundaries, &groups)?;
     let derived = Derived {
@@ -605,14 +606,84 @@ struct LevelSpatial {
     local: Vec<spatial::Local>,
 }
 
+/// What the contiguity weights depend on: the boundary file and the spatial settings.
+fn weights_cache_key(p: &Pipeline) -> Result<String, Error> {
+    use sha2::{Digest, Sha256};
+    let s = &p.indicators.spatial;
+    let mut h = Sha256::new();
+    h.update(read::checksum(&p.boundaries.path)?.as_bytes());
+    h.update(
+        format!(
+            "{:?} {} {} {VERSION}",
+            s.contiguity, s.tolerance_m, s.island_knn
+        )
+        .as_bytes(),
+    );
+    Ok(h.finalize()
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Contiguity weights of a level, from the output directory's cache when the boundaries and
+/// settings are the same as when they were built (they rarely change between nights).
+fn cached_weights(
+    l: &crate::model::LevelRegions,
+    spec: &crate::config::SpatialSpec,
+    out: &std::path::Path,
+    key: &str,
+) -> spatial::Weights {
+    let dir = out.join("cache");
+    let path = dir.join(format!("weights-{}-{key}.json", l.level));
+    if let Some(w) = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<(Vec<Vec<usize>>, Vec<usize>)>(&b).ok())
+        .filter(|(nb, islands)| {
+            // A cache that does not fit this level exactly is rebuilt, never trusted.
+            let n = l.regions.len();
+            nb.len() == n
+                && nb
+                    .iter()
+                    .enumerate()
+                    .all(|(i, row)| row.iter().all(|&j| j < n && j != i))
+                && islands.iter().all(|&i| i < n)
+        })
+        .map(|(neighbors, islands)| spatial::Weights { neighbors, islands })
+    {
+        return w;
+    }
+    let polys: Vec<&geo::MultiPolygon<f64>> = l.regions.iter().map(|r| &r.geometry).collect();
+    let w = spatial::contiguity(&polys, spec.tolerance_m, spec.contiguity, spec.island_knn);
+    // A failed cache write only costs the next run the rebuild.
+    if std::fs::create_dir_all(&dir).is_ok() {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            let prefix = format!("weights-{}-", l.level);
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        if let Ok(json) = serde_json::to_vec(&(&w.neighbors, &w.islands)) {
+            let tmp = dir.join(format!(".weights-{}-{key}.tmp", l.level));
+            if std::fs::write(&tmp, json).is_ok() {
+                let _ = std::fs::rename(&tmp, &path);
+            }
+        }
+    }
+    w
+}
+
 fn level_spatial(
     l: &crate::model::LevelRegions,
     totals: &aggregate::LevelTotals,
     spec: &crate::config::SpatialSpec,
+    out: &std::path::Path,
+    key: &str,
 ) -> LevelSpatial {
     let t0 = Instant::now();
-    let polys: Vec<&geo::MultiPolygon<f64>> = l.regions.iter().map(|r| &r.geometry).collect();
-    let weights = spatial::contiguity(&polys, spec.tolerance_m, spec.contiguity, spec.island_knn);
+    let weights = cached_weights(l, spec, out, key);
     let weights_ms = t0.elapsed().as_millis() as u64;
     let y: Vec<f64> = l
         .regions

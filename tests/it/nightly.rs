@@ -151,3 +151,33 @@ fn an_output_dir_holding_someone_elses_files_is_never_overwritten() {
     assert!(out.join("runs/my-notes").is_dir());
     assert!(!out.join("current").exists());
 }
+
+#[test]
+fn cached_weights_give_the_same_outputs_and_a_bad_cache_is_rebuilt() {
+    let dir = grid_dir();
+    assert!(smartgap(dir.path(), &["run", "grid.toml"]).status.success());
+    let out = dir.path().join("out");
+    let before = published(&out);
+    let cache: Vec<std::path::PathBuf> = std::fs::read_dir(out.join("cache"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(cache.len(), 3, "one weights file per level: {cache:?}");
+    // Cached: same bytes.
+    assert!(
+        smartgap(dir.path(), &["run", "--force", "grid.toml"])
+            .status
+            .success()
+    );
+    assert_eq!(published(&out), before);
+    // Corrupted (an index out of range, and garbage): rebuilt, same bytes, no panic.
+    std::fs::write(&cache[0], "[[[99]],[]]").unwrap();
+    std::fs::write(&cache[1], "not json").unwrap();
+    assert!(
+        smartgap(dir.path(), &["run", "--force", "grid.toml"])
+            .status
+            .success()
+    );
+    assert_eq!(published(&out), before);
+}
