@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 PIPELINE ?= pipelines/national.toml
 
-.PHONY: run test setup build check ci fmt lint data verify fuzz clean
+.PHONY: run test setup build check ci fmt lint data verify fuzz clean bench
 
 ## run: install what is missing, build in release and run the national nightly pipeline
 run: setup
@@ -45,6 +45,10 @@ verify: build
 ## fuzz: the reader property tests with many more random cases than make test
 fuzz: setup
 	SMARTGAP_FUZZ_CASES=$${SMARTGAP_FUZZ_CASES:-20000} $(CARGO) test --locked --release --test it fuzz
+
+## bench: smartgap vs GeoPandas / DuckDB (W3 districts) and the national run; writes bench/RESULTS.md
+bench: setup
+	bash bench/run.sh
 
 clean:
 	rm -rf target out

