@@ -6,13 +6,7 @@ use std::path::Path;
 use gdal::vector::LayerAccess;
 
 fn run() -> (tempfile::TempDir, smartgap::pipeline::RunOutcome) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut p = smartgap::config::load(&root.join("tests/fixtures/crosswalk/crosswalk.toml"))
-        .expect("valid config");
-    let out = tempfile::tempdir().unwrap();
-    p.output_dir = out.path().to_path_buf();
-    let o = smartgap::pipeline::run(&p).expect("run succeeds");
-    (out, o)
+    crate::fixtures::run_repo_pipeline("tests/fixtures/crosswalk/crosswalk.toml")
 }
 
 /// (record_id, code, amount part) rows of the `assignments` table.

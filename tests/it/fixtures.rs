@@ -183,3 +183,14 @@ pub fn grid_pipeline(name: &str, max_reject_share: f64, inputs: &str) -> String 
          [boundaries]\npath = \"grid.gpkg\"\nlevels = [\"sido\", \"sigungu\", \"emd\"]\nfull_name_field = \"full_name\"\n\n{inputs}"
     )
 }
+
+/// Runs a pipeline file of the repository (path relative to its root) with its outputs
+/// redirected to a fresh temp dir, which is returned with the outcome.
+pub fn run_repo_pipeline(rel: &str) -> (tempfile::TempDir, smartgap::pipeline::RunOutcome) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut p = smartgap::config::load(&root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e:?}"));
+    let out = tempfile::tempdir().unwrap();
+    p.output_dir = out.path().to_path_buf();
+    let o = smartgap::pipeline::run(&p).unwrap_or_else(|e| panic!("{rel}: {e:?}"));
+    (out, o)
+}

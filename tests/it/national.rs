@@ -2,18 +2,10 @@
 //! Expected totals are summed by hand from the seed report (Table 2 and the text), not taken
 //! from a previous run: see data/investments/README.md for the same sums.
 
-use std::path::Path;
-
 use crate::fixtures::{geojson, props};
 
 fn national() -> (tempfile::TempDir, smartgap::pipeline::RunOutcome) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut p = smartgap::config::load(&root.join("pipelines/national.toml"))
-        .expect("national.toml is valid");
-    let out = tempfile::tempdir().unwrap();
-    p.output_dir = out.path().to_path_buf();
-    let o = smartgap::pipeline::run(&p).expect("national run succeeds");
-    (out, o)
+    crate::fixtures::run_repo_pipeline("pipelines/national.toml")
 }
 
 /// 억원 → KRW.
