@@ -1,6 +1,6 @@
 //! The nightly job, top to bottom: read → assign → aggregate → indicators → write.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use tracing::{info, warn};
@@ -11,6 +11,7 @@ use crate::config::{InputKind, Pipeline};
 use crate::crosswalk::Crosswalk;
 use crate::error::Error;
 use crate::indicators;
+use crate::indicators::population::Populations;
 use crate::indicators::spatial;
 use crate::indicators::summary::{self, Base, LorenzPoint, RegionValue, SummaryRow};
 use crate::model::{AdminLevel, FundingSource};
@@ -501,100 +502,6 @@ fn summarize(
 struct Derived<'a> {
     spatial: &'a [LevelSpatial],
     population: &'a Populations,
-}
-
-/// Census population of every region, for the configured year.
-#[derive(Debug, Default)]
-struct Populations {
-    year: Option<i64>,
-    /// Per boundary level, code → population (only regions with a known population).
-    levels: Vec<HashMap<String, i64>>,
-    /// Region group id → population.
-    groups: HashMap<String, i64>,
-}
-
-impl Populations {
-    /// Regions take the table's value for their code, else the sum of their children when every
-    /// child has one (a 시도 from its 시군구); levels finer than the table stay unknown.
-    fn new(p: &Pipeline, b: &Boundaries, groups: &[RegionGroup]) -> Result<Populations, Error> {
-        let Some(spec) = &p.population else {
-            return Ok(Populations::default());
-        };
-        let given = read::population(spec)?;
-        let unknown: Vec<&String> = given.keys().filter(|c| b.find(c).is_none()).collect();
-        if !unknown.is_empty() {
-            let mut u: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
-            u.sort_unstable();
-            return Err(Error::Read {
-                path: spec.path.clone(),
-                layer: String::new(),
-                message: format!(
-                    "{} code(s) for {} are not regions of the boundaries: {}",
-                    u.len(),
-                    spec.year,
-                    u.iter().take(8).copied().collect::<Vec<_>>().join(", ")
-                ),
-            });
-        }
-        let mut levels: Vec<HashMap<String, i64>> = vec![HashMap::new(); b.levels.len()];
-        for li in (0..b.levels.len()).rev() {
-            let l = &b.levels[li];
-            let mut children: HashMap<&str, (i64, usize, usize)> = HashMap::new();
-            if let Some(finer) = b.levels.get(li + 1) {
-                for r in &finer.regions {
-                    if let Some(parent) = r.parent_code.as_deref() {
-                        let e = children.entry(parent).or_default();
-                        e.2 += 1;
-                        if let Some(v) = levels[li + 1].get(&r.code) {
-                            e.0 += v;
-                            e.1 += 1;
-                        }
-                    }
-                }
-            }
-            for r in &l.regions {
-                let v = given.get(&r.code).copied().or_else(|| {
-                    children
-                        .get(r.code.as_str())
-                        .filter(|(_, known, all)| known == all && *all > 0)
-                        .map(|(sum, _, _)| *sum)
-                });
-                if let Some(v) = v {
-                    levels[li].insert(r.code.clone(), v);
-                }
-            }
-        }
-        let mut by_group = HashMap::new();
-        if let Some(si) = b.levels.iter().position(|l| l.level == AdminLevel::Sido) {
-            for g in groups {
-                let members: Vec<&String> = g
-                    .sido_codes
-                    .iter()
-                    .filter(|c| b.levels[si].get(c).is_some())
-                    .collect();
-                let known: Vec<i64> = members
-                    .iter()
-                    .filter_map(|c| levels[si].get(*c).copied())
-                    .collect();
-                if !members.is_empty() && known.len() == members.len() {
-                    by_group.insert(g.id.clone(), known.iter().sum());
-                }
-            }
-        }
-        Ok(Populations {
-            year: Some(spec.year),
-            levels,
-            groups: by_group,
-        })
-    }
-
-    fn apply(&self, r: &mut indicators::RegionIndicators, population: Option<&i64>) {
-        r.population_year = self.year;
-        r.population = population.copied();
-        r.amount_per_capita_krw = population
-            .filter(|p| **p > 0)
-            .map(|p| r.amount_krw as f64 / *p as f64);
-    }
 }
 
 /// Weights, global Moran and local statistics of one level's amount per km².
