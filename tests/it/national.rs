@@ -47,6 +47,14 @@ fn national_run_matches_the_reports_tables() {
     assert_eq!(by_name("대구광역시"), eok(9_140));
     assert_eq!(by_name("부산광역시"), eok(4_177));
     assert_eq!(by_name("세종특별자치시"), eok(80));
+    // Census 2020 population rolls up from 시군구 to the nation: 51,829,136 (data/population.md).
+    let pop: i64 = sido["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["population"].as_i64().unwrap())
+        .sum();
+    assert_eq!(pop, 51_829_136);
 
     // 마포구 holds 53 억 (시범사업); 은평구 22.6; 영등포구 5; 서대문구 5.
     let sigungu = geojson(out.path(), "sigungu");
