@@ -9,6 +9,7 @@ use crate::assign::Assigned;
 use crate::config::Period;
 use crate::model::{AdminLevel, Boundaries, FundingSource, Investment};
 use crate::read::RegionGroup;
+use crate::stream::Streamed;
 
 /// Sums for one region. Money is `i128` while summing; the writers check it fits `i64`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -75,6 +76,7 @@ pub fn aggregate(
     groups: &[RegionGroup],
     records: &[Investment],
     assigned: &[Assigned],
+    streamed: &[&Streamed],
     periods: &[Period],
 ) -> Aggregates {
     let mut levels: Vec<LevelTotals> = b
@@ -139,6 +141,33 @@ pub fn aggregate(
             }
         }
     }
+    // Streamed points arrive already summed per region of the level they were located in.
+    for s in streamed {
+        assigned_krw += s.assigned_krw;
+        assigned_count += s.assigned_count;
+        programs.extend(s.programs.iter().cloned());
+        for (li, ri, t) in &s.located {
+            let level = &b.levels[*li];
+            let code = &level.regions[*ri].code;
+            let lineage = b.lineage(level.level, code);
+            for (lr, lt) in b.levels.iter().zip(levels.iter_mut()) {
+                match lineage.iter().find(|(l, _)| *l == lr.level) {
+                    Some((_, c)) => {
+                        if let Some(into) = lt.regions.get_mut(c) {
+                            add_totals(into, t);
+                            if lr.level == level.level {
+                                into.held_here_krw += t.amount_krw;
+                            }
+                        }
+                    }
+                    None => {
+                        lt.held_above_krw += t.amount_krw;
+                        lt.held_above_count += t.record_count;
+                    }
+                }
+            }
+        }
+    }
     if !groups.is_empty() {
         let sido_pos = b.levels.iter().position(|l| l.level == AdminLevel::Sido);
         let mut gt = LevelTotals {
@@ -180,9 +209,14 @@ pub fn aggregate(
 }
 
 fn merge(into: &mut RegionTotals, t: &RegionTotals) {
+    into.held_here_krw += t.amount_krw;
+    add_totals(into, t);
+}
+
+/// Adds amounts, counts and breakdowns (not `held_here_krw`).
+fn add_totals(into: &mut RegionTotals, t: &RegionTotals) {
     into.amount_krw += t.amount_krw;
     into.record_count += t.record_count;
-    into.held_here_krw += t.amount_krw;
     for (k, v) in &t.by_funding {
         *into.by_funding.entry(*k).or_default() += v;
     }

@@ -31,6 +31,7 @@ pub mod pipeline;
 pub mod publish;
 pub mod read;
 pub mod report;
+pub mod stream;
 pub mod write;
 
 pub use error::Error;

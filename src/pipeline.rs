@@ -14,6 +14,7 @@ use crate::indicators;
 use crate::indicators::population::Populations;
 use crate::indicators::spatial;
 use crate::indicators::summary::{self, Base, LorenzPoint, RegionValue, SummaryRow};
+use crate::locate::Locator;
 use crate::model::{AdminLevel, FundingSource};
 use crate::model::{Boundaries, Investment, Reject};
 use crate::publish;
@@ -22,6 +23,7 @@ use crate::report::{
     BoundariesReport, GIT_COMMIT, InputReport, LevelReport, RejectSummary, RunReport, Totals,
     VERSION,
 };
+use crate::stream::{self, Streamed};
 use crate::write::{self, OutLayer, RegionRow};
 
 /// What a finished run hands back: its manifest and where its outputs are.
@@ -102,7 +104,32 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     let mut records: Vec<Investment> = Vec::new();
     let mut rejects: Vec<Reject> = Vec::new();
     let mut files = Vec::new();
+    let mut streamed: Vec<(usize, Streamed)> = Vec::new();
+    let mut stream_ms = 0;
+    // Points of streamed inputs are placed at the finest level, or at a coarser one in gaps.
+    let locators: Vec<(usize, Locator<'_>)> = if p.inputs.iter().any(|i| i.stream) {
+        (0..boundaries.levels.len())
+            .rev()
+            .map(|li| {
+                let l = &boundaries.levels[li];
+                (
+                    li,
+                    Locator::new(l).with_grid(crate::locate::default_cells(l)),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     for (i, spec) in p.inputs.iter().enumerate() {
+        if spec.stream {
+            let t = Instant::now();
+            let s = stream::run(i, spec, &p.indicators.periods, &locators)?;
+            stream_ms += t.elapsed().as_millis() as u64;
+            files.push(s.file.clone());
+            streamed.push((i, s));
+            continue;
+        }
         let r = read::records(i, spec)?;
         info!(input = %spec.name, rows = r.file.rows, readable = r.records.len(), rejected = r.rejects.len(), "read");
         records.extend(r.records);
@@ -114,8 +141,19 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         .map(|r| r.amount_krw)
         .chain(rejects.iter().map(|r| r.amount_krw))
         .map(|a| i128::from(a.unwrap_or(0)))
-        .sum();
+        .sum::<i128>()
+        + streamed.iter().map(|(_, s)| s.read_krw).sum::<i128>();
+    for (_, s) in &mut streamed {
+        rejects.append(&mut s.rejects);
+    }
     let ms = lap("read", &mut timings);
+    if !streamed.is_empty() {
+        // Streaming reads, reprojects and locates in one pass: report it as its own stage.
+        if let Some(t) = timings.last_mut() {
+            t.1 = t.1.saturating_sub(stream_ms);
+        }
+        timings.push(("stream".to_string(), stream_ms));
+    }
     info!(
         regions = boundaries
             .levels
@@ -164,6 +202,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         &groups,
         &records,
         &money,
+        &streamed.iter().map(|(_, s)| s).collect::<Vec<_>>(),
         &p.indicators.periods,
     );
     aggregate::check_invariants(&boundaries, &agg).map_err(Error::Invariant)?;
@@ -171,7 +210,9 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     info!(assigned_krw = %agg.assigned_krw, ms, "aggregate done");
 
     // totals: every won read is assigned or rejected
-    let totals = money_totals(p, read_krw, &records, &money, &attrs, &rejects, &files)?;
+    let totals = money_totals(
+        read_krw, &records, &money, &attrs, &rejects, &streamed, &files,
+    )?;
 
     // indicators + layers
     let weights_key = weights_cache_key(p)?;
@@ -279,7 +320,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
                 .map(|l| (l.level.to_string(), l.regions.len()))
                 .collect(),
         },
-        inputs: input_reports(p, &files, &records, &money, &attrs, &rejects),
+        inputs: input_reports(p, &files, &records, &money, &attrs, &rejects, &streamed),
         totals: totals.clone(),
         levels: agg
             .levels
@@ -293,12 +334,20 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
                 outside_krw: l.outside_krw,
             })
             .collect(),
-        rejects_by_reason: rejects.iter().fold(BTreeMap::new(), |mut m, r| {
-            let s: &mut RejectSummary = m.entry(r.reason.code().to_string()).or_default();
-            s.count += 1;
-            s.amount_krw += i128::from(r.amount_krw.unwrap_or(0));
+        rejects_by_reason: {
+            let mut m: BTreeMap<String, RejectSummary> = BTreeMap::new();
+            for r in &rejects {
+                let s = m.entry(r.reason.code().to_string()).or_default();
+                s.count += 1;
+                s.amount_krw += i128::from(r.amount_krw.unwrap_or(0));
+            }
+            for (reason, (count, krw)) in streamed.iter().flat_map(|(_, s)| &s.unlisted) {
+                let s = m.entry(reason.code().to_string()).or_default();
+                s.count += count;
+                s.amount_krw += krw;
+            }
             m
-        }),
+        },
         timings_ms: timings,
     };
     let manifest = staging.dir.join("run.json");
@@ -335,27 +384,31 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
 }
 
 fn money_totals(
-    p: &Pipeline,
     read_krw: i128,
     records: &[Investment],
     money: &[Assigned],
     attrs: &[Assigned],
     rejects: &[Reject],
+    streamed: &[(usize, Streamed)],
     files: &[read::InputFile],
 ) -> Result<Totals, Error> {
     let input_records: u64 = files.iter().map(|f| f.rows).sum();
+    let unlisted = || streamed.iter().flat_map(|(_, s)| s.unlisted.values());
     let assigned_krw: i128 = money
         .iter()
         .map(|a| i128::from(records[a.record].amount_krw.unwrap_or(0)))
-        .sum();
+        .sum::<i128>()
+        + streamed.iter().map(|(_, s)| s.assigned_krw).sum::<i128>();
     let rejected_krw: i128 = rejects
         .iter()
         .map(|r| i128::from(r.amount_krw.unwrap_or(0)))
-        .sum();
+        .sum::<i128>()
+        + unlisted().map(|u| u.1).sum::<i128>();
     let t = Totals {
         input_records,
-        assigned_records: (money.len() + attrs.len()) as u64,
-        rejected_records: rejects.len() as u64,
+        assigned_records: (money.len() + attrs.len()) as u64
+            + streamed.iter().map(|(_, s)| s.assigned_count).sum::<u64>(),
+        rejected_records: rejects.len() as u64 + unlisted().map(|u| u.0).sum::<u64>(),
         input_krw: read_krw,
         assigned_krw,
         rejected_krw,
@@ -364,7 +417,7 @@ fn money_totals(
         return Err(Error::Invariant(format!(
             "{} records read from {} inputs, but {} assigned + {} rejected",
             t.input_records,
-            p.inputs.len(),
+            files.len(),
             t.assigned_records,
             t.rejected_records
         )));
@@ -385,6 +438,7 @@ fn input_reports(
     money: &[Assigned],
     attrs: &[Assigned],
     rejects: &[Reject],
+    streamed: &[(usize, Streamed)],
 ) -> Vec<InputReport> {
     p.inputs
         .iter()
@@ -398,6 +452,16 @@ fn input_reports(
                 .filter(|r| r.input == i)
                 .collect();
             let rej: Vec<&Reject> = rejects.iter().filter(|r| r.input == i).collect();
+            if let Some((_, s)) = streamed.iter().find(|(k, _)| *k == i) {
+                return InputReport {
+                    name: spec.name.clone(),
+                    file: file.clone(),
+                    assigned: s.assigned_count,
+                    rejected: rej.len() as u64 + s.unlisted.values().map(|u| u.0).sum::<u64>(),
+                    amount_krw: s.read_krw,
+                    streamed: true,
+                };
+            }
             InputReport {
                 name: spec.name.clone(),
                 file: file.clone(),
@@ -411,6 +475,7 @@ fn input_reports(
                         .iter()
                         .map(|r| i128::from(r.amount_krw.unwrap_or(0)))
                         .sum::<i128>(),
+                streamed: false,
             }
         })
         .collect()

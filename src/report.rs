@@ -39,6 +39,10 @@ pub struct InputReport {
     pub rejected: u64,
     /// Sum of every readable amount of the input (assigned + rejected).
     pub amount_krw: i128,
+    /// Read in chunks and folded into per-region totals: its records are not listed in the
+    /// `assignments` table, ids are not checked for duplicates, and only the first 10,000
+    /// rejects are listed in the `rejects` layer (all are counted here and in the totals).
+    pub streamed: bool,
 }
 
 /// Σ input = Σ assigned + Σ rejected, checked exactly in integer KRW.

@@ -90,6 +90,8 @@ pub struct InputSpec {
     /// The record's date (codes and names are as of it): a column, or one date for the input.
     pub date: ValueSpec,
     pub locate: Locate,
+    /// Read in chunks and fold into per-region totals (points only; see `stream.rs`).
+    pub stream: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

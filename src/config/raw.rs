@@ -76,6 +76,7 @@ pub struct RawInput {
     pub layer: Option<S<String>>,
     pub header_row: Option<S<i64>>,
     pub max_vertices: Option<S<i64>>,
+    pub stream: Option<S<bool>>,
     pub encoding: Option<S<String>>,
     pub kind: Option<S<String>>,
     pub id: Option<S<String>>,

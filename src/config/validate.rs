@@ -468,8 +468,24 @@ impl Validator {
                 }
             },
         };
+        let stream_only = path.as_deref().is_some_and(crate::stream::stream_only);
+        let stream = match &raw.stream {
+            None => stream_only,
+            Some(s) => {
+                if stream_only && !*s.get_ref() {
+                    self.push(
+                        Problem::new(span(s), "GeoParquet is only read by streaming")
+                            .help("remove `stream = false`"),
+                    );
+                }
+                *s.get_ref() || stream_only
+            }
+        };
         let fields = match &path {
-            Some(p) => match read::field_names_at(p, layer.as_deref(), encoding, header_row) {
+            Some(p) => match crate::stream::field_names(p, encoding, header_row)
+                .filter(|_| stream)
+                .unwrap_or_else(|| read::field_names_at(p, layer.as_deref(), encoding, header_row))
+            {
                 Ok(f) => Some(f),
                 Err(e) => {
                     self.push(Problem::new(span(&raw.path), e).label("this input"));
@@ -603,6 +619,25 @@ impl Validator {
             },
         };
         let locate = self.locate(&raw.locate, &mut field)?;
+        if stream {
+            let sp = raw
+                .stream
+                .as_ref()
+                .map(span)
+                .unwrap_or_else(|| span(&raw.path));
+            if !matches!(kind, InputKind::Investments) {
+                self.push(Problem::new(
+                    sp.clone(),
+                    "only investment inputs are streamed (attribute inputs are small tables)",
+                ));
+            }
+            if !matches!(locate, Locate::Point { .. } | Locate::Geometry { .. }) {
+                self.push(
+                    Problem::new(sp, "a streamed input is located by point or geometry")
+                        .help("locate = { by = \"point\", x = \"lon\", y = \"lat\", crs = \"EPSG:4326\" }"),
+                );
+            }
+        }
         Some(InputSpec {
             name: raw.name.get_ref().clone(),
             path: path?,
@@ -617,6 +652,7 @@ impl Validator {
             funding,
             date,
             locate,
+            stream,
         })
     }
 

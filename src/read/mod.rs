@@ -56,7 +56,7 @@ pub fn open_with(path: &Path, open_options: &[String]) -> Result<Dataset, Error>
     })
 }
 
-fn layer<'a>(
+pub(crate) fn layer<'a>(
     ds: &'a Dataset,
     path: &Path,
     name: Option<&str>,
@@ -139,7 +139,7 @@ pub fn open_input(
 }
 
 /// Column names: the layer's own, or the values of row `header_row` when it is below row 1.
-fn header(l: &mut gdal::vector::Layer<'_>, header_row: usize) -> Vec<String> {
+pub(crate) fn header(l: &mut gdal::vector::Layer<'_>, header_row: usize) -> Vec<String> {
     if header_row <= 1 {
         return l.defn().fields().map(|f| f.name()).collect();
     }
@@ -154,7 +154,7 @@ fn header(l: &mut gdal::vector::Layer<'_>, header_row: usize) -> Vec<String> {
 }
 
 /// What the run manifest records about one input file.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct InputFile {
     pub path: PathBuf,
     pub sha256: String,
@@ -208,7 +208,7 @@ fn field_index(l: &gdal::vector::Layer<'_>, name: &str, path: &Path) -> Result<u
     })
 }
 
-fn text(f: &gdal::vector::Feature<'_>, idx: usize) -> String {
+pub(crate) fn text(f: &gdal::vector::Feature<'_>, idx: usize) -> String {
     f.field_as_string(idx).ok().flatten().unwrap_or_default()
 }
 
@@ -919,13 +919,22 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
 /// declared as EPSG:4326) or latitude and longitude swapped (x in Korea's latitudes, y in its
 /// longitudes). Such records are rejected, never silently swapped.
 pub fn geographic_doubt(crs: &str, x: f64, y: f64) -> Option<String> {
-    let geographic = matches!(
-        crs.to_ascii_uppercase().as_str(),
-        "EPSG:4326" | "OGC:CRS84" | "CRS84" | "EPSG:4737" | "EPSG:4166" | "EPSG:4019" | "EPSG:4258"
-    );
-    if !geographic {
+    if !is_geographic(crs) {
         return None;
     }
+    lonlat_doubt(crs, x, y)
+}
+
+/// Whether `crs` is one of the longitude/latitude CRSs whose coordinates are checked.
+pub fn is_geographic(crs: &str) -> bool {
+    matches!(
+        crs.to_ascii_uppercase().as_str(),
+        "EPSG:4326" | "OGC:CRS84" | "CRS84" | "EPSG:4737" | "EPSG:4166" | "EPSG:4019" | "EPSG:4258"
+    )
+}
+
+/// Why (x, y) cannot be longitude/latitude in or near Korea, if it cannot.
+pub fn lonlat_doubt(crs: &str, x: f64, y: f64) -> Option<String> {
     if (32.0..=39.5).contains(&x) && (123.0..=132.5).contains(&y) {
         return Some(format!(
             "x={x} y={y} looks like latitude/longitude swapped (x must be longitude in {crs})"

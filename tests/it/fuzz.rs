@@ -32,6 +32,7 @@ fn spec(path: std::path::PathBuf, locate: Locate) -> InputSpec {
         funding: FundingSpec::Const(FundingSource::Unspecified),
         date: ValueSpec::None,
         locate,
+        stream: false,
     }
 }
 

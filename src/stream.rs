@@ -1,0 +1,1474 @@
+//! Streaming point inputs: millions of facility points (CCTV, sensors, smart poles) read in
+//! chunks, reprojected and located in parallel, and folded straight into per-region totals, so
+//! memory does not grow with the input.
+//!
+//! A streamed input (`stream = true`, the default for GeoParquet) differs from a materialised one
+//! in two documented ways: its records are not listed one by one in the `assignments` table (the
+//! per-region totals are), and record ids are not checked for duplicates (that needs memory per
+//! row). Rejects are listed up to [`LISTED_REJECTS`] per input; beyond that they are counted and
+//! summed by reason in `run.json` and in the totals, so every won is still accounted for.
+//!
+//! Readers: GeoParquet with the `parquet` crate (WKB points or x/y columns; Debian's GDAL 3.6 has
+//! no Parquet driver), CSV with the `csv` crate (UTF-8 or CP949), and every other vector format
+//! through GDAL (FlatGeobuf, GeoPackage, Shapefile, ...).
+//!
+//! One thread reads and reprojects chunks (PROJ in parallel, one transformation per worker
+//! thread); the caller's thread locates each chunk in parallel and folds it. A bounded channel of
+//! two chunks keeps memory flat whichever side is slower.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::DataType;
+use gdal::vector::LayerAccess;
+use geo::{Coord, Point};
+use rayon::prelude::*;
+
+use crate::aggregate::RegionTotals;
+use crate::config::{AmountUnit, FundingSpec, InputSpec, Locate, Period, ValueSpec};
+use crate::crs::{Transformer, WORK_CRS};
+use crate::error::Error;
+use crate::locate::Locator;
+use crate::model::{FundingSource, Reject, RejectReason};
+use crate::read::{self, InputFile, amount, encoding::Encoding};
+
+/// Rows per chunk: large enough to amortise PROJ and rayon, small enough to keep memory flat.
+pub const CHUNK_ROWS: usize = 65_536;
+/// Rejects listed with their row per streamed input; the rest are counted by reason.
+pub const LISTED_REJECTS: usize = 10_000;
+const NO_PROGRAM: u32 = u32::MAX;
+const NO_PERIOD: u16 = u16::MAX;
+const MISS: u32 = u32::MAX;
+
+/// What one streamed input gave.
+#[derive(Debug, Default)]
+pub struct Streamed {
+    pub file: InputFile,
+    /// Totals of every region a point landed in: (index of the level in `Boundaries::levels`,
+    /// index of the region in that level, totals of the points located there).
+    pub located: Vec<(usize, usize, RegionTotals)>,
+    pub assigned_count: u64,
+    pub assigned_krw: i128,
+    /// Every readable amount: assigned plus rejected (listed or not).
+    pub read_krw: i128,
+    /// The first [`LISTED_REJECTS`] rejects, with rows.
+    pub rejects: Vec<Reject>,
+    /// Rejects beyond the listed ones: count and amount by reason.
+    pub unlisted: BTreeMap<RejectReason, (u64, i128)>,
+    /// Distinct programme ids seen.
+    pub programs: Vec<String>,
+}
+
+/// The locators of the levels points are placed in: finest first, then coarser ones, which
+/// catch points in gaps of the finer partition (held at that level). Each entry is the index of
+/// the level in `Boundaries::levels` and its locator.
+pub type Locators<'a> = [(usize, Locator<'a>)];
+
+/// Column names of a file read by a streaming reader (CSV or GeoParquet); `None` for other
+/// formats, which GDAL reads.
+pub fn field_names(
+    path: &Path,
+    enc: Encoding,
+    header_row: usize,
+) -> Option<Result<Vec<String>, String>> {
+    match Format::of(path) {
+        Format::Parquet => Some(parquet_field_names(path)),
+        Format::Csv(delim) => Some(
+            csv_open(path, enc, header_row, delim)
+                .map(|(_, _, names)| names)
+                .map_err(|e| e.to_string()),
+        ),
+        Format::Gdal => None,
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Format {
+    Parquet,
+    Csv(u8),
+    Gdal,
+}
+
+impl Format {
+    fn of(path: &Path) -> Format {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        match ext.as_str() {
+            "parquet" | "geoparquet" => Format::Parquet,
+            "csv" | "txt" => Format::Csv(b','),
+            "tsv" => Format::Csv(b'\t'),
+            _ => Format::Gdal,
+        }
+    }
+}
+
+/// Whether `path` can only be read by streaming (GeoParquet).
+pub fn stream_only(path: &Path) -> bool {
+    matches!(Format::of(path), Format::Parquet)
+}
+
+/// Reads, locates and folds one streamed input.
+///
+/// # Errors
+/// A file that cannot be opened or decoded, a configured column missing or of an unusable
+/// type, or a CRS PROJ cannot use. Bad rows are rejects, not errors.
+pub fn run(
+    index: usize,
+    spec: &InputSpec,
+    periods: &[Period],
+    locators: &Locators<'_>,
+) -> Result<Streamed, Error> {
+    let started = Instant::now();
+    let sha256 = read::checksum(&spec.path)?;
+    let (tx, rx) = mpsc::sync_channel::<Chunk>(2);
+    let progress = Progress::new(&spec.name);
+    let mut fold = Fold::new(locators);
+    let mut out = Streamed::default();
+    let mut locate_time = Duration::ZERO;
+    let produced = std::thread::scope(|s| {
+        let producer = s.spawn(move || {
+            let mut rows = Rows::new(index, spec, periods, tx);
+            let result = match Format::of(&spec.path) {
+                Format::Parquet => produce_parquet(&mut rows),
+                Format::Csv(delim) => produce_csv(&mut rows, delim),
+                Format::Gdal => produce_gdal(&mut rows),
+            };
+            result.and_then(|()| rows.finish())
+        });
+        for chunk in rx {
+            let t = Instant::now();
+            fold.add(index, &chunk, locators, &mut out);
+            locate_time += t.elapsed();
+            progress.tick(chunk.last_row);
+        }
+        producer.join().unwrap_or_else(|_| {
+            Err(Error::Invariant(format!(
+                "the reader of input `{}` panicked",
+                spec.name
+            )))
+        })
+    });
+    progress.done();
+    let end = produced?;
+    out.programs = end.programs.clone();
+    out.located = fold.finish(locators, &end.programs, periods);
+    out.file = InputFile {
+        path: spec.path.clone(),
+        sha256,
+        rows: end.rows,
+        encoding: end.encoding,
+        warnings: end.warnings,
+    };
+    for w in &out.file.warnings {
+        tracing::warn!(input = %spec.name, "{w}");
+    }
+    let ms = started.elapsed().as_millis().max(1) as u64;
+    tracing::info!(
+        input = %spec.name,
+        rows = end.rows,
+        assigned = out.assigned_count,
+        rejected = out.rejects.len() as u64 + out.unlisted.values().map(|v| v.0).sum::<u64>(),
+        ms,
+        rows_per_s = end.rows * 1000 / ms,
+        read_ms = end.read_time.as_millis() as u64,
+        reproject_ms = end.transform_time.as_millis() as u64,
+        locate_ms = locate_time.as_millis() as u64,
+        "streamed"
+    );
+    Ok(out)
+}
+
+/// Rows read but not yet located. Coordinates are in EPSG:5179 once the reader sends it.
+#[derive(Default)]
+struct Chunk {
+    rows: Vec<u64>,
+    xy: Vec<Coord<f64>>,
+    amount: Vec<i64>,
+    program: Vec<u32>,
+    funding: Vec<u8>,
+    period: Vec<u16>,
+    /// Record ids, concatenated (`id_ends[i]` ends the i-th), when the input has an id column.
+    ids: String,
+    id_ends: Vec<usize>,
+    /// Rows rejected while reading, in row order.
+    rejects: Vec<Reject>,
+    last_row: u64,
+}
+
+impl Chunk {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn id(&self, i: usize) -> String {
+        if self.id_ends.is_empty() {
+            return self.rows[i].to_string();
+        }
+        let start = if i == 0 { 0 } else { self.id_ends[i - 1] };
+        self.ids[start..self.id_ends[i]].to_string()
+    }
+}
+
+/// One row's values as a reader finds them.
+struct Raw<'r> {
+    id: Option<&'r str>,
+    /// `None` for a count-only input.
+    amount: Option<Result<i64, BadAmount>>,
+    program: Option<&'r str>,
+    funding: Option<&'r str>,
+    date: Option<&'r str>,
+    xy: Result<Coord<f64>, Bad>,
+}
+
+/// Why a value is unusable, and the amount to report with it when one was read.
+type Bad = (RejectReason, String);
+/// An unusable amount: why, and the (negative) amount to keep with the reject when one was read.
+type BadAmount = (RejectReason, String, Option<i64>);
+
+/// What the reader thread hands back at the end.
+struct End {
+    rows: u64,
+    programs: Vec<String>,
+    encoding: Option<Encoding>,
+    warnings: Vec<String>,
+    read_time: Duration,
+    transform_time: Duration,
+}
+
+/// Turns raw rows into chunks: checks every value as the materialising reader does, interns
+/// programme ids, and sends full chunks after reprojecting them.
+struct Rows<'a> {
+    index: usize,
+    spec: &'a InputSpec,
+    periods: &'a [Period],
+    tx: mpsc::SyncSender<Chunk>,
+    /// The source CRS of the coordinates (set by the reader before the first row).
+    crs: String,
+    geographic: bool,
+    programs: Vec<String>,
+    program_ids: HashMap<String, u32>,
+    dates: HashMap<String, Option<u32>>,
+    date_const: Option<u32>,
+    rows: u64,
+    chunk: Chunk,
+    encoding: Option<Encoding>,
+    warnings: Vec<String>,
+    /// False once the consumer has gone (it stopped on an error of its own).
+    open: bool,
+    started: Instant,
+    transform_time: Duration,
+}
+
+impl<'a> Rows<'a> {
+    fn new(
+        index: usize,
+        spec: &'a InputSpec,
+        periods: &'a [Period],
+        tx: mpsc::SyncSender<Chunk>,
+    ) -> Rows<'a> {
+        let crs = match &spec.locate {
+            Locate::Point { crs, .. } => crs.clone(),
+            Locate::Geometry { crs } => crs.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        let mut rows = Rows {
+            index,
+            spec,
+            periods,
+            tx,
+            crs: String::new(),
+            geographic: false,
+            programs: Vec::new(),
+            program_ids: HashMap::new(),
+            dates: HashMap::new(),
+            date_const: match &spec.date {
+                ValueSpec::Const(c) => crate::crosswalk::parse_date(c),
+                _ => None,
+            },
+            rows: 0,
+            chunk: Chunk::default(),
+            encoding: None,
+            warnings: Vec::new(),
+            open: true,
+            started: Instant::now(),
+            transform_time: Duration::ZERO,
+        };
+        rows.set_crs(crs);
+        rows
+    }
+
+    fn set_crs(&mut self, crs: String) {
+        self.geographic = read::is_geographic(&crs);
+        self.crs = crs;
+    }
+
+    fn err(&self, message: impl Into<String>) -> Error {
+        Error::Read {
+            path: self.spec.path.clone(),
+            layer: self.spec.layer.clone().unwrap_or_default(),
+            message: message.into(),
+        }
+    }
+
+    fn program_id(&mut self, p: &str) -> u32 {
+        if let Some(&i) = self.program_ids.get(p) {
+            return i;
+        }
+        let i = self.programs.len() as u32;
+        self.programs.push(p.to_string());
+        self.program_ids.insert(p.to_string(), i);
+        i
+    }
+
+    /// Checks one row and adds it to the chunk or to its rejects. `Ok(false)` once the
+    /// consumer has stopped.
+    fn push(&mut self, raw: Raw<'_>) -> Result<bool, Error> {
+        self.rows += 1;
+        let row = self.rows;
+        let has_id = self.spec.id_field.is_some();
+        let id = raw.id.map(str::trim).unwrap_or("");
+        let reject = |c: &mut Chunk, reason: RejectReason, detail: String, amount| {
+            c.rejects.push(Reject {
+                input: self.index,
+                row,
+                record_id: if has_id {
+                    id.to_string()
+                } else {
+                    row.to_string()
+                },
+                reason,
+                detail,
+                amount_krw: amount,
+                point: None,
+            });
+        };
+        let amount = match raw.amount {
+            None => None,
+            Some(Ok(v)) => Some(v),
+            Some(Err((reason, detail, value))) => {
+                let field = self.spec.amount.as_ref().map_or("", |a| a.field.as_str());
+                reject(
+                    &mut self.chunk,
+                    reason,
+                    format!("column `{field}`: {detail}"),
+                    value,
+                );
+                return self.flush_if_full();
+            }
+        };
+        if has_id && id.is_empty() {
+            let d = "record id is empty".to_string();
+            reject(&mut self.chunk, RejectReason::DuplicateId, d, amount);
+            return self.flush_if_full();
+        }
+        let funding = match &self.spec.funding {
+            FundingSpec::Const(c) => *c,
+            FundingSpec::Field(_) => {
+                let v = raw.funding.unwrap_or("");
+                match FundingSource::parse(v) {
+                    Some(f) => f,
+                    None => {
+                        let d = format!(
+                            "funding `{v}` is not one of national_program, development_fee, local"
+                        );
+                        reject(&mut self.chunk, RejectReason::FundingInvalid, d, amount);
+                        return self.flush_if_full();
+                    }
+                }
+            }
+        };
+        let date = match (&self.spec.date, raw.date) {
+            (ValueSpec::Field(_), v) => {
+                let v = v.unwrap_or("").trim();
+                if v.is_empty() {
+                    None
+                } else {
+                    let parsed = match self.dates.get(v) {
+                        Some(d) => *d,
+                        None => {
+                            let d = crate::crosswalk::parse_date(v);
+                            self.dates.insert(v.to_string(), d);
+                            d
+                        }
+                    };
+                    if parsed.is_none() {
+                        let d = format!("date `{v}` is not YYYY, YYYY-MM or YYYY-MM-DD");
+                        reject(&mut self.chunk, RejectReason::DateInvalid, d, amount);
+                        return self.flush_if_full();
+                    }
+                    parsed
+                }
+            }
+            _ => self.date_const,
+        };
+        let xy = match raw.xy {
+            Ok(c) if !(c.x.is_finite() && c.y.is_finite()) => Err((
+                RejectReason::CoordinateInvalid,
+                format!("coordinates x={} y={} are not finite numbers", c.x, c.y),
+            )),
+            Ok(c) => match self
+                .geographic
+                .then(|| read::lonlat_doubt(&self.crs, c.x, c.y))
+                .flatten()
+            {
+                Some(d) => Err((RejectReason::CoordinateInvalid, d)),
+                None => Ok(c),
+            },
+            Err(e) => Err(e),
+        };
+        let xy = match xy {
+            Ok(c) => c,
+            Err((reason, detail)) => {
+                reject(&mut self.chunk, reason, detail, amount);
+                return self.flush_if_full();
+            }
+        };
+        let program = match (&self.spec.program, raw.program) {
+            (ValueSpec::Field(_), Some(p)) if !p.trim().is_empty() => self.program_id(p.trim()),
+            (ValueSpec::Const(c), _) if !c.is_empty() => {
+                let c = c.clone();
+                self.program_id(&c)
+            }
+            _ => NO_PROGRAM,
+        };
+        let period = date
+            .and_then(|d| self.periods.iter().position(|p| p.contains(d)))
+            .map_or(NO_PERIOD, |p| p as u16);
+        let c = &mut self.chunk;
+        c.rows.push(row);
+        c.xy.push(xy);
+        c.amount.push(amount.unwrap_or(0));
+        c.program.push(program);
+        c.funding.push(funding_index(funding));
+        c.period.push(period);
+        if has_id {
+            c.ids.push_str(id);
+            c.id_ends.push(c.ids.len());
+        }
+        self.flush_if_full()
+    }
+
+    fn flush_if_full(&mut self) -> Result<bool, Error> {
+        if self.chunk.len() + self.chunk.rejects.len() >= CHUNK_ROWS {
+            self.flush()
+        } else {
+            Ok(self.open)
+        }
+    }
+
+    /// Reprojects the chunk into EPSG:5179 and sends it.
+    fn flush(&mut self) -> Result<bool, Error> {
+        let mut chunk = std::mem::take(&mut self.chunk);
+        chunk.last_row = self.rows;
+        if chunk.len() + chunk.rejects.len() == 0 {
+            return Ok(self.open);
+        }
+        let t = Instant::now();
+        reproject(&self.crs, &mut chunk.xy)
+            .map_err(|m| self.err(format!("CRS {}: {m}", self.crs)))?;
+        self.transform_time += t.elapsed();
+        if self.open && self.tx.send(chunk).is_err() {
+            self.open = false;
+        }
+        Ok(self.open)
+    }
+
+    fn finish(mut self) -> Result<End, Error> {
+        self.flush()?;
+        Ok(End {
+            rows: self.rows,
+            programs: self.programs,
+            encoding: self.encoding,
+            warnings: self.warnings,
+            read_time: self.started.elapsed().saturating_sub(self.transform_time),
+            transform_time: self.transform_time,
+        })
+    }
+}
+
+/// An amount written as text, exactly in KRW. A negative amount is kept with its reject, as the
+/// materialising reader does: the money is reported, not lost.
+fn amount_text(s: &str, unit: AmountUnit) -> Result<i64, BadAmount> {
+    amount::parse_amount(s, unit).map_err(|(reason, detail)| {
+        let value = (reason == RejectReason::AmountNegative)
+            .then(|| amount::parse_amount(s.trim().trim_start_matches('-'), unit).ok())
+            .flatten()
+            .map(|v| -v);
+        (reason, detail, value)
+    })
+}
+
+fn funding_index(f: FundingSource) -> u8 {
+    FundingSource::ALL.iter().position(|x| *x == f).unwrap_or(0) as u8
+}
+
+/// An integer amount in `unit`, exactly in KRW.
+fn amount_int(v: i128, unit: AmountUnit) -> Result<i64, BadAmount> {
+    let krw = 10i128
+        .checked_pow(unit.exponent())
+        .and_then(|m| v.checked_mul(m))
+        .and_then(|k| i64::try_from(k).ok());
+    match krw {
+        Some(k) if k < 0 => Err((
+            RejectReason::AmountNegative,
+            format!("amount {v} is negative"),
+            Some(k),
+        )),
+        Some(k) => Ok(k),
+        None => Err((
+            RejectReason::AmountInvalid,
+            format!("`{v}` does not fit a 64-bit KRW amount"),
+            None,
+        )),
+    }
+}
+
+thread_local! {
+    /// One PROJ transformation per worker thread (PROJ objects are not thread-safe).
+    static TRANSFORMERS: RefCell<Vec<(String, Transformer)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Reprojects coordinates into EPSG:5179 in parallel. Coordinates PROJ cannot transform come
+/// back infinite and become rejects.
+fn reproject(from: &str, xy: &mut [Coord<f64>]) -> Result<(), String> {
+    if from == WORK_CRS || xy.is_empty() {
+        return Ok(());
+    }
+    xy.par_chunks_mut(4096).try_for_each(|part| {
+        TRANSFORMERS.with(|cell| {
+            let mut ts = cell.borrow_mut();
+            let pos = match ts.iter().position(|(c, _)| c == from) {
+                Some(p) => p,
+                None => {
+                    ts.push((from.to_string(), Transformer::new(from, WORK_CRS)?));
+                    ts.len() - 1
+                }
+            };
+            if ts[pos].1.convert(part).is_err() {
+                // One bad coordinate fails PROJ's whole array call: transform one by one.
+                for c in part.iter_mut() {
+                    let mut one = [*c];
+                    *c = match ts[pos].1.convert(&mut one) {
+                        Ok(()) => one[0],
+                        Err(_) => Coord {
+                            x: f64::INFINITY,
+                            y: f64::INFINITY,
+                        },
+                    };
+                }
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Per-region sums of the located points, by locator and region index.
+struct Fold {
+    levels: Vec<Vec<Acc>>,
+}
+
+#[derive(Default, Clone)]
+struct Acc {
+    count: u64,
+    amount: i128,
+    /// (amount, count) by funding source, programme id and period.
+    funding: [(i128, u64); 4],
+    program: Vec<(i128, u64)>,
+    period: Vec<(i128, u64)>,
+}
+
+impl Fold {
+    fn new(locators: &Locators<'_>) -> Fold {
+        Fold {
+            levels: locators
+                .iter()
+                .map(|(_, l)| vec![Acc::default(); l.regions.regions.len()])
+                .collect(),
+        }
+    }
+
+    fn add(&mut self, index: usize, chunk: &Chunk, locators: &Locators<'_>, out: &mut Streamed) {
+        let hits: Vec<u32> = chunk
+            .xy
+            .par_iter()
+            .with_min_len(2048)
+            .map(|c| {
+                if !(c.x.is_finite() && c.y.is_finite()) {
+                    return MISS;
+                }
+                locators
+                    .iter()
+                    .enumerate()
+                    .find_map(|(k, (_, loc))| loc.locate(*c).map(|i| ((k as u32) << 24) | i as u32))
+                    .unwrap_or(MISS)
+            })
+            .collect();
+        // Reader rejects and location rejects, merged in row order.
+        let mut reader_rejects = chunk.rejects.iter().peekable();
+        for (i, &hit) in hits.iter().enumerate() {
+            while let Some(r) = reader_rejects.next_if(|r| r.row < chunk.rows[i]) {
+                reject_into(out, r.clone());
+            }
+            let amount = chunk.amount[i];
+            if hit == MISS {
+                let c = chunk.xy[i];
+                let detail = if c.x.is_finite() {
+                    format!(
+                        "point ({:.1}, {:.1}) EPSG:5179 is outside every region",
+                        c.x, c.y
+                    )
+                } else {
+                    "PROJ could not transform the coordinates into EPSG:5179".to_string()
+                };
+                let reason = if c.x.is_finite() {
+                    RejectReason::OutsideAllRegions
+                } else {
+                    RejectReason::CoordinateInvalid
+                };
+                reject_into(
+                    out,
+                    Reject {
+                        input: index,
+                        row: chunk.rows[i],
+                        record_id: chunk.id(i),
+                        reason,
+                        detail,
+                        amount_krw: Some(amount),
+                        point: c.x.is_finite().then_some(Point(c)),
+                    },
+                );
+                continue;
+            }
+            let acc = &mut self.levels[(hit >> 24) as usize][(hit & 0xFF_FFFF) as usize];
+            let a = i128::from(amount);
+            acc.count += 1;
+            acc.amount += a;
+            let f = &mut acc.funding[chunk.funding[i] as usize];
+            f.0 += a;
+            f.1 += 1;
+            if chunk.program[i] != NO_PROGRAM {
+                let p = chunk.program[i] as usize;
+                if acc.program.len() <= p {
+                    acc.program.resize(p + 1, (0, 0));
+                }
+                acc.program[p].0 += a;
+                acc.program[p].1 += 1;
+            }
+            if chunk.period[i] != NO_PERIOD {
+                let p = chunk.period[i] as usize;
+                if acc.period.len() <= p {
+                    acc.period.resize(p + 1, (0, 0));
+                }
+                acc.period[p].0 += a;
+                acc.period[p].1 += 1;
+            }
+            out.assigned_count += 1;
+            out.assigned_krw += a;
+            out.read_krw += a;
+        }
+        for r in reader_rejects {
+            reject_into(out, r.clone());
+        }
+    }
+
+    /// The totals of every region with points, as the materialising path builds them: an
+    /// entry per funding source, programme and period a point of the region had.
+    fn finish(
+        self,
+        locators: &Locators<'_>,
+        programs: &[String],
+        periods: &[Period],
+    ) -> Vec<(usize, usize, RegionTotals)> {
+        let mut out = Vec::new();
+        for ((level, _), accs) in locators.iter().zip(self.levels) {
+            for (ri, acc) in accs.into_iter().enumerate() {
+                if acc.count == 0 {
+                    continue;
+                }
+                let mut t = RegionTotals {
+                    amount_krw: acc.amount,
+                    record_count: acc.count,
+                    ..RegionTotals::default()
+                };
+                for (f, (a, n)) in FundingSource::ALL.iter().zip(acc.funding) {
+                    if n > 0 {
+                        t.by_funding.insert(*f, a);
+                    }
+                }
+                for (p, (a, n)) in programs.iter().zip(acc.program) {
+                    if n > 0 {
+                        t.by_program.insert(p.clone(), a);
+                    }
+                }
+                for (p, (a, n)) in periods.iter().zip(acc.period) {
+                    if n > 0 {
+                        t.by_period.insert(p.label.clone(), a);
+                    }
+                }
+                out.push((*level, ri, t));
+            }
+        }
+        out
+    }
+}
+
+fn reject_into(out: &mut Streamed, r: Reject) {
+    let amount = i128::from(r.amount_krw.unwrap_or(0));
+    out.read_krw += amount;
+    if out.rejects.len() < LISTED_REJECTS {
+        out.rejects.push(r);
+    } else {
+        let e = out.unlisted.entry(r.reason).or_default();
+        e.0 += 1;
+        e.1 += amount;
+    }
+}
+
+/// A progress line on stderr while a long input streams, only when stderr is a terminal.
+struct Progress {
+    name: String,
+    on: bool,
+    started: Instant,
+    last: std::cell::Cell<Instant>,
+}
+
+impl Progress {
+    fn new(name: &str) -> Progress {
+        let now = Instant::now();
+        Progress {
+            name: name.to_string(),
+            on: std::io::stderr().is_terminal(),
+            started: now,
+            last: std::cell::Cell::new(now),
+        }
+    }
+
+    fn tick(&self, rows: u64) {
+        if !self.on || self.last.get().elapsed() < Duration::from_millis(250) {
+            return;
+        }
+        self.last.set(Instant::now());
+        let s = self.started.elapsed().as_secs_f64().max(1e-3);
+        let _ = write!(
+            std::io::stderr(),
+            "\r{}: {:.1} M rows, {:.2} M rows/s   ",
+            self.name,
+            rows as f64 / 1e6,
+            rows as f64 / 1e6 / s
+        );
+    }
+
+    fn done(&self) {
+        if self.on && self.started.elapsed() >= Duration::from_millis(250) {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GeoParquet
+
+fn parquet_builder(
+    path: &Path,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>, String> {
+    let f = File::open(path).map_err(|e| e.to_string())?;
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .map_err(|e| format!("not a readable Parquet file: {e}"))
+}
+
+fn parquet_field_names(path: &Path) -> Result<Vec<String>, String> {
+    let b = parquet_builder(path)?;
+    Ok(b.schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect())
+}
+
+/// The primary geometry column of a GeoParquet file and its CRS (`None`: declared unknown),
+/// from the file's `geo` metadata (GeoParquet 1.x). A missing `crs` means OGC:CRS84.
+fn geoparquet_geometry(
+    meta: &parquet::file::metadata::ParquetMetaData,
+) -> Result<(String, Option<String>), String> {
+    let geo = meta
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == "geo"))
+        .and_then(|k| k.value.as_deref())
+        .ok_or("no GeoParquet `geo` metadata: locate by x/y columns instead (by = \"point\")")?;
+    let geo: serde_json::Value =
+        serde_json::from_str(geo).map_err(|e| format!("GeoParquet `geo` metadata: {e}"))?;
+    let column = geo["primary_column"]
+        .as_str()
+        .unwrap_or("geometry")
+        .to_string();
+    let col = &geo["columns"][&column];
+    let encoding = col["encoding"].as_str().unwrap_or("");
+    if !encoding.eq_ignore_ascii_case("wkb") {
+        return Err(format!(
+            "geometry column `{column}` is encoded as `{encoding}`; smartgap reads WKB GeoParquet"
+        ));
+    }
+    let crs = match col.get("crs") {
+        None => Some("OGC:CRS84".to_string()),
+        Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(projjson) => match (
+            projjson["id"]["authority"].as_str(),
+            &projjson["id"]["code"],
+        ) {
+            (Some(a), serde_json::Value::Number(n)) => Some(format!("{a}:{n}")),
+            (Some(a), serde_json::Value::String(c)) => Some(format!("{a}:{c}")),
+            // PROJ reads PROJJSON itself.
+            _ => Some(projjson.to_string()),
+        },
+    };
+    Ok((column, crs))
+}
+
+fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
+    let spec = rows.spec;
+    let builder = parquet_builder(&spec.path).map_err(|m| rows.err(m))?;
+    let schema = builder.schema().clone();
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let (geom, xy) = match &spec.locate {
+        Locate::Geometry { crs } => {
+            let (column, file_crs) =
+                geoparquet_geometry(builder.metadata()).map_err(|m| rows.err(m))?;
+            let crs = crs.clone().or(file_crs).ok_or_else(|| {
+                rows.err("the GeoParquet file declares its CRS unknown; set locate.crs")
+            })?;
+            rows.set_crs(crs);
+            (Some(column), None)
+        }
+        Locate::Point { x, y, .. } => (None, Some((x.clone(), y.clone()))),
+        _ => return Err(rows.err("a streamed input is located by point or geometry")),
+    };
+    let field = |v: &ValueSpec| match v {
+        ValueSpec::Field(f) => Some(f.clone()),
+        _ => None,
+    };
+    let funding_field = match &spec.funding {
+        FundingSpec::Field(f) => Some(f.clone()),
+        FundingSpec::Const(_) => None,
+    };
+    let wanted: Vec<String> = [
+        spec.id_field.clone(),
+        spec.amount.as_ref().map(|a| a.field.clone()),
+        field(&spec.program),
+        funding_field.clone(),
+        field(&spec.date),
+        geom.clone(),
+        xy.as_ref().map(|p| p.0.clone()),
+        xy.as_ref().map(|p| p.1.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut roots = Vec::new();
+    for w in &wanted {
+        match names.iter().position(|n| n == w) {
+            Some(i) => roots.push(i),
+            None => {
+                return Err(rows.err(format!(
+                    "column `{w}` not found (columns: {})",
+                    names.join(", ")
+                )));
+            }
+        }
+    }
+    roots.sort_unstable();
+    roots.dedup();
+    let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(CHUNK_ROWS)
+        .build()
+        .map_err(|e| rows.err(e.to_string()))?;
+    let unit = spec.amount.as_ref().map(|a| a.unit);
+    let (mut b_id, mut b_prog, mut b_fund, mut b_date, mut b_amount, mut b_x, mut b_y) = (
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
+    for batch in reader {
+        let batch = batch.map_err(|e| rows.err(format!("after row {}: {e}", rows.rows)))?;
+        let col = |name: &Option<String>| -> Result<Option<Column>, Error> {
+            match name {
+                None => Ok(None),
+                Some(n) => {
+                    let a = batch
+                        .column_by_name(n)
+                        .ok_or_else(|| rows.err(format!("column `{n}` not found")))?;
+                    Column::new(a.clone(), n).map(Some).map_err(|m| rows.err(m))
+                }
+            }
+        };
+        let id = col(&spec.id_field)?;
+        let amount = col(&spec.amount.as_ref().map(|a| a.field.clone()))?;
+        let program = col(&field(&spec.program))?;
+        let funding = col(&funding_field)?;
+        let date = col(&field(&spec.date))?;
+        let x = col(&xy.as_ref().map(|p| p.0.clone()))?;
+        let y = col(&xy.as_ref().map(|p| p.1.clone()))?;
+        let wkb = match &geom {
+            Some(g) => {
+                let a = batch
+                    .column_by_name(g)
+                    .ok_or_else(|| rows.err(format!("column `{g}` not found")))?;
+                Some(Wkb::new(a).map_err(|m| rows.err(format!("column `{g}`: {m}")))?)
+            }
+            None => None,
+        };
+        for i in 0..batch.num_rows() {
+            let xy = match (&wkb, &x, &y) {
+                (Some(w), _, _) => w.point(i),
+                (None, Some(x), Some(y)) => match (x.number(i, &mut b_x), y.number(i, &mut b_y)) {
+                    (Some(x), Some(y)) => Ok(Coord { x, y }),
+                    _ => Err((
+                        RejectReason::CoordinateInvalid,
+                        format!(
+                            "coordinates x=`{}` y=`{}` are not finite numbers",
+                            x.text(i, &mut b_x).unwrap_or(""),
+                            y.text(i, &mut b_y).unwrap_or("")
+                        ),
+                    )),
+                },
+                _ => Err((RejectReason::LocationMissing, "no location".into())),
+            };
+            let raw = Raw {
+                id: id.as_ref().and_then(|c| c.text(i, &mut b_id)),
+                amount: match (&amount, unit) {
+                    (Some(c), Some(u)) => Some(c.amount(i, u, &mut b_amount)),
+                    _ => None,
+                },
+                program: program.as_ref().and_then(|c| c.text(i, &mut b_prog)),
+                funding: funding.as_ref().and_then(|c| c.text(i, &mut b_fund)),
+                date: date.as_ref().and_then(|c| c.text(i, &mut b_date)),
+                xy,
+            };
+            if !rows.push(raw)? {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One Arrow column of text or numbers, dictionary-encoded or not.
+struct Column {
+    values: ArrayRef,
+    /// Dictionary keys, normalised to indices into `values` (`None`: null).
+    keys: Option<Vec<Option<usize>>>,
+}
+
+impl Column {
+    fn new(array: ArrayRef, name: &str) -> Result<Column, String> {
+        let supported = |t: &DataType| {
+            matches!(
+                t,
+                DataType::Utf8
+                    | DataType::LargeUtf8
+                    | DataType::Utf8View
+                    | DataType::Int8
+                    | DataType::Int16
+                    | DataType::Int32
+                    | DataType::Int64
+                    | DataType::UInt8
+                    | DataType::UInt16
+                    | DataType::UInt32
+                    | DataType::UInt64
+                    | DataType::Float32
+                    | DataType::Float64
+            )
+        };
+        let (values, keys) = match array.data_type() {
+            DataType::Dictionary(..) => {
+                let d = array.as_any_dictionary();
+                let nk = d.normalized_keys();
+                let keys = (0..array.len())
+                    .map(|i| (!array.is_null(i)).then(|| nk[i]))
+                    .collect();
+                (d.values().clone(), Some(keys))
+            }
+            _ => (array, None),
+        };
+        if !supported(values.data_type()) {
+            return Err(format!(
+                "column `{name}` is {}; expected text or numbers",
+                values.data_type()
+            ));
+        }
+        Ok(Column { values, keys })
+    }
+
+    fn index(&self, i: usize) -> Option<usize> {
+        let i = match &self.keys {
+            Some(k) => k[i]?,
+            None => i,
+        };
+        (!self.values.is_null(i)).then_some(i)
+    }
+
+    /// The value as text (numbers formatted), `None` when null.
+    fn text<'s>(&'s self, i: usize, buf: &'s mut String) -> Option<&'s str> {
+        use std::fmt::Write as _;
+        let i = self.index(i)?;
+        let a = &self.values;
+        buf.clear();
+        let _ = match a.data_type() {
+            DataType::Utf8 => return Some(a.as_string::<i32>().value(i)),
+            DataType::LargeUtf8 => return Some(a.as_string::<i64>().value(i)),
+            DataType::Utf8View => return Some(a.as_string_view().value(i)),
+            DataType::Int8 => write!(buf, "{}", a.as_primitive::<Int8Type>().value(i)),
+            DataType::Int16 => write!(buf, "{}", a.as_primitive::<Int16Type>().value(i)),
+            DataType::Int32 => write!(buf, "{}", a.as_primitive::<Int32Type>().value(i)),
+            DataType::Int64 => write!(buf, "{}", a.as_primitive::<Int64Type>().value(i)),
+            DataType::UInt8 => write!(buf, "{}", a.as_primitive::<UInt8Type>().value(i)),
+            DataType::UInt16 => write!(buf, "{}", a.as_primitive::<UInt16Type>().value(i)),
+            DataType::UInt32 => write!(buf, "{}", a.as_primitive::<UInt32Type>().value(i)),
+            DataType::UInt64 => write!(buf, "{}", a.as_primitive::<UInt64Type>().value(i)),
+            // Shortest text that reads back to the same float: what the writer meant.
+            DataType::Float32 => write!(buf, "{}", a.as_primitive::<Float32Type>().value(i)),
+            DataType::Float64 => write!(buf, "{}", a.as_primitive::<Float64Type>().value(i)),
+            _ => return None,
+        };
+        Some(buf.as_str())
+    }
+
+    /// An integer column exactly; anything else through its text.
+    fn amount(&self, i: usize, unit: AmountUnit, buf: &mut String) -> Result<i64, BadAmount> {
+        let Some(k) = self.index(i) else {
+            return Err((RejectReason::AmountMissing, "amount is empty".into(), None));
+        };
+        let a = &self.values;
+        let int = match a.data_type() {
+            DataType::Int64 => Some(i128::from(a.as_primitive::<Int64Type>().value(k))),
+            DataType::Int32 => Some(i128::from(a.as_primitive::<Int32Type>().value(k))),
+            DataType::UInt64 => Some(i128::from(a.as_primitive::<UInt64Type>().value(k))),
+            DataType::UInt32 => Some(i128::from(a.as_primitive::<UInt32Type>().value(k))),
+            _ => None,
+        };
+        match int {
+            Some(v) => amount_int(v, unit),
+            None => amount_text(self.text(i, buf).unwrap_or(""), unit),
+        }
+    }
+
+    fn number(&self, i: usize, buf: &mut String) -> Option<f64> {
+        let k = self.index(i)?;
+        let a = &self.values;
+        match a.data_type() {
+            DataType::Float64 => Some(a.as_primitive::<Float64Type>().value(k)),
+            DataType::Float32 => Some(f64::from(a.as_primitive::<Float32Type>().value(k))),
+            _ => self.text(i, buf)?.trim().parse().ok(),
+        }
+        .filter(|v: &f64| v.is_finite())
+    }
+}
+
+/// A column of WKB geometries.
+struct Wkb {
+    values: ArrayRef,
+}
+
+impl Wkb {
+    fn new(a: &ArrayRef) -> Result<Wkb, String> {
+        match a.data_type() {
+            DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+                Ok(Wkb { values: a.clone() })
+            }
+            t => Err(format!("{t}; expected WKB (binary)")),
+        }
+    }
+
+    fn point(&self, i: usize) -> Result<Coord<f64>, Bad> {
+        let a = &self.values;
+        if a.is_null(i) {
+            return Err((RejectReason::LocationMissing, "no geometry".into()));
+        }
+        let bytes = match a.data_type() {
+            DataType::Binary => a.as_binary::<i32>().value(i),
+            DataType::LargeBinary => a.as_binary::<i64>().value(i),
+            _ => a.as_binary_view().value(i),
+        };
+        wkb_point(bytes)
+    }
+}
+
+/// Decodes a WKB (ISO or EWKB) point.
+pub fn wkb_point(b: &[u8]) -> Result<Coord<f64>, Bad> {
+    let bad = |m: String| (RejectReason::CoordinateInvalid, m);
+    let le = match b.first() {
+        Some(1) => true,
+        Some(0) => false,
+        Some(x) => return Err(bad(format!("WKB byte order {x} is neither 0 nor 1"))),
+        None => return Err((RejectReason::LocationMissing, "empty WKB geometry".into())),
+    };
+    let word = |off: usize, n: usize| -> Option<&[u8]> { b.get(off..off + n) };
+    let u32_at = |off| {
+        word(off, 4).map(|w| {
+            let w: [u8; 4] = w.try_into().unwrap_or_default();
+            if le {
+                u32::from_le_bytes(w)
+            } else {
+                u32::from_be_bytes(w)
+            }
+        })
+    };
+    let f64_at = |off| {
+        word(off, 8).map(|w| {
+            let w: [u8; 8] = w.try_into().unwrap_or_default();
+            if le {
+                f64::from_le_bytes(w)
+            } else {
+                f64::from_be_bytes(w)
+            }
+        })
+    };
+    let t = u32_at(1).ok_or_else(|| bad(format!("WKB of {} bytes is truncated", b.len())))?;
+    // EWKB flags: 0x80000000 Z, 0x40000000 M, 0x20000000 SRID follows; ISO: 1000s for Z/M.
+    let off = if t & 0x2000_0000 != 0 { 9 } else { 5 };
+    let base = (t & 0x0FFF_FFFF) % 1000;
+    if base != 1 {
+        let name = match base {
+            2 => "LineString",
+            3 => "Polygon",
+            4 => "MultiPoint",
+            5 => "MultiLineString",
+            6 => "MultiPolygon",
+            7 => "GeometryCollection",
+            _ => "unknown",
+        };
+        return Err(bad(format!(
+            "expected a point, found a WKB {name} (type {t}); polygon inputs are read with stream = false"
+        )));
+    }
+    match (f64_at(off), f64_at(off + 8)) {
+        (Some(x), Some(y)) if x.is_nan() && y.is_nan() => {
+            Err((RejectReason::LocationMissing, "empty point".into()))
+        }
+        (Some(x), Some(y)) => Ok(Coord { x, y }),
+        _ => Err(bad(format!("WKB of {} bytes is truncated", b.len()))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+
+type CsvReader = csv::Reader<std::io::BufReader<File>>;
+
+/// Opens a CSV at its data rows: the reader, the encoding its text is decoded with, and the
+/// column names of row `header_row`.
+fn csv_open(
+    path: &Path,
+    configured: Encoding,
+    header_row: usize,
+    delim: u8,
+) -> Result<(CsvReader, Encoding, Vec<String>), Error> {
+    let open_err = |e: std::io::Error| Error::Open {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut f = File::open(path).map_err(open_err)?;
+    // The encoding, from the first 4 MiB when not configured (as for GDAL-read CSVs: not
+    // UTF-8 means CP949).
+    let mut sample = Vec::new();
+    (&mut f)
+        .take(4 << 20)
+        .read_to_end(&mut sample)
+        .map_err(open_err)?;
+    let bom = sample.starts_with(b"\xEF\xBB\xBF");
+    let enc = match configured {
+        Encoding::Auto => match std::str::from_utf8(&sample) {
+            Ok(_) => Encoding::Utf8,
+            // A character cut at the end of the sample is not evidence.
+            Err(e) if e.error_len().is_none() => Encoding::Utf8,
+            Err(_) => Encoding::Cp949,
+        },
+        e => e,
+    };
+    use std::io::Seek;
+    f.seek(std::io::SeekFrom::Start(if bom { 3 } else { 0 }))
+        .map_err(open_err)?;
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delim)
+        .from_reader(std::io::BufReader::with_capacity(1 << 20, f));
+    let mut rec = csv::ByteRecord::new();
+    for _ in 0..header_row {
+        let more = r.read_byte_record(&mut rec).map_err(|e| Error::Read {
+            path: path.to_path_buf(),
+            layer: String::new(),
+            message: e.to_string(),
+        })?;
+        if !more {
+            return Err(Error::Read {
+                path: path.to_path_buf(),
+                layer: String::new(),
+                message: format!("the file ends before header row {header_row}"),
+            });
+        }
+    }
+    let mut buf = String::new();
+    let names = rec
+        .iter()
+        .map(|b| decode(b, enc, &mut buf).unwrap_or("").trim().to_string())
+        .collect();
+    Ok((r, enc, names))
+}
+
+/// A CSV field as text: UTF-8 as is, CP949 decoded (ASCII needs no decoding). `None` when the
+/// bytes are not UTF-8 in a UTF-8 file.
+fn decode<'b>(bytes: &'b [u8], enc: Encoding, buf: &'b mut String) -> Option<&'b str> {
+    if enc == Encoding::Cp949 && !bytes.is_ascii() {
+        buf.clear();
+        let (text, _) = encoding_rs::EUC_KR.decode_without_bom_handling(bytes);
+        buf.push_str(&text);
+        return Some(buf.as_str());
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
+fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
+    let spec = rows.spec;
+    let (mut r, enc, names) = csv_open(&spec.path, spec.encoding, spec.header_row, delim)?;
+    rows.encoding = Some(enc);
+    let idx = |name: &str| {
+        names.iter().position(|n| n == name).ok_or_else(|| {
+            rows.err(format!(
+                "column `{name}` not found (columns: {})",
+                names.join(", ")
+            ))
+        })
+    };
+    let (xi, yi) = match &spec.locate {
+        Locate::Point { x, y, .. } => (idx(x)?, idx(y)?),
+        _ => {
+            return Err(rows.err("a streamed CSV is located by x/y columns (by = \"point\")"));
+        }
+    };
+    let opt = |v: &ValueSpec| match v {
+        ValueSpec::Field(f) => idx(f).map(Some),
+        _ => Ok(None),
+    };
+    let id_i = spec.id_field.as_deref().map(idx).transpose()?;
+    let amount_i = spec.amount.as_ref().map(|a| idx(&a.field)).transpose()?;
+    let program_i = opt(&spec.program)?;
+    let date_i = opt(&spec.date)?;
+    let funding_i = match &spec.funding {
+        FundingSpec::Field(f) => Some(idx(f)?),
+        FundingSpec::Const(_) => None,
+    };
+    let unit = spec.amount.as_ref().map(|a| a.unit);
+    let mut rec = csv::ByteRecord::new();
+    let (mut b_id, mut b_prog, mut b_fund, mut b_date, mut b_amount) = (
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
+    loop {
+        let more = r
+            .read_byte_record(&mut rec)
+            .map_err(|e| rows.err(format!("after row {}: {e}", rows.rows)))?;
+        if !more {
+            return Ok(());
+        }
+        let row = rows.rows + 1;
+        let mut not_utf8 = None;
+        let get = |i: usize| rec.get(i).unwrap_or(b"");
+        let id = id_i.and_then(|i| decode(get(i), enc, &mut b_id));
+        let program = program_i.and_then(|i| decode(get(i), enc, &mut b_prog));
+        let funding = funding_i.and_then(|i| decode(get(i), enc, &mut b_fund));
+        let date = date_i.and_then(|i| decode(get(i), enc, &mut b_date));
+        for (i, v) in [
+            (id_i, id),
+            (program_i, program),
+            (funding_i, funding),
+            (date_i, date),
+        ] {
+            if let (Some(i), None) = (i, v) {
+                not_utf8 = Some(i);
+            }
+        }
+        if let Some(i) = not_utf8 {
+            return Err(rows.err(format!(
+                "row {row}, column `{}`: not UTF-8 (the file's first 4 MiB were); set encoding = \"cp949\" on the input",
+                names[i]
+            )));
+        }
+        let amount = match (amount_i, unit) {
+            (Some(i), Some(u)) => Some(csv_amount(get(i), u, &mut b_amount)),
+            _ => None,
+        };
+        let (xs, ys) = (get(xi), get(yi));
+        let xy = match (parse_f64(xs), parse_f64(ys)) {
+            (Some(x), Some(y)) => Ok(Coord { x, y }),
+            _ => Err((
+                RejectReason::CoordinateInvalid,
+                format!(
+                    "coordinates x=`{}` y=`{}` are not finite numbers",
+                    String::from_utf8_lossy(xs),
+                    String::from_utf8_lossy(ys)
+                ),
+            )),
+        };
+        let raw = Raw {
+            id,
+            amount,
+            program,
+            funding,
+            date,
+            xy,
+        };
+        if !rows.push(raw)? {
+            return Ok(());
+        }
+    }
+}
+
+fn parse_f64(b: &[u8]) -> Option<f64> {
+    std::str::from_utf8(b)
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+}
+
+/// Plain digits are converted directly; anything else (separators, decimals, full-width
+/// digits, signs) goes through the exact decimal parser.
+fn csv_amount(b: &[u8], unit: AmountUnit, buf: &mut String) -> Result<i64, BadAmount> {
+    if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
+        let v = b
+            .iter()
+            .fold(0i128, |acc, d| acc * 10 + i128::from(d - b'0'));
+        return amount_int(v, unit);
+    }
+    buf.clear();
+    buf.push_str(&String::from_utf8_lossy(b));
+    amount_text(buf, unit)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Any other vector format, through GDAL
+
+fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
+    let spec = rows.spec;
+    let (prep, ds) = read::open_input(&spec.path, spec.encoding, spec.header_row)?;
+    rows.warnings.extend(prep.warnings.iter().cloned());
+    let mut l = read::layer(&ds, &spec.path, spec.layer.as_deref())?;
+    let names = read::header(&mut l, spec.header_row);
+    let idx = |name: &str| {
+        names.iter().position(|n| n == name).ok_or_else(|| {
+            rows.err(format!(
+                "column `{name}` not found (columns: {})",
+                names.join(", ")
+            ))
+        })
+    };
+    let opt = |v: &ValueSpec| match v {
+        ValueSpec::Field(f) => idx(f).map(Some),
+        _ => Ok(None),
+    };
+    let id_i = spec.id_field.as_deref().map(idx).transpose()?;
+    let amount_i = spec.amount.as_ref().map(|a| idx(&a.field)).transpose()?;
+    let program_i = opt(&spec.program)?;
+    let date_i = opt(&spec.date)?;
+    let funding_i = match &spec.funding {
+        FundingSpec::Field(f) => Some(idx(f)?),
+        FundingSpec::Const(_) => None,
+    };
+    let xy_i = match &spec.locate {
+        Locate::Point { x, y, .. } => Some((idx(x)?, idx(y)?)),
+        Locate::Geometry { crs } => {
+            let layer_crs = l
+                .spatial_ref()
+                .and_then(|s| s.authority().ok())
+                .filter(|a| !a.is_empty());
+            let crs = crs
+                .clone()
+                .or(layer_crs)
+                .ok_or_else(|| rows.err("the layer has no CRS; declare one with locate.crs"))?;
+            rows.set_crs(crs);
+            None
+        }
+        _ => return Err(rows.err("a streamed input is located by point or geometry")),
+    };
+    let unit = spec.amount.as_ref().map(|a| a.unit);
+    let skip = if spec.header_row > 1 {
+        spec.header_row
+    } else {
+        0
+    };
+    for f in l.features().skip(skip) {
+        let text = |i: Option<usize>| i.map(|i| read::text(&f, i));
+        let (id, program, funding, date) =
+            (text(id_i), text(program_i), text(funding_i), text(date_i));
+        let amount = match (amount_i, unit) {
+            (Some(i), Some(u)) => Some(amount_text(&read::text(&f, i), u)),
+            _ => None,
+        };
+        let xy = match xy_i {
+            Some((xi, yi)) => {
+                let (xs, ys) = (read::text(&f, xi), read::text(&f, yi));
+                match (parse_f64(xs.as_bytes()), parse_f64(ys.as_bytes())) {
+                    (Some(x), Some(y)) => Ok(Coord { x, y }),
+                    _ => Err((
+                        RejectReason::CoordinateInvalid,
+                        format!("coordinates x=`{xs}` y=`{ys}` are not finite numbers"),
+                    )),
+                }
+            }
+            None => match f.geometry() {
+                None => Err((RejectReason::LocationMissing, "no geometry".into())),
+                Some(g) if g.is_empty() => {
+                    Err((RejectReason::LocationMissing, "empty geometry".into()))
+                }
+                Some(g) if (g.geometry_type() & 0x0FFF_FFFF) % 1000 == 1 => {
+                    let (x, y, _) = g.get_point(0);
+                    Ok(Coord { x, y })
+                }
+                Some(g) => Err((
+                    RejectReason::CoordinateInvalid,
+                    format!(
+                        "expected a point, found a {}; polygon inputs are read with stream = false",
+                        g.geometry_name()
+                    ),
+                )),
+            },
+        };
+        let raw = Raw {
+            id: id.as_deref(),
+            amount,
+            program: program.as_deref(),
+            funding: funding.as_deref(),
+            date: date.as_deref(),
+            xy,
+        };
+        if !rows.push(raw)? {
+            break;
+        }
+    }
+    Ok(())
+}
