@@ -52,6 +52,52 @@ impl Transformer {
     }
 }
 
+thread_local! {
+    /// One PROJ transformation per thread and CRS pair (PROJ objects are not thread-safe).
+    static TRANSFORMERS: std::cell::RefCell<Vec<(String, String, Transformer)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Transforms coordinates in place with this thread's transformation from `from` to `to`
+/// (created on first use). Coordinates PROJ cannot transform come back infinite.
+///
+/// # Errors
+/// PROJ's message when no transformation between the CRSs exists.
+pub fn reproject(from: &str, to: &str, coords: &mut [Coord<f64>]) -> Result<(), String> {
+    if from == to || coords.is_empty() {
+        return Ok(());
+    }
+    TRANSFORMERS.with(|cell| {
+        let mut ts = cell.borrow_mut();
+        let pos = match ts.iter().position(|(f, t, _)| f == from && t == to) {
+            Some(p) => p,
+            None => {
+                ts.push((
+                    from.to_string(),
+                    to.to_string(),
+                    Transformer::new(from, to)?,
+                ));
+                ts.len() - 1
+            }
+        };
+        let t = &ts[pos].2;
+        if t.convert(coords).is_err() {
+            // One bad coordinate fails PROJ's whole array call: transform one by one.
+            for c in coords.iter_mut() {
+                let mut one = [*c];
+                *c = match t.convert(&mut one) {
+                    Ok(()) => one[0],
+                    Err(_) => Coord {
+                        x: f64::INFINITY,
+                        y: f64::INFINITY,
+                    },
+                };
+            }
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

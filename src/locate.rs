@@ -10,7 +10,9 @@
 
 use std::collections::VecDeque;
 
-use geo::{BoundingRect, Coord, CoordinatePosition, coordinate_position::CoordPos};
+use geo::kernels::{Kernel, Orientation, RobustKernel};
+use geo::{BoundingRect, Coord, MultiPolygon, coordinate_position::CoordPos};
+use rayon::prelude::*;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 
 use crate::model::{AdminLevel, LevelRegions};
@@ -36,23 +38,20 @@ pub fn bbox_tree(level: &LevelRegions) -> RTree<Entry> {
 }
 
 /// A grid size that keeps most points out of the exact test: cells about the size of the
-/// typical vertex spacing would be ideal; 4 M cells (32 MiB) bounds memory.
+/// typical vertex spacing would be ideal; 8 M cells (32 MiB) bounds memory.
 pub fn default_cells(level: &LevelRegions) -> usize {
-    (1024 * level.regions.len()).clamp(1 << 20, 1 << 22)
+    (8192 * level.regions.len()).clamp(1 << 21, 1 << 23)
 }
 
-/// What a grid cell knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cell {
-    /// A boundary crosses the cell: test exactly.
-    Boundary,
-    /// Wholly inside region `i`.
-    Inside(u32),
-    /// Wholly outside every region.
-    Outside,
-    /// Not yet labelled (only while building).
-    Unknown,
-}
+/// What a grid cell knows, in four bytes: a region index (wholly inside that region) or one
+/// of the markers below.
+type Cell = u32;
+/// A boundary crosses the cell: test exactly.
+const BOUNDARY: Cell = u32::MAX;
+/// Wholly outside every region.
+const OUTSIDE: Cell = u32::MAX - 1;
+/// Not yet labelled (only while building).
+const UNKNOWN: Cell = u32::MAX - 2;
 
 struct Grid {
     x0: f64,
@@ -68,6 +67,7 @@ pub struct Locator<'a> {
     pub level: AdminLevel,
     pub regions: &'a LevelRegions,
     tree: RTree<Entry>,
+    edges: Vec<EdgeIndex>,
     grid: Option<Grid>,
 }
 
@@ -77,6 +77,11 @@ impl<'a> Locator<'a> {
             level: regions.level,
             regions,
             tree: bbox_tree(regions),
+            edges: regions
+                .regions
+                .iter()
+                .map(|r| EdgeIndex::new(&r.geometry))
+                .collect(),
             grid: None,
         }
     }
@@ -90,90 +95,33 @@ impl<'a> Locator<'a> {
     fn build_grid(&self, cells: usize) -> Option<Grid> {
         let env = self.tree.root().envelope();
         let (lo, hi) = (env.lower(), env.upper());
-        let (w, h) = (hi[0] - lo[0], hi[1] - lo[1]);
-        if !(w > 0.0 && h > 0.0) {
-            return None;
-        }
-        let size = (w * h / cells as f64).sqrt();
-        let nx = (w / size).ceil() as usize + 1;
-        let ny = (h / size).ceil() as usize + 1;
-        let mut grid = Grid {
-            x0: lo[0],
-            y0: lo[1],
-            size,
-            nx,
-            ny,
-            cells: vec![Cell::Unknown; nx * ny],
-        };
-        // Every cell a boundary segment's bounding box touches (a conservative cover).
+        let mut grid = Grid::empty(
+            Coord { x: lo[0], y: lo[1] },
+            Coord { x: hi[0], y: hi[1] },
+            cells,
+        )?;
         for r in &self.regions.regions {
             for p in &r.geometry.0 {
                 for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
                     for s in ring.0.windows(2) {
-                        let (a, b) = (grid.cell_of(s[0]), grid.cell_of(s[1]));
-                        let (Some((ax, ay)), Some((bx, by))) = (a, b) else {
-                            continue;
-                        };
-                        for cy in ay.min(by)..=ay.max(by) {
-                            for cx in ax.min(bx)..=ax.max(bx) {
-                                grid.cells[cy * nx + cx] = Cell::Boundary;
-                            }
-                        }
+                        grid.mark(s[0], s[1]);
                     }
                 }
             }
         }
-        // Flood-fill the boundary-free components, labelling each with one exact test.
-        let mut queue = VecDeque::new();
-        for start in 0..grid.cells.len() {
-            if grid.cells[start] != Cell::Unknown {
-                continue;
-            }
-            let (sx, sy) = (start % nx, start / nx);
-            let centre = Coord {
-                x: grid.x0 + (sx as f64 + 0.5) * size,
-                y: grid.y0 + (sy as f64 + 0.5) * size,
-            };
-            let label = match self.locate_exact(centre) {
-                Some(i) => Cell::Inside(i as u32),
-                None => Cell::Outside,
-            };
-            grid.cells[start] = label;
-            queue.push_back(start);
-            while let Some(k) = queue.pop_front() {
-                let (x, y) = (k % nx, k / nx);
-                let mut visit = |nk: usize| {
-                    if grid.cells[nk] == Cell::Unknown {
-                        grid.cells[nk] = label;
-                        queue.push_back(nk);
-                    }
-                };
-                if x > 0 {
-                    visit(k - 1);
-                }
-                if x + 1 < nx {
-                    visit(k + 1);
-                }
-                if y > 0 {
-                    visit(k - nx);
-                }
-                if y + 1 < ny {
-                    visit(k + nx);
-                }
-            }
-        }
+        grid.fill(|centre| self.locate_exact(centre));
         Some(grid)
     }
 
     /// The index of the region holding `c` under the edge rule, or `None` outside all.
     pub fn locate(&self, c: Coord<f64>) -> Option<usize> {
         if let Some(g) = &self.grid {
-            match g.cell_of(c).map(|(x, y)| g.cells[y * g.nx + x]) {
-                Some(Cell::Inside(i)) => return Some(i as usize),
-                Some(Cell::Outside) => return None,
+            match g.get(c) {
+                Some(BOUNDARY | UNKNOWN) => {}
+                Some(OUTSIDE) => return None,
+                Some(i) => return Some(i as usize),
                 // Outside the grid's extent means outside every bounding box.
                 None => return None,
-                Some(Cell::Boundary | Cell::Unknown) => {}
             }
         }
         self.locate_exact(c)
@@ -193,7 +141,7 @@ impl<'a> Locator<'a> {
             .locate_in_envelope_intersecting(AABB::from_point([c.x, c.y]))
         {
             let i = e.data;
-            match self.regions.regions[i].geometry.coordinate_position(&c) {
+            match self.edges[i].position(c) {
                 CoordPos::Inside => best_inside = lowest(best_inside, i),
                 CoordPos::OnBoundary => best_boundary = lowest(best_boundary, i),
                 CoordPos::Outside => {}
@@ -204,6 +152,112 @@ impl<'a> Locator<'a> {
 }
 
 impl Grid {
+    /// A grid of about `cells` square cells over the box `lo`–`hi`, every cell unlabelled.
+    fn empty(lo: Coord<f64>, hi: Coord<f64>, cells: usize) -> Option<Grid> {
+        let (w, h) = (hi.x - lo.x, hi.y - lo.y);
+        if !(w > 0.0 && h > 0.0 && w.is_finite() && h.is_finite()) {
+            return None;
+        }
+        let size = (w * h / cells.max(1) as f64).sqrt();
+        let nx = (w / size).ceil() as usize + 1;
+        let ny = (h / size).ceil() as usize + 1;
+        Some(Grid {
+            x0: lo.x,
+            y0: lo.y,
+            size,
+            nx,
+            ny,
+            cells: vec![UNKNOWN; nx * ny],
+        })
+    }
+
+    /// Marks every cell the bounding box of segment `a`–`b` touches (a conservative cover).
+    fn mark(&mut self, a: Coord<f64>, b: Coord<f64>) {
+        self.mark_within(a, b, 0.0);
+    }
+
+    /// Marks every cell the bounding box of segment `a`–`b`, grown by `margin`, touches.
+    fn mark_within(&mut self, a: Coord<f64>, b: Coord<f64>, margin: f64) {
+        let lo = Coord {
+            x: a.x.min(b.x) - margin,
+            y: a.y.min(b.y) - margin,
+        };
+        let hi = Coord {
+            x: a.x.max(b.x) + margin,
+            y: a.y.max(b.y) + margin,
+        };
+        let (Some((ax, ay)), Some((bx, by))) = (self.cell_of_clamped(lo), self.cell_of_clamped(hi))
+        else {
+            return;
+        };
+        for cy in ay.min(by)..=ay.max(by) {
+            for cx in ax.min(bx)..=ax.max(bx) {
+                self.cells[cy * self.nx + cx] = BOUNDARY;
+            }
+        }
+    }
+
+    /// The cell of `c`, clamped into the grid (`None` when not finite).
+    fn cell_of_clamped(&self, c: Coord<f64>) -> Option<(usize, usize)> {
+        let fx = ((c.x - self.x0) / self.size).max(0.0);
+        let fy = ((c.y - self.y0) / self.size).max(0.0);
+        if !(fx.is_finite() && fy.is_finite()) {
+            return None;
+        }
+        Some((
+            (fx as usize).min(self.nx - 1),
+            (fy as usize).min(self.ny - 1),
+        ))
+    }
+
+    /// Flood-fills the boundary-free components, labelling each with one exact test of a cell
+    /// centre: `label` gives the region holding a point, or `None` outside all.
+    fn fill(&mut self, mut label: impl FnMut(Coord<f64>) -> Option<usize>) {
+        let (nx, ny, size) = (self.nx, self.ny, self.size);
+        let mut queue = VecDeque::new();
+        for start in 0..self.cells.len() {
+            if self.cells[start] != UNKNOWN {
+                continue;
+            }
+            let (sx, sy) = (start % nx, start / nx);
+            let centre = Coord {
+                x: self.x0 + (sx as f64 + 0.5) * size,
+                y: self.y0 + (sy as f64 + 0.5) * size,
+            };
+            let value = match label(centre) {
+                Some(i) => i as Cell,
+                None => OUTSIDE,
+            };
+            self.cells[start] = value;
+            queue.push_back(start);
+            while let Some(k) = queue.pop_front() {
+                let (x, y) = (k % nx, k / nx);
+                let mut visit = |nk: usize| {
+                    if self.cells[nk] == UNKNOWN {
+                        self.cells[nk] = value;
+                        queue.push_back(nk);
+                    }
+                };
+                if x > 0 {
+                    visit(k - 1);
+                }
+                if x + 1 < nx {
+                    visit(k + 1);
+                }
+                if y > 0 {
+                    visit(k - nx);
+                }
+                if y + 1 < ny {
+                    visit(k + nx);
+                }
+            }
+        }
+    }
+
+    fn get(&self, c: Coord<f64>) -> Option<Cell> {
+        self.cell_of(c).map(|(x, y)| self.cells[y * self.nx + x])
+    }
+
     fn cell_of(&self, c: Coord<f64>) -> Option<(usize, usize)> {
         let fx = (c.x - self.x0) / self.size;
         let fy = (c.y - self.y0) / self.size;
@@ -212,5 +266,235 @@ impl Grid {
         }
         let (x, y) = (fx as usize, fy as usize);
         (x < self.nx && y < self.ny).then_some((x, y))
+    }
+}
+
+/// A region's edges bucketed by horizontal band, so that a point-in-polygon test looks only at
+/// the edges whose y-range holds the point instead of every edge of the region.
+///
+/// The test is the crossing number of a ray towards +x with the half-open rule, over every ring
+/// (exterior and holes) of every polygon, with robust orientation predicates; a point on an
+/// edge or vertex is `OnBoundary`. For valid (multi)polygons this is what
+/// `geo::CoordinatePosition` gives (`tests/it/locator.rs` checks it against brute force).
+struct EdgeIndex {
+    y0: f64,
+    band_height: f64,
+    /// Ring vertices, each ring closed; edge `i` runs from `verts[i]` to `verts[i + 1]`.
+    verts: Vec<Coord<f64>>,
+    /// Offsets into `edges` of each band (one more than the number of bands).
+    band_start: Vec<u32>,
+    edges: Vec<u32>,
+}
+
+impl EdgeIndex {
+    fn new(mp: &MultiPolygon<f64>) -> EdgeIndex {
+        let mut verts = Vec::new();
+        let mut starts = Vec::new();
+        for p in &mp.0 {
+            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                if ring.0.len() < 2 {
+                    continue;
+                }
+                let base = verts.len();
+                verts.extend_from_slice(&ring.0);
+                starts.extend((base..base + ring.0.len() - 1).map(|i| i as u32));
+            }
+        }
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for v in &verts {
+            lo = lo.min(v.y);
+            hi = hi.max(v.y);
+        }
+        let bands = (starts.len() / 4).clamp(1, 4096);
+        let band_height = if hi > lo {
+            (hi - lo) / bands as f64
+        } else {
+            1.0
+        };
+        let mut index = EdgeIndex {
+            y0: lo,
+            band_height,
+            verts,
+            band_start: vec![0; bands + 1],
+            edges: Vec::new(),
+        };
+        let span = |idx: &EdgeIndex, e: u32| {
+            let (a, b) = (idx.verts[e as usize], idx.verts[e as usize + 1]);
+            (idx.band(a.y.min(b.y)), idx.band(a.y.max(b.y)))
+        };
+        // Counting sort of edges into the bands their y-range touches.
+        for &e in &starts {
+            let (b0, b1) = span(&index, e);
+            for b in b0..=b1 {
+                index.band_start[b + 1] += 1;
+            }
+        }
+        for b in 0..bands {
+            index.band_start[b + 1] += index.band_start[b];
+        }
+        let mut fill: Vec<u32> = index.band_start[..bands].to_vec();
+        index.edges = vec![0; index.band_start[bands] as usize];
+        for &e in &starts {
+            let (b0, b1) = span(&index, e);
+            for b in b0..=b1 {
+                index.edges[fill[b] as usize] = e;
+                fill[b] += 1;
+            }
+        }
+        index
+    }
+
+    /// The band holding `y`; monotone in `y`, so an edge spanning `y` is listed in its band.
+    fn band(&self, y: f64) -> usize {
+        let bands = self.band_start.len() - 1;
+        let f = (y - self.y0) / self.band_height;
+        if f >= 0.0 {
+            (f as usize).min(bands - 1)
+        } else {
+            0
+        }
+    }
+
+    fn position(&self, p: Coord<f64>) -> CoordPos {
+        if self.verts.is_empty() {
+            return CoordPos::Outside;
+        }
+        let b = self.band(p.y);
+        let mut inside = false;
+        for &e in &self.edges[self.band_start[b] as usize..self.band_start[b + 1] as usize] {
+            let (a, c) = (self.verts[e as usize], self.verts[e as usize + 1]);
+            if p.y < a.y.min(c.y) || p.y > a.y.max(c.y) {
+                continue;
+            }
+            let o = RobustKernel::orient2d(a, c, p);
+            if o == Orientation::Collinear && p.x >= a.x.min(c.x) && p.x <= a.x.max(c.x) {
+                return CoordPos::OnBoundary;
+            }
+            // Half-open rule: an edge counts when exactly one end lies strictly above p; the
+            // ray to +x crosses it when p lies left of the edge directed upwards.
+            if (a.y > p.y) != (c.y > p.y) {
+                let left_of_upward = if c.y > a.y {
+                    o == Orientation::CounterClockwise
+                } else {
+                    o == Orientation::Clockwise
+                };
+                inside ^= left_of_upward;
+            }
+        }
+        if inside {
+            CoordPos::Inside
+        } else {
+            CoordPos::Outside
+        }
+    }
+}
+
+/// The grid of a level built in an input's own CRS, so that most points are placed without
+/// being reprojected or tested exactly.
+///
+/// The boundaries are densified to segments of at most [`DENSIFY_M`] in EPSG:5179 before they
+/// are reprojected, so the reprojected polyline follows the true (EPSG:5179-straight) boundary
+/// to about 0.1 mm (a 100 m chord of a curve whose radius is the Earth's, ~L²/8R); every cell
+/// within a margin of a thousandth of a cell (a few decimetres) of it is marked as boundary,
+/// thousands of times the deviation. Each remaining component is
+/// labelled by reprojecting one cell centre into EPSG:5179 and testing it exactly. A point in a
+/// labelled cell therefore gets exactly the region the exact test would give it; every other
+/// point is reprojected and located exactly.
+pub struct SourceGrid {
+    grid: Grid,
+}
+
+/// Cells of a [`SourceGrid`]: 8 M cells of four bytes (32 MiB), about 250 m over Korea.
+pub const SOURCE_GRID_CELLS: usize = 1 << 23;
+
+/// Longest boundary segment reprojected as a straight line when building a [`SourceGrid`].
+pub const DENSIFY_M: f64 = 100.0;
+
+impl SourceGrid {
+    /// # Errors
+    /// PROJ's message when `crs` cannot be transformed to or from EPSG:5179.
+    pub fn new(loc: &Locator<'_>, crs: &str, cells: usize) -> Result<Option<SourceGrid>, String> {
+        let mut rings: Vec<Vec<Coord<f64>>> = Vec::new();
+        for r in &loc.regions.regions {
+            for p in &r.geometry.0 {
+                for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                    let mut out = Vec::with_capacity(ring.0.len());
+                    for s in ring.0.windows(2) {
+                        let (a, b) = (s[0], s[1]);
+                        let n = ((a.x - b.x).hypot(a.y - b.y) / DENSIFY_M).ceil().max(1.0) as usize;
+                        out.extend((0..n).map(|k| {
+                            let t = k as f64 / n as f64;
+                            Coord {
+                                x: a.x + (b.x - a.x) * t,
+                                y: a.y + (b.y - a.y) * t,
+                            }
+                        }));
+                    }
+                    out.extend(ring.0.last().copied());
+                    rings.push(out);
+                }
+            }
+        }
+        rings
+            .par_iter_mut()
+            .try_for_each(|r| crate::crs::reproject(crate::crs::WORK_CRS, crs, r))?;
+        let (mut lo, mut hi) = (
+            Coord {
+                x: f64::INFINITY,
+                y: f64::INFINITY,
+            },
+            Coord {
+                x: f64::NEG_INFINITY,
+                y: f64::NEG_INFINITY,
+            },
+        );
+        for c in rings.iter().flatten() {
+            if !(c.x.is_finite() && c.y.is_finite()) {
+                return Err("a boundary vertex cannot be reprojected".into());
+            }
+            lo = Coord {
+                x: lo.x.min(c.x),
+                y: lo.y.min(c.y),
+            };
+            hi = Coord {
+                x: hi.x.max(c.x),
+                y: hi.y.max(c.y),
+            };
+        }
+        let Some(mut grid) = Grid::empty(lo, hi, cells) else {
+            return Ok(None);
+        };
+        let margin = grid.size * 1e-3;
+        for r in &rings {
+            for s in r.windows(2) {
+                grid.mark_within(s[0], s[1], margin);
+            }
+        }
+        drop(rings);
+        let mut failed = None;
+        grid.fill(|centre| {
+            let mut one = [centre];
+            match crate::crs::reproject(crs, crate::crs::WORK_CRS, &mut one) {
+                Ok(()) if one[0].x.is_finite() => loc.locate_exact(one[0]),
+                Ok(()) => None,
+                Err(e) => {
+                    failed = Some(e);
+                    None
+                }
+            }
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(Some(SourceGrid { grid })),
+        }
+    }
+
+    /// The region holding `c` (in the grid's CRS) when its cell settles it; `None` when the
+    /// point must be reprojected and located exactly.
+    pub fn settle(&self, c: Coord<f64>) -> Option<usize> {
+        match self.grid.get(c) {
+            Some(v) if v < UNKNOWN => Some(v as usize),
+            _ => None,
+        }
     }
 }

@@ -16,7 +16,6 @@
 //! thread); the caller's thread locates each chunk in parallel and folds it. A bounded channel of
 //! two chunks keeps memory flat whichever side is slower.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
@@ -37,9 +36,9 @@ use rayon::prelude::*;
 
 use crate::aggregate::RegionTotals;
 use crate::config::{AmountUnit, FundingSpec, InputSpec, Locate, Period, ValueSpec};
-use crate::crs::{Transformer, WORK_CRS};
+use crate::crs::WORK_CRS;
 use crate::error::Error;
-use crate::locate::Locator;
+use crate::locate::{Locator, SourceGrid};
 use crate::model::{FundingSource, Reject, RejectReason};
 use crate::read::{self, InputFile, amount, encoding::Encoding};
 
@@ -50,6 +49,7 @@ pub const LISTED_REJECTS: usize = 10_000;
 const NO_PROGRAM: u32 = u32::MAX;
 const NO_PERIOD: u16 = u16::MAX;
 const MISS: u32 = u32::MAX;
+const UNSETTLED: u32 = u32::MAX - 1;
 
 /// What one streamed input gave.
 #[derive(Debug, Default)]
@@ -133,7 +133,7 @@ pub fn run(
 ) -> Result<Streamed, Error> {
     let started = Instant::now();
     let sha256 = read::checksum(&spec.path)?;
-    let (tx, rx) = mpsc::sync_channel::<Chunk>(2);
+    let (tx, rx) = mpsc::sync_channel::<Msg>(2);
     let progress = Progress::new(&spec.name);
     let mut fold = Fold::new(locators);
     let mut out = Streamed::default();
@@ -148,22 +148,58 @@ pub fn run(
             };
             result.and_then(|()| rows.finish())
         });
-        for chunk in rx {
+        let mut crs = String::new();
+        let mut grid: Option<SourceGrid> = None;
+        let mut failed = None;
+        for msg in rx {
             let t = Instant::now();
-            fold.add(index, &chunk, locators, &mut out);
+            let done = match msg {
+                Msg::Crs(c) => {
+                    crs = c;
+                    // Most points are placed in their own CRS, without PROJ.
+                    match locators.first().filter(|_| crs != WORK_CRS) {
+                        Some((_, finest)) => {
+                            let cells = crate::locate::SOURCE_GRID_CELLS;
+                            let t = Instant::now();
+                            let r = SourceGrid::new(finest, &crs, cells).map(|g| grid = g);
+                            tracing::debug!(crs = %crs, cells, ms = t.elapsed().as_millis() as u64, "source-CRS grid");
+                            r
+                        }
+                        None => Ok(()),
+                    }
+                }
+                Msg::Chunk(chunk) => {
+                    let r = fold.add(index, &chunk, &crs, grid.as_ref(), locators, &mut out);
+                    progress.tick(chunk.last_row);
+                    r
+                }
+            };
             locate_time += t.elapsed();
-            progress.tick(chunk.last_row);
+            if let Err(m) = done {
+                // Dropping the receiver stops the reader.
+                failed = Some(Error::Read {
+                    path: spec.path.clone(),
+                    layer: spec.layer.clone().unwrap_or_default(),
+                    message: format!("CRS {crs}: {m}"),
+                });
+                break;
+            }
         }
-        producer.join().unwrap_or_else(|_| {
+        let produced = producer.join().unwrap_or_else(|_| {
             Err(Error::Invariant(format!(
                 "the reader of input `{}` panicked",
                 spec.name
             )))
-        })
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => produced,
+        }
     });
     progress.done();
     let end = produced?;
     out.programs = end.programs.clone();
+    let unsettled = fold.unsettled;
     out.located = fold.finish(locators, &end.programs, periods);
     out.file = InputFile {
         path: spec.path.clone(),
@@ -184,14 +220,20 @@ pub fn run(
         ms,
         rows_per_s = end.rows * 1000 / ms,
         read_ms = end.read_time.as_millis() as u64,
-        reproject_ms = end.transform_time.as_millis() as u64,
         locate_ms = locate_time.as_millis() as u64,
+        reprojected = unsettled,
         "streamed"
     );
     Ok(out)
 }
 
-/// Rows read but not yet located. Coordinates are in EPSG:5179 once the reader sends it.
+/// What the reader sends: the CRS of its coordinates, then chunks.
+enum Msg {
+    Crs(String),
+    Chunk(Chunk),
+}
+
+/// Rows read but not yet located, coordinates in the input's CRS.
 #[derive(Default)]
 struct Chunk {
     rows: Vec<u64>,
@@ -245,7 +287,6 @@ struct End {
     encoding: Option<Encoding>,
     warnings: Vec<String>,
     read_time: Duration,
-    transform_time: Duration,
 }
 
 /// Turns raw rows into chunks: checks every value as the materialising reader does, interns
@@ -254,7 +295,7 @@ struct Rows<'a> {
     index: usize,
     spec: &'a InputSpec,
     periods: &'a [Period],
-    tx: mpsc::SyncSender<Chunk>,
+    tx: mpsc::SyncSender<Msg>,
     /// The source CRS of the coordinates (set by the reader before the first row).
     crs: String,
     geographic: bool,
@@ -269,7 +310,7 @@ struct Rows<'a> {
     /// False once the consumer has gone (it stopped on an error of its own).
     open: bool,
     started: Instant,
-    transform_time: Duration,
+    crs_sent: bool,
 }
 
 impl<'a> Rows<'a> {
@@ -277,7 +318,7 @@ impl<'a> Rows<'a> {
         index: usize,
         spec: &'a InputSpec,
         periods: &'a [Period],
-        tx: mpsc::SyncSender<Chunk>,
+        tx: mpsc::SyncSender<Msg>,
     ) -> Rows<'a> {
         let crs = match &spec.locate {
             Locate::Point { crs, .. } => crs.clone(),
@@ -304,7 +345,7 @@ impl<'a> Rows<'a> {
             warnings: Vec::new(),
             open: true,
             started: Instant::now(),
-            transform_time: Duration::ZERO,
+            crs_sent: false,
         };
         rows.set_crs(crs);
         rows
@@ -469,21 +510,25 @@ impl<'a> Rows<'a> {
         }
     }
 
-    /// Reprojects the chunk into EPSG:5179 and sends it.
+    /// Sends the chunk (after the CRS, before the first chunk).
     fn flush(&mut self) -> Result<bool, Error> {
         let mut chunk = std::mem::take(&mut self.chunk);
         chunk.last_row = self.rows;
         if chunk.len() + chunk.rejects.len() == 0 {
             return Ok(self.open);
         }
-        let t = Instant::now();
-        reproject(&self.crs, &mut chunk.xy)
-            .map_err(|m| self.err(format!("CRS {}: {m}", self.crs)))?;
-        self.transform_time += t.elapsed();
-        if self.open && self.tx.send(chunk).is_err() {
+        if !self.crs_sent {
+            self.crs_sent = true;
+            self.send(Msg::Crs(self.crs.clone()));
+        }
+        self.send(Msg::Chunk(chunk));
+        Ok(self.open)
+    }
+
+    fn send(&mut self, msg: Msg) {
+        if self.open && self.tx.send(msg).is_err() {
             self.open = false;
         }
-        Ok(self.open)
     }
 
     fn finish(mut self) -> Result<End, Error> {
@@ -493,8 +538,7 @@ impl<'a> Rows<'a> {
             programs: self.programs,
             encoding: self.encoding,
             warnings: self.warnings,
-            read_time: self.started.elapsed().saturating_sub(self.transform_time),
-            transform_time: self.transform_time,
+            read_time: self.started.elapsed(),
         })
     }
 }
@@ -536,48 +580,11 @@ fn amount_int(v: i128, unit: AmountUnit) -> Result<i64, BadAmount> {
     }
 }
 
-thread_local! {
-    /// One PROJ transformation per worker thread (PROJ objects are not thread-safe).
-    static TRANSFORMERS: RefCell<Vec<(String, Transformer)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Reprojects coordinates into EPSG:5179 in parallel. Coordinates PROJ cannot transform come
-/// back infinite and become rejects.
-fn reproject(from: &str, xy: &mut [Coord<f64>]) -> Result<(), String> {
-    if from == WORK_CRS || xy.is_empty() {
-        return Ok(());
-    }
-    xy.par_chunks_mut(4096).try_for_each(|part| {
-        TRANSFORMERS.with(|cell| {
-            let mut ts = cell.borrow_mut();
-            let pos = match ts.iter().position(|(c, _)| c == from) {
-                Some(p) => p,
-                None => {
-                    ts.push((from.to_string(), Transformer::new(from, WORK_CRS)?));
-                    ts.len() - 1
-                }
-            };
-            if ts[pos].1.convert(part).is_err() {
-                // One bad coordinate fails PROJ's whole array call: transform one by one.
-                for c in part.iter_mut() {
-                    let mut one = [*c];
-                    *c = match ts[pos].1.convert(&mut one) {
-                        Ok(()) => one[0],
-                        Err(_) => Coord {
-                            x: f64::INFINITY,
-                            y: f64::INFINITY,
-                        },
-                    };
-                }
-            }
-            Ok(())
-        })
-    })
-}
-
 /// Per-region sums of the located points, by locator and region index.
 struct Fold {
     levels: Vec<Vec<Acc>>,
+    /// Points not settled by the source-CRS grid (reprojected and tested exactly).
+    unsettled: u64,
 }
 
 #[derive(Default, Clone)]
@@ -597,14 +604,39 @@ impl Fold {
                 .iter()
                 .map(|(_, l)| vec![Acc::default(); l.regions.regions.len()])
                 .collect(),
+            unsettled: 0,
         }
     }
 
-    fn add(&mut self, index: usize, chunk: &Chunk, locators: &Locators<'_>, out: &mut Streamed) {
-        let hits: Vec<u32> = chunk
-            .xy
+    /// Locates a chunk and folds it. Points whose source-CRS grid cell settles them need
+    /// nothing more; the rest are reprojected into EPSG:5179 and located exactly, finest level
+    /// first.
+    fn add(
+        &mut self,
+        index: usize,
+        chunk: &Chunk,
+        crs: &str,
+        grid: Option<&SourceGrid>,
+        locators: &Locators<'_>,
+        out: &mut Streamed,
+    ) -> Result<(), String> {
+        let mut hits: Vec<u32> = match grid {
+            Some(g) => chunk
+                .xy
+                .par_iter()
+                .with_min_len(4096)
+                .map(|c| g.settle(*c).map_or(UNSETTLED, |i| i as u32))
+                .collect(),
+            None => vec![UNSETTLED; chunk.len()],
+        };
+        let todo: Vec<usize> = (0..hits.len()).filter(|&i| hits[i] == UNSETTLED).collect();
+        self.unsettled += todo.len() as u64;
+        let mut work: Vec<Coord<f64>> = todo.iter().map(|&i| chunk.xy[i]).collect();
+        work.par_chunks_mut(1024)
+            .try_for_each(|part| crate::crs::reproject(crs, WORK_CRS, part))?;
+        let located: Vec<u32> = work
             .par_iter()
-            .with_min_len(2048)
+            .with_min_len(1024)
             .map(|c| {
                 if !(c.x.is_finite() && c.y.is_finite()) {
                     return MISS;
@@ -616,6 +648,10 @@ impl Fold {
                     .unwrap_or(MISS)
             })
             .collect();
+        for (&i, &h) in todo.iter().zip(&located) {
+            hits[i] = h;
+        }
+        let mut unsettled = todo.iter().zip(&work).peekable();
         // Reader rejects and location rejects, merged in row order.
         let mut reader_rejects = chunk.rejects.iter().peekable();
         for (i, &hit) in hits.iter().enumerate() {
@@ -624,7 +660,13 @@ impl Fold {
             }
             let amount = chunk.amount[i];
             if hit == MISS {
-                let c = chunk.xy[i];
+                let c = loop {
+                    match unsettled.next() {
+                        Some((&k, c)) if k == i => break *c,
+                        Some(_) => continue,
+                        None => break chunk.xy[i],
+                    }
+                };
                 let detail = if c.x.is_finite() {
                     format!(
                         "point ({:.1}, {:.1}) EPSG:5179 is outside every region",
@@ -682,6 +724,7 @@ impl Fold {
         for r in reader_rejects {
             reject_into(out, r.clone());
         }
+        Ok(())
     }
 
     /// The totals of every region with points, as the materialising path builds them: an

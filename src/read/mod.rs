@@ -166,7 +166,35 @@ pub struct InputFile {
 }
 
 /// sha256 of a file and, for a Shapefile, of its sidecars in a fixed order.
+///
+/// Remembered for the life of the process by path, size and modification time: the run's
+/// fingerprint and its manifest both need it, and hashing a 1 GB input twice costs a second.
 pub fn checksum(path: &Path) -> Result<String, Error> {
+    use std::sync::Mutex;
+    type Key = (PathBuf, u64, Option<std::time::SystemTime>);
+    static MEMO: Mutex<Vec<(Key, String)>> = Mutex::new(Vec::new());
+    let key = std::fs::metadata(path)
+        .ok()
+        .map(|m| (path.to_path_buf(), m.len(), m.modified().ok()));
+    let shp = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("shp"));
+    if let (Some(k), false) = (&key, shp)
+        && let Some((_, sum)) = MEMO
+            .lock()
+            .ok()
+            .and_then(|m| m.iter().find(|(mk, _)| mk == k).cloned())
+    {
+        return Ok(sum);
+    }
+    let sum = checksum_uncached(path)?;
+    if let (Some(k), false, Ok(mut m)) = (key, shp, MEMO.lock()) {
+        m.push((k, sum.clone()));
+    }
+    Ok(sum)
+}
+
+fn checksum_uncached(path: &Path) -> Result<String, Error> {
     let mut h = Sha256::new();
     let mut files = vec![path.to_path_buf()];
     if path
@@ -185,7 +213,7 @@ pub fn checksum(path: &Path) -> Result<String, Error> {
             path: f.clone(),
             message: e.to_string(),
         })?;
-        let mut buf = vec![0u8; 1 << 16];
+        let mut buf = vec![0u8; 1 << 20];
         loop {
             let n = file.read(&mut buf).map_err(|e| Error::Open {
                 path: f.clone(),
