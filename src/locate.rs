@@ -336,9 +336,9 @@ impl EdgeIndex {
         index.edges = vec![0; index.band_start[bands] as usize];
         for &e in &starts {
             let (b0, b1) = span(&index, e);
-            for b in b0..=b1 {
-                index.edges[fill[b] as usize] = e;
-                fill[b] += 1;
+            for slot in &mut fill[b0..=b1] {
+                index.edges[*slot as usize] = e;
+                *slot += 1;
             }
         }
         index
