@@ -12,4 +12,5 @@ mod locator;
 mod messy;
 mod national;
 mod nightly;
+mod stream;
 mod xlsx;

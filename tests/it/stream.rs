@@ -1,0 +1,312 @@
+//! Streamed point inputs: the same money in the same regions as the materialising reader,
+//! GeoParquet written by GeoPandas read with hand-known results, the source-CRS grid equal to
+//! reprojecting and testing exactly, and rejects beyond the listed ones still counted.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use geo::{CoordinatePosition, coordinate_position::CoordPos};
+use smartgap::config::BoundariesSpec;
+use smartgap::crs::Transformer;
+use smartgap::indicators::spatial::Rng;
+use smartgap::locate::{Locator, SourceGrid};
+use smartgap::model::{AdminLevel, LevelRegions};
+
+use crate::fixtures::{X0, Y0, geojson, grid_dir, props, run_on_grid};
+
+fn uniform(rng: &mut Rng) -> f64 {
+    rng.next_u64() as f64 / u64::MAX as f64
+}
+
+/// A CSV of `n` seeded points around the 3×3 grid in EPSG:4326 (some outside it), with
+/// programmes, years, funding and a few bad rows of every kind the readers reject.
+fn messy_points_csv(path: &Path, n: usize) {
+    let to_lonlat = Transformer::new("EPSG:5179", "EPSG:4326").unwrap();
+    let mut rng = Rng::new(7);
+    let mut text = String::from("id,lon,lat,amount,program,year,funding\n");
+    for i in 1..=n {
+        let mut c = [geo::Coord {
+            x: X0 - 300.0 + 3600.0 * uniform(&mut rng),
+            y: Y0 - 300.0 + 3600.0 * uniform(&mut rng),
+        }];
+        to_lonlat.convert(&mut c).unwrap();
+        let amount = match i % 97 {
+            0 => String::new(),       // amount_missing
+            1 => "-5".to_string(),    // amount_negative
+            2 => "12x".to_string(),   // amount_invalid
+            3 => "1,234".to_string(), // separators
+            _ => (1000 + i * 7).to_string(),
+        };
+        let (lon, lat) = match i % 89 {
+            0 => ("nan".to_string(), format!("{}", c[0].y)),
+            1 => (format!("{}", c[0].y), format!("{}", c[0].x)), // swapped
+            _ => (format!("{}", c[0].x), format!("{}", c[0].y)),
+        };
+        let program = ["u_city", "living_lab", ""][i % 3];
+        let year = match i % 83 {
+            0 => "20x".to_string(),
+            _ => (2003 + i % 16).to_string(),
+        };
+        let funding = match i % 79 {
+            0 => "grant",
+            k if k % 2 == 0 => "national_program",
+            _ => "development_fee",
+        };
+        writeln!(text, "{i},{lon},{lat},{amount},{program},{year},{funding}").unwrap();
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+const INPUT: &str = r#"[[inputs]]
+name = "points"
+path = "points.csv"
+id = "id"
+amount = { field = "amount" }
+program = { field = "program" }
+date = { field = "year" }
+funding = { field = "funding" }
+locate = { by = "point", x = "lon", y = "lat", crs = "EPSG:4326" }
+"#;
+
+const PERIODS: &str = r#"
+[indicators]
+periods = [
+  { label = "2003-2012", from_year = 2003, to_year = 2012 },
+  { label = "2013-2018", from_year = 2013, to_year = 2018 },
+]
+"#;
+
+#[test]
+fn streamed_points_give_the_materialised_run_byte_for_byte() {
+    let dir = grid_dir();
+    messy_points_csv(&dir.path().join("points.csv"), 3000);
+    let plain = run_on_grid(dir.path(), "plain", 1.0, &format!("{INPUT}{PERIODS}"));
+    let plain_out = dir.path().join("plain_out");
+    std::fs::rename(dir.path().join("out"), &plain_out).unwrap();
+    let streamed = run_on_grid(
+        dir.path(),
+        "streamed",
+        1.0,
+        &format!("{}stream = true\n{PERIODS}", INPUT),
+    );
+    assert!(streamed.report.inputs[0].streamed);
+    assert!(!plain.report.inputs[0].streamed);
+    let (a, b) = (&plain.report.totals, &streamed.report.totals);
+    assert_eq!(
+        (a.input_records, a.assigned_records, a.rejected_records),
+        (b.input_records, b.assigned_records, b.rejected_records)
+    );
+    assert_eq!(
+        (a.input_krw, a.assigned_krw, a.rejected_krw),
+        (b.input_krw, b.assigned_krw, b.rejected_krw)
+    );
+    assert_eq!(a.input_records, 3000);
+    // Every kind of reject occurs.
+    let reasons: Vec<&str> = plain
+        .report
+        .rejects_by_reason
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "amount_invalid",
+            "amount_missing",
+            "amount_negative",
+            "coordinate_invalid",
+            "date_invalid",
+            "funding_invalid",
+            "outside_all_regions"
+        ]
+    );
+    assert_eq!(
+        format!("{:?}", plain.report.rejects_by_reason),
+        format!("{:?}", streamed.report.rejects_by_reason)
+    );
+    for layer in ["sido", "sigungu", "emd", "rejects"] {
+        let p = std::fs::read(plain_out.join("geojson").join(format!("{layer}.geojson")));
+        let s = std::fs::read(
+            dir.path()
+                .join("out")
+                .join("geojson")
+                .join(format!("{layer}.geojson")),
+        );
+        assert!(
+            p.unwrap() == s.unwrap(),
+            "{layer}.geojson differs between the streamed and the materialised run"
+        );
+    }
+}
+
+const PARQUET_4326: &str = r#"[[inputs]]
+name = "points"
+path = "points_4326.parquet"
+id = "id"
+amount = { field = "amount_krw" }
+program = { field = "program" }
+date = { field = "year" }
+locate = { by = "geometry" }
+"#;
+
+const PARQUET_5179: &str = r#"[[inputs]]
+name = "points"
+path = "points_5179.parquet"
+id = "id"
+amount = { field = "amount_eok", unit = "hundred_million_krw" }
+program = { field = "program" }
+date = { field = "year" }
+locate = { by = "geometry" }
+"#;
+
+#[test]
+fn geoparquet_written_by_geopandas_lands_where_its_expect_column_says() {
+    // tests/fixtures/stream/make_parquet.py: rows 1–7, amounts 100…700 KRW; row 5 lies 5 km
+    // west of the grid, row 6 has no geometry. In the 5179 file the amounts are 억원 text.
+    for (file, input) in [
+        ("points_4326.parquet", PARQUET_4326),
+        ("points_5179.parquet", PARQUET_5179),
+    ] {
+        let dir = grid_dir();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stream");
+        std::fs::copy(src.join(file), dir.path().join(file)).unwrap();
+        let o = run_on_grid(dir.path(), "pq", 1.0, &format!("{input}{PERIODS}"));
+        let t = &o.report.totals;
+        assert_eq!((t.input_records, t.input_krw), (7, 2800), "{file}");
+        assert_eq!((t.assigned_records, t.assigned_krw), (5, 1700), "{file}");
+        assert_eq!((t.rejected_records, t.rejected_krw), (2, 1100), "{file}");
+        let reasons: Vec<(&str, u64)> = o
+            .report
+            .rejects_by_reason
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.count))
+            .collect();
+        assert_eq!(
+            reasons,
+            [("location_missing", 1), ("outside_all_regions", 1)],
+            "{file}"
+        );
+        let emd = geojson(&dir.path().join("out"), "emd");
+        for (code, krw, n) in [
+            ("11010101", 100, 1),
+            ("11020103", 200, 1),
+            ("26010102", 700, 2),
+            ("11010103", 700, 1),
+            ("11010102", 0, 0),
+        ] {
+            let p = props(&emd, code);
+            assert_eq!(p["amount_krw"], krw, "{file} {code}");
+            assert_eq!(p["record_count"], n, "{file} {code}");
+        }
+        // Periods from the int64 `year` column: 2003–2012 has rows 1, 3, 7; 2013–2018 rows 2, 4.
+        let sido = geojson(&dir.path().join("out"), "sido");
+        assert_eq!(props(&sido, "11")["amount_period_2003_2012_krw"], 800, "{file}");
+        assert_eq!(props(&sido, "11")["amount_period_2013_2018_krw"], 200, "{file}");
+        assert_eq!(props(&sido, "26")["amount_period_2003_2012_krw"], 300, "{file}");
+        assert_eq!(props(&sido, "26")["amount_period_2013_2018_krw"], 400, "{file}");
+    }
+}
+
+#[test]
+fn rejects_beyond_the_listed_ones_are_counted_and_summed() {
+    let dir = grid_dir();
+    let mut text = String::from("id,x,y,amount\n");
+    // 10,050 points 50 km west of the grid (outside), amounts 1..=10,050; one inside.
+    for i in 1..=10_050u64 {
+        writeln!(text, "{i},{},{},{i}", X0 - 50_000.0, Y0 + 500.0).unwrap();
+    }
+    writeln!(text, "10051,{},{},7", X0 + 500.0, Y0 + 500.0).unwrap();
+    std::fs::write(dir.path().join("many.csv"), text).unwrap();
+    let input = r#"[[inputs]]
+name = "many"
+path = "many.csv"
+stream = true
+id = "id"
+amount = { field = "amount" }
+locate = { by = "point", x = "x", y = "y", crs = "EPSG:5179" }
+"#;
+    let o = run_on_grid(dir.path(), "many", 1.0, input);
+    let t = &o.report.totals;
+    let outside: i128 = (1..=10_050).sum();
+    assert_eq!((t.rejected_records, t.rejected_krw), (10_050, outside));
+    assert_eq!((t.assigned_records, t.assigned_krw), (1, 7));
+    assert_eq!(t.input_krw, outside + 7);
+    let r = &o.report.rejects_by_reason["outside_all_regions"];
+    assert_eq!((r.count, r.amount_krw), (10_050, outside));
+    // The rejects layer lists the first 10,000 rows.
+    let rejects = geojson(&dir.path().join("out"), "rejects");
+    let rows: Vec<u64> = rejects["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows.len(), 10_000);
+    assert_eq!((rows[0], rows[9_999]), (1, 10_000));
+}
+
+fn brute_force(level: &LevelRegions, c: geo::Coord<f64>) -> Option<usize> {
+    let mut inside = None;
+    let mut boundary = None;
+    for (i, r) in level.regions.iter().enumerate() {
+        match r.geometry.coordinate_position(&c) {
+            CoordPos::Inside if inside.is_none() => inside = Some(i),
+            CoordPos::OnBoundary if boundary.is_none() => boundary = Some(i),
+            _ => {}
+        }
+    }
+    inside.or(boundary)
+}
+
+#[test]
+fn source_crs_grid_settles_points_exactly_as_reprojecting_and_testing() {
+    let spec = BoundariesSpec {
+        path: Path::new(env!("CARGO_MANIFEST_DIR")).join("data/boundaries.gpkg"),
+        levels: vec![AdminLevel::Sido, AdminLevel::Sigungu],
+        code_field: "code".into(),
+        name_field: "name".into(),
+        full_name_field: None,
+        parent_field: "parent_code".into(),
+    };
+    let b = smartgap::read::boundaries(&spec).unwrap();
+    let sigungu = b.level(AdminLevel::Sigungu).unwrap();
+    let locator = Locator::new(sigungu);
+    // A coarse grid (fewer, larger cells) puts more points next to boundaries.
+    let grid = SourceGrid::new(&locator, "EPSG:4326", 200_000)
+        .unwrap()
+        .expect("a grid");
+    let to_lonlat = Transformer::new("EPSG:5179", "EPSG:4326").unwrap();
+    let to_5179 = Transformer::new("EPSG:4326", "EPSG:5179").unwrap();
+    let mut rng = Rng::new(11);
+    let mut points: Vec<geo::Coord<f64>> = (0..4000)
+        .map(|_| geo::Coord {
+            x: 124.5 + 7.5 * uniform(&mut rng),
+            y: 33.0 + 5.7 * uniform(&mut rng),
+        })
+        .collect();
+    // Within a few metres of real boundary vertices, where a wrong cell would show.
+    let mut near: Vec<geo::Coord<f64>> = Vec::new();
+    for r in sigungu.regions.iter().step_by(3) {
+        for c in r.geometry.0[0].exterior().0.iter().step_by(97).take(8) {
+            near.push(geo::Coord {
+                x: c.x + 4.0 * (uniform(&mut rng) - 0.5),
+                y: c.y + 4.0 * (uniform(&mut rng) - 0.5),
+            });
+        }
+    }
+    to_lonlat.convert(&mut near).unwrap();
+    points.extend(near);
+    let (mut settled, mut inside) = (0, 0);
+    for p in &points {
+        let mut q = [*p];
+        to_5179.convert(&mut q).unwrap();
+        let truth = brute_force(sigungu, q[0]);
+        inside += usize::from(truth.is_some());
+        if let Some(i) = grid.settle(*p) {
+            settled += 1;
+            assert_eq!(Some(i), truth, "lon/lat {p:?} (EPSG:5179 {:?})", q[0]);
+        }
+    }
+    assert!(settled > 500, "only {settled} of {} settled", points.len());
+    assert!(inside > 1000, "only {inside} inside");
+}
