@@ -132,7 +132,6 @@ pub fn run(
     locators: &Locators<'_>,
 ) -> Result<Streamed, Error> {
     let started = Instant::now();
-    let sha256 = read::checksum(&spec.path)?;
     let (tx, rx) = mpsc::sync_channel::<Msg>(2);
     let progress = Progress::new(&spec.name);
     let mut fold = Fold::new(locators);
@@ -203,7 +202,9 @@ pub fn run(
     out.located = fold.finish(locators, &end.programs, periods);
     out.file = InputFile {
         path: spec.path.clone(),
-        sha256,
+        // Filled in by the pipeline from the run's fingerprint, which hashes the file while
+        // it streams.
+        sha256: String::new(),
         rows: end.rows,
         encoding: end.encoding,
         warnings: end.warnings,
@@ -245,6 +246,8 @@ struct Chunk {
     /// Record ids, concatenated (`id_ends[i]` ends the i-th), when the input has an id column.
     ids: String,
     id_ends: Vec<usize>,
+    /// Record ids of an integer id column.
+    id_ints: Vec<i64>,
     /// Rows rejected while reading, in row order.
     rejects: Vec<Reject>,
     last_row: u64,
@@ -256,6 +259,9 @@ impl Chunk {
     }
 
     fn id(&self, i: usize) -> String {
+        if !self.id_ints.is_empty() {
+            return self.id_ints[i].to_string();
+        }
         if self.id_ends.is_empty() {
             return self.rows[i].to_string();
         }
@@ -266,14 +272,80 @@ impl Chunk {
 
 /// One row's values as a reader finds them.
 struct Raw<'r> {
-    id: Option<&'r str>,
+    id: Val<'r>,
     /// `None` for a count-only input.
     amount: Option<Result<i64, BadAmount>>,
     program: Option<&'r str>,
     funding: Option<&'r str>,
-    date: Option<&'r str>,
+    date: Val<'r>,
     xy: Result<Coord<f64>, Bad>,
 }
+
+/// A cell as read: integer columns are kept as numbers so that ids and years need no text.
+#[derive(Clone, Copy)]
+enum Val<'r> {
+    Null,
+    Text(&'r str),
+    Int(i64),
+}
+
+impl<'r> Val<'r> {
+    fn text(t: Option<&'r str>) -> Val<'r> {
+        t.map_or(Val::Null, Val::Text)
+    }
+
+    /// Null or blank.
+    fn is_empty(&self) -> bool {
+        match self {
+            Val::Null => true,
+            Val::Text(t) => t.trim().is_empty(),
+            Val::Int(_) => false,
+        }
+    }
+
+    fn to_text(self) -> String {
+        match self {
+            Val::Null => String::new(),
+            Val::Text(t) => t.trim().to_string(),
+            Val::Int(n) => n.to_string(),
+        }
+    }
+}
+
+/// FxHash (rustc's): a multiply-rotate hash, several times faster than SipHash for the short
+/// programme and date keys looked up once per row. Keys come from the input, but a collision
+/// only costs time, and the maps hold a handful of distinct values.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// Why a value is unusable, and the amount to report with it when one was read.
 type Bad = (RejectReason, String);
@@ -300,8 +372,9 @@ struct Rows<'a> {
     crs: String,
     geographic: bool,
     programs: Vec<String>,
-    program_ids: HashMap<String, u32>,
-    dates: HashMap<String, Option<u32>>,
+    program_ids: FxMap<String, u32>,
+    dates: FxMap<String, Option<u32>>,
+    date_ints: FxMap<i64, Option<u32>>,
     date_const: Option<u32>,
     rows: u64,
     chunk: Chunk,
@@ -333,8 +406,9 @@ impl<'a> Rows<'a> {
             crs: String::new(),
             geographic: false,
             programs: Vec::new(),
-            program_ids: HashMap::new(),
-            dates: HashMap::new(),
+            program_ids: FxMap::default(),
+            dates: FxMap::default(),
+            date_ints: FxMap::default(),
             date_const: match &spec.date {
                 ValueSpec::Const(c) => crate::crosswalk::parse_date(c),
                 _ => None,
@@ -380,13 +454,13 @@ impl<'a> Rows<'a> {
         self.rows += 1;
         let row = self.rows;
         let has_id = self.spec.id_field.is_some();
-        let id = raw.id.map(str::trim).unwrap_or("");
+        let id = raw.id;
         let reject = |c: &mut Chunk, reason: RejectReason, detail: String, amount| {
             c.rejects.push(Reject {
                 input: self.index,
                 row,
                 record_id: if has_id {
-                    id.to_string()
+                    id.to_text()
                 } else {
                     row.to_string()
                 },
@@ -432,8 +506,27 @@ impl<'a> Rows<'a> {
             }
         };
         let date = match (&self.spec.date, raw.date) {
+            (ValueSpec::Field(_), Val::Int(n)) => {
+                let parsed = match self.date_ints.get(&n) {
+                    Some(d) => *d,
+                    None => {
+                        let d = crate::crosswalk::parse_date(&n.to_string());
+                        self.date_ints.insert(n, d);
+                        d
+                    }
+                };
+                if parsed.is_none() {
+                    let d = format!("date `{n}` is not YYYY, YYYY-MM or YYYY-MM-DD");
+                    reject(&mut self.chunk, RejectReason::DateInvalid, d, amount);
+                    return self.flush_if_full();
+                }
+                parsed
+            }
             (ValueSpec::Field(_), v) => {
-                let v = v.unwrap_or("").trim();
+                let v = match v {
+                    Val::Text(t) => t.trim(),
+                    _ => "",
+                };
                 if v.is_empty() {
                     None
                 } else {
@@ -495,9 +588,15 @@ impl<'a> Rows<'a> {
         c.program.push(program);
         c.funding.push(funding_index(funding));
         c.period.push(period);
-        if has_id {
-            c.ids.push_str(id);
-            c.id_ends.push(c.ids.len());
+        match id {
+            _ if !has_id => {}
+            Val::Int(n) => c.id_ints.push(n),
+            v => {
+                if let Val::Text(t) = v {
+                    c.ids.push_str(t.trim());
+                }
+                c.id_ends.push(c.ids.len());
+            }
         }
         self.flush_if_full()
     }
@@ -997,14 +1096,14 @@ fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
                 _ => Err((RejectReason::LocationMissing, "no location".into())),
             };
             let raw = Raw {
-                id: id.as_ref().and_then(|c| c.text(i, &mut b_id)),
+                id: id.as_ref().map_or(Val::Null, |c| c.val(i, &mut b_id)),
                 amount: match (&amount, unit) {
                     (Some(c), Some(u)) => Some(c.amount(i, u, &mut b_amount)),
                     _ => None,
                 },
                 program: program.as_ref().and_then(|c| c.text(i, &mut b_prog)),
                 funding: funding.as_ref().and_then(|c| c.text(i, &mut b_fund)),
-                date: date.as_ref().and_then(|c| c.text(i, &mut b_date)),
+                date: date.as_ref().map_or(Val::Null, |c| c.val(i, &mut b_date)),
                 xy,
             };
             if !rows.push(raw)? {
@@ -1094,6 +1193,20 @@ impl Column {
             _ => return None,
         };
         Some(buf.as_str())
+    }
+
+    /// Integers as numbers, anything else as text.
+    fn val<'s>(&'s self, i: usize, buf: &'s mut String) -> Val<'s> {
+        let Some(k) = self.index(i) else {
+            return Val::Null;
+        };
+        let a = &self.values;
+        match a.data_type() {
+            DataType::Int64 => Val::Int(a.as_primitive::<Int64Type>().value(k)),
+            DataType::Int32 => Val::Int(i64::from(a.as_primitive::<Int32Type>().value(k))),
+            DataType::Int16 => Val::Int(i64::from(a.as_primitive::<Int16Type>().value(k))),
+            _ => Val::text(self.text(i, buf)),
+        }
     }
 
     /// An integer column exactly; anything else through its text.
@@ -1377,11 +1490,11 @@ fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
             )),
         };
         let raw = Raw {
-            id,
+            id: Val::text(id),
             amount,
             program,
             funding,
-            date,
+            date: Val::text(date),
             xy,
         };
         if !rows.push(raw)? {
@@ -1502,11 +1615,11 @@ fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
             },
         };
         let raw = Raw {
-            id: id.as_deref(),
+            id: Val::text(id.as_deref()),
             amount,
             program: program.as_deref(),
             funding: funding.as_deref(),
-            date: date.as_deref(),
+            date: Val::text(date.as_deref()),
             xy,
         };
         if !rows.push(raw)? {

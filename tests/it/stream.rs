@@ -200,10 +200,26 @@ fn geoparquet_written_by_geopandas_lands_where_its_expect_column_says() {
         }
         // Periods from the int64 `year` column: 2003–2012 has rows 1, 3, 7; 2013–2018 rows 2, 4.
         let sido = geojson(&dir.path().join("out"), "sido");
-        assert_eq!(props(&sido, "11")["amount_period_2003_2012_krw"], 800, "{file}");
-        assert_eq!(props(&sido, "11")["amount_period_2013_2018_krw"], 200, "{file}");
-        assert_eq!(props(&sido, "26")["amount_period_2003_2012_krw"], 300, "{file}");
-        assert_eq!(props(&sido, "26")["amount_period_2013_2018_krw"], 400, "{file}");
+        assert_eq!(
+            props(&sido, "11")["amount_period_2003_2012_krw"],
+            800,
+            "{file}"
+        );
+        assert_eq!(
+            props(&sido, "11")["amount_period_2013_2018_krw"],
+            200,
+            "{file}"
+        );
+        assert_eq!(
+            props(&sido, "26")["amount_period_2003_2012_krw"],
+            300,
+            "{file}"
+        );
+        assert_eq!(
+            props(&sido, "26")["amount_period_2013_2018_krw"],
+            400,
+            "{file}"
+        );
     }
 }
 
