@@ -231,7 +231,7 @@ pub fn run(
 /// What the reader sends: the CRS of its coordinates, then chunks.
 enum Msg {
     Crs(String),
-    Chunk(Chunk),
+    Chunk(Box<Chunk>),
 }
 
 /// Rows read but not yet located, coordinates in the input's CRS.
@@ -620,7 +620,7 @@ impl<'a> Rows<'a> {
             self.crs_sent = true;
             self.send(Msg::Crs(self.crs.clone()));
         }
-        self.send(Msg::Chunk(chunk));
+        self.send(Msg::Chunk(Box::new(chunk)));
         Ok(self.open)
     }
 
