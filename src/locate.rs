@@ -492,9 +492,29 @@ impl SourceGrid {
     /// The region holding `c` (in the grid's CRS) when its cell settles it; `None` when the
     /// point must be reprojected and located exactly.
     pub fn settle(&self, c: Coord<f64>) -> Option<usize> {
-        match self.grid.get(c) {
-            Some(v) if v < UNKNOWN => Some(v as usize),
+        match self.classify(c) {
+            Settled::In(i) => Some(i),
             _ => None,
         }
     }
+
+    /// What the cell of `c` (in the grid's CRS) says.
+    pub fn classify(&self, c: Coord<f64>) -> Settled {
+        match self.grid.get(c) {
+            Some(v) if v < UNKNOWN => Settled::In(v as usize),
+            Some(OUTSIDE) | None => Settled::Out,
+            Some(_) => Settled::Unsure,
+        }
+    }
+}
+
+/// A [`SourceGrid`]'s answer for a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// In region `i`.
+    In(usize),
+    /// In no region of the level.
+    Out,
+    /// Near a boundary: reproject and test exactly.
+    Unsure,
 }

@@ -21,10 +21,18 @@ pub enum AdminLevel {
     Sigungu,
     /// 읍면동: towns, townships and neighbourhoods (~5,000).
     Emd,
+    /// 리: villages of 읍 and 면 (~15,000; 동 have none, so the level covers only part of the
+    /// country and points elsewhere are held at 읍면동).
+    Ri,
 }
 
 impl AdminLevel {
-    pub const ALL: [AdminLevel; 3] = [AdminLevel::Sido, AdminLevel::Sigungu, AdminLevel::Emd];
+    pub const ALL: [AdminLevel; 4] = [
+        AdminLevel::Sido,
+        AdminLevel::Sigungu,
+        AdminLevel::Emd,
+        AdminLevel::Ri,
+    ];
 
     /// The name used in config, layer names and file names.
     pub fn as_str(self) -> &'static str {
@@ -32,6 +40,7 @@ impl AdminLevel {
             AdminLevel::Sido => "sido",
             AdminLevel::Sigungu => "sigungu",
             AdminLevel::Emd => "emd",
+            AdminLevel::Ri => "ri",
         }
     }
 

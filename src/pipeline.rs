@@ -115,11 +115,8 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         (0..boundaries.levels.len())
             .rev()
             .map(|li| {
-                let l = &boundaries.levels[li];
-                (
-                    li,
-                    Locator::new(l).with_grid(crate::locate::default_cells(l)),
-                )
+                // Streaming builds its grids in each input's own CRS.
+                (li, Locator::new(&boundaries.levels[li]))
             })
             .collect()
     } else {

@@ -38,7 +38,7 @@ use crate::aggregate::RegionTotals;
 use crate::config::{AmountUnit, FundingSpec, InputSpec, Locate, Period, ValueSpec};
 use crate::crs::WORK_CRS;
 use crate::error::Error;
-use crate::locate::{Locator, SourceGrid};
+use crate::locate::{Locator, Settled, SourceGrid};
 use crate::model::{FundingSource, Reject, RejectReason};
 use crate::read::{self, InputFile, amount, encoding::Encoding};
 
@@ -148,27 +148,18 @@ pub fn run(
             result.and_then(|()| rows.finish())
         });
         let mut crs = String::new();
-        let mut grid: Option<SourceGrid> = None;
+        let mut grids: Vec<SourceGrid> = Vec::new();
         let mut failed = None;
         for msg in rx {
             let t = Instant::now();
             let done = match msg {
                 Msg::Crs(c) => {
                     crs = c;
-                    // Most points are placed in their own CRS, without PROJ.
-                    match locators.first().filter(|_| crs != WORK_CRS) {
-                        Some((_, finest)) => {
-                            let cells = crate::locate::SOURCE_GRID_CELLS;
-                            let t = Instant::now();
-                            let r = SourceGrid::new(finest, &crs, cells).map(|g| grid = g);
-                            tracing::debug!(crs = %crs, cells, ms = t.elapsed().as_millis() as u64, "source-CRS grid");
-                            r
-                        }
-                        None => Ok(()),
-                    }
+                    // Most points are placed in their own CRS, without PROJ or exact tests.
+                    source_grids(locators, &crs).map(|g| grids = g)
                 }
                 Msg::Chunk(chunk) => {
-                    let r = fold.add(index, &chunk, &crs, grid.as_ref(), locators, &mut out);
+                    let r = fold.add(index, &chunk, &crs, &grids, locators, &mut out);
                     progress.tick(chunk.last_row);
                     r
                 }
@@ -679,6 +670,27 @@ fn amount_int(v: i128, unit: AmountUnit) -> Result<i64, BadAmount> {
     }
 }
 
+/// One grid per level in the input's CRS, finest first: 8 M cells for the two finest levels
+/// (the ones nearly every point is settled in), 2 M for the rest (points in gaps only).
+fn source_grids(locators: &Locators<'_>, crs: &str) -> Result<Vec<SourceGrid>, String> {
+    let mut grids = Vec::new();
+    for (k, (_, loc)) in locators.iter().enumerate() {
+        let cells = if k < 2 {
+            crate::locate::SOURCE_GRID_CELLS
+        } else {
+            crate::locate::SOURCE_GRID_CELLS / 4
+        };
+        let t = Instant::now();
+        match SourceGrid::new(loc, crs, cells)? {
+            Some(g) => grids.push(g),
+            // A degenerate level (no area): everything goes to the exact chain.
+            None => break,
+        }
+        tracing::debug!(level = %loc.level, crs = %crs, cells, ms = t.elapsed().as_millis() as u64, "source-CRS grid");
+    }
+    Ok(grids)
+}
+
 /// Per-region sums of the located points, by locator and region index.
 struct Fold {
     levels: Vec<Vec<Acc>>,
@@ -715,19 +727,27 @@ impl Fold {
         index: usize,
         chunk: &Chunk,
         crs: &str,
-        grid: Option<&SourceGrid>,
+        grids: &[SourceGrid],
         locators: &Locators<'_>,
         out: &mut Streamed,
     ) -> Result<(), String> {
-        let mut hits: Vec<u32> = match grid {
-            Some(g) => chunk
-                .xy
-                .par_iter()
-                .with_min_len(4096)
-                .map(|c| g.settle(*c).map_or(UNSETTLED, |i| i as u32))
-                .collect(),
-            None => vec![UNSETTLED; chunk.len()],
-        };
+        // Finest level first; a cell outside every region of a level passes the point on to
+        // the next coarser level, as the exact chain does.
+        let mut hits: Vec<u32> = chunk
+            .xy
+            .par_iter()
+            .with_min_len(4096)
+            .map(|c| {
+                for (k, g) in grids.iter().enumerate() {
+                    match g.classify(*c) {
+                        Settled::In(i) => return ((k as u32) << 24) | i as u32,
+                        Settled::Out => continue,
+                        Settled::Unsure => return UNSETTLED,
+                    }
+                }
+                UNSETTLED
+            })
+            .collect();
         let todo: Vec<usize> = (0..hits.len()).filter(|&i| hits[i] == UNSETTLED).collect();
         self.unsettled += todo.len() as u64;
         let mut work: Vec<Coord<f64>> = todo.iter().map(|&i| chunk.xy[i]).collect();
