@@ -455,6 +455,19 @@ def main() -> int:
     L.append("")
     if "national" in runs:
         workload_table(L, "national", runs["national"], (), status)
+        try:
+            rj = json.load(open(os.path.join(out, "national", "run.json"), encoding="utf-8"))
+            tm = dict(rj.get("timings_ms", []))
+            emd = {x["level"]: x for x in rj["levels"]}.get("emd", {})
+            L.append(f"Indicators of every level (시도, 시군구 and {emd.get('regions', '?'):,} 읍면동: per km², per capita, "
+                     "shares, ranks, tiers, deficits, classes, inequality with decompositions, Moran's I, LISA and Gi* "
+                     f"with 999 permutations), last run: **{tm.get('indicators', 0) / 1000:.2f} s** (run.json "
+                     "`timings_ms.indicators`; target for 읍면동 < 1 s), with the contiguity weights served from "
+                     "the cache (bench/out/national/cache) as on every night after the first; all stages: "
+                     + ", ".join(f"{k} {v / 1000:.2f} s" for k, v in rj.get("timings_ms", [])) + ".")
+            L.append("")
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
     else:
         L += [f"Not run ({status.get('national_config', 'no runs found')}).", ""]
 

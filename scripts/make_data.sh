@@ -55,7 +55,7 @@ for ext in -wal -shm -journal; do
     if [[ -e "$GPKG$ext" ]]; then echo "make_data: leftover $GPKG$ext" >&2; exit 1; fi
 done
 if command -v ogrinfo >/dev/null 2>&1; then
-    for layer in sido sigungu emd; do
+    for layer in sido sigungu emd ri; do
         info="$(ogrinfo -ro -so "$GPKG" "$layer")"
         grep -q '^Geometry: Multi Polygon$' <<<"$info" || { echo "make_data: $layer is not MultiPolygon" >&2; exit 1; }
         grep -q 'ID\["EPSG",5179\]' <<<"$info" || { echo "make_data: $layer is not EPSG:5179" >&2; exit 1; }

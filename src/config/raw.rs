@@ -30,6 +30,7 @@ pub struct RawMeta {
     pub max_reject_share: Option<S<f64>>,
     pub keep_runs: Option<S<i64>>,
     pub max_input_mib: Option<S<i64>>,
+    pub roots: Option<S<Vec<S<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

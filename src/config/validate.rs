@@ -75,6 +75,7 @@ pub fn load(path: &Path) -> Result<Pipeline, Box<ConfigError>> {
         config_path: path.to_path_buf(),
         problems: Vec::new(),
         max_input_mib: DEFAULT_MAX_INPUT_MIB,
+        roots: Vec::new(),
     };
     let pipeline = v.pipeline(raw);
     v.problems.sort_by_key(|p| p.span.map(|s| s.offset()));
@@ -99,6 +100,8 @@ struct Validator {
     config_path: PathBuf,
     problems: Vec<Problem>,
     max_input_mib: u64,
+    /// Folders (canonical) that every configured path must resolve into.
+    roots: Vec<PathBuf>,
 }
 
 /// Default largest input: 16 GiB.
@@ -115,6 +118,7 @@ impl Validator {
 
     fn pipeline(&mut self, raw: RawPipeline) -> Option<Pipeline> {
         let meta = raw.pipeline.into_inner();
+        self.roots(meta.roots.as_ref());
         let name = meta.name.into_inner();
         let output_dir = self.path(&meta.output_dir, false);
         let max_reject_share = match meta.max_reject_share {
@@ -801,6 +805,39 @@ impl Validator {
 
     /// Resolves a config path; `must_exist` for inputs. GDAL virtual paths are refused: a
     /// nightly job reads local files only.
+    /// The folders paths may resolve into: `[pipeline] roots` (relative to the pipeline file),
+    /// or by default the pipeline file's folder and its parent.
+    fn roots(&mut self, configured: Option<&S<Vec<S<String>>>>) {
+        let base = self
+            .config_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let base = if base.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base
+        };
+        let wanted: Vec<(PathBuf, Option<Range<usize>>)> = match configured {
+            Some(list) => list
+                .get_ref()
+                .iter()
+                .map(|r| (base.join(r.get_ref()), Some(span(r))))
+                .collect(),
+            None => vec![(base.join("."), None), (base.join(".."), None)],
+        };
+        for (dir, sp) in wanted {
+            match dir.canonicalize() {
+                Ok(c) => self.roots.push(c),
+                Err(e) => {
+                    if let Some(sp) = sp {
+                        self.push(Problem::new(sp, format!("root {}: {e}", dir.display())));
+                    }
+                }
+            }
+        }
+    }
+
     fn path(&mut self, s: &S<String>, must_exist: bool) -> Option<PathBuf> {
         let raw = s.get_ref();
         if raw.starts_with("/vsi") || raw.contains("://") {
@@ -822,7 +859,30 @@ impl Validator {
             );
             return None;
         }
+        if raw.contains('\0') {
+            self.push(Problem::new(span(s), "the path contains a NUL character"));
+            return None;
+        }
         let p = resolve_path(&self.config_path, raw);
+        if !self.roots.is_empty() {
+            let real = real_path(&p);
+            if !self.roots.iter().any(|r| real.starts_with(r)) {
+                let roots: Vec<String> =
+                    self.roots.iter().map(|r| r.display().to_string()).collect();
+                self.push(
+                    Problem::new(
+                        span(s),
+                        format!(
+                            "`{raw}` resolves to {}, outside the folders this pipeline may use ({})",
+                            real.display(),
+                            roots.join(", ")
+                        ),
+                    )
+                    .help("paths may reach only the pipeline file's folder and its parent (symbolic links followed); list other folders in [pipeline] roots"),
+                );
+                return None;
+            }
+        }
         if must_exist && !p.exists() {
             self.push(
                 Problem::new(span(s), format!("file not found: {}", p.display()))
@@ -853,4 +913,39 @@ impl Validator {
 fn opt_string(s: &Option<S<String>>, default: &str) -> String {
     s.as_ref()
         .map_or_else(|| default.to_string(), |s| s.get_ref().clone())
+}
+
+/// Where `p` really is: symbolic links and `..` resolved. A path that does not exist yet (an
+/// output folder) is resolved through its nearest existing ancestor.
+fn real_path(p: &Path) -> PathBuf {
+    if let Ok(c) = p.canonicalize() {
+        return c;
+    }
+    let mut rest = Vec::new();
+    let mut cur = p.to_path_buf();
+    loop {
+        match cur.file_name() {
+            Some(name) => rest.push(name.to_os_string()),
+            None => return p.to_path_buf(),
+        }
+        if !cur.pop() {
+            return p.to_path_buf();
+        }
+        let base = if cur.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            cur.clone()
+        };
+        if let Ok(c) = base.canonicalize() {
+            let mut out = c;
+            for n in rest.iter().rev() {
+                if n == ".." {
+                    out.pop();
+                } else if n != "." {
+                    out.push(n);
+                }
+            }
+            return out;
+        }
+    }
 }

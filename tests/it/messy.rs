@@ -114,3 +114,55 @@ fn an_input_above_max_input_mib_is_refused_with_its_size() {
         "{e:?}"
     );
 }
+
+#[test]
+fn paths_outside_the_pipeline_folders_are_refused_unless_listed_in_roots() {
+    // Layout: <tmp>/a/b/pipe.toml; the default roots are <tmp>/a/b and <tmp>/a.
+    let top = tempfile::tempdir().unwrap();
+    let b = top.path().join("a").join("b");
+    std::fs::create_dir_all(&b).unwrap();
+    let grid = crate::fixtures::grid_dir();
+    std::fs::copy(grid.path().join("grid.gpkg"), top.path().join("grid.gpkg")).unwrap();
+    std::fs::copy(grid.path().join("points.csv"), b.join("points.csv")).unwrap();
+    // A symbolic link inside the folder that leads outside it.
+    std::os::unix::fs::symlink(top.path().join("grid.gpkg"), b.join("link.gpkg")).unwrap();
+    let input = "[[inputs]]\nname = \"p\"\npath = \"points.csv\"\nid = \"id\"\namount = { field = \"amount_krw\" }\nlocate = { by = \"point\", x = \"x\", y = \"y\", crs = \"EPSG:5179\" }\n";
+    let load = |boundaries: &str, extra: &str, out: &str| {
+        let toml = format!(
+            "[pipeline]\nname = \"t\"\noutput_dir = \"{out}\"\n{extra}\n[boundaries]\npath = \"{boundaries}\"\nlevels = [\"sido\"]\n\n{input}"
+        );
+        std::fs::write(b.join("pipe.toml"), toml).unwrap();
+        smartgap::config::load(&b.join("pipe.toml")).map_err(|e| format!("{e:?}"))
+    };
+    let outside = |r: Result<smartgap::config::Pipeline, String>| {
+        let e = r.expect_err("must be refused");
+        assert!(
+            e.contains("outside the folders this pipeline may use"),
+            "{e}"
+        );
+        e
+    };
+    let e = outside(load("../../grid.gpkg", "", "out"));
+    assert!(
+        e.contains(
+            &top.path()
+                .canonicalize()
+                .unwrap()
+                .join("grid.gpkg")
+                .display()
+                .to_string()
+        ),
+        "{e}"
+    );
+    outside(load("link.gpkg", "", "out"));
+    outside(load("../../../../../../../../etc/hostname", "", "out"));
+    // The output folder too, even when it does not exist yet.
+    outside(load(
+        "link.gpkg",
+        "roots = [\"../..\"]",
+        "../../../elsewhere/out",
+    ));
+    // Listed roots allow it.
+    load("../../grid.gpkg", "roots = [\".\", \"../..\"]", "out").expect("allowed by roots");
+    load("link.gpkg", "roots = [\"../..\"]", "../out").expect("allowed by roots");
+}
