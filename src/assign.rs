@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::crosswalk::{Crosswalk, Date};
+use crate::crosswalk::{Crosswalk, Date, KostatCodes};
 use geo::{BoundingRect, MultiPolygon};
 use rayon::prelude::*;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
@@ -140,7 +140,12 @@ pub struct Assignment {
 type Outcome = Result<(Resolution, String), (RejectReason, String)>;
 
 /// Assigns every record or rejects it. Pure: boundaries, crosswalk and records in, outcomes out.
-pub fn assign(b: &Boundaries, cw: &Crosswalk, records: &[Investment]) -> Assignment {
+pub fn assign(
+    b: &Boundaries,
+    cw: &Crosswalk,
+    kostat: Option<&KostatCodes>,
+    records: &[Investment],
+) -> Assignment {
     let names = NameIndex::new(b);
     let has_points = records
         .iter()
@@ -175,6 +180,7 @@ pub fn assign(b: &Boundaries, cw: &Crosswalk, records: &[Investment]) -> Assignm
             Location::Code(c) => {
                 resolve_code(b, cw, c, r.date).map(|(res, rule)| (res, format!("code: {rule}")))
             }
+            Location::KostatCode(c) => resolve_kostat(b, kostat, c),
             Location::Names { sido, sigungu, emd } => match names.resolve(sido, sigungu, emd) {
                 Ok(res) => Ok((res, "name".to_string())),
                 Err((RejectReason::NameNotFound, why))
@@ -285,6 +291,62 @@ fn resolve_code(b: &Boundaries, cw: &Crosswalk, code: &str, date: Option<Date>) 
         }
     };
     Ok((res, m.rule))
+}
+
+/// A KOSTAT code through the population table's KOSTAT units.
+fn resolve_kostat(b: &Boundaries, kostat: Option<&KostatCodes>, code: &str) -> Outcome {
+    let Some(k) = kostat else {
+        return Err((
+            RejectReason::UnknownCode,
+            "no KOSTAT code table is configured".to_string(),
+        ));
+    };
+    let Some(targets) = k.map(code) else {
+        return Err((
+            RejectReason::UnknownCode,
+            format!(
+                "`{}` is not a KOSTAT unit of the {} census in {}",
+                code.trim(),
+                k.year,
+                k.path.display()
+            ),
+        ));
+    };
+    let mut parts = Vec::new();
+    for (c, w) in &targets {
+        match b.find(c) {
+            Some(r) => parts.push((r.level, r.code.clone(), *w)),
+            None => {
+                return Err((
+                    RejectReason::UnknownCode,
+                    format!(
+                        "KOSTAT unit `{}` maps to `{c}`, which is not a region of the boundaries",
+                        code.trim()
+                    ),
+                ));
+            }
+        }
+    }
+    let rule = format!(
+        "kostat {}: {} -> {}",
+        k.year,
+        code.trim(),
+        targets
+            .iter()
+            .map(|(c, w)| format!("{c}*{w:.4}"))
+            .collect::<Vec<_>>()
+            .join("+")
+    );
+    let res = if parts.len() == 1 {
+        let (level, code, _) = parts.remove(0);
+        Resolution::Region { level, code }
+    } else {
+        Resolution::Split {
+            parts,
+            outside: 0.0,
+        }
+    };
+    Ok((res, rule))
 }
 
 /// A 시군구 name that no longer exists (마산시, 연기군): its old code from the crosswalk's

@@ -123,6 +123,8 @@ impl FundingSource {
 pub enum Location {
     /// An administrative code of any level.
     Code(String),
+    /// A KOSTAT statistical code (of the population table's census year).
+    KostatCode(String),
     /// Names, coarsest first; finer ones may be empty.
     Names {
         sido: String,

@@ -172,7 +172,15 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         Some(path) => Crosswalk::read(path)?,
         None => Crosswalk::default(),
     };
-    let assignment = assign::assign(&boundaries, &crosswalk, &records);
+    let uses_kostat = p
+        .inputs
+        .iter()
+        .any(|i| matches!(i.locate, crate::config::Locate::KostatCode { .. }));
+    let kostat = match &p.population {
+        Some(spec) if uses_kostat => crate::crosswalk::KostatCodes::read(spec)?,
+        _ => None,
+    };
+    let assignment = assign::assign(&boundaries, &crosswalk, kostat.as_ref(), &records);
     rejects.extend(assignment.rejects);
     let (money, attrs): (Vec<_>, Vec<_>) = assignment.assigned.into_iter().partition(|a| {
         matches!(

@@ -60,6 +60,10 @@ pub struct PopulationSpec {
     pub code_field: String,
     pub year_field: String,
     pub population_field: String,
+    /// The column mapping each row to the KOSTAT statistical units it was built from
+    /// (`11010:1.0000 11120:0.0064`), when the table has it: inputs located by KOSTAT code
+    /// are mapped through it.
+    pub kostat_field: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -182,6 +186,9 @@ pub enum FundingSpec {
 pub enum Locate {
     /// An admin code column, matched against every level.
     Code { field: String },
+    /// A KOSTAT statistical code column (e.g. 11010 = 종로구), mapped to regions through the
+    /// population table's KOSTAT units for its census year.
+    KostatCode { field: String },
     /// Names, each resolved only within its parent.
     Name {
         sido: String,

@@ -61,6 +61,7 @@ pub struct RawPopulation {
     pub code_field: Option<S<String>>,
     pub year_field: Option<S<String>>,
     pub population_field: Option<S<String>>,
+    pub kostat_field: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

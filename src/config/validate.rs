@@ -76,6 +76,7 @@ pub fn load(path: &Path) -> Result<Pipeline, Box<ConfigError>> {
         problems: Vec::new(),
         max_input_mib: DEFAULT_MAX_INPUT_MIB,
         roots: Vec::new(),
+        kostat: false,
     };
     let pipeline = v.pipeline(raw);
     v.problems.sort_by_key(|p| p.span.map(|s| s.offset()));
@@ -102,6 +103,8 @@ struct Validator {
     max_input_mib: u64,
     /// Folders (canonical) that every configured path must resolve into.
     roots: Vec<PathBuf>,
+    /// Whether the population table maps KOSTAT codes (for `by = "kostat_code"`).
+    kostat: bool,
 }
 
 /// Default largest input: 16 GiB.
@@ -242,8 +245,20 @@ impl Validator {
             let code_field = opt_string(&pop.code_field, "code");
             let year_field = opt_string(&pop.year_field, "year");
             let population_field = opt_string(&pop.population_field, "population");
+            let mut kostat_field = None;
             match read::field_names(&path, None) {
                 Ok(fields) => {
+                    let k = opt_string(&pop.kostat_field, "source_units");
+                    if pop.kostat_field.is_some() || fields.contains(&k) {
+                        self.check_field(
+                            &fields,
+                            &k,
+                            pop.kostat_field.as_ref().map(span),
+                            &pop.path,
+                            "",
+                        );
+                        kostat_field = Some(k);
+                    }
                     for (raw_f, want) in [
                         (&pop.code_field, &code_field),
                         (&pop.year_field, &year_field),
@@ -260,8 +275,12 @@ impl Validator {
                 code_field,
                 year_field,
                 population_field,
+                kostat_field,
             })
         });
+        self.kostat = population
+            .as_ref()
+            .is_some_and(|p| p.kostat_field.is_some());
 
         let mut names = BTreeSet::new();
         let mut inputs = Vec::new();
@@ -682,12 +701,16 @@ impl Validator {
     ) -> Option<Locate> {
         let r = l.get_ref();
         let allowed: &[&str] = match r.by.get_ref().as_str() {
-            "code" => &["field"],
+            "code" | "kostat_code" => &["field"],
             "name" => &["sido", "sigungu", "emd"],
             "point" => &["x", "y", "crs"],
             "geometry" => &["crs"],
             _ => {
-                self.bad_choice(&r.by, "locate.by", ["code", "name", "point", "geometry"]);
+                self.bad_choice(
+                    &r.by,
+                    "locate.by",
+                    ["code", "kostat_code", "name", "point", "geometry"],
+                );
                 return None;
             }
         };
@@ -737,6 +760,17 @@ impl Validator {
             "code" => Locate::Code {
                 field: need(self, "field", &r.field)?,
             },
+            "kostat_code" => {
+                if !self.kostat {
+                    self.push(
+                        Problem::new(span(&r.by), "KOSTAT codes are mapped through the population table's KOSTAT units")
+                            .help("configure [population] with a table that has a `source_units` column (data/population.csv), or set [population] kostat_field"),
+                    );
+                }
+                Locate::KostatCode {
+                    field: need(self, "field", &r.field)?,
+                }
+            }
             "name" => {
                 let sido = need(self, "sido", &r.sido)?;
                 let sigungu = r.sigungu.as_ref().map(|s| field(self, s));

@@ -556,13 +556,15 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
         InputKind::Investments => Vec::new(),
     };
     enum Loc {
-        Code(usize),
+        /// The column, and whether it holds KOSTAT codes.
+        Code(usize, bool),
         Names(usize, Option<usize>, Option<usize>),
         Xy(usize, usize),
         Geometry,
     }
     let (loc, source_crs) = match &spec.locate {
-        Locate::Code { field } => (Loc::Code(idx(field)?), None),
+        Locate::Code { field } => (Loc::Code(idx(field)?, false), None),
+        Locate::KostatCode { field } => (Loc::Code(idx(field)?, true), None),
         Locate::Name { sido, sigungu, emd } => (
             Loc::Names(
                 idx(sido)?,
@@ -697,7 +699,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
             _ => String::new(),
         };
         let location = match loc {
-            Loc::Code(i) => {
+            Loc::Code(i, kostat) => {
                 let c = text(&f, i).trim().to_string();
                 if c.is_empty() {
                     rejects.push(reject(
@@ -707,7 +709,11 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
                     ));
                     continue;
                 }
-                Location::Code(c)
+                if kostat {
+                    Location::KostatCode(c)
+                } else {
+                    Location::Code(c)
+                }
             }
             Loc::Names(s, g, e) => {
                 let get = |i: Option<usize>| {

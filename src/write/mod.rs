@@ -310,6 +310,7 @@ pub fn assignments_layer(
         let r = &records[a.record];
         let given = match &r.location {
             Location::Code(c) => format!("code {c}"),
+            Location::KostatCode(c) => format!("KOSTAT code {c}"),
             Location::Names { sido, sigungu, emd } => format!("name {sido} {sigungu} {emd}")
                 .trim_end()
                 .to_string(),

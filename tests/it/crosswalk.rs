@@ -99,3 +99,44 @@ fn records_before_each_code_change_land_in_the_right_region() {
         Some(1)
     );
 }
+
+#[test]
+fn kostat_codes_map_through_the_population_tables_units_with_exact_splits() {
+    // data/population.csv, census 2020: KOSTAT 11010 → 11110 종로구 (1:1); 23090 → 28170
+    // 남구 (today's 미추홀구); 31050 부천시 → 원미구 0.5064, 소사구 0.2931, 오정구 0.2005.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("k.csv"),
+        "id,kcode,amount\n1,11010,1000000\n2,31050,10000\n3,23090,7\n4,99999,5\n5,31050,1\n",
+    )
+    .unwrap();
+    let toml = format!(
+        "[pipeline]\nname = \"k\"\noutput_dir = \"out\"\nmax_reject_share = 0.5\nroots = [\".\", \"{root}\"]\n\n\
+         [boundaries]\npath = \"{root}/data/boundaries.gpkg\"\nlevels = [\"sido\", \"sigungu\"]\n\n\
+         [population]\npath = \"{root}/data/population.csv\"\nyear = 2020\n\n\
+         [[inputs]]\nname = \"k\"\npath = \"k.csv\"\nid = \"id\"\namount = {{ field = \"amount\" }}\n\
+         locate = {{ by = \"kostat_code\", field = \"kcode\" }}\n",
+        root = root.display()
+    );
+    std::fs::write(dir.path().join("k.toml"), toml).unwrap();
+    let p = smartgap::config::load(&dir.path().join("k.toml")).unwrap_or_else(|e| panic!("{e:?}"));
+    let o = smartgap::pipeline::run(&p).unwrap();
+    let t = &o.report.totals;
+    assert_eq!((t.assigned_records, t.assigned_krw), (4, 1_010_008));
+    assert_eq!((t.rejected_records, t.rejected_krw), (1, 5));
+    assert_eq!(o.report.rejects_by_reason["unknown_code"].count, 1);
+    let sg = crate::fixtures::geojson(&dir.path().join("out"), "sigungu");
+    let krw = |c: &str| {
+        crate::fixtures::props(&sg, c)["amount_krw"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(krw("11110"), 1_000_000);
+    assert_eq!(krw("28170"), 7);
+    // 10,000 splits exactly 5,064 / 2,931 / 2,005; the single won goes to the largest share.
+    assert_eq!(
+        (krw("41195"), krw("41197"), krw("41199")),
+        (5_065, 2_931, 2_005)
+    );
+}
