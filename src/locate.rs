@@ -176,6 +176,28 @@ impl Grid {
         self.mark_within(a, b, 0.0);
     }
 
+    /// Adds to `out` every cell the bounding box of segment `a`–`b`, grown by `margin`,
+    /// touches.
+    fn cells_within(&self, a: Coord<f64>, b: Coord<f64>, margin: f64, out: &mut Vec<u32>) {
+        let lo = Coord {
+            x: a.x.min(b.x) - margin,
+            y: a.y.min(b.y) - margin,
+        };
+        let hi = Coord {
+            x: a.x.max(b.x) + margin,
+            y: a.y.max(b.y) + margin,
+        };
+        let (Some((ax, ay)), Some((bx, by))) = (self.cell_of_clamped(lo), self.cell_of_clamped(hi))
+        else {
+            return;
+        };
+        for cy in ay..=by {
+            for cx in ax..=bx {
+                out.push((cy * self.nx + cx) as u32);
+            }
+        }
+    }
+
     /// Marks every cell the bounding box of segment `a`–`b`, grown by `margin`, touches.
     fn mark_within(&mut self, a: Coord<f64>, b: Coord<f64>, margin: f64) {
         let lo = Coord {
@@ -414,15 +436,86 @@ impl SourceGrid {
     /// # Errors
     /// PROJ's message when `crs` cannot be transformed to or from EPSG:5179.
     pub fn new(loc: &Locator<'_>, crs: &str, cells: usize) -> Result<Option<SourceGrid>, String> {
-        let mut rings: Vec<Vec<Coord<f64>>> = Vec::new();
-        for r in &loc.regions.regions {
-            for p in &r.geometry.0 {
-                for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-                    let mut out = Vec::with_capacity(ring.0.len());
-                    for s in ring.0.windows(2) {
+        let rings: Vec<&[Coord<f64>]> = loc
+            .regions
+            .regions
+            .iter()
+            .flat_map(|r| &r.geometry.0)
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .map(|ring| ring.0.as_slice())
+            .collect();
+        // The extent: every vertex reprojected, plus 1 % on each side for the curvature of
+        // long segments between them.
+        let bbox = rings
+            .par_iter()
+            .map(|ring| -> Result<(Coord<f64>, Coord<f64>), String> {
+                let mut v = ring.to_vec();
+                crate::crs::reproject(crate::crs::WORK_CRS, crs, &mut v)?;
+                let mut lo = Coord {
+                    x: f64::INFINITY,
+                    y: f64::INFINITY,
+                };
+                let mut hi = Coord {
+                    x: f64::NEG_INFINITY,
+                    y: f64::NEG_INFINITY,
+                };
+                for c in &v {
+                    if !(c.x.is_finite() && c.y.is_finite()) {
+                        return Err("a boundary vertex cannot be reprojected".into());
+                    }
+                    lo = Coord {
+                        x: lo.x.min(c.x),
+                        y: lo.y.min(c.y),
+                    };
+                    hi = Coord {
+                        x: hi.x.max(c.x),
+                        y: hi.y.max(c.y),
+                    };
+                }
+                Ok((lo, hi))
+            })
+            .try_reduce_with(|a, b| {
+                Ok((
+                    Coord {
+                        x: a.0.x.min(b.0.x),
+                        y: a.0.y.min(b.0.y),
+                    },
+                    Coord {
+                        x: a.1.x.max(b.1.x),
+                        y: a.1.y.max(b.1.y),
+                    },
+                ))
+            });
+        let Some((lo, hi)) = bbox.transpose()? else {
+            return Ok(None);
+        };
+        let pad = 0.01 * (hi.x - lo.x).max(hi.y - lo.y);
+        let Some(mut grid) = Grid::empty(
+            Coord {
+                x: lo.x - pad,
+                y: lo.y - pad,
+            },
+            Coord {
+                x: hi.x + pad,
+                y: hi.y + pad,
+            },
+            cells,
+        ) else {
+            return Ok(None);
+        };
+        // Boundary cells, a batch of rings at a time so the densified rings never all exist at
+        // once: each ring densified in EPSG:5179, reprojected, and the cells within the margin
+        // of each piece collected.
+        let margin = grid.size * 1e-3;
+        for batch in rings.chunks(2048) {
+            let touched: Vec<Vec<u32>> = batch
+                .par_iter()
+                .map(|ring| -> Result<Vec<u32>, String> {
+                    let mut dense = Vec::with_capacity(ring.len());
+                    for s in ring.windows(2) {
                         let (a, b) = (s[0], s[1]);
                         let n = ((a.x - b.x).hypot(a.y - b.y) / DENSIFY_M).ceil().max(1.0) as usize;
-                        out.extend((0..n).map(|k| {
+                        dense.extend((0..n).map(|k| {
                             let t = k as f64 / n as f64;
                             Coord {
                                 x: a.x + (b.x - a.x) * t,
@@ -430,47 +523,21 @@ impl SourceGrid {
                             }
                         }));
                     }
-                    out.extend(ring.0.last().copied());
-                    rings.push(out);
-                }
+                    dense.extend(ring.last().copied());
+                    crate::crs::reproject(crate::crs::WORK_CRS, crs, &mut dense)?;
+                    let mut cells = Vec::new();
+                    for s in dense.windows(2) {
+                        grid.cells_within(s[0], s[1], margin, &mut cells);
+                    }
+                    cells.sort_unstable();
+                    cells.dedup();
+                    Ok(cells)
+                })
+                .collect::<Result<_, String>>()?;
+            for k in touched.into_iter().flatten() {
+                grid.cells[k as usize] = BOUNDARY;
             }
         }
-        rings
-            .par_iter_mut()
-            .try_for_each(|r| crate::crs::reproject(crate::crs::WORK_CRS, crs, r))?;
-        let (mut lo, mut hi) = (
-            Coord {
-                x: f64::INFINITY,
-                y: f64::INFINITY,
-            },
-            Coord {
-                x: f64::NEG_INFINITY,
-                y: f64::NEG_INFINITY,
-            },
-        );
-        for c in rings.iter().flatten() {
-            if !(c.x.is_finite() && c.y.is_finite()) {
-                return Err("a boundary vertex cannot be reprojected".into());
-            }
-            lo = Coord {
-                x: lo.x.min(c.x),
-                y: lo.y.min(c.y),
-            };
-            hi = Coord {
-                x: hi.x.max(c.x),
-                y: hi.y.max(c.y),
-            };
-        }
-        let Some(mut grid) = Grid::empty(lo, hi, cells) else {
-            return Ok(None);
-        };
-        let margin = grid.size * 1e-3;
-        for r in &rings {
-            for s in r.windows(2) {
-                grid.mark_within(s[0], s[1], margin);
-            }
-        }
-        drop(rings);
         let mut failed = None;
         grid.fill(|centre| {
             let mut one = [centre];
@@ -502,8 +569,10 @@ impl SourceGrid {
     pub fn classify(&self, c: Coord<f64>) -> Settled {
         match self.grid.get(c) {
             Some(v) if v < UNKNOWN => Settled::In(v as usize),
-            Some(OUTSIDE) | None => Settled::Out,
-            Some(_) => Settled::Unsure,
+            Some(OUTSIDE) => Settled::Out,
+            // Beyond the grid (far from every region, or not a coordinate PROJ can take):
+            // the exact chain decides.
+            None | Some(_) => Settled::Unsure,
         }
     }
 }

@@ -34,6 +34,19 @@ pub struct RunOutcome {
 }
 
 /// Throughput for the stage log lines.
+/// The process's peak resident set so far (Linux `VmHWM`), for the stage log.
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
 fn per_second(rows: usize, ms: u64) -> u64 {
     (rows as u64 * 1000)
         .checked_div(ms)
@@ -96,6 +109,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         let ms = clock.elapsed().as_millis() as u64;
         timings.push((name.to_string(), ms));
         clock = Instant::now();
+        tracing::debug!(stage = name, ms, peak_rss_mib = peak_rss_mib(), "stage");
         ms
     };
 

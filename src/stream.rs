@@ -50,6 +50,8 @@ const NO_PROGRAM: u32 = u32::MAX;
 const NO_PERIOD: u16 = u16::MAX;
 const MISS: u32 = u32::MAX;
 const UNSETTLED: u32 = u32::MAX - 1;
+/// Settled by the grids as outside every region of every level.
+const OUT_ALL: u32 = u32::MAX - 2;
 
 /// What one streamed input gave.
 #[derive(Debug, Default)]
@@ -745,7 +747,11 @@ impl Fold {
                         Settled::Unsure => return UNSETTLED,
                     }
                 }
-                UNSETTLED
+                if grids.len() == locators.len() {
+                    OUT_ALL
+                } else {
+                    UNSETTLED
+                }
             })
             .collect();
         let todo: Vec<usize> = (0..hits.len()).filter(|&i| hits[i] == UNSETTLED).collect();
@@ -778,12 +784,34 @@ impl Fold {
                 reject_into(out, r.clone());
             }
             let amount = chunk.amount[i];
-            if hit == MISS {
-                let c = loop {
-                    match unsettled.next() {
-                        Some((&k, c)) if k == i => break *c,
-                        Some(_) => continue,
-                        None => break chunk.xy[i],
+            if hit == OUT_ALL && out.rejects.len() >= LISTED_REJECTS {
+                // Counted, not listed: no coordinates needed.
+                reject_into(
+                    out,
+                    Reject {
+                        input: index,
+                        row: chunk.rows[i],
+                        record_id: String::new(),
+                        reason: RejectReason::OutsideAllRegions,
+                        detail: String::new(),
+                        amount_krw: Some(amount),
+                        point: None,
+                    },
+                );
+                continue;
+            }
+            if hit == MISS || hit == OUT_ALL {
+                let c = if hit == OUT_ALL {
+                    let mut one = [chunk.xy[i]];
+                    crate::crs::reproject(crs, WORK_CRS, &mut one)?;
+                    one[0]
+                } else {
+                    loop {
+                        match unsettled.next() {
+                            Some((&k, c)) if k == i => break *c,
+                            Some(_) => continue,
+                            None => break chunk.xy[i],
+                        }
                     }
                 };
                 let detail = if c.x.is_finite() {
