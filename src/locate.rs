@@ -1,4 +1,4 @@
-//! Point-in-polygon over one level: an R-tree of polygon bounding boxes with an exact test, and
+//! Point-in-polygon over one level: bucketed polygon bounding boxes with an exact test, and
 //! an optional grid that settles most points without any polygon test.
 //!
 //! The grid covers the level's extent with square cells. A cell crossed by no boundary segment
@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{BoundingRect, Coord, MultiPolygon, coordinate_position::CoordPos};
 use rayon::prelude::*;
-use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
+use rstar::{RTree, primitives::GeomWithData, primitives::Rectangle};
 
 use crate::model::{AdminLevel, LevelRegions};
 
@@ -66,7 +66,7 @@ struct Grid {
 pub struct Locator<'a> {
     pub level: AdminLevel,
     pub regions: &'a LevelRegions,
-    tree: RTree<Entry>,
+    boxes: Buckets,
     edges: Vec<EdgeIndex>,
     grid: Option<Grid>,
 }
@@ -76,7 +76,7 @@ impl<'a> Locator<'a> {
         Locator {
             level: regions.level,
             regions,
-            tree: bbox_tree(regions),
+            boxes: Buckets::new(regions),
             edges: regions
                 .regions
                 .iter()
@@ -93,13 +93,8 @@ impl<'a> Locator<'a> {
     }
 
     fn build_grid(&self, cells: usize) -> Option<Grid> {
-        let env = self.tree.root().envelope();
-        let (lo, hi) = (env.lower(), env.upper());
-        let mut grid = Grid::empty(
-            Coord { x: lo[0], y: lo[1] },
-            Coord { x: hi[0], y: hi[1] },
-            cells,
-        )?;
+        let (lo, hi) = self.boxes.extent()?;
+        let mut grid = Grid::empty(lo, hi, cells)?;
         for r in &self.regions.regions {
             for p in &r.geometry.0 {
                 for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
@@ -136,11 +131,7 @@ impl<'a> Locator<'a> {
             Some(j) if self.regions.regions[j].code <= self.regions.regions[i].code => Some(j),
             _ => Some(i),
         };
-        for e in self
-            .tree
-            .locate_in_envelope_intersecting(AABB::from_point([c.x, c.y]))
-        {
-            let i = e.data;
+        for i in self.boxes.holding(c) {
             match self.edges[i].position(c) {
                 CoordPos::Inside => best_inside = lowest(best_inside, i),
                 CoordPos::OnBoundary => best_boundary = lowest(best_boundary, i),
@@ -586,4 +577,149 @@ pub enum Settled {
     Out,
     /// Near a boundary: reproject and test exactly.
     Unsure,
+}
+
+/// Region bounding boxes bucketed on a coarse uniform grid: the regions whose (closed) box holds
+/// a point are found by scanning one bucket, the same set an R-tree query gives without the
+/// traversal.
+struct Buckets {
+    x0: f64,
+    y0: f64,
+    size: f64,
+    nx: usize,
+    ny: usize,
+    /// Offsets into `items` of each bucket (one more than the number of buckets).
+    start: Vec<u32>,
+    items: Vec<u32>,
+    /// min x, min y, max x, max y of each region (infinite when it has no geometry).
+    boxes: Vec<[f64; 4]>,
+}
+
+impl Buckets {
+    fn new(level: &LevelRegions) -> Buckets {
+        let boxes: Vec<[f64; 4]> = level
+            .regions
+            .iter()
+            .map(|r| match r.geometry.bounding_rect() {
+                Some(b) => [b.min().x, b.min().y, b.max().x, b.max().y],
+                None => [
+                    f64::INFINITY,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    f64::NEG_INFINITY,
+                ],
+            })
+            .collect();
+        let mut b = Buckets {
+            x0: 0.0,
+            y0: 0.0,
+            size: 1.0,
+            nx: 1,
+            ny: 1,
+            start: vec![0, 0],
+            items: Vec::new(),
+            boxes,
+        };
+        let Some((lo, hi)) = b.extent() else {
+            return b;
+        };
+        // About four buckets per region.
+        let n = (4 * b.boxes.len()).clamp(1, 1 << 20);
+        let (w, h) = ((hi.x - lo.x).max(1e-9), (hi.y - lo.y).max(1e-9));
+        b.size = (w * h / n as f64).sqrt();
+        b.nx = (w / b.size) as usize + 1;
+        b.ny = (h / b.size) as usize + 1;
+        b.x0 = lo.x;
+        b.y0 = lo.y;
+        let mut count = vec![0u32; b.nx * b.ny + 1];
+        for bx in &b.boxes {
+            if let Some((x0, y0, x1, y1)) = b.span(bx) {
+                for y in y0..=y1 {
+                    for x in x0..=x1 {
+                        count[y * b.nx + x + 1] += 1;
+                    }
+                }
+            }
+        }
+        for k in 1..count.len() {
+            count[k] += count[k - 1];
+        }
+        let mut fill = count.clone();
+        b.items = vec![0; count[b.nx * b.ny] as usize];
+        for (i, bx) in b.boxes.iter().enumerate() {
+            if let Some((x0, y0, x1, y1)) = b.span(bx) {
+                for y in y0..=y1 {
+                    for x in x0..=x1 {
+                        let k = y * b.nx + x;
+                        b.items[fill[k] as usize] = i as u32;
+                        fill[k] += 1;
+                    }
+                }
+            }
+        }
+        b.start = count;
+        b
+    }
+
+    /// The union of the boxes, `None` when there is none.
+    fn extent(&self) -> Option<(Coord<f64>, Coord<f64>)> {
+        let mut lo = Coord {
+            x: f64::INFINITY,
+            y: f64::INFINITY,
+        };
+        let mut hi = Coord {
+            x: f64::NEG_INFINITY,
+            y: f64::NEG_INFINITY,
+        };
+        for b in &self.boxes {
+            lo.x = lo.x.min(b[0]);
+            lo.y = lo.y.min(b[1]);
+            hi.x = hi.x.max(b[2]);
+            hi.y = hi.y.max(b[3]);
+        }
+        (lo.x <= hi.x && lo.y <= hi.y).then_some((lo, hi))
+    }
+
+    fn cell(&self, v: f64, origin: f64, n: usize) -> usize {
+        (((v - origin) / self.size).max(0.0) as usize).min(n - 1)
+    }
+
+    /// The bucket range a box covers (monotone in the coordinates, so a point in the box lies
+    /// in one of its buckets).
+    fn span(&self, b: &[f64; 4]) -> Option<(usize, usize, usize, usize)> {
+        if !(b[0] <= b[2] && b[1] <= b[3]) {
+            return None;
+        }
+        Some((
+            self.cell(b[0], self.x0, self.nx),
+            self.cell(b[1], self.y0, self.ny),
+            self.cell(b[2], self.x0, self.nx),
+            self.cell(b[3], self.y0, self.ny),
+        ))
+    }
+
+    /// The regions whose box holds `c`.
+    fn holding(&self, c: Coord<f64>) -> impl Iterator<Item = usize> + '_ {
+        let k = if c.x.is_finite() && c.y.is_finite() {
+            let (x, y) = (
+                self.cell(c.x, self.x0, self.nx),
+                self.cell(c.y, self.y0, self.ny),
+            );
+            y * self.nx + x
+        } else {
+            0
+        };
+        let range = if c.x.is_finite() && c.y.is_finite() {
+            self.start[k] as usize..self.start[k + 1] as usize
+        } else {
+            0..0
+        };
+        self.items[range]
+            .iter()
+            .map(|&i| i as usize)
+            .filter(move |&i| {
+                let b = &self.boxes[i];
+                b[0] <= c.x && c.x <= b[2] && b[1] <= c.y && c.y <= b[3]
+            })
+    }
 }

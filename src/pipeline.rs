@@ -35,7 +35,7 @@ pub struct RunOutcome {
 
 /// Throughput for the stage log lines.
 /// The process's peak resident set so far (Linux `VmHWM`), for the stage log.
-fn peak_rss_mib() -> u64 {
+pub(crate) fn peak_rss_mib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -115,6 +115,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
 
     // read
     let boundaries = read::boundaries(&p.boundaries)?;
+    tracing::debug!(peak_rss_mib = peak_rss_mib(), "boundaries read");
     let groups = match &p.region_groups {
         Some(g) => read::region_groups(g)?,
         None => Vec::new(),
@@ -136,6 +137,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     } else {
         Vec::new()
     };
+    tracing::debug!(peak_rss_mib = peak_rss_mib(), "locators built");
     for (i, spec) in p.inputs.iter().enumerate() {
         if spec.stream {
             let t = Instant::now();
@@ -151,6 +153,8 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         rejects.extend(r.rejects);
         files.push(r.file);
     }
+    // The locators' edge lists are not needed past reading.
+    drop(locators);
     let read_krw: i128 = records
         .iter()
         .map(|r| r.amount_krw)

@@ -192,6 +192,7 @@ pub fn run(
     let end = produced?;
     out.programs = end.programs.clone();
     let unsettled = fold.unsettled;
+    let [settle_t, reproject_t, exact_t, fold_t] = fold.times.map(|d| d.as_millis() as u64);
     out.located = fold.finish(locators, &end.programs, periods);
     out.file = InputFile {
         path: spec.path.clone(),
@@ -216,6 +217,10 @@ pub fn run(
         read_ms = end.read_time.as_millis() as u64,
         locate_ms = locate_time.as_millis() as u64,
         reprojected = unsettled,
+        settle_ms = settle_t,
+        reproject_ms = reproject_t,
+        exact_ms = exact_t,
+        fold_ms = fold_t,
         "streamed"
     );
     Ok(out)
@@ -688,7 +693,7 @@ fn source_grids(locators: &Locators<'_>, crs: &str) -> Result<Vec<SourceGrid>, S
             // A degenerate level (no area): everything goes to the exact chain.
             None => break,
         }
-        tracing::debug!(level = %loc.level, crs = %crs, cells, ms = t.elapsed().as_millis() as u64, "source-CRS grid");
+        tracing::debug!(level = %loc.level, crs = %crs, cells, ms = t.elapsed().as_millis() as u64, peak_rss_mib = crate::pipeline::peak_rss_mib(), "source-CRS grid");
     }
     Ok(grids)
 }
@@ -698,6 +703,8 @@ struct Fold {
     levels: Vec<Vec<Acc>>,
     /// Points not settled by the source-CRS grid (reprojected and tested exactly).
     unsettled: u64,
+    /// Time settling by grid, reprojecting, locating exactly, folding.
+    times: [Duration; 4],
 }
 
 #[derive(Default, Clone)]
@@ -718,6 +725,7 @@ impl Fold {
                 .map(|(_, l)| vec![Acc::default(); l.regions.regions.len()])
                 .collect(),
             unsettled: 0,
+            times: [Duration::ZERO; 4],
         }
     }
 
@@ -735,6 +743,7 @@ impl Fold {
     ) -> Result<(), String> {
         // Finest level first; a cell outside every region of a level passes the point on to
         // the next coarser level, as the exact chain does.
+        let t0 = Instant::now();
         let mut hits: Vec<u32> = chunk
             .xy
             .par_iter()
@@ -754,11 +763,13 @@ impl Fold {
                 }
             })
             .collect();
+        let t1 = Instant::now();
         let todo: Vec<usize> = (0..hits.len()).filter(|&i| hits[i] == UNSETTLED).collect();
         self.unsettled += todo.len() as u64;
         let mut work: Vec<Coord<f64>> = todo.iter().map(|&i| chunk.xy[i]).collect();
         work.par_chunks_mut(1024)
             .try_for_each(|part| crate::crs::reproject(crs, WORK_CRS, part))?;
+        let t2 = Instant::now();
         let located: Vec<u32> = work
             .par_iter()
             .with_min_len(1024)
@@ -776,7 +787,12 @@ impl Fold {
         for (&i, &h) in todo.iter().zip(&located) {
             hits[i] = h;
         }
+        let t3 = Instant::now();
+        self.times[0] += t1 - t0;
+        self.times[1] += t2 - t1;
+        self.times[2] += t3 - t2;
         let mut unsettled = todo.iter().zip(&work).peekable();
+        let mut unlisted_outside = (0u64, 0i128);
         // Reader rejects and location rejects, merged in row order.
         let mut reader_rejects = chunk.rejects.iter().peekable();
         for (i, &hit) in hits.iter().enumerate() {
@@ -785,19 +801,11 @@ impl Fold {
             }
             let amount = chunk.amount[i];
             if hit == OUT_ALL && out.rejects.len() >= LISTED_REJECTS {
-                // Counted, not listed: no coordinates needed.
-                reject_into(
-                    out,
-                    Reject {
-                        input: index,
-                        row: chunk.rows[i],
-                        record_id: String::new(),
-                        reason: RejectReason::OutsideAllRegions,
-                        detail: String::new(),
-                        amount_krw: Some(amount),
-                        point: None,
-                    },
-                );
+                // Counted, not listed: no coordinates or text needed.
+                let a = i128::from(amount);
+                out.read_krw += a;
+                unlisted_outside.0 += 1;
+                unlisted_outside.1 += a;
                 continue;
             }
             if hit == MISS || hit == OUT_ALL {
@@ -871,6 +879,15 @@ impl Fold {
         for r in reader_rejects {
             reject_into(out, r.clone());
         }
+        if unlisted_outside.0 > 0 {
+            let e = out
+                .unlisted
+                .entry(RejectReason::OutsideAllRegions)
+                .or_default();
+            e.0 += unlisted_outside.0;
+            e.1 += unlisted_outside.1;
+        }
+        self.times[3] += t3.elapsed();
         Ok(())
     }
 

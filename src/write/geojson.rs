@@ -3,7 +3,6 @@
 //! same bytes for the same inputs.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
 use geo::{Coord, Geometry, LineString, Polygon};
@@ -14,17 +13,33 @@ use crate::crs::{GEOJSON_CRS, Transformer, WORK_CRS};
 /// Writes `layer` (EPSG:5179) to `path` as a GeoJSON FeatureCollection in CRS84.
 pub fn write(path: &Path, layer: &OutLayer, decimals: u32) -> Result<(), String> {
     let t = Transformer::new(WORK_CRS, GEOJSON_CRS)?;
-    let text = render(layer, &t, decimals)?;
-    let mut f = std::fs::File::create(path).map_err(|e| e.to_string())?;
-    f.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    let f = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    render_to(&mut w, layer, &t, decimals)?;
+    let f = w.into_inner().map_err(|e| e.to_string())?;
     f.sync_all().map_err(|e| e.to_string())
 }
 
 /// Renders the collection, one feature per line.
 pub fn render(layer: &OutLayer, t: &Transformer, decimals: u32) -> Result<String, String> {
-    let mut out = String::with_capacity(1 << 20);
-    out.push_str("{\"type\":\"FeatureCollection\",\"features\":[\n");
+    let mut buf = Vec::new();
+    render_to(&mut buf, layer, t, decimals)?;
+    String::from_utf8(buf).map_err(|e| e.to_string())
+}
+
+/// Renders the collection into `w` a feature at a time (a large layer is never held whole).
+pub fn render_to(
+    w: &mut impl std::io::Write,
+    layer: &OutLayer,
+    t: &Transformer,
+    decimals: u32,
+) -> Result<(), String> {
+    let io = |e: std::io::Error| e.to_string();
+    w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+        .map_err(io)?;
+    let mut out = String::with_capacity(1 << 16);
     for (i, f) in layer.features.iter().enumerate() {
+        out.clear();
         if i > 0 {
             out.push_str(",\n");
         }
@@ -53,9 +68,9 @@ pub fn render(layer: &OutLayer, t: &Transformer, decimals: u32) -> Result<String
             Some(g) => geometry(&mut out, g, t, decimals)?,
         }
         out.push('}');
+        w.write_all(out.as_bytes()).map_err(io)?;
     }
-    out.push_str("\n]}\n");
-    Ok(out)
+    w.write_all(b"\n]}\n").map_err(io)
 }
 
 fn json_string(s: &str) -> String {
