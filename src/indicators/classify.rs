@@ -2,6 +2,8 @@
 //! conventions of PySAL's `mapclassify` (bins are upper bounds; a value belongs to the first
 //! bin it does not exceed), so the same data give the same classes every night.
 
+use rayon::prelude::*;
+
 /// Class upper bounds.
 pub type Bins = Vec<f64>;
 
@@ -83,16 +85,27 @@ pub fn fisher_jenks(y: &[f64], k: usize) -> Bins {
         *c0 = ssd(0, j);
     }
     for c in 1..k {
-        for j in (c + 1)..=n {
-            let mut best = f64::INFINITY;
-            let mut arg = c;
-            for (i, prev) in cost[c - 1].iter().enumerate().take(j).skip(c) {
-                let v = prev + ssd(i, j);
-                if v < best {
-                    best = v;
-                    arg = i;
+        // Each end j is independent given the previous class row: computed in parallel, each
+        // exactly as a sequential loop would. The last class only needs j = n.
+        let first = if c == k - 1 { n } else { c + 1 };
+        let prev = &cost[c - 1];
+        let row: Vec<(f64, usize)> = (first..n + 1)
+            .into_par_iter()
+            .with_min_len(64)
+            .map(|j| {
+                let mut best = f64::INFINITY;
+                let mut arg = c;
+                for (i, p) in prev.iter().enumerate().take(j).skip(c) {
+                    let v = p + ssd(i, j);
+                    if v < best {
+                        best = v;
+                        arg = i;
+                    }
                 }
-            }
+                (best, arg)
+            })
+            .collect();
+        for (j, (best, arg)) in (first..n + 1).zip(row) {
             cost[c][j] = best;
             back[c][j] = arg;
         }
