@@ -260,7 +260,8 @@ mod tests {
 
     #[test]
     fn rings_follow_the_right_hand_rule() {
-        let t = Transformer::new(WORK_CRS, WORK_CRS).unwrap();
+        let tr = Transformer::new(WORK_CRS, WORK_CRS).unwrap();
+        let t = |cs: &mut [Coord<f64>]| tr.convert(cs);
         // A clockwise square: must come out counter-clockwise as an exterior.
         let cw = LineString::from(vec![
             (0.0, 0.0),
