@@ -383,11 +383,11 @@ def main() -> int:
     L.append(f"- machine: {os.cpu_count()} CPUs (nproc), {cpu_model()}, {mem_gib()} RAM, {platform.system()} {platform.release()}")
     L.append("- versions: " + "; ".join(f"{k} {v}" for k, v in versions))
     L.append(f"- method: {reps} timed repetitions per tool and workload after one untimed warm-up round, run "
-             "interleaved (rep-major: smartgap W3, GeoPandas W3, DuckDB W3, smartgap national, then again), each "
+             "interleaved (rep-major: every tool on W3, the national run, W1, W1 CSV and W2, then again), each "
              "a fresh process under `/usr/bin/time -v`: **whole-process wall time and max RSS**, including start-up, "
              "imports, reading and writing outputs. Medians. Ratios are peer median / smartgap median from this run "
              "(> 1 means smartgap is faster / smaller). Logs: bench/out/logs/.")
-    setup = [f"{k}: {status[k]}" for k in ("venv", "venv_failed_packages", "peer_geopandas", "peer_duckdb", "data", "national_config") if k in status]
+    setup = [f"{k}: {status[k]}" for k in ("venv", "venv_failed_packages", "peer_geopandas", "peer_duckdb", "peer_sedonadb", "data", "points", "national_config") if k in status]
     L.append("- setup: " + "; ".join(setup))
     L.append("")
 
