@@ -61,6 +61,19 @@ pub struct Holder<'a> {
 }
 
 impl Resolution {
+    /// One region, or a split over several (weights summing to 1).
+    fn of_parts(mut parts: Vec<(AdminLevel, String, f64)>) -> Resolution {
+        if parts.len() == 1 {
+            let (level, code, _) = parts.remove(0);
+            Resolution::Region { level, code }
+        } else {
+            Resolution::Split {
+                parts,
+                outside: 0.0,
+            }
+        }
+    }
+
     /// The parts that hold the record's money; their amounts sum exactly to `amount`
     /// (largest-remainder split for weighted parts).
     pub fn holders(&self, amount: i64) -> Vec<Holder<'_>> {
@@ -276,20 +289,12 @@ fn resolve_code(b: &Boundaries, cw: &Crosswalk, code: &str, date: Option<Date>) 
     let exists = |c: &str| b.find(c).is_some();
     let area = |c: &str| b.find(c).map(|r| r.area_km2);
     let m = cw.map(code, date, &exists, &area)?;
-    let mut parts: Vec<(AdminLevel, String, f64)> = m
+    let parts: Vec<(AdminLevel, String, f64)> = m
         .targets
         .iter()
         .filter_map(|t| b.find(&t.code).map(|r| (r.level, r.code.clone(), t.weight)))
         .collect();
-    let res = if parts.len() == 1 {
-        let (level, code, _) = parts.remove(0);
-        Resolution::Region { level, code }
-    } else {
-        Resolution::Split {
-            parts,
-            outside: 0.0,
-        }
-    };
+    let res = Resolution::of_parts(parts);
     Ok((res, m.rule))
 }
 
@@ -337,15 +342,7 @@ fn resolve_kostat(b: &Boundaries, kostat: Option<&KostatCodes>, code: &str) -> O
             .collect::<Vec<_>>()
             .join("+")
     );
-    let res = if parts.len() == 1 {
-        let (level, code, _) = parts.remove(0);
-        Resolution::Region { level, code }
-    } else {
-        Resolution::Split {
-            parts,
-            outside: 0.0,
-        }
-    };
+    let res = Resolution::of_parts(parts);
     Ok((res, rule))
 }
 

@@ -162,50 +162,42 @@ impl Grid {
         })
     }
 
-    /// Marks every cell the bounding box of segment `a`–`b` touches (a conservative cover).
-    fn mark(&mut self, a: Coord<f64>, b: Coord<f64>) {
-        self.mark_within(a, b, 0.0);
+    /// The cells (x0, y0, x1, y1) the bounding box of segment `a`–`b`, grown by `margin`,
+    /// touches, clamped into the grid.
+    fn span(
+        &self,
+        a: Coord<f64>,
+        b: Coord<f64>,
+        margin: f64,
+    ) -> Option<(usize, usize, usize, usize)> {
+        let lo = Coord {
+            x: a.x.min(b.x) - margin,
+            y: a.y.min(b.y) - margin,
+        };
+        let hi = Coord {
+            x: a.x.max(b.x) + margin,
+            y: a.y.max(b.y) + margin,
+        };
+        let (x0, y0) = self.cell_of_clamped(lo)?;
+        let (x1, y1) = self.cell_of_clamped(hi)?;
+        Some((x0, y0, x1, y1))
     }
 
     /// Adds to `out` every cell the bounding box of segment `a`–`b`, grown by `margin`,
     /// touches.
     fn cells_within(&self, a: Coord<f64>, b: Coord<f64>, margin: f64, out: &mut Vec<u32>) {
-        let lo = Coord {
-            x: a.x.min(b.x) - margin,
-            y: a.y.min(b.y) - margin,
-        };
-        let hi = Coord {
-            x: a.x.max(b.x) + margin,
-            y: a.y.max(b.y) + margin,
-        };
-        let (Some((ax, ay)), Some((bx, by))) = (self.cell_of_clamped(lo), self.cell_of_clamped(hi))
-        else {
-            return;
-        };
-        for cy in ay..=by {
-            for cx in ax..=bx {
-                out.push((cy * self.nx + cx) as u32);
+        if let Some((x0, y0, x1, y1)) = self.span(a, b, margin) {
+            for cy in y0..=y1 {
+                out.extend((x0..=x1).map(|cx| (cy * self.nx + cx) as u32));
             }
         }
     }
 
-    /// Marks every cell the bounding box of segment `a`–`b`, grown by `margin`, touches.
-    fn mark_within(&mut self, a: Coord<f64>, b: Coord<f64>, margin: f64) {
-        let lo = Coord {
-            x: a.x.min(b.x) - margin,
-            y: a.y.min(b.y) - margin,
-        };
-        let hi = Coord {
-            x: a.x.max(b.x) + margin,
-            y: a.y.max(b.y) + margin,
-        };
-        let (Some((ax, ay)), Some((bx, by))) = (self.cell_of_clamped(lo), self.cell_of_clamped(hi))
-        else {
-            return;
-        };
-        for cy in ay.min(by)..=ay.max(by) {
-            for cx in ax.min(bx)..=ax.max(bx) {
-                self.cells[cy * self.nx + cx] = BOUNDARY;
+    /// Marks every cell the bounding box of segment `a`–`b` touches (a conservative cover).
+    fn mark(&mut self, a: Coord<f64>, b: Coord<f64>) {
+        if let Some((x0, y0, x1, y1)) = self.span(a, b, 0.0) {
+            for cy in y0..=y1 {
+                self.cells[cy * self.nx + x0..=cy * self.nx + x1].fill(BOUNDARY);
             }
         }
     }

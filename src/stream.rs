@@ -1391,6 +1391,34 @@ pub fn wkb_point(b: &[u8]) -> Result<Coord<f64>, Bad> {
     }
 }
 
+/// Column indices of an input's configured value columns, in a text reader's header.
+struct Columns {
+    id: Option<usize>,
+    amount: Option<usize>,
+    program: Option<usize>,
+    date: Option<usize>,
+    funding: Option<usize>,
+}
+
+impl Columns {
+    fn of(spec: &InputSpec, idx: impl Fn(&str) -> Result<usize, Error>) -> Result<Columns, Error> {
+        let opt = |v: &ValueSpec| match v {
+            ValueSpec::Field(f) => idx(f).map(Some),
+            _ => Ok(None),
+        };
+        Ok(Columns {
+            id: spec.id_field.as_deref().map(&idx).transpose()?,
+            amount: spec.amount.as_ref().map(|a| idx(&a.field)).transpose()?,
+            program: opt(&spec.program)?,
+            date: opt(&spec.date)?,
+            funding: match &spec.funding {
+                FundingSpec::Field(f) => Some(idx(f)?),
+                FundingSpec::Const(_) => None,
+            },
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // CSV
 
@@ -1487,18 +1515,13 @@ fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
             return Err(rows.err("a streamed CSV is located by x/y columns (by = \"point\")"));
         }
     };
-    let opt = |v: &ValueSpec| match v {
-        ValueSpec::Field(f) => idx(f).map(Some),
-        _ => Ok(None),
-    };
-    let id_i = spec.id_field.as_deref().map(idx).transpose()?;
-    let amount_i = spec.amount.as_ref().map(|a| idx(&a.field)).transpose()?;
-    let program_i = opt(&spec.program)?;
-    let date_i = opt(&spec.date)?;
-    let funding_i = match &spec.funding {
-        FundingSpec::Field(f) => Some(idx(f)?),
-        FundingSpec::Const(_) => None,
-    };
+    let Columns {
+        id: id_i,
+        amount: amount_i,
+        program: program_i,
+        date: date_i,
+        funding: funding_i,
+    } = Columns::of(spec, idx)?;
     let unit = spec.amount.as_ref().map(|a| a.unit);
     let mut rec = csv::ByteRecord::new();
     let (mut b_id, mut b_prog, mut b_fund, mut b_date, mut b_amount) = (
@@ -1608,18 +1631,13 @@ fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
             ))
         })
     };
-    let opt = |v: &ValueSpec| match v {
-        ValueSpec::Field(f) => idx(f).map(Some),
-        _ => Ok(None),
-    };
-    let id_i = spec.id_field.as_deref().map(idx).transpose()?;
-    let amount_i = spec.amount.as_ref().map(|a| idx(&a.field)).transpose()?;
-    let program_i = opt(&spec.program)?;
-    let date_i = opt(&spec.date)?;
-    let funding_i = match &spec.funding {
-        FundingSpec::Field(f) => Some(idx(f)?),
-        FundingSpec::Const(_) => None,
-    };
+    let Columns {
+        id: id_i,
+        amount: amount_i,
+        program: program_i,
+        date: date_i,
+        funding: funding_i,
+    } = Columns::of(spec, idx)?;
     let xy_i = match &spec.locate {
         Locate::Point { x, y, .. } => Some((idx(x)?, idx(y)?)),
         Locate::Geometry { crs } => {

@@ -22,6 +22,8 @@ with (work / "records.csv").open("w", encoding="utf-8") as f:
 [pipeline]
 name = "verify-synthetic"
 output_dir = "out"
+# The work folder, and the repository whose data/ it reads.
+roots = [".", "{root}"]
 
 [boundaries]
 path = "{root}/data/boundaries.gpkg"

@@ -194,3 +194,32 @@ pub fn run_repo_pipeline(rel: &str) -> (tempfile::TempDir, smartgap::pipeline::R
     let o = smartgap::pipeline::run(&p).unwrap_or_else(|e| panic!("{rel}: {e:?}"));
     (out, o)
 }
+
+/// The region holding `c` by testing every region of the level with `geo`: interior wins, else
+/// the lowest code among those whose closed polygon holds it (regions are sorted by code).
+pub fn brute_force(level: &smartgap::model::LevelRegions, c: geo::Coord<f64>) -> Option<usize> {
+    use geo::{CoordinatePosition, coordinate_position::CoordPos};
+    let mut inside = None;
+    let mut boundary = None;
+    for (i, r) in level.regions.iter().enumerate() {
+        match r.geometry.coordinate_position(&c) {
+            CoordPos::Inside if inside.is_none() => inside = Some(i),
+            CoordPos::OnBoundary if boundary.is_none() => boundary = Some(i),
+            _ => {}
+        }
+    }
+    inside.or(boundary)
+}
+
+/// Asserts that two runs published byte-identical GeoJSON for `layers`.
+pub fn assert_same_geojson(a: &Path, b: &Path, layers: &[&str]) {
+    for layer in layers {
+        let read = |d: &Path| std::fs::read(d.join("geojson").join(format!("{layer}.geojson")));
+        assert!(
+            read(a).unwrap() == read(b).unwrap(),
+            "{layer}.geojson differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}

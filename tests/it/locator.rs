@@ -4,25 +4,12 @@
 
 use std::path::Path;
 
-use geo::{CoordinatePosition, coordinate_position::CoordPos};
 use smartgap::assign::Locator;
 use smartgap::config::BoundariesSpec;
 use smartgap::indicators::spatial::Rng;
-use smartgap::model::{AdminLevel, LevelRegions};
+use smartgap::model::AdminLevel;
 
-fn brute_force(level: &LevelRegions, c: geo::Coord<f64>) -> Option<usize> {
-    let mut inside = None;
-    let mut boundary = None;
-    // Regions are sorted by code, so the first hit is the lowest code.
-    for (i, r) in level.regions.iter().enumerate() {
-        match r.geometry.coordinate_position(&c) {
-            CoordPos::Inside if inside.is_none() => inside = Some(i),
-            CoordPos::OnBoundary if boundary.is_none() => boundary = Some(i),
-            _ => {}
-        }
-    }
-    inside.or(boundary)
-}
+use crate::fixtures::brute_force;
 
 #[test]
 fn indexed_locator_equals_brute_force_on_real_sigungu() {

@@ -5,14 +5,15 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use geo::{CoordinatePosition, coordinate_position::CoordPos};
 use smartgap::config::BoundariesSpec;
 use smartgap::crs::Transformer;
 use smartgap::indicators::spatial::Rng;
 use smartgap::locate::{Locator, SourceGrid};
-use smartgap::model::{AdminLevel, LevelRegions};
+use smartgap::model::AdminLevel;
 
-use crate::fixtures::{X0, Y0, geojson, grid_dir, props, run_on_grid};
+use crate::fixtures::{
+    X0, Y0, assert_same_geojson, brute_force, geojson, grid_dir, props, run_on_grid,
+};
 
 fn uniform(rng: &mut Rng) -> f64 {
     rng.next_u64() as f64 / u64::MAX as f64
@@ -124,19 +125,11 @@ fn streamed_points_give_the_materialised_run_byte_for_byte() {
         format!("{:?}", plain.report.rejects_by_reason),
         format!("{:?}", streamed.report.rejects_by_reason)
     );
-    for layer in ["sido", "sigungu", "emd", "rejects"] {
-        let p = std::fs::read(plain_out.join("geojson").join(format!("{layer}.geojson")));
-        let s = std::fs::read(
-            dir.path()
-                .join("out")
-                .join("geojson")
-                .join(format!("{layer}.geojson")),
-        );
-        assert!(
-            p.unwrap() == s.unwrap(),
-            "{layer}.geojson differs between the streamed and the materialised run"
-        );
-    }
+    assert_same_geojson(
+        &plain_out,
+        &dir.path().join("out"),
+        &["sido", "sigungu", "emd", "rejects"],
+    );
 }
 
 const PARQUET_4326: &str = r#"[[inputs]]
@@ -259,19 +252,6 @@ locate = { by = "point", x = "x", y = "y", crs = "EPSG:5179" }
         .collect();
     assert_eq!(rows.len(), 10_000);
     assert_eq!((rows[0], rows[9_999]), (1, 10_000));
-}
-
-fn brute_force(level: &LevelRegions, c: geo::Coord<f64>) -> Option<usize> {
-    let mut inside = None;
-    let mut boundary = None;
-    for (i, r) in level.regions.iter().enumerate() {
-        match r.geometry.coordinate_position(&c) {
-            CoordPos::Inside if inside.is_none() => inside = Some(i),
-            CoordPos::OnBoundary if boundary.is_none() => boundary = Some(i),
-            _ => {}
-        }
-    }
-    inside.or(boundary)
 }
 
 #[test]
@@ -420,17 +400,9 @@ locate = { by = "geometry" }
             b.rejected_krw
         )
     );
-    for layer in ["sido", "sigungu", "emd", "rejects"] {
-        let p = std::fs::read(plain_out.join("geojson").join(format!("{layer}.geojson")));
-        let s = std::fs::read(
-            dir.path()
-                .join("out")
-                .join("geojson")
-                .join(format!("{layer}.geojson")),
-        );
-        assert!(
-            p.unwrap() == s.unwrap(),
-            "{layer}.geojson differs between the streamed and the materialised run"
-        );
-    }
+    assert_same_geojson(
+        &plain_out,
+        &dir.path().join("out"),
+        &["sido", "sigungu", "emd", "rejects"],
+    );
 }
