@@ -239,9 +239,21 @@ pub fn assign(
             })
             .collect();
         if !areas.is_empty() {
-            let mut apportioner = Apportioner::new(finest);
-            for (i, mp) in areas {
-                outcomes[i] = apportioner.apportion(mp);
+            // GDAL geometries stay in the thread that made them: one apportioner (with its own
+            // lazily converted regions) per contiguous share of the polygons, one share per
+            // thread. Each polygon's shares depend on it alone, so the result is the same.
+            let share = areas.len().div_ceil(rayon::current_num_threads().max(1));
+            let results: Vec<Vec<(usize, Outcome)>> = areas
+                .par_chunks(share.max(1))
+                .map(|part| {
+                    let mut apportioner = Apportioner::new(finest);
+                    part.iter()
+                        .map(|(i, mp)| (*i, apportioner.apportion(mp)))
+                        .collect()
+                })
+                .collect();
+            for (i, o) in results.into_iter().flatten() {
+                outcomes[i] = o;
             }
         }
     }
