@@ -857,20 +857,10 @@ impl Fold {
             f.0 += a;
             f.1 += 1;
             if chunk.program[i] != NO_PROGRAM {
-                let p = chunk.program[i] as usize;
-                if acc.program.len() <= p {
-                    acc.program.resize(p + 1, (0, 0));
-                }
-                acc.program[p].0 += a;
-                acc.program[p].1 += 1;
+                add_at(&mut acc.program, chunk.program[i] as usize, a);
             }
             if chunk.period[i] != NO_PERIOD {
-                let p = chunk.period[i] as usize;
-                if acc.period.len() <= p {
-                    acc.period.resize(p + 1, (0, 0));
-                }
-                acc.period[p].0 += a;
-                acc.period[p].1 += 1;
+                add_at(&mut acc.period, usize::from(chunk.period[i]), a);
             }
             out.assigned_count += 1;
             out.assigned_krw += a;
@@ -930,6 +920,15 @@ impl Fold {
         }
         out
     }
+}
+
+/// Adds `amount` and one record at slot `k` (ids are dense: the vector grows to hold it).
+fn add_at(slots: &mut Vec<(i128, u64)>, k: usize, amount: i128) {
+    if slots.len() <= k {
+        slots.resize(k + 1, (0, 0));
+    }
+    slots[k].0 += amount;
+    slots[k].1 += 1;
 }
 
 fn reject_into(out: &mut Streamed, r: Reject) {
@@ -1147,17 +1146,14 @@ fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
         for i in 0..batch.num_rows() {
             let xy = match (&wkb, &x, &y) {
                 (Some(w), _, _) => w.point(i),
-                (None, Some(x), Some(y)) => match (x.number(i, &mut b_x), y.number(i, &mut b_y)) {
-                    (Some(x), Some(y)) => Ok(Coord { x, y }),
-                    _ => Err((
-                        RejectReason::CoordinateInvalid,
-                        format!(
-                            "coordinates x=`{}` y=`{}` are not finite numbers",
-                            x.text(i, &mut b_x).unwrap_or(""),
-                            y.text(i, &mut b_y).unwrap_or("")
-                        ),
-                    )),
-                },
+                (None, Some(x), Some(y)) => {
+                    coordinates(x.number(i, &mut b_x), y.number(i, &mut b_y), || {
+                        (
+                            x.text(i, &mut b_x).unwrap_or("").to_string(),
+                            y.text(i, &mut b_y).unwrap_or("").to_string(),
+                        )
+                    })
+                }
                 _ => Err((RejectReason::LocationMissing, "no location".into())),
             };
             let raw = Raw {
@@ -1566,17 +1562,12 @@ fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
             _ => None,
         };
         let (xs, ys) = (get(xi), get(yi));
-        let xy = match (parse_f64(xs), parse_f64(ys)) {
-            (Some(x), Some(y)) => Ok(Coord { x, y }),
-            _ => Err((
-                RejectReason::CoordinateInvalid,
-                format!(
-                    "coordinates x=`{}` y=`{}` are not finite numbers",
-                    String::from_utf8_lossy(xs),
-                    String::from_utf8_lossy(ys)
-                ),
-            )),
-        };
+        let xy = coordinates(parse_f64(xs), parse_f64(ys), || {
+            (
+                String::from_utf8_lossy(xs).into_owned(),
+                String::from_utf8_lossy(ys).into_owned(),
+            )
+        });
         let raw = Raw {
             id: Val::text(id),
             amount,
@@ -1587,6 +1578,25 @@ fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
         };
         if !rows.push(raw)? {
             return Ok(());
+        }
+    }
+}
+
+/// A point from two parsed coordinates, or the reject naming the text of both (`text` is
+/// called only then).
+fn coordinates(
+    x: Option<f64>,
+    y: Option<f64>,
+    text: impl FnOnce() -> (String, String),
+) -> Result<Coord<f64>, Bad> {
+    match (x, y) {
+        (Some(x), Some(y)) => Ok(Coord { x, y }),
+        _ => {
+            let (xs, ys) = text();
+            Err((
+                RejectReason::CoordinateInvalid,
+                format!("coordinates x=`{xs}` y=`{ys}` are not finite numbers"),
+            ))
         }
     }
 }
@@ -1671,13 +1681,9 @@ fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
         let xy = match xy_i {
             Some((xi, yi)) => {
                 let (xs, ys) = (read::text(&f, xi), read::text(&f, yi));
-                match (parse_f64(xs.as_bytes()), parse_f64(ys.as_bytes())) {
-                    (Some(x), Some(y)) => Ok(Coord { x, y }),
-                    _ => Err((
-                        RejectReason::CoordinateInvalid,
-                        format!("coordinates x=`{xs}` y=`{ys}` are not finite numbers"),
-                    )),
-                }
+                coordinates(parse_f64(xs.as_bytes()), parse_f64(ys.as_bytes()), || {
+                    (xs.clone(), ys.clone())
+                })
             }
             None => match f.geometry() {
                 None => Err((RejectReason::LocationMissing, "no geometry".into())),

@@ -223,3 +223,42 @@ pub fn assert_same_geojson(a: &Path, b: &Path, layers: &[&str]) {
         );
     }
 }
+
+/// The bundled national boundaries (`data/boundaries.gpkg`) at the given levels.
+pub fn national_boundaries(levels: &[smartgap::model::AdminLevel]) -> smartgap::model::Boundaries {
+    let spec = smartgap::config::BoundariesSpec {
+        path: Path::new(env!("CARGO_MANIFEST_DIR")).join("data/boundaries.gpkg"),
+        levels: levels.to_vec(),
+        code_field: "code".into(),
+        name_field: "name".into(),
+        full_name_field: None,
+        parent_field: "parent_code".into(),
+    };
+    smartgap::read::boundaries(&spec).unwrap()
+}
+
+/// Runs the grid pipeline with `inputs` as given, then again with `stream = true` appended to
+/// the (single) input table; `extra` follows the inputs both times. Returns both outcomes and
+/// the folder holding the first run's outputs (the second publishes into `dir/out`).
+pub fn run_plain_and_streamed(
+    dir: &Path,
+    input: &str,
+    extra: &str,
+) -> (
+    smartgap::pipeline::RunOutcome,
+    smartgap::pipeline::RunOutcome,
+    PathBuf,
+) {
+    let plain = run_on_grid(dir, "plain", 1.0, &format!("{input}{extra}"));
+    let plain_out = dir.join("plain_out");
+    std::fs::rename(dir.join("out"), &plain_out).unwrap();
+    let streamed = run_on_grid(
+        dir,
+        "streamed",
+        1.0,
+        &format!("{input}stream = true\n{extra}"),
+    );
+    assert!(streamed.report.inputs[0].streamed);
+    assert!(!plain.report.inputs[0].streamed);
+    (plain, streamed, plain_out)
+}

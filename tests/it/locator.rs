@@ -2,26 +2,15 @@
 //! region (the edge rule included), for random points and for boundary vertices of the real
 //! 시군구 — each point in exactly one region, or none when outside.
 
-use std::path::Path;
-
 use smartgap::assign::Locator;
-use smartgap::config::BoundariesSpec;
 use smartgap::indicators::spatial::Rng;
 use smartgap::model::AdminLevel;
 
-use crate::fixtures::brute_force;
+use crate::fixtures::{brute_force, national_boundaries};
 
 #[test]
 fn indexed_locator_equals_brute_force_on_real_sigungu() {
-    let spec = BoundariesSpec {
-        path: Path::new(env!("CARGO_MANIFEST_DIR")).join("data/boundaries.gpkg"),
-        levels: vec![AdminLevel::Sido, AdminLevel::Sigungu],
-        code_field: "code".into(),
-        name_field: "name".into(),
-        full_name_field: None,
-        parent_field: "parent_code".into(),
-    };
-    let b = smartgap::read::boundaries(&spec).unwrap();
+    let b = national_boundaries(&[AdminLevel::Sido, AdminLevel::Sigungu]);
     let sigungu = b.level(AdminLevel::Sigungu).unwrap();
     let locator = Locator::new(sigungu);
     // The same with the acceleration grid, coarse and fine.
@@ -68,15 +57,7 @@ fn indexed_locator_equals_brute_force_on_real_sigungu() {
 #[ignore = "a measurement, not a test"]
 fn locator_throughput() {
     use rayon::prelude::*;
-    let spec = BoundariesSpec {
-        path: Path::new(env!("CARGO_MANIFEST_DIR")).join("data/boundaries.gpkg"),
-        levels: vec![AdminLevel::Sido, AdminLevel::Sigungu, AdminLevel::Emd],
-        code_field: "code".into(),
-        name_field: "name".into(),
-        full_name_field: None,
-        parent_field: "parent_code".into(),
-    };
-    let b = smartgap::read::boundaries(&spec).unwrap();
+    let b = national_boundaries(&[AdminLevel::Sido, AdminLevel::Sigungu, AdminLevel::Emd]);
     let mut rng = Rng::new(1);
     let (x0, x1, y0, y1) = (750_000.0, 1_390_000.0, 1_460_000.0, 2_070_000.0);
     let points: Vec<geo::Coord<f64>> = (0..1_000_000)

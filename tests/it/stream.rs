@@ -5,14 +5,14 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use smartgap::config::BoundariesSpec;
 use smartgap::crs::Transformer;
 use smartgap::indicators::spatial::Rng;
 use smartgap::locate::{Locator, SourceGrid};
 use smartgap::model::AdminLevel;
 
 use crate::fixtures::{
-    X0, Y0, assert_same_geojson, brute_force, geojson, grid_dir, props, run_on_grid,
+    X0, Y0, assert_same_geojson, brute_force, geojson, grid_dir, national_boundaries, props,
+    run_on_grid, run_plain_and_streamed,
 };
 
 fn uniform(rng: &mut Rng) -> f64 {
@@ -81,17 +81,7 @@ periods = [
 fn streamed_points_give_the_materialised_run_byte_for_byte() {
     let dir = grid_dir();
     messy_points_csv(&dir.path().join("points.csv"), 3000);
-    let plain = run_on_grid(dir.path(), "plain", 1.0, &format!("{INPUT}{PERIODS}"));
-    let plain_out = dir.path().join("plain_out");
-    std::fs::rename(dir.path().join("out"), &plain_out).unwrap();
-    let streamed = run_on_grid(
-        dir.path(),
-        "streamed",
-        1.0,
-        &format!("{}stream = true\n{PERIODS}", INPUT),
-    );
-    assert!(streamed.report.inputs[0].streamed);
-    assert!(!plain.report.inputs[0].streamed);
+    let (plain, streamed, plain_out) = run_plain_and_streamed(dir.path(), INPUT, PERIODS);
     let (a, b) = (&plain.report.totals, &streamed.report.totals);
     assert_eq!(
         (a.input_records, a.assigned_records, a.rejected_records),
@@ -256,15 +246,7 @@ locate = { by = "point", x = "x", y = "y", crs = "EPSG:5179" }
 
 #[test]
 fn source_crs_grid_settles_points_exactly_as_reprojecting_and_testing() {
-    let spec = BoundariesSpec {
-        path: Path::new(env!("CARGO_MANIFEST_DIR")).join("data/boundaries.gpkg"),
-        levels: vec![AdminLevel::Sido, AdminLevel::Sigungu],
-        code_field: "code".into(),
-        name_field: "name".into(),
-        full_name_field: None,
-        parent_field: "parent_code".into(),
-    };
-    let b = smartgap::read::boundaries(&spec).unwrap();
+    let b = national_boundaries(&[AdminLevel::Sido, AdminLevel::Sigungu]);
     let sigungu = b.level(AdminLevel::Sigungu).unwrap();
     let locator = Locator::new(sigungu);
     // A coarse grid (fewer, larger cells) puts more points next to boundaries.
@@ -366,16 +348,7 @@ date = { field = "year" }
 funding = { field = "funding" }
 locate = { by = "geometry" }
 "#;
-    let plain = run_on_grid(dir.path(), "plain", 1.0, &format!("{input}{PERIODS}"));
-    let plain_out = dir.path().join("plain_out");
-    std::fs::rename(dir.path().join("out"), &plain_out).unwrap();
-    let streamed = run_on_grid(
-        dir.path(),
-        "streamed",
-        1.0,
-        &format!("{input}stream = true\n{PERIODS}"),
-    );
-    assert!(streamed.report.inputs[0].streamed);
+    let (plain, streamed, plain_out) = run_plain_and_streamed(dir.path(), input, PERIODS);
     let (a, b) = (&plain.report.totals, &streamed.report.totals);
     // FlatGeobuf keeps no feature without a geometry: the 16 rows with unparsable
     // coordinates (every 89th) are not in the file.
