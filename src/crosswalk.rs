@@ -317,6 +317,72 @@ pub fn largest_remainder(amount: i64, weights: &[f64]) -> Vec<i64> {
     parts
 }
 
+/// KOSTAT statistical codes (e.g. 11010 = 종로구) mapped onto the boundaries' codes, from the
+/// population table's KOSTAT units for its census year: each row of the table lists the KOSTAT
+/// units it was built from with the share of each unit it received (`11010:1.0000 11120:0.0064`;
+/// a bare code means all of it). A KOSTAT unit maps onto every row that lists it, weighted by
+/// those shares (normalised to sum to 1); money is split by largest remainder.
+#[derive(Debug, Clone, Default)]
+pub struct KostatCodes {
+    pub year: i64,
+    pub path: std::path::PathBuf,
+    units: BTreeMap<String, Vec<(String, f64)>>,
+}
+
+impl KostatCodes {
+    /// # Errors
+    /// The table cannot be read, or a `source_units` entry is not `code` or `code:share`.
+    pub fn read(spec: &crate::config::PopulationSpec) -> Result<Option<KostatCodes>, Error> {
+        let Some(kf) = &spec.kostat_field else {
+            return Ok(None);
+        };
+        let rows = crate::read::table(&spec.path, &[&spec.code_field, &spec.year_field, kf])?;
+        let mut units: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            if r[1].trim().parse::<i64>().ok() != Some(spec.year) {
+                continue;
+            }
+            for tok in r[2].split_whitespace() {
+                let (k, share) = match tok.split_once(':') {
+                    Some((k, s)) => (
+                        k,
+                        s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0),
+                    ),
+                    None => (tok, Some(1.0)),
+                };
+                let Some(share) = share else {
+                    return Err(Error::Read {
+                        path: spec.path.clone(),
+                        layer: String::new(),
+                        message: format!(
+                            "row {}: column `{kf}`: `{tok}` is not `code` or `code:share`",
+                            i + 1
+                        ),
+                    });
+                };
+                if share > 0.0 {
+                    units
+                        .entry(k.to_string())
+                        .or_default()
+                        .push((r[0].trim().to_string(), share));
+                }
+            }
+        }
+        Ok(Some(KostatCodes {
+            year: spec.year,
+            path: spec.path.clone(),
+            units,
+        }))
+    }
+
+    /// The boundary codes a KOSTAT unit maps onto, with weights summing to 1.
+    pub fn map(&self, code: &str) -> Option<Vec<(String, f64)>> {
+        let parts = self.units.get(code.trim())?;
+        let total: f64 = parts.iter().map(|p| p.1).sum();
+        (total > 0.0).then(|| parts.iter().map(|(c, w)| (c.clone(), w / total)).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,71 +477,5 @@ mod tests {
         assert_eq!(parse_date("20100701"), Some(20100701));
         assert_eq!(parse_date("july"), None);
         assert_eq!(parse_date("2010-13-01"), None);
-    }
-}
-
-/// KOSTAT statistical codes (e.g. 11010 = 종로구) mapped onto the boundaries' codes, from the
-/// population table's KOSTAT units for its census year: each row of the table lists the KOSTAT
-/// units it was built from with the share of each unit it received (`11010:1.0000 11120:0.0064`;
-/// a bare code means all of it). A KOSTAT unit maps onto every row that lists it, weighted by
-/// those shares (normalised to sum to 1); money is split by largest remainder.
-#[derive(Debug, Clone, Default)]
-pub struct KostatCodes {
-    pub year: i64,
-    pub path: std::path::PathBuf,
-    units: BTreeMap<String, Vec<(String, f64)>>,
-}
-
-impl KostatCodes {
-    /// # Errors
-    /// The table cannot be read, or a `source_units` entry is not `code` or `code:share`.
-    pub fn read(spec: &crate::config::PopulationSpec) -> Result<Option<KostatCodes>, Error> {
-        let Some(kf) = &spec.kostat_field else {
-            return Ok(None);
-        };
-        let rows = crate::read::table(&spec.path, &[&spec.code_field, &spec.year_field, kf])?;
-        let mut units: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
-        for (i, r) in rows.iter().enumerate() {
-            if r[1].trim().parse::<i64>().ok() != Some(spec.year) {
-                continue;
-            }
-            for tok in r[2].split_whitespace() {
-                let (k, share) = match tok.split_once(':') {
-                    Some((k, s)) => (
-                        k,
-                        s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0),
-                    ),
-                    None => (tok, Some(1.0)),
-                };
-                let Some(share) = share else {
-                    return Err(Error::Read {
-                        path: spec.path.clone(),
-                        layer: String::new(),
-                        message: format!(
-                            "row {}: column `{kf}`: `{tok}` is not `code` or `code:share`",
-                            i + 1
-                        ),
-                    });
-                };
-                if share > 0.0 {
-                    units
-                        .entry(k.to_string())
-                        .or_default()
-                        .push((r[0].trim().to_string(), share));
-                }
-            }
-        }
-        Ok(Some(KostatCodes {
-            year: spec.year,
-            path: spec.path.clone(),
-            units,
-        }))
-    }
-
-    /// The boundary codes a KOSTAT unit maps onto, with weights summing to 1.
-    pub fn map(&self, code: &str) -> Option<Vec<(String, f64)>> {
-        let parts = self.units.get(code.trim())?;
-        let total: f64 = parts.iter().map(|p| p.1).sum();
-        (total > 0.0).then(|| parts.iter().map(|(c, w)| (c.clone(), w / total)).collect())
     }
 }
