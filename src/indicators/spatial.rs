@@ -166,6 +166,41 @@ impl Rng {
     }
 }
 
+/// Global Moran permutations run in this many independent blocks (see [`moran`]).
+const PERMUTATION_BLOCKS: usize = 16;
+
+/// `k` distinct regions drawn uniformly, in order, from all `n` but `i`: a partial Fisher–Yates
+/// over the virtual pool `0..n` without `i`, keeping only the few slots it has swapped, so a draw
+/// costs O(k²) and needs no O(n) pool.
+#[derive(Debug, Default)]
+struct Draw {
+    /// (pool position, region now there) for the positions swapped in this draw.
+    slots: Vec<(usize, usize)>,
+    out: Vec<usize>,
+}
+
+impl Draw {
+    fn others(&mut self, rng: &mut Rng, n: usize, i: usize, k: usize) -> &[usize] {
+        self.slots.clear();
+        self.out.clear();
+        let at = |slots: &[(usize, usize)], t: usize| {
+            slots
+                .iter()
+                .rev()
+                .find(|(p, _)| *p == t)
+                .map_or(if t < i { t } else { t + 1 }, |(_, v)| *v)
+        };
+        for t in 0..k.min(n - 1) {
+            let r = t + rng.below(n - 1 - t);
+            let (vt, vr) = (at(&self.slots, t), at(&self.slots, r));
+            self.out.push(vr);
+            // Position t is never read again; r now holds what t held.
+            self.slots.push((r, vt));
+        }
+        &self.out
+    }
+}
+
 /// Global Moran's I with row-standardised weights (esda `Moran(y, w)`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Moran {
@@ -241,8 +276,12 @@ pub fn moran(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Option<M
         .sum();
     let nf = n as f64;
     let stat = |z: &[f64]| {
-        let zl = lag(&ws, z);
-        nf / s0 * z.iter().zip(&zl).map(|(a, b)| a * b).sum::<f64>() / z2ss
+        let cross: f64 = ws
+            .iter()
+            .zip(z)
+            .map(|(row, zi)| zi * row.iter().map(|(j, v)| v * z[*j]).sum::<f64>())
+            .sum();
+        nf / s0 * cross / z2ss
     };
     let i = stat(&z);
     let ei = -1.0 / (nf - 1.0);
@@ -251,15 +290,23 @@ pub fn moran(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Option<M
     let z_norm = (i - ei) / vi.sqrt();
     let p_norm = 2.0 * normal_sf(z_norm.abs());
     let p_sim = (permutations > 0).then(|| {
-        let mut rng = Rng::new(seed);
-        let mut zp = z.clone();
-        let mut larger = 0usize;
-        for _ in 0..permutations {
-            rng.shuffle(&mut zp);
-            if stat(&zp) >= i {
-                larger += 1;
-            }
-        }
+        // A fixed number of blocks, each with its own generator, run in parallel: the count
+        // depends on the seed only, not on the number of threads.
+        let larger: usize = (0..PERMUTATION_BLOCKS)
+            .into_par_iter()
+            .map(|b| {
+                let mut rng = Rng::new(seed ^ (b as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let mut zp = z.clone();
+                let share = permutations / PERMUTATION_BLOCKS
+                    + usize::from(b < permutations % PERMUTATION_BLOCKS);
+                (0..share)
+                    .filter(|_| {
+                        rng.shuffle(&mut zp);
+                        stat(&zp) >= i
+                    })
+                    .count()
+            })
+            .sum();
         let extreme = larger.min(permutations - larger);
         (extreme as f64 + 1.0) / (permutations as f64 + 1.0)
     });
@@ -313,6 +360,29 @@ pub fn local(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Vec<Loca
     let mean_sq = y.iter().map(|v| v * v).sum::<f64>() / nf;
     let emp_var = mean_sq - mean * mean;
     let g_sd = (emp_var / (mean * mean)).sqrt() / nf;
+    // As esda's `crand`: one set of random draws per permutation, shared by every region (the
+    // first k of them for a region with k neighbours), so the cost is O(permutations · Σk)
+    // rather than a fresh draw per region and permutation.
+    let k_max = w
+        .neighbors
+        .iter()
+        .map(Vec::len)
+        .max()
+        .unwrap_or(0)
+        .min(n - 1);
+    let mut draws: Vec<u32> = Vec::with_capacity(permutations * k_max);
+    if k_max > 0 {
+        let mut rng = Rng::new(seed);
+        let mut draw = Draw::default();
+        for _ in 0..permutations {
+            // From 0..n − 1: the pool of n without its last.
+            draws.extend(
+                draw.others(&mut rng, n, n - 1, k_max)
+                    .iter()
+                    .map(|&j| j as u32),
+            );
+        }
+    }
     (0..n)
         .into_par_iter()
         .map(|i| {
@@ -324,22 +394,19 @@ pub fn local(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Vec<Loca
                 (true, false) => 4,
             };
             let p_sim = (permutations > 0 && !nb.is_empty()).then(|| {
-                // Conditional randomisation: z_i fixed, neighbours drawn from the other n − 1.
-                let mut rng = Rng::new(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                // Conditional randomisation: z_i fixed, neighbours drawn from the other n − 1
+                // (shared draw j of 0..n − 1 stands for region j, or j + 1 from i on).
                 let k = nb.len();
-                let mut pool: Vec<usize> = (0..n).filter(|&j| j != i).collect();
-                let mut larger = 0usize;
-                for _ in 0..permutations {
-                    // Partial Fisher–Yates: the first k of the pool.
-                    for t in 0..k {
-                        let r = t + rng.below(pool.len() - t);
-                        pool.swap(t, r);
-                    }
-                    let lag_i: f64 = pool[..k].iter().map(|&j| z[j]).sum::<f64>() / k as f64;
-                    if (nf - 1.0) * z[i] * lag_i / den >= is[i] {
-                        larger += 1;
-                    }
-                }
+                let larger = draws
+                    .chunks_exact(k_max)
+                    .filter(|d| {
+                        let sum: f64 = d[..k]
+                            .iter()
+                            .map(|&j| z[j as usize + usize::from(j as usize >= i)])
+                            .sum();
+                        (nf - 1.0) * z[i] * (sum / k as f64) / den >= is[i]
+                    })
+                    .count();
                 let extreme = larger.min(permutations - larger);
                 (extreme as f64 + 1.0) / (permutations as f64 + 1.0)
             });
@@ -490,6 +557,84 @@ mod tests {
         assert!((normal_sf(0.0) - 0.5).abs() < 1e-16);
         assert!((normal_sf(3.0) - 0.001_349_898_031_630_093_3).abs() < 1e-17);
         assert!((normal_sf(0.3) - 0.382_088_577_811_047_4).abs() < 1e-15);
+    }
+
+    #[test]
+    fn draws_are_distinct_uniform_and_never_the_region_itself() {
+        let mut rng = Rng::new(3);
+        let mut draw = Draw::default();
+        let (n, i, k) = (10, 4, 3);
+        let mut seen = [0usize; 10];
+        for _ in 0..30_000 {
+            let d = draw.others(&mut rng, n, i, k).to_vec();
+            assert_eq!(d.len(), k);
+            assert!(!d.contains(&i));
+            let mut u = d.clone();
+            u.sort_unstable();
+            u.dedup();
+            assert_eq!(u.len(), k, "{d:?}");
+            for j in d {
+                seen[j] += 1;
+            }
+        }
+        // Each of the 9 others is drawn 30,000·3/9 = 10,000 times in expectation (sd ≈ 82).
+        for (j, c) in seen.iter().enumerate() {
+            if j == i {
+                assert_eq!(*c, 0);
+            } else {
+                assert!((9_600..10_400).contains(c), "region {j}: {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn permutation_results_do_not_depend_on_the_thread_count() {
+        let g = grid();
+        let refs: Vec<&MultiPolygon<f64>> = g.iter().collect();
+        let w = contiguity(&refs, 0.01, Contiguity::Queen, 0);
+        let y = [5.0, 1.0, 3.0, 9.0, 2.0, 8.0, 4.0, 7.0, 6.0];
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let (m1, l1) = one.install(|| (moran(&y, &w, 999, 11), local(&y, &w, 999, 11)));
+        assert_eq!(m1, moran(&y, &w, 999, 11));
+        assert_eq!(l1, local(&y, &w, 999, 11));
+    }
+
+    #[test]
+    fn clustered_values_are_significant_and_a_scatter_is_not() {
+        // A 12×12 lattice: the left half high, the right half low. Cells away from the divide
+        // have all-alike neighbours, which a random draw of 8 from 143 values almost never
+        // matches (p ≈ 2·(½)⁸ at most): p_sim must be near its floor of 1/1000.
+        let cells: Vec<MultiPolygon<f64>> = (0..144)
+            .map(|c| square((c % 12) as f64, (c / 12) as f64))
+            .collect();
+        let refs: Vec<&MultiPolygon<f64>> = cells.iter().collect();
+        let w = contiguity(&refs, 0.01, Contiguity::Queen, 0);
+        let y: Vec<f64> = (0..144)
+            .map(|c| if c % 12 < 6 { 10.0 } else { 1.0 } + (c % 5) as f64 * 0.01)
+            .collect();
+        let l = local(&y, &w, 999, 5);
+        for (c, r) in l.iter().enumerate() {
+            let (col, row) = (c % 12, c / 12);
+            if (1..11).contains(&row) && [1, 2, 3, 8, 9, 10].contains(&col) {
+                assert!(r.lisa_p_sim.unwrap() < 0.02, "cell {c}: {r:?}");
+            }
+        }
+        let m = moran(&y, &w, 999, 5).unwrap();
+        assert!(m.i > 0.8 && m.p_sim.unwrap() <= 0.002, "{m:?}");
+        // A scatter: a fixed shuffle of the same values.
+        let mut ys = y.clone();
+        Rng::new(9).shuffle(&mut ys);
+        let m = moran(&ys, &w, 999, 5).unwrap();
+        assert!(m.p_sim.unwrap() > 0.01, "{m:?}");
+        let small = local(&ys, &w, 999, 5)
+            .iter()
+            .filter(|r| r.lisa_p_sim.unwrap() < 0.05)
+            .count();
+        // About 5 % of 144 by chance; far fewer than the clustered case's 60.
+        assert!(small < 20, "{small}");
     }
 
     #[test]
