@@ -11,11 +11,11 @@
 //!   polygon holds it (the *edge rule*). Points outside every region are rejected.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::crosswalk::{Crosswalk, Date, KostatCodes};
 use geo::{BoundingRect, MultiPolygon};
 use rayon::prelude::*;
-use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 
 use crate::model::{
     AdminLevel, Boundaries, Investment, LevelRegions, Location, Region, Reject, RejectReason,
@@ -239,22 +239,21 @@ pub fn assign(
             })
             .collect();
         if !areas.is_empty() {
-            // GDAL geometries stay in the thread that made them: one apportioner (with its own
-            // lazily converted regions) per contiguous share of the polygons, one share per
-            // thread. Each polygon's shares depend on it alone, so the result is the same.
-            let share = areas.len().div_ceil(rayon::current_num_threads().max(1));
-            let results: Vec<Vec<(usize, Outcome)>> = areas
-                .par_chunks(share.max(1))
-                .map(|part| {
-                    let mut apportioner = Apportioner::new(finest);
-                    part.iter()
-                        .map(|(i, mp)| (*i, apportioner.apportion(mp)))
-                        .collect()
-                })
+            // Each polygon's shares depend on it alone: computed in parallel.
+            let apportioner = Apportioner::new(finest);
+            let results: Vec<(usize, Outcome)> = areas
+                .par_iter()
+                .map(|(i, mp)| (*i, apportioner.apportion(mp)))
                 .collect();
-            for (i, o) in results.into_iter().flatten() {
+            for (i, o) in results {
                 outcomes[i] = o;
             }
+            tracing::info!(
+                polygons = areas.len(),
+                pairs = apportioner.pairs.load(Ordering::Relaxed),
+                by_geos = apportioner.by_geos.load(Ordering::Relaxed),
+                "apportioned by intersected area"
+            );
         }
     }
     let mut out = Assignment::default();
@@ -651,27 +650,32 @@ enum Found<'a> {
     City(String, Vec<&'a Region>),
 }
 
-type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
-
+use crate::locate::EdgeIndex;
 pub use crate::locate::Locator;
-use crate::locate::bbox_tree;
 
-/// Area-weighted apportionment of polygon records over the finest level, with GEOS (through
-/// GDAL) for the intersections: robust on real boundaries, and the input polygons are valid or
-/// repaired by the reader.
+/// Area-weighted apportionment of polygon records over the finest level: the intersected
+/// areas come from [`crate::overlay::intersection_area`] (exact to floating point, no
+/// intersection polygon built), with GEOS through GDAL as a check-and-fallback should a result
+/// fall outside `0..=area`. The input polygons are valid or repaired by the reader.
 struct Apportioner<'a> {
     level: &'a LevelRegions,
-    tree: RTree<Entry>,
-    /// Region geometries converted to GDAL once, on first use.
-    gdal: HashMap<usize, gdal::vector::Geometry>,
+    regions: Locator<'a>,
+    /// (district, region) pairs measured, and those left to GEOS.
+    pairs: AtomicUsize,
+    by_geos: AtomicUsize,
 }
+
+/// Intersections smaller than this (m², a square millimetre) are rounding noise of touching
+/// polygons, not overlap.
+const AREA_NOISE_M2: f64 = 1e-6;
 
 impl<'a> Apportioner<'a> {
     fn new(level: &'a LevelRegions) -> Apportioner<'a> {
         Apportioner {
             level,
-            tree: bbox_tree(level),
-            gdal: HashMap::new(),
+            regions: Locator::new(level),
+            pairs: AtomicUsize::new(0),
+            by_geos: AtomicUsize::new(0),
         }
     }
 
@@ -680,38 +684,36 @@ impl<'a> Apportioner<'a> {
     ///
     /// # Units
     /// Areas planar in EPSG:5179; weights dimensionless and summing to 1 with `outside`.
-    fn apportion(&mut self, mp: &MultiPolygon<f64>) -> Outcome {
-        use gdal::vector::ToGdal;
+    fn apportion(&self, mp: &MultiPolygon<f64>) -> Outcome {
         let bad = |why: String| (RejectReason::GeometryInvalid, why);
-        let g = mp.to_gdal().map_err(|e| bad(format!("polygon: {e}")))?;
         let total = geo::Area::unsigned_area(mp);
         let Some(bb) = mp.bounding_rect() else {
             return Err(bad("empty polygon".into()));
         };
-        let env = AABB::from_corners([bb.min().x, bb.min().y], [bb.max().x, bb.max().y]);
-        let mut candidates: Vec<usize> = self
-            .tree
-            .locate_in_envelope_intersecting(env)
-            .map(|e| e.data)
-            .collect();
-        candidates.sort_unstable();
+        let district = EdgeIndex::new(mp);
         let mut parts = Vec::new();
-        for i in candidates {
-            let rg = match self.gdal.entry(i) {
-                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    let Ok(rg) = self.level.regions[i].geometry.to_gdal() else {
-                        continue;
-                    };
-                    v.insert(rg)
-                }
+        for i in self.regions.boxes_meeting(bb.min(), bb.max()) {
+            let fast = crate::overlay::intersection_area(&district, self.regions.edge_index(i));
+            let slack = 1e-9 * total + AREA_NOISE_M2;
+            self.pairs.fetch_add(1, Ordering::Relaxed);
+            let a = if let Some(a) =
+                fast.filter(|a| a.is_finite() && *a > -slack && *a < total + slack)
+            {
+                a
+            } else {
+                self.by_geos.fetch_add(1, Ordering::Relaxed);
+                geos_area(&self.level.regions[i].geometry, mp).map_err(|e| {
+                    bad(format!(
+                        "intersection with {}: {e}",
+                        self.level.regions[i].code
+                    ))
+                })?
             };
-            let a = rg.intersection(&g).map_or(0.0, |x| x.area());
-            if a > 0.0 {
+            if a > AREA_NOISE_M2 {
                 parts.push((
                     self.level.level,
                     self.level.regions[i].code.clone(),
-                    a / total,
+                    a.min(total) / total,
                 ));
             }
         }
@@ -738,6 +740,14 @@ impl<'a> Apportioner<'a> {
         }
         Ok((Resolution::Split { parts, outside }, rule))
     }
+}
+
+/// The area of `a ∩ b` by GEOS (through GDAL).
+fn geos_area(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> Result<f64, String> {
+    use gdal::vector::ToGdal;
+    let ga = a.to_gdal().map_err(|e| e.to_string())?;
+    let gb = b.to_gdal().map_err(|e| e.to_string())?;
+    Ok(ga.intersection(&gb).map_or(0.0, |x| x.area()))
 }
 
 /// Per-region attribute values from attribute inputs: (level, code) → column → value.

@@ -27,6 +27,7 @@ pub mod error;
 pub mod indicators;
 pub mod locate;
 pub mod model;
+pub mod overlay;
 pub mod pipeline;
 pub mod publish;
 pub mod read;

@@ -108,6 +108,16 @@ impl<'a> Locator<'a> {
         Some(grid)
     }
 
+    /// The edge index of region `i`.
+    pub fn edge_index(&self, i: usize) -> &EdgeIndex {
+        &self.edges[i]
+    }
+
+    /// The regions whose bounding box meets the box `lo`–`hi`, ascending.
+    pub fn boxes_meeting(&self, lo: Coord<f64>, hi: Coord<f64>) -> Vec<usize> {
+        self.boxes.meeting(lo, hi)
+    }
+
     /// The index of the region holding `c` under the edge rule, or `None` outside all.
     pub fn locate(&self, c: Coord<f64>) -> Option<usize> {
         if let Some(g) = &self.grid {
@@ -281,34 +291,58 @@ impl Grid {
 /// (exterior and holes) of every polygon, with robust orientation predicates; a point on an
 /// edge or vertex is `OnBoundary`. For valid (multi)polygons this is what
 /// `geo::CoordinatePosition` gives (`tests/it/locator.rs` checks it against brute force).
-struct EdgeIndex {
+pub struct EdgeIndex {
     y0: f64,
     band_height: f64,
-    /// Ring vertices, each ring closed; edge `i` runs from `verts[i]` to `verts[i + 1]`.
+    /// Ring vertices, each ring closed and oriented with the interior on its left (exteriors
+    /// counter-clockwise, holes clockwise); edge `i` runs from `verts[i]` to `verts[i + 1]`.
     verts: Vec<Coord<f64>>,
+    /// The vertex range of each ring in `verts`.
+    rings: Vec<(u32, u32)>,
+    /// Bounding box of the vertices (lo, hi).
+    bounds: (Coord<f64>, Coord<f64>),
     /// Offsets into `edges` of each band (one more than the number of bands).
     band_start: Vec<u32>,
     edges: Vec<u32>,
 }
 
 impl EdgeIndex {
-    fn new(mp: &MultiPolygon<f64>) -> EdgeIndex {
+    pub fn new(mp: &MultiPolygon<f64>) -> EdgeIndex {
         let mut verts = Vec::new();
         let mut starts = Vec::new();
+        let mut rings = Vec::new();
         for p in &mp.0 {
-            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+            for (k, ring) in std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .enumerate()
+            {
                 if ring.0.len() < 2 {
                     continue;
                 }
                 let base = verts.len();
                 verts.extend_from_slice(&ring.0);
+                // Twice the signed area (shoelace about the first vertex): positive when
+                // counter-clockwise. Exteriors (k = 0) turn counter-clockwise, holes clockwise.
+                let v0 = ring.0[0];
+                let twice: f64 = ring
+                    .0
+                    .windows(2)
+                    .map(|w| (w[0].x - v0.x) * (w[1].y - v0.y) - (w[1].x - v0.x) * (w[0].y - v0.y))
+                    .sum();
+                if (k == 0) != (twice >= 0.0) {
+                    verts[base..].reverse();
+                }
+                rings.push((base as u32, verts.len() as u32));
                 starts.extend((base..base + ring.0.len() - 1).map(|i| i as u32));
             }
         }
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let (mut xlo, mut xhi) = (f64::INFINITY, f64::NEG_INFINITY);
         for v in &verts {
             lo = lo.min(v.y);
             hi = hi.max(v.y);
+            xlo = xlo.min(v.x);
+            xhi = xhi.max(v.x);
         }
         let bands = (starts.len() / 4).clamp(1, 4096);
         let band_height = if hi > lo {
@@ -320,6 +354,8 @@ impl EdgeIndex {
             y0: lo,
             band_height,
             verts,
+            rings,
+            bounds: (Coord { x: xlo, y: lo }, Coord { x: xhi, y: hi }),
             band_start: vec![0; bands + 1],
             edges: Vec::new(),
         };
@@ -360,7 +396,50 @@ impl EdgeIndex {
         }
     }
 
-    fn position(&self, p: Coord<f64>) -> CoordPos {
+    /// Bounding box (lo, hi) of the vertices; inverted when there are none.
+    pub fn bounds(&self) -> (Coord<f64>, Coord<f64>) {
+        self.bounds
+    }
+
+    /// Calls `f` with every edge (from, to; interior on the left).
+    pub fn each_edge(&self, mut f: impl FnMut(Coord<f64>, Coord<f64>)) {
+        for &(a, b) in &self.rings {
+            for w in self.verts[a as usize..b as usize].windows(2) {
+                f(w[0], w[1]);
+            }
+        }
+    }
+
+    /// Calls `f` once with every edge whose bounding box meets the box `lo`–`hi`.
+    pub fn edges_in(
+        &self,
+        lo: Coord<f64>,
+        hi: Coord<f64>,
+        mut f: impl FnMut(Coord<f64>, Coord<f64>),
+    ) {
+        if self.verts.is_empty() || lo.y > self.bounds.1.y || hi.y < self.bounds.0.y {
+            return;
+        }
+        let (b0, b1) = (self.band(lo.y), self.band(hi.y));
+        for b in b0..=b1 {
+            for &e in &self.edges[self.band_start[b] as usize..self.band_start[b + 1] as usize] {
+                let (a, c) = (self.verts[e as usize], self.verts[e as usize + 1]);
+                // An edge is listed in every band its y-range touches: take it in the first
+                // of those within b0..=b1.
+                if self.band(a.y.min(c.y)).max(b0) != b
+                    || a.x.max(c.x) < lo.x
+                    || a.x.min(c.x) > hi.x
+                    || a.y.max(c.y) < lo.y
+                    || a.y.min(c.y) > hi.y
+                {
+                    continue;
+                }
+                f(a, c);
+            }
+        }
+    }
+
+    pub fn position(&self, p: Coord<f64>) -> CoordPos {
         if self.verts.is_empty() {
             return CoordPos::Outside;
         }
@@ -688,6 +767,31 @@ impl Buckets {
             self.cell(b[2], self.x0, self.nx),
             self.cell(b[3], self.y0, self.ny),
         ))
+    }
+
+    /// The regions whose box meets the box `lo`–`hi`, ascending.
+    fn meeting(&self, lo: Coord<f64>, hi: Coord<f64>) -> Vec<usize> {
+        let Some((x0, y0, x1, y1)) = self.span(&[lo.x, lo.y, hi.x, hi.y]) else {
+            return Vec::new();
+        };
+        let mut out: Vec<usize> = Vec::new();
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let k = y * self.nx + x;
+                out.extend(
+                    self.items[self.start[k] as usize..self.start[k + 1] as usize]
+                        .iter()
+                        .map(|&i| i as usize)
+                        .filter(|&i| {
+                            let b = &self.boxes[i];
+                            b[0] <= hi.x && lo.x <= b[2] && b[1] <= hi.y && lo.y <= b[3]
+                        }),
+                );
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The regions whose box holds `c`.

@@ -12,5 +12,6 @@ mod locator;
 mod messy;
 mod national;
 mod nightly;
+mod overlay;
 mod stream;
 mod xlsx;
