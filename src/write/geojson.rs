@@ -231,8 +231,38 @@ fn coord(out: &mut String, c: Coord<f64>, decimals: u32) {
     out.push(']');
 }
 
-/// Fixed decimals with trailing zeros trimmed: 127.500000 → 127.5.
+/// Fixed decimals with trailing zeros trimmed: 127.500000 → 127.5. `x` is already rounded to
+/// `decimals` (see [`round`]), so its decimal digits are those of the integer `x·10^decimals`:
+/// written with integer arithmetic while that integer is exact (below 2⁵³, far above
+/// 360·10⁹); the test checks the two ways agree.
 fn number(out: &mut String, x: f64, decimals: u32) {
+    let scaled = (x * 10f64.powi(decimals as i32)).round();
+    if scaled.abs() < 9.0e15 && decimals <= 9 {
+        let n = scaled as i64;
+        if n == 0 {
+            out.push('0');
+            return;
+        }
+        if n < 0 {
+            out.push('-');
+        }
+        let unit = 10u64.pow(decimals);
+        let (int, mut frac) = (n.unsigned_abs() / unit, n.unsigned_abs() % unit);
+        let _ = write!(out, "{int}");
+        if frac > 0 {
+            let mut digits = decimals;
+            while frac % 10 == 0 {
+                frac /= 10;
+                digits -= 1;
+            }
+            let _ = write!(out, ".{frac:0digits$}", digits = digits as usize);
+        }
+        return;
+    }
+    number_by_format(out, x, decimals);
+}
+
+fn number_by_format(out: &mut String, x: f64, decimals: u32) {
     let s = format!("{x:.prec$}", prec = decimals as usize);
     let s = if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.')
@@ -246,6 +276,26 @@ fn number(out: &mut String, x: f64, decimals: u32) {
 mod tests {
     use super::*;
     use crate::write::{FieldType, GeomKind, OutFeature};
+
+    #[test]
+    fn integer_formatting_equals_the_formatter_on_rounded_coordinates() {
+        let mut rng = crate::indicators::spatial::Rng::new(1);
+        for decimals in 5..=9 {
+            for k in 0..200_000 {
+                let x = match k % 4 {
+                    0 => (rng.below(1 << 40) as f64 / (1u64 << 40) as f64 - 0.5) * 720.0,
+                    1 => 124.0 + rng.below(1 << 30) as f64 / (1u64 << 30) as f64 * 8.0,
+                    2 => (rng.below(2000) as f64 - 1000.0) / 10f64.powi(rng.below(10) as i32),
+                    _ => -(rng.below(1 << 20) as f64) * 1e-9,
+                };
+                let c = round(Coord { x, y: 0.0 }, decimals);
+                let (mut a, mut b) = (String::new(), String::new());
+                number(&mut a, c.x, decimals);
+                number_by_format(&mut b, c.x, decimals);
+                assert_eq!(a, b, "{x} at {decimals} decimals");
+            }
+        }
+    }
 
     #[test]
     fn numbers_are_trimmed_and_fixed() {
