@@ -32,6 +32,10 @@ enum Command {
         /// Run even when the version, config and every input are unchanged.
         #[arg(long)]
         force: bool,
+        /// Hash every input again instead of reusing the checksums of files unchanged (by size,
+        /// inode and times) since the last run.
+        #[arg(long)]
+        rehash: bool,
     },
     /// Validate a pipeline and open its inputs' headers, without running it.
     Check { pipeline: PathBuf },
@@ -71,9 +75,13 @@ fn main() -> ExitCode {
                 );
             })
             .map_err(smartgap::Error::from),
-        Command::Run { pipeline, force } => smartgap::config::load(pipeline)
+        Command::Run {
+            pipeline,
+            force,
+            rehash,
+        } => smartgap::config::load(pipeline)
             .map_err(smartgap::Error::from)
-            .and_then(|p| smartgap::pipeline::run_incremental(&p, *force))
+            .and_then(|p| smartgap::pipeline::run_incremental_with(&p, *force, *rehash))
             .map(|o| {
                 let Some(o) = o else {
                     println!("smartgap: nothing changed since the published run; outputs left as they are (--force reruns)");

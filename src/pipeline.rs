@@ -77,6 +77,23 @@ pub fn fingerprint(p: &Pipeline) -> Result<String, Error> {
 /// same fingerprint (same version, config and input checksums), unless `force`.
 /// Returns `None` when skipped.
 pub fn run_incremental(p: &Pipeline, force: bool) -> Result<Option<RunOutcome>, Error> {
+    run_incremental_with(p, force, false)
+}
+
+/// [`run_incremental`], with the checksums of unchanged inputs remembered across runs in
+/// `<output_dir>/cache/` unless `rehash` (see [`read::checksum`]).
+pub fn run_incremental_with(
+    p: &Pipeline,
+    force: bool,
+    rehash: bool,
+) -> Result<Option<RunOutcome>, Error> {
+    read::checksum::use_store((!rehash).then(|| p.output_dir.join("cache")).as_deref());
+    let outcome = run_skipping(p, force);
+    read::checksum::save();
+    outcome
+}
+
+fn run_skipping(p: &Pipeline, force: bool) -> Result<Option<RunOutcome>, Error> {
     if !force {
         let fp = fingerprint(p)?;
         let published = std::fs::read_to_string(p.output_dir.join("run.json"))

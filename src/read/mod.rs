@@ -4,16 +4,17 @@
 //! the same exact amount, and a bad value becomes a reject naming its row and column.
 
 pub mod amount;
+pub mod checksum;
 pub mod encoding;
 
+pub use checksum::checksum;
+
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use gdal::vector::{Geometry, LayerAccess};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use geo::{Area, Coord, MultiPolygon, Point};
-use sha2::{Digest, Sha256};
 
 use crate::config::{
     BoundariesSpec, FundingSpec, InputKind, InputSpec, Locate, RegionGroupsSpec, ValueSpec,
@@ -163,69 +164,6 @@ pub struct InputFile {
     pub encoding: Option<encoding::Encoding>,
     /// Encoding contradictions and the like, also logged as WARN.
     pub warnings: Vec<String>,
-}
-
-/// sha256 of a file and, for a Shapefile, of its sidecars in a fixed order.
-///
-/// Remembered for the life of the process by path, size and modification time: the run's
-/// fingerprint and its manifest both need it, and hashing a 1 GB input twice costs a second.
-pub fn checksum(path: &Path) -> Result<String, Error> {
-    use std::sync::Mutex;
-    type Key = (PathBuf, u64, Option<std::time::SystemTime>);
-    static MEMO: Mutex<Vec<(Key, String)>> = Mutex::new(Vec::new());
-    let key = std::fs::metadata(path)
-        .ok()
-        .map(|m| (path.to_path_buf(), m.len(), m.modified().ok()));
-    let shp = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("shp"));
-    if let (Some(k), false) = (&key, shp)
-        && let Some((_, sum)) = MEMO
-            .lock()
-            .ok()
-            .and_then(|m| m.iter().find(|(mk, _)| mk == k).cloned())
-    {
-        return Ok(sum);
-    }
-    let sum = checksum_uncached(path)?;
-    if let (Some(k), false, Ok(mut m)) = (key, shp, MEMO.lock()) {
-        m.push((k, sum.clone()));
-    }
-    Ok(sum)
-}
-
-fn checksum_uncached(path: &Path) -> Result<String, Error> {
-    let mut h = Sha256::new();
-    let mut files = vec![path.to_path_buf()];
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("shp"))
-    {
-        for ext in ["shx", "dbf", "prj", "cpg"] {
-            let p = path.with_extension(ext);
-            if p.exists() {
-                files.push(p);
-            }
-        }
-    }
-    for f in files {
-        let mut file = std::fs::File::open(&f).map_err(|e| Error::Open {
-            path: f.clone(),
-            message: e.to_string(),
-        })?;
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = file.read(&mut buf).map_err(|e| Error::Open {
-                path: f.clone(),
-                message: e.to_string(),
-            })?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn field_index(l: &gdal::vector::Layer<'_>, name: &str, path: &Path) -> Result<usize, Error> {
