@@ -79,7 +79,7 @@ impl<'a> Locator<'a> {
             boxes: Buckets::new(regions),
             edges: regions
                 .regions
-                .iter()
+                .par_iter()
                 .map(|r| EdgeIndex::new(&r.geometry))
                 .collect(),
             grid: None,

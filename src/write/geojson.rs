@@ -246,16 +246,28 @@ fn number(out: &mut String, x: f64, decimals: u32) {
         if n < 0 {
             out.push('-');
         }
-        let unit = 10u64.pow(decimals);
-        let (int, mut frac) = (n.unsigned_abs() / unit, n.unsigned_abs() % unit);
-        let _ = write!(out, "{int}");
-        if frac > 0 {
-            let mut digits = decimals;
-            while frac % 10 == 0 {
-                frac /= 10;
-                digits -= 1;
+        // The digits of |n|, least significant first; a point goes in after `decimals` of
+        // them, and the fraction's trailing zeros are dropped.
+        let mut digits = [0u8; 24];
+        let (mut m, mut len) = (n.unsigned_abs(), 0);
+        while m > 0 || len <= decimals as usize {
+            digits[len] = b'0' + (m % 10) as u8;
+            m /= 10;
+            len += 1;
+        }
+        let point = decimals as usize;
+        let lowest = digits[..point]
+            .iter()
+            .position(|&d| d != b'0')
+            .unwrap_or(point);
+        for k in (point..len).rev() {
+            out.push(digits[k] as char);
+        }
+        if lowest < point {
+            out.push('.');
+            for k in (lowest..point).rev() {
+                out.push(digits[k] as char);
             }
-            let _ = write!(out, ".{frac:0digits$}", digits = digits as usize);
         }
         return;
     }
