@@ -44,6 +44,9 @@ use crate::read::{self, InputFile, amount, encoding::Encoding};
 
 /// Rows per chunk: large enough to amortise PROJ and rayon, small enough to keep memory flat.
 pub const CHUNK_ROWS: usize = 65_536;
+
+/// A program id not yet known (see `Rows::program_memo`).
+const UNSEEN: u32 = u32::MAX - 1;
 /// Rejects listed with their row per streamed input; the rest are counted by reason.
 pub const LISTED_REJECTS: usize = 10_000;
 const NO_PROGRAM: u32 = u32::MAX;
@@ -274,6 +277,8 @@ struct Raw<'r> {
     /// `None` for a count-only input.
     amount: Option<Result<i64, BadAmount>>,
     program: Option<&'r str>,
+    /// The program's index in a dictionary-encoded column, remembered per batch.
+    program_key: Option<usize>,
     funding: Option<&'r str>,
     date: Val<'r>,
     xy: Result<Coord<f64>, Bad>,
@@ -371,6 +376,9 @@ struct Rows<'a> {
     geographic: bool,
     programs: Vec<String>,
     program_ids: FxMap<String, u32>,
+    /// Program ids of the current batch's dictionary values ([`UNSEEN`] until first met in an
+    /// accepted row, so ids keep their first-seen order).
+    program_memo: Vec<u32>,
     dates: FxMap<String, Option<u32>>,
     date_ints: FxMap<i64, Option<u32>>,
     date_const: Option<u32>,
@@ -405,6 +413,7 @@ impl<'a> Rows<'a> {
             geographic: false,
             programs: Vec::new(),
             program_ids: FxMap::default(),
+            program_memo: Vec::new(),
             dates: FxMap::default(),
             date_ints: FxMap::default(),
             date_const: match &spec.date {
@@ -568,13 +577,28 @@ impl<'a> Rows<'a> {
                 return self.flush_if_full();
             }
         };
-        let program = match (&self.spec.program, raw.program) {
-            (ValueSpec::Field(_), Some(p)) if !p.trim().is_empty() => self.program_id(p.trim()),
-            (ValueSpec::Const(c), _) if !c.is_empty() => {
-                let c = c.clone();
-                self.program_id(&c)
+        let memo = raw
+            .program_key
+            .and_then(|k| self.program_memo.get(k).copied())
+            .filter(|&id| id != UNSEEN);
+        let program = match memo {
+            Some(id) => id,
+            None => {
+                let id = match (&self.spec.program, raw.program) {
+                    (ValueSpec::Field(_), Some(p)) if !p.trim().is_empty() => {
+                        self.program_id(p.trim())
+                    }
+                    (ValueSpec::Const(c), _) if !c.is_empty() => {
+                        let c = c.clone();
+                        self.program_id(&c)
+                    }
+                    _ => NO_PROGRAM,
+                };
+                if let Some(slot) = raw.program_key.and_then(|k| self.program_memo.get_mut(k)) {
+                    *slot = id;
+                }
+                id
             }
-            _ => NO_PROGRAM,
         };
         let period = date
             .and_then(|d| self.periods.iter().position(|p| p.contains(d)))
@@ -995,6 +1019,41 @@ fn parquet_builder(
         .map_err(|e| format!("not a readable Parquet file: {e}"))
 }
 
+/// `builder` again, reading the text columns `names` as Arrow dictionaries.
+fn with_dictionaries(
+    path: &Path,
+    builder: parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>,
+    names: &[&str],
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>, String> {
+    use arrow_schema::{Field, Schema};
+    let schema = builder.schema().clone();
+    let text = |f: &Field| {
+        names.contains(&f.name().as_str())
+            && matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8)
+    };
+    if !schema.fields().iter().any(|f| text(f)) {
+        return Ok(builder);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let f = f.as_ref().clone();
+            if text(&f) {
+                let t = f.data_type().clone();
+                f.with_data_type(DataType::Dictionary(Box::new(DataType::Int32), Box::new(t)))
+            } else {
+                f
+            }
+        })
+        .collect();
+    let schema = std::sync::Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let f = File::open(path).map_err(|e| e.to_string())?;
+    let options = parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_schema(schema);
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new_with_options(f, options)
+        .map_err(|e| format!("not a readable Parquet file: {e}"))
+}
+
 fn parquet_field_names(path: &Path) -> Result<Vec<String>, String> {
     let b = parquet_builder(path)?;
     Ok(b.schema()
@@ -1048,6 +1107,13 @@ fn geoparquet_geometry(
 fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
     let spec = rows.spec;
     let builder = parquet_builder(&spec.path).map_err(|m| rows.err(m))?;
+    // The program column decoded as a dictionary: a few distinct values, each read and
+    // interned once per batch instead of once per row.
+    let dictionary: Vec<&str> = match &spec.program {
+        ValueSpec::Field(f) => vec![f.as_str()],
+        _ => Vec::new(),
+    };
+    let builder = with_dictionaries(&spec.path, builder, &dictionary).map_err(|m| rows.err(m))?;
     let schema = builder.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let (geom, xy) = match &spec.locate {
@@ -1134,6 +1200,10 @@ fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
         let date = col(&field(&spec.date))?;
         let x = col(&xy.as_ref().map(|p| p.0.clone()))?;
         let y = col(&xy.as_ref().map(|p| p.1.clone()))?;
+        rows.program_memo.clear();
+        if let Some(c) = program.as_ref().filter(|c| c.keys.is_some()) {
+            rows.program_memo.resize(c.values.len(), UNSEEN);
+        }
         let wkb = match &geom {
             Some(g) => {
                 let a = batch
@@ -1163,6 +1233,10 @@ fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
                     _ => None,
                 },
                 program: program.as_ref().and_then(|c| c.text(i, &mut b_prog)),
+                program_key: program
+                    .as_ref()
+                    .filter(|c| c.keys.is_some())
+                    .and_then(|c| c.index(i)),
                 funding: funding.as_ref().and_then(|c| c.text(i, &mut b_fund)),
                 date: date.as_ref().map_or(Val::Null, |c| c.val(i, &mut b_date)),
                 xy,
@@ -1572,6 +1646,7 @@ fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
             id: Val::text(id),
             amount,
             program,
+            program_key: None,
             funding,
             date: Val::text(date),
             xy,
@@ -1707,6 +1782,7 @@ fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
             id: Val::text(id.as_deref()),
             amount,
             program: program.as_deref(),
+            program_key: None,
             funding: funding.as_deref(),
             date: Val::text(date.as_deref()),
             xy,
