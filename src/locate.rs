@@ -79,7 +79,7 @@ impl<'a> Locator<'a> {
             boxes: Buckets::new(regions),
             edges: regions
                 .regions
-                .par_iter()
+                .iter()
                 .map(|r| EdgeIndex::new(&r.geometry))
                 .collect(),
             grid: None,
