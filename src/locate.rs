@@ -9,6 +9,7 @@
 //! is the exact one, edge rule included (see `tests/it/locator.rs`).
 
 use std::collections::VecDeque;
+use std::path::Path;
 
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{BoundingRect, Coord, MultiPolygon, coordinate_position::CoordPos};
@@ -53,6 +54,7 @@ const OUTSIDE: Cell = u32::MAX - 1;
 /// Not yet labelled (only while building).
 const UNKNOWN: Cell = u32::MAX - 2;
 
+#[derive(Debug, PartialEq)]
 struct Grid {
     x0: f64,
     y0: f64,
@@ -484,8 +486,110 @@ impl EdgeIndex {
 /// labelled by reprojecting one cell centre into EPSG:5179 and testing it exactly. A point in a
 /// labelled cell therefore gets exactly the region the exact test would give it; every other
 /// point is reprojected and located exactly.
+#[derive(Debug, PartialEq)]
 pub struct SourceGrid {
     grid: Grid,
+}
+
+/// Header of a saved [`SourceGrid`] (format version in the last two bytes).
+const GRID_MAGIC: &[u8; 8] = b"SGGRID01";
+
+impl SourceGrid {
+    /// Writes the grid to `path` (through a temporary file renamed into place): a header, the
+    /// cells little-endian, and the sha256 of all that.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        use sha2::{Digest, Sha256};
+        use std::io::Write;
+        let g = &self.grid;
+        let tmp = path.with_extension("tmp");
+        let mut h = Sha256::new();
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        let mut put = |bytes: &[u8], w: &mut std::io::BufWriter<std::fs::File>| {
+            h.update(bytes);
+            w.write_all(bytes)
+        };
+        put(GRID_MAGIC, &mut w)?;
+        for v in [g.x0, g.y0, g.size] {
+            put(&v.to_le_bytes(), &mut w)?;
+        }
+        for v in [g.nx as u64, g.ny as u64] {
+            put(&v.to_le_bytes(), &mut w)?;
+        }
+        let mut buf = Vec::with_capacity(1 << 20);
+        for part in g.cells.chunks(1 << 18) {
+            buf.clear();
+            buf.extend(part.iter().flat_map(|c| c.to_le_bytes()));
+            put(&buf, &mut w)?;
+        }
+        w.write_all(&h.finalize())?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    }
+
+    /// A grid saved by [`SourceGrid::save`] for a level of `regions` regions, or why not: a
+    /// file that is short, of another format, fails its checksum or names a region the level
+    /// does not have is never used.
+    pub fn load(path: &Path, regions: usize) -> Result<SourceGrid, String> {
+        use sha2::{Digest, Sha256};
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let mut h = Sha256::new();
+        let mut head = [0u8; 48];
+        f.read_exact(&mut head).map_err(|e| e.to_string())?;
+        h.update(head);
+        if &head[..8] != GRID_MAGIC {
+            return Err("not a smartgap grid of this version".into());
+        }
+        let f64_at = |k: usize| f64::from_le_bytes(head[k..k + 8].try_into().unwrap_or([0; 8]));
+        let u64_at = |k: usize| u64::from_le_bytes(head[k..k + 8].try_into().unwrap_or([0; 8]));
+        let (x0, y0, size) = (f64_at(8), f64_at(16), f64_at(24));
+        let (nx, ny) = (u64_at(32) as usize, u64_at(40) as usize);
+        let n = nx.checked_mul(ny).filter(|&n| n > 0 && n <= 1 << 26);
+        let Some(n) = n else {
+            return Err(format!("implausible size {nx} × {ny}"));
+        };
+        if !(x0.is_finite() && y0.is_finite() && size.is_finite() && size > 0.0) {
+            return Err("implausible origin or cell size".into());
+        }
+        let mut cells: Vec<Cell> = Vec::with_capacity(n);
+        let mut buf = vec![0u8; 1 << 20];
+        while cells.len() < n {
+            let want = ((n - cells.len()) * 4).min(buf.len());
+            f.read_exact(&mut buf[..want]).map_err(|e| e.to_string())?;
+            h.update(&buf[..want]);
+            cells.extend(
+                buf[..want]
+                    .chunks_exact(4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+        }
+        let mut sum = [0u8; 32];
+        f.read_exact(&mut sum).map_err(|e| e.to_string())?;
+        if h.finalize().as_slice() != sum {
+            return Err("checksum mismatch".into());
+        }
+        if f.read(&mut [0u8; 1]).map_err(|e| e.to_string())? != 0 {
+            return Err("trailing bytes".into());
+        }
+        if cells
+            .iter()
+            .any(|&c| (c as usize) >= regions && c != BOUNDARY && c != OUTSIDE)
+        {
+            return Err(format!(
+                "a cell names a region beyond the level's {regions}"
+            ));
+        }
+        Ok(SourceGrid {
+            grid: Grid {
+                x0,
+                y0,
+                size,
+                nx,
+                ny,
+                cells,
+            },
+        })
+    }
 }
 
 /// Cells of a [`SourceGrid`]: 8 M cells of four bytes (32 MiB), about 250 m over Korea.

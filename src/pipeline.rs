@@ -158,7 +158,11 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     for (i, spec) in p.inputs.iter().enumerate() {
         if spec.stream {
             let t = Instant::now();
-            let s = stream::run(i, spec, &p.indicators.periods, &locators)?;
+            let cache = stream::GridCache {
+                dir: p.output_dir.join("cache"),
+                boundaries: read::checksum(&p.boundaries.path)?,
+            };
+            let s = stream::run(i, spec, &p.indicators.periods, &locators, Some(&cache))?;
             stream_ms += t.elapsed().as_millis() as u64;
             files.push(s.file.clone());
             streamed.push((i, s));

@@ -76,7 +76,17 @@ pub fn run_id() -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    format!("{}-{}", utc_compact(secs), std::process::id())
+    // A second run of the same process within the same second gets a sequence number.
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let base = format!("{}-{}", utc_compact(secs), std::process::id());
+    if LAST.swap(secs, std::sync::atomic::Ordering::SeqCst) == secs {
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 2;
+        format!("{base}-{n}")
+    } else {
+        RUNS.store(0, std::sync::atomic::Ordering::SeqCst);
+        base
+    }
 }
 
 /// `YYYYMMDDTHHMMSSZ` for seconds since the Unix epoch (proleptic Gregorian, UTC).

@@ -122,6 +122,45 @@ fn streamed_points_give_the_materialised_run_byte_for_byte() {
     );
 }
 
+#[test]
+fn grids_from_the_cache_and_from_a_damaged_cache_give_the_same_outputs() {
+    let dir = grid_dir();
+    messy_points_csv(&dir.path().join("points.csv"), 3000);
+    let (_, _, plain_out) = run_plain_and_streamed(dir.path(), INPUT, PERIODS);
+    let out = dir.path().join("out");
+    let grids = |out: &Path| -> Vec<std::path::PathBuf> {
+        let mut g: Vec<_> = std::fs::read_dir(out.join("cache"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(".bin"))
+            .collect();
+        g.sort();
+        g
+    };
+    // One grid per level, in the CSV's CRS.
+    let saved = grids(&out);
+    assert_eq!(saved.len(), 3, "{saved:?}");
+    let streamed = dir.path().join("streamed.toml");
+    let p = smartgap::config::load(&streamed).unwrap();
+    // From the cache: the same bytes.
+    smartgap::pipeline::run(&p).unwrap();
+    assert_same_geojson(&plain_out, &out, &["sido", "sigungu", "emd", "rejects"]);
+    // A damaged cache file is rebuilt, never trusted.
+    let mut bytes = std::fs::read(&saved[1]).unwrap();
+    let k = bytes.len() / 2;
+    bytes[k] ^= 0x40;
+    std::fs::write(&saved[1], &bytes).unwrap();
+    smartgap::pipeline::run(&p).unwrap();
+    assert_same_geojson(&plain_out, &out, &["sido", "sigungu", "emd", "rejects"]);
+    assert_ne!(
+        std::fs::read(&saved[1]).unwrap(),
+        bytes,
+        "rebuilt and saved again"
+    );
+    assert_eq!(grids(&out), saved);
+}
+
 const PARQUET_4326: &str = r#"[[inputs]]
 name = "points"
 path = "points_4326.parquet"
@@ -287,6 +326,37 @@ fn source_crs_grid_settles_points_exactly_as_reprojecting_and_testing() {
     }
     assert!(settled > 500, "only {settled} of {} settled", points.len());
     assert!(inside > 1000, "only {inside} inside");
+}
+
+#[test]
+fn a_saved_grid_loads_as_it_was_and_a_damaged_one_is_refused() {
+    let b = national_boundaries(&[AdminLevel::Sigungu]);
+    let sigungu = b.level(AdminLevel::Sigungu).unwrap();
+    let locator = Locator::new(sigungu);
+    let grid = SourceGrid::new(&locator, "EPSG:4326", 100_000)
+        .unwrap()
+        .expect("a grid");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("grid.bin");
+    grid.save(&path).unwrap();
+    let n = sigungu.regions.len();
+    assert_eq!(SourceGrid::load(&path, n).unwrap(), grid);
+    // A level with fewer regions than the grid names.
+    assert!(SourceGrid::load(&path, 3).unwrap_err().contains("beyond"));
+    let bytes = std::fs::read(&path).unwrap();
+    // One flipped bit in the cells, a truncated file, a trailing byte, another format.
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 1;
+    std::fs::write(&path, &flipped).unwrap();
+    assert!(SourceGrid::load(&path, n).unwrap_err().contains("checksum"));
+    std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
+    assert!(SourceGrid::load(&path, n).is_err());
+    std::fs::write(&path, [&bytes[..], &[0u8]].concat()).unwrap();
+    assert!(SourceGrid::load(&path, n).unwrap_err().contains("trailing"));
+    let mut other = bytes.clone();
+    other[7] = b'9';
+    std::fs::write(&path, &other).unwrap();
+    assert!(SourceGrid::load(&path, n).unwrap_err().contains("version"));
 }
 
 /// The CSV of [`messy_points_csv`] as a FlatGeobuf of EPSG:4326 points, written with GDAL (rows
