@@ -395,7 +395,9 @@ def main() -> int:
     L.append("")
     L.append("Input: bench/data/districts_{5179,4326}.gpkg from peers/gen_districts.py (seed 7, 0.5–30 km², "
              "35 % placed across 시군구 borders). smartgap: `smartgap --log-level warn run --force bench/w3.toml` "
-             "(levels 시도 + 시군구 of data/boundaries.gpkg, the EPSG:5179 file, `locate = { by = \"geometry\" }`; "
+             "(the 시군구 level alone of data/boundaries.gpkg, like the peers; the EPSG:5179 file, "
+             "`locate = { by = \"geometry\" }`; intersected areas by smartgap's edge-based exact method, GEOS only "
+             "for borders running within a micrometre without shared edges; "
              "its run also computes every indicator, spatial weights, LISA/Gi* with 999 permutations and writes "
              "GPKG + GeoJSON + manifest). Peers: `peers/anchor_geopandas.py --workload w3` (geopandas.overlay) and "
              "`peers/anchor_duckdb.py --workload w3` (ST_MakeValid, ST_Intersects join, ST_Intersection area), both "
@@ -408,9 +410,16 @@ def main() -> int:
         try:
             rj = json.load(open(os.path.join(out, "w3", "run.json"), encoding="utf-8"))
             st = ", ".join(f"{k} {v / 1000:.2f} s" for k, v in rj.get("timings_ms", []))
-            L.append(f"smartgap's own stage timings (last W3 run, run.json `timings_ms`): {st}. Its contiguity-weights "
-                     "cache (bench/out/w3/cache) is warm after the warm-up round, as on every night after the first.")
+            L.append(f"smartgap's own stage timings (last W3 run, run.json `timings_ms`): {st}. Its caches "
+                     "(bench/out/w3/cache: contiguity weights and input checksums) are warm after the warm-up round, "
+                     "as on every night after the first.")
             L.append("")
+            sg_t = medians(runs["w3"], "smartgap")[0]
+            gp_t = medians(runs["w3"], "geopandas")[0]
+            if sg_t and gp_t:
+                r = gp_t / sg_t
+                L.append(f"- vs GeoPandas: {r:.2f}× faster; target ≥ 5×: {'**met**' if r >= 5 else '**not met**'}")
+                L.append("")
         except (OSError, ValueError):
             pass
         for tool in PEERS:
@@ -438,8 +447,9 @@ def main() -> int:
                  + ("시도 + 시군구" if w == "w1" else "리 alone, like the peers (points in 동, which have no 리, are "
                                             "`outside_all_regions` rejects, counted and summed)") + " of data/boundaries.gpkg; every point "
                  "located exactly once, amounts summed exactly per region and per programme and year, every indicator, "
-                 "GPKG + GeoJSON + manifest). Peers: peers/anchor_<tool>.py, count and sum per region, area in "
-                 "EPSG:5179, GPKG + GeoJSON.")
+                 "GPKG + GeoJSON + manifest; its source-CRS grids and input checksums come from bench/out/<run>/cache, "
+                 "warm after the warm-up round as on every night after the first). Peers: peers/anchor_<tool>.py, "
+                 "count and sum per region, area in EPSG:5179, GPKG + GeoJSON.")
         L.append("")
         if wl in runs:
             workload_table(L, wl, runs[wl], POINT_PEERS, status, POINT_LABELS)

@@ -239,19 +239,31 @@ pub fn assign(
             })
             .collect();
         if !areas.is_empty() {
-            // Each polygon's shares depend on it alone: computed in parallel.
+            // Each polygon's shares depend on it alone: computed in parallel, a few thousand at
+            // a time between progress updates.
+            let started = std::time::Instant::now();
             let apportioner = Apportioner::new(finest);
-            let results: Vec<(usize, Outcome)> = areas
-                .par_iter()
-                .map(|(i, mp)| (*i, apportioner.apportion(mp)))
-                .collect();
-            for (i, o) in results {
-                outcomes[i] = o;
+            let progress = crate::stream::Progress::new("apportioning");
+            let mut done = 0;
+            for part in areas.chunks(4096) {
+                let results: Vec<(usize, Outcome)> = part
+                    .par_iter()
+                    .map(|(i, mp)| (*i, apportioner.apportion(mp)))
+                    .collect();
+                for (i, o) in results {
+                    outcomes[i] = o;
+                }
+                done += part.len();
+                progress.tick_of(done, areas.len(), "polygons");
             }
+            progress.done();
+            let ms = started.elapsed().as_millis() as u64;
             tracing::info!(
                 polygons = areas.len(),
                 pairs = apportioner.pairs.load(Ordering::Relaxed),
                 by_geos = apportioner.by_geos.load(Ordering::Relaxed),
+                ms,
+                polygons_per_s = (areas.len() as u64 * 1000) / ms.max(1),
                 "apportioned by intersected area"
             );
         }

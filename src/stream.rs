@@ -1053,7 +1053,9 @@ fn reject_into(out: &mut Streamed, r: Reject) {
 }
 
 /// A progress line on stderr while a long input streams, only when stderr is a terminal.
-struct Progress {
+/// A progress line on standard error, redrawn at most four times a second, only when it is a
+/// terminal.
+pub(crate) struct Progress {
     name: String,
     on: bool,
     started: Instant,
@@ -1061,7 +1063,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(name: &str) -> Progress {
+    pub(crate) fn new(name: &str) -> Progress {
         let now = Instant::now();
         Progress {
             name: name.to_string(),
@@ -1086,7 +1088,21 @@ impl Progress {
         );
     }
 
-    fn done(&self) {
+    /// `done` of `total` items.
+    pub(crate) fn tick_of(&self, done: usize, total: usize, what: &str) {
+        if !self.on || self.last.get().elapsed() < Duration::from_millis(250) {
+            return;
+        }
+        self.last.set(Instant::now());
+        let _ = write!(
+            std::io::stderr(),
+            "\r{}: {done} of {total} {what} ({:.0} %)   ",
+            self.name,
+            100.0 * done as f64 / total.max(1) as f64
+        );
+    }
+
+    pub(crate) fn done(&self) {
         if self.on && self.started.elapsed() >= Duration::from_millis(250) {
             let _ = writeln!(std::io::stderr());
         }
