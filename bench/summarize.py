@@ -411,7 +411,7 @@ def main() -> int:
             rj = json.load(open(os.path.join(out, "w3", "run.json"), encoding="utf-8"))
             st = ", ".join(f"{k} {v / 1000:.2f} s" for k, v in rj.get("timings_ms", []))
             L.append(f"smartgap's own stage timings (last W3 run, run.json `timings_ms`): {st}. Its caches "
-                     "(bench/out/w3/cache: contiguity weights and input checksums) are warm after the warm-up round, "
+                     "(bench/out/w3/cache: contiguity weights, input checksums and the 시군구 GeoJSON geometry texts) are warm after the warm-up round, "
                      "as on every night after the first.")
             L.append("")
             sg_t = medians(runs["w3"], "smartgap")[0]
@@ -447,7 +447,7 @@ def main() -> int:
                  + ("시도 + 시군구" if w == "w1" else "리 alone, like the peers (points in 동, which have no 리, are "
                                             "`outside_all_regions` rejects, counted and summed)") + " of data/boundaries.gpkg; every point "
                  "located exactly once, amounts summed exactly per region and per programme and year, every indicator, "
-                 "GPKG + GeoJSON + manifest; its source-CRS grids and input checksums come from bench/out/<run>/cache, "
+                 "GPKG + GeoJSON + manifest; its source-CRS grids, GeoJSON geometry texts and input checksums come from bench/out/<run>/cache, "
                  "warm after the warm-up round as on every night after the first). Peers: peers/anchor_<tool>.py, "
                  "count and sum per region, area in EPSG:5179, GPKG + GeoJSON.")
         L.append("")

@@ -52,6 +52,17 @@ impl Transformer {
     }
 }
 
+/// PROJ's release string, e.g. "Rel. 9.1.1, December 1st, 2022".
+pub fn proj_release() -> &'static str {
+    use proj::Info;
+    static RELEASE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RELEASE.get_or_init(|| {
+        proj::ProjBuilder::new()
+            .info()
+            .map_or_else(|e| format!("unknown ({e})"), |i| i.release)
+    })
+}
+
 thread_local! {
     /// One PROJ transformation per thread and CRS pair (PROJ objects are not thread-safe).
     static TRANSFORMERS: std::cell::RefCell<Vec<(String, String, Transformer)>> =

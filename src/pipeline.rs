@@ -305,6 +305,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     let gpkg = staging.dir.join("smartgap.gpkg");
     // The GeoPackage (SQLite, one thread) is written beside the GeoJSON files (formatted in
     // parallel): the stage takes the longer of the two instead of their sum.
+    let cache = p.output_dir.join("cache");
     let geojson_layers: Vec<&write::OutLayer> = layers
         .iter()
         .filter(|l| l.geom != write::GeomKind::None)
@@ -325,7 +326,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
                 .dir
                 .join("geojson")
                 .join(format!("{}.geojson", l.name));
-            write::geojson::write(&path, l, p.output.geojson_decimals)
+            write::geojson::write(&path, l, p.output.geojson_decimals, Some(&cache))
                 .map_err(|message| Error::Write { path, message })
         });
         debug!(ms = t0.elapsed().as_millis() as u64, "GeoJSON written");

@@ -8,28 +8,108 @@ use std::path::Path;
 
 use geo::{Coord, Geometry, LineString, Polygon};
 
-use super::{OutLayer, Value};
+use super::{GeomKind, OutLayer, Value, text_cache};
 use crate::crs::{GEOJSON_CRS, Transformer, WORK_CRS};
 use rayon::prelude::*;
 
 /// Writes `layer` (EPSG:5179) to `path` as a GeoJSON FeatureCollection in CRS84.
-pub fn write(path: &Path, layer: &OutLayer, decimals: u32) -> Result<(), String> {
-    let f = std::fs::File::create(path).map_err(|e| e.to_string())?;
+///
+/// With a `cache` directory, a polygon layer's geometry texts are taken from it when they were
+/// saved for exactly these coordinates, or saved there for the next run ([`super::text_cache`]);
+/// the bytes written are the same either way.
+pub fn write(
+    path: &Path,
+    layer: &OutLayer,
+    decimals: u32,
+    cache: Option<&Path>,
+) -> Result<(), String> {
+    let Some(dir) = cache.filter(|_| layer.geom == GeomKind::MultiPolygon) else {
+        return write_from(path, layer, decimals, Geometries::Compute(None))
+            .map_err(Failure::message);
+    };
+    let key = text_cache::key(layer, decimals);
+    let file = text_cache::file(dir, &layer.name);
+    let n = layer.features.len();
+    match text_cache::Reader::open(&file, &key, n) {
+        Ok(Some(reader)) => match write_from(path, layer, decimals, Geometries::Cached(reader)) {
+            Ok(()) => return Ok(()),
+            Err(Failure::Output(e)) => return Err(e),
+            Err(Failure::Cache(e)) => {
+                tracing::warn!(path = %file.display(), error = %e, "cached GeoJSON geometry not used; writing it again")
+            }
+        },
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(path = %file.display(), error = %e, "cached GeoJSON geometry not readable")
+        }
+    }
+    let saver = text_cache::Writer::create(&file, &key, n)
+        .map_err(
+            |e| tracing::warn!(path = %file.display(), error = %e, "GeoJSON geometry not cached"),
+        )
+        .ok();
+    write_from(path, layer, decimals, Geometries::Compute(saver)).map_err(Failure::message)
+}
+
+/// Where a layer's geometry texts come from.
+enum Geometries {
+    /// Reprojected and formatted now, and saved when there is a writer.
+    Compute(Option<text_cache::Writer>),
+    Cached(text_cache::Reader),
+}
+
+enum Failure {
+    /// Writing the output failed.
+    Output(String),
+    /// The cached texts failed: the output is to be written again without them.
+    Cache(String),
+}
+
+impl Failure {
+    fn message(self) -> String {
+        match self {
+            Failure::Output(m) => m,
+            Failure::Cache(m) => format!("cached geometry: {m}"),
+        }
+    }
+}
+
+fn write_from(
+    path: &Path,
+    layer: &OutLayer,
+    decimals: u32,
+    mut geometries: Geometries,
+) -> Result<(), Failure> {
+    let io = |e: std::io::Error| Failure::Output(e.to_string());
+    let f = std::fs::File::create(path).map_err(io)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-    let io = |e: std::io::Error| e.to_string();
     // Features are reprojected and formatted in parallel (one PROJ object per thread), a
     // thousand at a time, and written in order: the bytes are those of `render`.
     let conv = |cs: &mut [Coord<f64>]| crate::crs::reproject(WORK_CRS, GEOJSON_CRS, cs);
     w.write_all(HEADER.as_bytes()).map_err(io)?;
     for (ci, chunk) in layer.features.chunks(1024).enumerate() {
+        let shapes: Vec<String> = match &mut geometries {
+            Geometries::Cached(r) => r.take(chunk.len()).map_err(Failure::Cache)?,
+            Geometries::Compute(saver) => {
+                let shapes = chunk
+                    .par_iter()
+                    .map(|f| geometry_text(f, &conv, decimals))
+                    .collect::<Result<Vec<String>, String>>()
+                    .map_err(Failure::Output)?;
+                if let Some(s) = saver
+                    && let Err(e) = s.add(&shapes)
+                {
+                    tracing::warn!(error = %e, "GeoJSON geometry not cached");
+                    *saver = None;
+                }
+                shapes
+            }
+        };
         let texts: Vec<String> = chunk
             .par_iter()
-            .map(|f| {
-                let mut s = String::new();
-                feature(&mut s, layer, f, &conv, decimals)?;
-                Ok(s)
-            })
-            .collect::<Result<_, String>>()?;
+            .zip(&shapes)
+            .map(|(f, g)| feature_text(layer, f, g))
+            .collect();
         for (k, t) in texts.iter().enumerate() {
             if ci > 0 || k > 0 {
                 w.write_all(b",\n").map_err(io)?;
@@ -37,9 +117,18 @@ pub fn write(path: &Path, layer: &OutLayer, decimals: u32) -> Result<(), String>
             w.write_all(t.as_bytes()).map_err(io)?;
         }
     }
+    match geometries {
+        Geometries::Cached(r) => r.finish().map_err(Failure::Cache)?,
+        Geometries::Compute(Some(s)) => {
+            if let Err(e) = s.finish() {
+                tracing::warn!(error = %e, "GeoJSON geometry not cached");
+            }
+        }
+        Geometries::Compute(None) => {}
+    }
     w.write_all(FOOTER.as_bytes()).map_err(io)?;
-    let f = w.into_inner().map_err(|e| e.to_string())?;
-    f.sync_all().map_err(|e| e.to_string())
+    let f = w.into_inner().map_err(|e| io(e.into_error()))?;
+    f.sync_all().map_err(io)
 }
 
 const HEADER: &str = "{\"type\":\"FeatureCollection\",\"features\":[\n";
@@ -53,20 +142,29 @@ pub fn render(layer: &OutLayer, t: &Transformer, decimals: u32) -> Result<String
         if i > 0 {
             out.push_str(",\n");
         }
-        feature(&mut out, layer, f, &conv, decimals)?;
+        out.push_str(&feature_text(layer, f, &geometry_text(f, &conv, decimals)?));
     }
     out.push_str(FOOTER);
     Ok(out)
 }
 
-/// One feature's text.
-fn feature<F: Fn(&mut [Coord<f64>]) -> Result<(), String>>(
-    out: &mut String,
-    layer: &OutLayer,
+/// A feature's geometry member: its text, or `null`.
+fn geometry_text<F: Fn(&mut [Coord<f64>]) -> Result<(), String>>(
     f: &super::OutFeature,
     t: &F,
     decimals: u32,
-) -> Result<(), String> {
+) -> Result<String, String> {
+    let mut out = String::new();
+    match &f.geometry {
+        None => out.push_str("null"),
+        Some(g) => geometry(&mut out, g, t, decimals)?,
+    }
+    Ok(out)
+}
+
+/// One feature's text around its geometry's.
+fn feature_text(layer: &OutLayer, f: &super::OutFeature, geometry: &str) -> String {
+    let mut out = String::with_capacity(geometry.len() + 64 * layer.fields.len());
     out.push_str("{\"type\":\"Feature\",\"properties\":{");
     for (j, ((name, _), v)) in layer.fields.iter().zip(&f.values).enumerate() {
         if j > 0 {
@@ -87,12 +185,9 @@ fn feature<F: Fn(&mut [Coord<f64>]) -> Result<(), String>>(
         }
     }
     out.push_str("},\"geometry\":");
-    match &f.geometry {
-        None => out.push_str("null"),
-        Some(g) => geometry(out, g, t, decimals)?,
-    }
+    out.push_str(geometry);
     out.push('}');
-    Ok(())
+    out
 }
 
 fn json_string(s: &str) -> String {
@@ -365,5 +460,87 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(v["features"][0]["properties"]["code"], "11");
         assert_eq!(v["features"][0]["geometry"]["coordinates"][0], 1);
+    }
+
+    fn square_layer(x0: f64) -> OutLayer {
+        let sq = |x: f64, y: f64| {
+            geo::Polygon::new(
+                LineString::from(vec![
+                    (x, y),
+                    (x + 1000.0, y),
+                    (x + 1000.0, y + 1000.0),
+                    (x, y + 1000.0),
+                    (x, y),
+                ]),
+                vec![],
+            )
+        };
+        OutLayer {
+            name: "sigungu".into(),
+            geom: GeomKind::MultiPolygon,
+            fields: vec![("code".into(), FieldType::Text)],
+            features: (0..1500)
+                .map(|k| OutFeature {
+                    geometry: (k % 7 != 3).then(|| {
+                        Geometry::MultiPolygon(geo::MultiPolygon::new(vec![sq(
+                            x0 + 1500.0 * (k % 40) as f64,
+                            1_900_000.0 + 1500.0 * (k / 40) as f64,
+                        )]))
+                    }),
+                    values: vec![Value::Text(format!("{k:05}"))],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn cached_geometry_gives_the_same_bytes_and_is_never_trusted_blindly() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let out = |name: &str| dir.path().join(name);
+        let layer = square_layer(950_000.0);
+        let t = Transformer::new(WORK_CRS, GEOJSON_CRS).unwrap();
+        let expected = render(&layer, &t, 7).unwrap();
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+
+        write(&out("plain.geojson"), &layer, 7, None).unwrap();
+        assert_eq!(read(&out("plain.geojson")), expected);
+        // Miss: written and saved; hit: read back.
+        write(&out("miss.geojson"), &layer, 7, Some(&cache)).unwrap();
+        let file = text_cache::file(&cache, "sigungu");
+        assert!(file.exists());
+        write(&out("hit.geojson"), &layer, 7, Some(&cache)).unwrap();
+        assert_eq!(read(&out("miss.geojson")), expected);
+        assert_eq!(read(&out("hit.geojson")), expected);
+
+        // A damaged byte anywhere (here in a text, then in a length) is caught by the checksum
+        // or the file size, the layer written again without it, and the cache replaced.
+        for at in [40_000u64, 56] {
+            let mut bytes = std::fs::read(&file).unwrap();
+            bytes[at as usize] ^= 0x5a;
+            std::fs::write(&file, &bytes).unwrap();
+            write(&out("damaged.geojson"), &layer, 7, Some(&cache)).unwrap();
+            assert_eq!(read(&out("damaged.geojson")), expected, "damage at {at}");
+            let key = text_cache::key(&layer, 7);
+            let mut r = text_cache::Reader::open(&file, &key, layer.features.len())
+                .unwrap()
+                .unwrap();
+            r.take(layer.features.len()).unwrap();
+            r.finish().unwrap();
+        }
+        // Truncated: the same.
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+        write(&out("short.geojson"), &layer, 7, Some(&cache)).unwrap();
+        assert_eq!(read(&out("short.geojson")), expected);
+
+        // Moved coordinates or other decimals: another key, so the new geometry is written.
+        let moved = square_layer(951_000.0);
+        write(&out("moved.geojson"), &moved, 7, Some(&cache)).unwrap();
+        assert_eq!(read(&out("moved.geojson")), render(&moved, &t, 7).unwrap());
+        assert_ne!(read(&out("moved.geojson")), expected);
+        write(&out("six.geojson"), &moved, 6, Some(&cache)).unwrap();
+        assert_eq!(read(&out("six.geojson")), render(&moved, &t, 6).unwrap());
+        assert_ne!(text_cache::key(&moved, 6), text_cache::key(&moved, 7));
     }
 }

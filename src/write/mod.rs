@@ -3,6 +3,7 @@
 
 pub mod geojson;
 pub mod geopackage;
+pub mod text_cache;
 
 use std::collections::BTreeMap;
 

@@ -133,7 +133,10 @@ fn grids_from_the_cache_and_from_a_damaged_cache_give_the_same_outputs() {
             .unwrap()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.to_string_lossy().ends_with(".bin"))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("grid-"))
+            })
             .collect();
         g.sort();
         g
