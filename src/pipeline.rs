@@ -1,6 +1,7 @@
 //! The nightly job, top to bottom: read → assign → aggregate → indicators → write.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tracing::{debug, info, warn};
@@ -264,7 +265,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
 
     // indicators + layers
     let weights_key = weights_cache_key(p)?;
-    let spatial: Vec<LevelSpatial> = boundaries
+    let mut spatial: Vec<LevelSpatial> = boundaries
         .levels
         .iter()
         .zip(&agg.levels)
@@ -275,7 +276,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         spatial: &spatial,
         population: &population,
     };
-    let mut layers = build_layers(
+    let layers = build_layers(
         p,
         &boundaries,
         &groups,
@@ -284,56 +285,77 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         &rejects,
         derived,
     )?;
-    let top_tier = p.indicators.tiers.first().map_or(0.0, |t| t.min_krw as f64);
-    let (mut summary, lorenz) = summarize(&boundaries, &groups, &agg, &population, top_tier);
-    summary.extend(spatial_summary(
-        &boundaries,
-        &spatial,
-        &p.indicators.spatial,
-    ));
-    layers.push(write::summary_layer(&summary));
     let names: Vec<String> = p.inputs.iter().map(|i| i.name.clone()).collect();
     let mut all: Vec<Assigned> = money.iter().chain(&attrs).cloned().collect();
     all.sort_by_key(|a| (records[a.record].input, records[a.record].row));
-    layers.push(write::assignments_layer(&records, &all, &names));
-    layers.push(write::lorenz_layer(&lorenz));
+    let assignments = write::assignments_layer(&records, &all, &names);
     let ms = lap("indicators", &mut timings);
-    info!(layers = layers.len(), ms, "indicators done");
+    info!(layers = layers.len() + 3, ms, "indicators done");
 
-    // write
+    // write, with the global statistics computed beside it: the GeoPackage (SQLite, one
+    // thread) takes the layers as they are ready, so it writes the region layers while the
+    // Moran permutations, inequality and Lorenz curves that only the summary and lorenz
+    // layers need are computed, and the GeoJSON files (formatted in parallel) after them.
+    // The stage takes about the GeoPackage's time instead of the sum.
     let staging = publish::stage(&p.output_dir)?;
     let gpkg = staging.dir.join("smartgap.gpkg");
-    // The GeoPackage (SQLite, one thread) is written beside the GeoJSON files (formatted in
-    // parallel): the stage takes the longer of the two instead of their sum.
     let cache = p.output_dir.join("cache");
-    let geojson_layers: Vec<&write::OutLayer> = layers
-        .iter()
-        .filter(|l| l.geom != write::GeomKind::None)
-        .collect();
-    let (gpkg_written, geojson_written) = std::thread::scope(|scope| {
-        let gpkg_thread = scope.spawn(|| {
+    let layers: Vec<Arc<OutLayer>> = layers.into_iter().map(Arc::new).collect();
+    let (gpkg_written, geojson_written, summary) = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<Arc<OutLayer>>();
+        let gpkg = &gpkg;
+        let gpkg_thread = scope.spawn(move || {
             let t0 = Instant::now();
-            let r = write::geopackage::write(&gpkg, &layers).map_err(|message| Error::Write {
+            let r = write::geopackage::write(gpkg, rx).map_err(|message| Error::Write {
                 path: gpkg.clone(),
                 message,
             });
             debug!(ms = t0.elapsed().as_millis() as u64, "GeoPackage written");
             r
         });
+        // A send fails only when the writer has stopped on an error, which its join reports.
+        for l in &layers {
+            let _ = tx.send(Arc::clone(l));
+        }
         let t0 = Instant::now();
-        let geojson = geojson_layers.iter().try_for_each(|l| {
-            let path = staging
-                .dir
-                .join("geojson")
-                .join(format!("{}.geojson", l.name));
-            write::geojson::write(&path, l, p.output.geojson_decimals, Some(&cache))
-                .map_err(|message| Error::Write { path, message })
-        });
+        for sp in spatial.iter_mut() {
+            let y = &sp.y;
+            sp.moran = spatial::moran(
+                y,
+                &sp.weights,
+                p.indicators.spatial.permutations,
+                p.indicators.spatial.seed,
+            );
+        }
+        let top_tier = p.indicators.tiers.first().map_or(0.0, |t| t.min_krw as f64);
+        let (mut summary, lorenz) = summarize(&boundaries, &groups, &agg, &population, top_tier);
+        summary.extend(spatial_summary(
+            &boundaries,
+            &spatial,
+            &p.indicators.spatial,
+        ));
+        let _ = tx.send(Arc::new(write::summary_layer(&summary)));
+        let _ = tx.send(Arc::new(assignments));
+        let _ = tx.send(Arc::new(write::lorenz_layer(&lorenz)));
+        drop(tx);
+        debug!(ms = t0.elapsed().as_millis() as u64, "global statistics");
+        let t0 = Instant::now();
+        let geojson = layers
+            .iter()
+            .filter(|l| l.geom != write::GeomKind::None)
+            .try_for_each(|l| {
+                let path = staging
+                    .dir
+                    .join("geojson")
+                    .join(format!("{}.geojson", l.name));
+                write::geojson::write(&path, l, p.output.geojson_decimals, Some(&cache))
+                    .map_err(|message| Error::Write { path, message })
+            });
         debug!(ms = t0.elapsed().as_millis() as u64, "GeoJSON written");
         let gpkg = gpkg_thread
             .join()
             .unwrap_or_else(|_| Err(Error::Invariant("the GeoPackage writer panicked".into())));
-        (gpkg, geojson)
+        (gpkg, geojson, summary)
     });
     gpkg_written?;
     geojson_written?;
@@ -647,6 +669,9 @@ struct LevelSpatial {
     level: AdminLevel,
     codes: Vec<String>,
     weights: spatial::Weights,
+    /// Amount per km² of each region, the variable of the spatial statistics.
+    y: Vec<f64>,
+    /// Global Moran's I, computed while the region layers are written.
     moran: Option<spatial::Moran>,
     local: Vec<spatial::Local>,
 }
@@ -745,19 +770,17 @@ fn level_spatial(
             }
         })
         .collect();
-    let t1 = Instant::now();
-    let moran = spatial::moran(&y, &weights, spec.permutations, spec.seed);
-    let moran_ms = t1.elapsed().as_millis() as u64;
     let t2 = Instant::now();
     let local = spatial::local(&y, &weights, spec.permutations, spec.seed);
     let local_ms = t2.elapsed().as_millis() as u64;
     let islands = weights.islands.len();
-    info!(level = %l.level, regions = l.regions.len(), islands, weights_ms, moran_ms, local_ms, "spatial");
+    info!(level = %l.level, regions = l.regions.len(), islands, weights_ms, local_ms, "spatial");
     LevelSpatial {
         level: l.level,
         codes: l.regions.iter().map(|r| r.code.clone()).collect(),
         weights,
-        moran,
+        y,
+        moran: None,
         local,
     }
 }

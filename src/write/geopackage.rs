@@ -16,8 +16,12 @@ use super::{FieldType, GeomKind, OutFeature, OutLayer, Value};
 /// GDAL stamps `last_change` in `gpkg_contents`; a fixed date keeps reruns identical.
 pub const FIXED_TIMESTAMP: &str = "2000-01-01T00:00:00.000Z";
 
-/// Writes `layers` into a new GeoPackage at `path` (which must not exist).
-pub fn write(path: &Path, layers: &[OutLayer]) -> Result<(), String> {
+/// Writes `layers` into a new GeoPackage at `path` (which must not exist), each as soon as the
+/// iterator yields it (a channel's receiver lets the caller hand over layers as they are ready).
+pub fn write<L: std::ops::Deref<Target = OutLayer>>(
+    path: &Path,
+    layers: impl IntoIterator<Item = L>,
+) -> Result<(), String> {
     gdal::config::set_config_option("OGR_CURRENT_DATE", FIXED_TIMESTAMP)
         .map_err(|e| e.to_string())?;
     let driver = DriverManager::get_driver_by_name("GPKG").map_err(|e| e.to_string())?;
@@ -27,9 +31,16 @@ pub fn write(path: &Path, layers: &[OutLayer]) -> Result<(), String> {
         .map_err(|e| format!("creating GeoPackage: {e}"))?;
     let srs = SpatialRef::from_epsg(5179).map_err(|e| e.to_string())?;
     for l in layers {
+        let t = std::time::Instant::now();
+        let l = &*l;
         write_layer(&mut ds, l, &srs).map_err(|e| format!("layer {}: {e}", l.name))?;
+        tracing::debug!(layer = %l.name, rows = l.features.len(), fields = l.fields.len(), ms = t.elapsed().as_millis() as u64, "GeoPackage layer");
     }
-    ds.close().map_err(|e| format!("closing GeoPackage: {e}"))
+    // Closing builds the spatial indexes (GDAL defers them to the end).
+    let t = std::time::Instant::now();
+    let closed = ds.close().map_err(|e| format!("closing GeoPackage: {e}"));
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "GeoPackage closed");
+    closed
 }
 
 fn write_layer(ds: &mut Dataset, l: &OutLayer, srs: &SpatialRef) -> Result<(), String> {
