@@ -134,23 +134,27 @@ impl<'a> Locator<'a> {
         self.locate_exact(c)
     }
 
-    /// Exact test against every region whose bounding box holds `c`: interior wins, else the
-    /// lowest code among the regions whose closed polygon holds it.
+    /// Exact test against every region whose bounding box holds `c`: the lowest code among the
+    /// regions whose interior holds it, else the lowest code among those whose boundary does.
+    ///
+    /// Candidates come in ascending index, which is ascending code (a level's regions are
+    /// sorted by code), so the first region whose interior holds the point is the answer and
+    /// the rest are not tested.
     pub fn locate_exact(&self, c: Coord<f64>) -> Option<usize> {
-        let mut best_inside: Option<usize> = None;
-        let mut best_boundary: Option<usize> = None;
-        let lowest = |cur: Option<usize>, i: usize| match cur {
-            Some(j) if self.regions.regions[j].code <= self.regions.regions[i].code => Some(j),
-            _ => Some(i),
-        };
+        let mut first_boundary: Option<usize> = None;
+        let mut last = None;
         for i in self.boxes.holding(c) {
+            debug_assert!(last < Some(i), "candidates in ascending order");
+            last = Some(i);
             match self.edges[i].position(c) {
-                CoordPos::Inside => best_inside = lowest(best_inside, i),
-                CoordPos::OnBoundary => best_boundary = lowest(best_boundary, i),
+                CoordPos::Inside => return Some(i),
+                CoordPos::OnBoundary => {
+                    first_boundary.get_or_insert(i);
+                }
                 CoordPos::Outside => {}
             }
         }
-        best_inside.or(best_boundary)
+        first_boundary
     }
 }
 

@@ -166,7 +166,9 @@ impl Staging {
                 });
             }
         }
+        let t = std::time::Instant::now();
         sync_tree(&self.dir).map_err(|e| werr(&self.dir, e))?;
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "synced");
         let final_dir = self.out.join("runs").join(&self.id);
         fs::rename(&self.dir, &final_dir).map_err(|e| werr(&final_dir, e))?;
         sync_dir(&self.out.join("runs")).map_err(|e| werr(&self.out, e))?;
@@ -190,7 +192,9 @@ impl Staging {
             fs::rename(&tmp, &link).map_err(|e| werr(&link, e))?;
         }
         sync_dir(&self.out).map_err(|e| werr(&self.out, e))?;
+        let t = std::time::Instant::now();
         prune(&self.out.join("runs"), keep_runs, &self.id);
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "pruned");
         Ok(final_dir)
     }
 

@@ -28,7 +28,11 @@ use arrow_array::types::{
     Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
     UInt32Type, UInt64Type,
 };
-use arrow_array::{Array, ArrayRef};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, BinaryViewArray, LargeBinaryArray, LargeStringArray,
+    PrimitiveArray, StringArray, StringViewArray,
+};
+use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 use gdal::vector::LayerAccess;
 use geo::{Coord, Point};
@@ -1302,8 +1306,8 @@ fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
         let x = col(&xy.as_ref().map(|p| p.0.clone()))?;
         let y = col(&xy.as_ref().map(|p| p.1.clone()))?;
         rows.program_memo.clear();
-        if let Some(c) = program.as_ref().filter(|c| c.keys.is_some()) {
-            rows.program_memo.resize(c.values.len(), UNSEEN);
+        if let Some(n) = program.as_ref().and_then(Column::dictionary_len) {
+            rows.program_memo.resize(n, UNSEEN);
         }
         let wkb = match &geom {
             Some(g) => {
@@ -1350,83 +1354,151 @@ fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// One Arrow column of text or numbers, dictionary-encoded or not.
+/// One Arrow column of text or numbers, dictionary-encoded or not, its type resolved once per
+/// batch: reading a value is a match on [`Typed`] and a bit of the null bitmap, not a chain of
+/// dynamic calls (`is_null`, `data_type`, downcast) per value.
 struct Column {
-    values: ArrayRef,
-    /// Dictionary keys, normalised to indices into `values` (`None`: null).
-    keys: Option<Vec<Option<usize>>>,
+    values: Typed,
+    /// Validity of `values` (`None`: no nulls).
+    nulls: Option<NullBuffer>,
+    /// Dictionary keys, normalised to indices into `values` (`NULL_KEY`: null).
+    keys: Option<Vec<u32>>,
+}
+
+const NULL_KEY: u32 = u32::MAX;
+
+/// The column types a value column may have.
+enum Typed {
+    Utf8(StringArray),
+    LargeUtf8(LargeStringArray),
+    Utf8View(StringViewArray),
+    I8(PrimitiveArray<Int8Type>),
+    I16(PrimitiveArray<Int16Type>),
+    I32(PrimitiveArray<Int32Type>),
+    I64(PrimitiveArray<Int64Type>),
+    U8(PrimitiveArray<UInt8Type>),
+    U16(PrimitiveArray<UInt16Type>),
+    U32(PrimitiveArray<UInt32Type>),
+    U64(PrimitiveArray<UInt64Type>),
+    F32(PrimitiveArray<Float32Type>),
+    F64(PrimitiveArray<Float64Type>),
+}
+
+impl Typed {
+    fn of(a: &ArrayRef) -> Option<Typed> {
+        Some(match a.data_type() {
+            DataType::Utf8 => Typed::Utf8(a.as_string::<i32>().clone()),
+            DataType::LargeUtf8 => Typed::LargeUtf8(a.as_string::<i64>().clone()),
+            DataType::Utf8View => Typed::Utf8View(a.as_string_view().clone()),
+            DataType::Int8 => Typed::I8(a.as_primitive().clone()),
+            DataType::Int16 => Typed::I16(a.as_primitive().clone()),
+            DataType::Int32 => Typed::I32(a.as_primitive().clone()),
+            DataType::Int64 => Typed::I64(a.as_primitive().clone()),
+            DataType::UInt8 => Typed::U8(a.as_primitive().clone()),
+            DataType::UInt16 => Typed::U16(a.as_primitive().clone()),
+            DataType::UInt32 => Typed::U32(a.as_primitive().clone()),
+            DataType::UInt64 => Typed::U64(a.as_primitive().clone()),
+            DataType::Float32 => Typed::F32(a.as_primitive().clone()),
+            DataType::Float64 => Typed::F64(a.as_primitive().clone()),
+            _ => return None,
+        })
+    }
+
+    /// An integer value exactly, `None` for text and floats.
+    fn int(&self, k: usize) -> Option<i128> {
+        Some(match self {
+            Typed::I8(a) => i128::from(a.value(k)),
+            Typed::I16(a) => i128::from(a.value(k)),
+            Typed::I32(a) => i128::from(a.value(k)),
+            Typed::I64(a) => i128::from(a.value(k)),
+            Typed::U8(a) => i128::from(a.value(k)),
+            Typed::U16(a) => i128::from(a.value(k)),
+            Typed::U32(a) => i128::from(a.value(k)),
+            Typed::U64(a) => i128::from(a.value(k)),
+            _ => return None,
+        })
+    }
 }
 
 impl Column {
     fn new(array: ArrayRef, name: &str) -> Result<Column, String> {
-        let supported = |t: &DataType| {
-            matches!(
-                t,
-                DataType::Utf8
-                    | DataType::LargeUtf8
-                    | DataType::Utf8View
-                    | DataType::Int8
-                    | DataType::Int16
-                    | DataType::Int32
-                    | DataType::Int64
-                    | DataType::UInt8
-                    | DataType::UInt16
-                    | DataType::UInt32
-                    | DataType::UInt64
-                    | DataType::Float32
-                    | DataType::Float64
-            )
-        };
         let (values, keys) = match array.data_type() {
             DataType::Dictionary(..) => {
                 let d = array.as_any_dictionary();
                 let nk = d.normalized_keys();
                 let keys = (0..array.len())
-                    .map(|i| (!array.is_null(i)).then(|| nk[i]))
+                    .map(|i| {
+                        if array.is_null(i) {
+                            NULL_KEY
+                        } else {
+                            u32::try_from(nk[i]).unwrap_or(NULL_KEY)
+                        }
+                    })
                     .collect();
                 (d.values().clone(), Some(keys))
             }
             _ => (array, None),
         };
-        if !supported(values.data_type()) {
+        let Some(typed) = Typed::of(&values) else {
             return Err(format!(
                 "column `{name}` is {}; expected text or numbers",
                 values.data_type()
             ));
-        }
-        Ok(Column { values, keys })
+        };
+        Ok(Column {
+            nulls: values.logical_nulls(),
+            values: typed,
+            keys,
+        })
+    }
+
+    /// The number of distinct values of a dictionary column (its dictionary's length).
+    fn dictionary_len(&self) -> Option<usize> {
+        self.keys.as_ref()?;
+        Some(match &self.values {
+            Typed::Utf8(a) => a.len(),
+            Typed::LargeUtf8(a) => a.len(),
+            Typed::Utf8View(a) => a.len(),
+            Typed::I8(a) => a.len(),
+            Typed::I16(a) => a.len(),
+            Typed::I32(a) => a.len(),
+            Typed::I64(a) => a.len(),
+            Typed::U8(a) => a.len(),
+            Typed::U16(a) => a.len(),
+            Typed::U32(a) => a.len(),
+            Typed::U64(a) => a.len(),
+            Typed::F32(a) => a.len(),
+            Typed::F64(a) => a.len(),
+        })
     }
 
     fn index(&self, i: usize) -> Option<usize> {
         let i = match &self.keys {
-            Some(k) => k[i]?,
+            Some(k) => match k[i] {
+                NULL_KEY => return None,
+                k => k as usize,
+            },
             None => i,
         };
-        (!self.values.is_null(i)).then_some(i)
+        match &self.nulls {
+            Some(n) if n.is_null(i) => None,
+            _ => Some(i),
+        }
     }
 
     /// The value as text (numbers formatted), `None` when null.
     fn text<'s>(&'s self, i: usize, buf: &'s mut String) -> Option<&'s str> {
         use std::fmt::Write as _;
-        let i = self.index(i)?;
-        let a = &self.values;
+        let k = self.index(i)?;
         buf.clear();
-        let _ = match a.data_type() {
-            DataType::Utf8 => return Some(a.as_string::<i32>().value(i)),
-            DataType::LargeUtf8 => return Some(a.as_string::<i64>().value(i)),
-            DataType::Utf8View => return Some(a.as_string_view().value(i)),
-            DataType::Int8 => write!(buf, "{}", a.as_primitive::<Int8Type>().value(i)),
-            DataType::Int16 => write!(buf, "{}", a.as_primitive::<Int16Type>().value(i)),
-            DataType::Int32 => write!(buf, "{}", a.as_primitive::<Int32Type>().value(i)),
-            DataType::Int64 => write!(buf, "{}", a.as_primitive::<Int64Type>().value(i)),
-            DataType::UInt8 => write!(buf, "{}", a.as_primitive::<UInt8Type>().value(i)),
-            DataType::UInt16 => write!(buf, "{}", a.as_primitive::<UInt16Type>().value(i)),
-            DataType::UInt32 => write!(buf, "{}", a.as_primitive::<UInt32Type>().value(i)),
-            DataType::UInt64 => write!(buf, "{}", a.as_primitive::<UInt64Type>().value(i)),
+        let _ = match &self.values {
+            Typed::Utf8(a) => return Some(a.value(k)),
+            Typed::LargeUtf8(a) => return Some(a.value(k)),
+            Typed::Utf8View(a) => return Some(a.value(k)),
             // Shortest text that reads back to the same float: what the writer meant.
-            DataType::Float32 => write!(buf, "{}", a.as_primitive::<Float32Type>().value(i)),
-            DataType::Float64 => write!(buf, "{}", a.as_primitive::<Float64Type>().value(i)),
-            _ => return None,
+            Typed::F32(a) => write!(buf, "{}", a.value(k)),
+            Typed::F64(a) => write!(buf, "{}", a.value(k)),
+            t => write!(buf, "{}", t.int(k).unwrap_or_default()),
         };
         Some(buf.as_str())
     }
@@ -1436,11 +1508,10 @@ impl Column {
         let Some(k) = self.index(i) else {
             return Val::Null;
         };
-        let a = &self.values;
-        match a.data_type() {
-            DataType::Int64 => Val::Int(a.as_primitive::<Int64Type>().value(k)),
-            DataType::Int32 => Val::Int(i64::from(a.as_primitive::<Int32Type>().value(k))),
-            DataType::Int16 => Val::Int(i64::from(a.as_primitive::<Int16Type>().value(k))),
+        match &self.values {
+            Typed::I64(a) => Val::Int(a.value(k)),
+            Typed::I32(a) => Val::Int(i64::from(a.value(k))),
+            Typed::I16(a) => Val::Int(i64::from(a.value(k))),
             _ => Val::text(self.text(i, buf)),
         }
     }
@@ -1450,12 +1521,8 @@ impl Column {
         let Some(k) = self.index(i) else {
             return Err((RejectReason::AmountMissing, "amount is empty".into(), None));
         };
-        let a = &self.values;
-        let int = match a.data_type() {
-            DataType::Int64 => Some(i128::from(a.as_primitive::<Int64Type>().value(k))),
-            DataType::Int32 => Some(i128::from(a.as_primitive::<Int32Type>().value(k))),
-            DataType::UInt64 => Some(i128::from(a.as_primitive::<UInt64Type>().value(k))),
-            DataType::UInt32 => Some(i128::from(a.as_primitive::<UInt32Type>().value(k))),
+        let int = match &self.values {
+            Typed::I64(_) | Typed::I32(_) | Typed::U64(_) | Typed::U32(_) => self.values.int(k),
             _ => None,
         };
         match int {
@@ -1466,10 +1533,9 @@ impl Column {
 
     fn number(&self, i: usize, buf: &mut String) -> Option<f64> {
         let k = self.index(i)?;
-        let a = &self.values;
-        match a.data_type() {
-            DataType::Float64 => Some(a.as_primitive::<Float64Type>().value(k)),
-            DataType::Float32 => Some(f64::from(a.as_primitive::<Float32Type>().value(k))),
+        match &self.values {
+            Typed::F64(a) => Some(a.value(k)),
+            Typed::F32(a) => Some(f64::from(a.value(k))),
             _ => self.text(i, buf)?.trim().parse().ok(),
         }
         .filter(|v: &f64| v.is_finite())
@@ -1478,28 +1544,38 @@ impl Column {
 
 /// A column of WKB geometries.
 struct Wkb {
-    values: ArrayRef,
+    values: Binaries,
+    nulls: Option<NullBuffer>,
+}
+
+enum Binaries {
+    Binary(BinaryArray),
+    Large(LargeBinaryArray),
+    View(BinaryViewArray),
 }
 
 impl Wkb {
     fn new(a: &ArrayRef) -> Result<Wkb, String> {
-        match a.data_type() {
-            DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
-                Ok(Wkb { values: a.clone() })
-            }
-            t => Err(format!("{t}; expected WKB (binary)")),
-        }
+        let values = match a.data_type() {
+            DataType::Binary => Binaries::Binary(a.as_binary::<i32>().clone()),
+            DataType::LargeBinary => Binaries::Large(a.as_binary::<i64>().clone()),
+            DataType::BinaryView => Binaries::View(a.as_binary_view().clone()),
+            t => return Err(format!("{t}; expected WKB (binary)")),
+        };
+        Ok(Wkb {
+            values,
+            nulls: a.logical_nulls(),
+        })
     }
 
     fn point(&self, i: usize) -> Result<Coord<f64>, Bad> {
-        let a = &self.values;
-        if a.is_null(i) {
+        if self.nulls.as_ref().is_some_and(|n| n.is_null(i)) {
             return Err((RejectReason::LocationMissing, "no geometry".into()));
         }
-        let bytes = match a.data_type() {
-            DataType::Binary => a.as_binary::<i32>().value(i),
-            DataType::LargeBinary => a.as_binary::<i64>().value(i),
-            _ => a.as_binary_view().value(i),
+        let bytes = match &self.values {
+            Binaries::Binary(a) => a.value(i),
+            Binaries::Large(a) => a.value(i),
+            Binaries::View(a) => a.value(i),
         };
         wkb_point(bytes)
     }
@@ -1893,4 +1969,76 @@ fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::types::Int32Type;
+    use arrow_array::{DictionaryArray, Int16Array, Int64Array};
+    use std::sync::Arc;
+
+    #[test]
+    fn column_values_and_nulls_plain_and_dictionary() {
+        let mut buf = String::new();
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![Some(7), None, Some(-3)]));
+        let c = Column::new(ints, "n").unwrap();
+        assert_eq!(c.index(1), None);
+        assert!(matches!(c.val(0, &mut buf), Val::Int(7)));
+        assert!(matches!(c.val(1, &mut buf), Val::Null));
+        assert_eq!(c.text(2, &mut buf), Some("-3"));
+        assert_eq!(c.amount(0, AmountUnit::Krw, &mut buf).ok(), Some(7));
+        assert!(c.amount(1, AmountUnit::Krw, &mut buf).is_err());
+
+        let years: ArrayRef = Arc::new(Int16Array::from(vec![None, Some(2015)]));
+        let c = Column::new(years, "year").unwrap();
+        assert!(matches!(c.val(0, &mut buf), Val::Null));
+        assert!(matches!(c.val(1, &mut buf), Val::Int(2015)));
+
+        let text: ArrayRef = Arc::new(LargeStringArray::from(vec![Some("a"), None, Some("1.5")]));
+        let c = Column::new(text, "t").unwrap();
+        assert_eq!(c.text(0, &mut buf), Some("a"));
+        assert_eq!(c.text(1, &mut buf), None);
+        assert_eq!(c.number(2, &mut buf), Some(1.5));
+        assert_eq!(c.dictionary_len(), None);
+
+        // A null key and a key pointing at a null dictionary value both read as null.
+        let dict: DictionaryArray<Int32Type> = vec![Some("x"), None, Some("y"), Some("x")]
+            .into_iter()
+            .collect();
+        let values = StringArray::from(vec![Some("x"), Some("y"), None]);
+        let keys = arrow_array::Int32Array::from(vec![Some(0), None, Some(1), Some(2)]);
+        let with_null_value =
+            DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap();
+        let c = Column::new(Arc::new(dict), "p").unwrap();
+        assert_eq!(c.dictionary_len(), Some(2));
+        let got: Vec<Option<String>> = (0..4)
+            .map(|i| c.text(i, &mut buf).map(str::to_string))
+            .collect();
+        assert_eq!(
+            got,
+            [Some("x".into()), None, Some("y".into()), Some("x".into())]
+        );
+        assert_eq!(c.index(3), c.index(0));
+        let c = Column::new(Arc::new(with_null_value), "p").unwrap();
+        let got: Vec<Option<String>> = (0..4)
+            .map(|i| c.text(i, &mut buf).map(str::to_string))
+            .collect();
+        assert_eq!(got, [Some("x".into()), None, Some("y".into()), None]);
+
+        let floats: ArrayRef = Arc::new(arrow_array::BooleanArray::from(vec![true]));
+        assert!(Column::new(floats, "b").is_err());
+    }
+
+    #[test]
+    fn wkb_nulls_and_points() {
+        let mut p = vec![1u8, 1, 0, 0, 0];
+        p.extend(127.5f64.to_le_bytes());
+        p.extend(37.25f64.to_le_bytes());
+        let a: ArrayRef = Arc::new(BinaryArray::from(vec![Some(p.as_slice()), None]));
+        let w = Wkb::new(&a).unwrap();
+        let c = w.point(0).unwrap();
+        assert_eq!((c.x, c.y), (127.5, 37.25));
+        assert_eq!(w.point(1).unwrap_err().0, RejectReason::LocationMissing);
+    }
 }
