@@ -883,22 +883,26 @@ impl Fold {
         work.par_chunks_mut(1024)
             .try_for_each(|part| crate::crs::reproject(crs, WORK_CRS, part))?;
         let t2 = Instant::now();
-        let located: Vec<u32> = work
+        // Located in Morton (Z) order of their coordinates: neighbouring points test the same
+        // regions' edges one after another, while those are still in cache.
+        let order = z_order(&work);
+        let located: Vec<u32> = order
             .par_iter()
             .with_min_len(1024)
-            .map(|c| {
+            .map(|&j| {
+                let c = work[j as usize];
                 if !(c.x.is_finite() && c.y.is_finite()) {
                     return MISS;
                 }
                 locators
                     .iter()
                     .enumerate()
-                    .find_map(|(k, (_, loc))| loc.locate(*c).map(|i| ((k as u32) << 24) | i as u32))
+                    .find_map(|(k, (_, loc))| loc.locate(c).map(|i| ((k as u32) << 24) | i as u32))
                     .unwrap_or(MISS)
             })
             .collect();
-        for (&i, &h) in todo.iter().zip(&located) {
-            hits[i] = h;
+        for (&j, &h) in order.iter().zip(&located) {
+            hits[todo[j as usize]] = h;
         }
         let t3 = Instant::now();
         self.times[0] += t1 - t0;
@@ -1035,6 +1039,55 @@ impl Fold {
     }
 }
 
+/// The indices of `cs` in Morton (Z) order of their coordinates, quantised to 16 bits each over
+/// their finite extent (non-finite ones last).
+fn z_order(cs: &[Coord<f64>]) -> Vec<u32> {
+    let (mut lo, mut hi) = (
+        Coord {
+            x: f64::INFINITY,
+            y: f64::INFINITY,
+        },
+        Coord {
+            x: f64::NEG_INFINITY,
+            y: f64::NEG_INFINITY,
+        },
+    );
+    for c in cs.iter().filter(|c| c.x.is_finite() && c.y.is_finite()) {
+        lo.x = lo.x.min(c.x);
+        lo.y = lo.y.min(c.y);
+        hi.x = hi.x.max(c.x);
+        hi.y = hi.y.max(c.y);
+    }
+    let (sx, sy) = (
+        65535.0 / (hi.x - lo.x).max(f64::MIN_POSITIVE),
+        65535.0 / (hi.y - lo.y).max(f64::MIN_POSITIVE),
+    );
+    // Spreads the 16 bits of v over the even bits of a u32.
+    let spread = |v: u32| {
+        let mut v = v & 0xFFFF;
+        v = (v | (v << 8)) & 0x00FF_00FF;
+        v = (v | (v << 4)) & 0x0F0F_0F0F;
+        v = (v | (v << 2)) & 0x3333_3333;
+        (v | (v << 1)) & 0x5555_5555
+    };
+    let mut keyed: Vec<(u64, u32)> = cs
+        .iter()
+        .enumerate()
+        .map(|(j, c)| {
+            let key = if c.x.is_finite() && c.y.is_finite() {
+                let qx = ((c.x - lo.x) * sx) as u32;
+                let qy = ((c.y - lo.y) * sy) as u32;
+                u64::from(spread(qx) | (spread(qy) << 1))
+            } else {
+                u64::MAX
+            };
+            (key, j as u32)
+        })
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, j)| j).collect()
+}
+
 /// Adds `amount` and one record at slot `k` (ids are dense: the vector grows to hold it).
 fn add_at(slots: &mut Vec<(i128, u64)>, k: usize, amount: i128) {
     if slots.len() <= k {
@@ -1056,7 +1109,6 @@ fn reject_into(out: &mut Streamed, r: Reject) {
     }
 }
 
-/// A progress line on stderr while a long input streams, only when stderr is a terminal.
 /// A progress line on standard error, redrawn at most four times a second, only when it is a
 /// terminal.
 pub(crate) struct Progress {
@@ -2040,5 +2092,26 @@ mod tests {
         let c = w.point(0).unwrap();
         assert_eq!((c.x, c.y), (127.5, 37.25));
         assert_eq!(w.point(1).unwrap_err().0, RejectReason::LocationMissing);
+    }
+
+    #[test]
+    fn z_order_is_a_permutation_in_quadrant_order_with_non_finite_last() {
+        let c = |x: f64, y: f64| Coord { x, y };
+        // Quadrants of the extent: lower-left, lower-right, upper-left, upper-right.
+        let cs = [
+            c(9.0, 9.0),
+            c(f64::NAN, 1.0),
+            c(1.0, 9.0),
+            c(9.0, 1.0),
+            c(1.0, 1.0),
+            c(0.0, 0.0),
+        ];
+        let order = z_order(&cs);
+        assert_eq!(order, [5, 4, 3, 2, 0, 1]);
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..cs.len() as u32).collect::<Vec<_>>());
+        assert!(z_order(&[]).is_empty());
+        assert_eq!(z_order(&[c(3.0, 3.0), c(3.0, 3.0)]), [0, 1]);
     }
 }
