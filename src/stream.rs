@@ -144,10 +144,10 @@ pub fn run(
     let started = Instant::now();
     let (tx, rx) = mpsc::sync_channel::<Msg>(2);
     let progress = Progress::new(&spec.name);
-    let mut fold = Fold::new(locators);
-    let mut out = Streamed::default();
+    let fold = Fold::new(locators);
+    let out = Streamed::default();
     let mut locate_time = Duration::ZERO;
-    let produced = std::thread::scope(|s| {
+    let (produced, fold, mut out) = std::thread::scope(|s| {
         let producer = s.spawn(move || {
             let mut rows = Rows::new(index, spec, periods, tx);
             let result = match Format::of(&spec.path) {
@@ -160,6 +160,18 @@ pub fn run(
         let mut crs = String::new();
         let mut grids: Vec<SourceGrid> = Vec::new();
         let mut failed = None;
+        // Chunks are folded on a thread of their own (in order), so that the sequential fold
+        // of one chunk runs while the next is located in parallel.
+        let (fold_tx, fold_rx) = mpsc::sync_channel::<(Box<Chunk>, Located, String)>(1);
+        let folder = s.spawn(move || {
+            let (mut fold, mut out) = (fold, out);
+            for (chunk, located, crs) in fold_rx {
+                if let Err(m) = fold.fold(index, &chunk, located, &crs, &mut out) {
+                    return (fold, out, Some(format!("CRS {crs}: {m}")));
+                }
+            }
+            (fold, out, None)
+        });
         for msg in rx {
             let t = Instant::now();
             let done = match msg {
@@ -169,32 +181,47 @@ pub fn run(
                     source_grids(locators, &crs, cache).map(|g| grids = g)
                 }
                 Msg::Chunk(chunk) => {
-                    let r = fold.add(index, &chunk, &crs, &grids, locators, &mut out);
-                    progress.tick(chunk.last_row);
-                    r
+                    Fold::locate(&chunk, &crs, &grids, locators).and_then(|located| {
+                        progress.tick(chunk.last_row);
+                        // Fails only when the folder stopped on an error, reported below.
+                        fold_tx
+                            .send((chunk, located, crs.clone()))
+                            .map_err(|_| "folding stopped".to_string())
+                    })
                 }
             };
             locate_time += t.elapsed();
             if let Err(m) = done {
                 // Dropping the receiver stops the reader.
-                failed = Some(Error::Read {
-                    path: spec.path.clone(),
-                    layer: spec.layer.clone().unwrap_or_default(),
-                    message: format!("CRS {crs}: {m}"),
-                });
+                failed = Some(format!("CRS {crs}: {m}"));
                 break;
             }
         }
+        drop(fold_tx);
+        let (fold, out, fold_failed) = folder.join().unwrap_or_else(|_| {
+            (
+                Fold::new(locators),
+                Streamed::default(),
+                Some("the fold panicked".into()),
+            )
+        });
+        // The folder's own error first: a locating error of "folding stopped" follows it.
+        let failed = fold_failed.or(failed).map(|m| Error::Read {
+            path: spec.path.clone(),
+            layer: spec.layer.clone().unwrap_or_default(),
+            message: m,
+        });
         let produced = producer.join().unwrap_or_else(|_| {
             Err(Error::Invariant(format!(
                 "the reader of input `{}` panicked",
                 spec.name
             )))
         });
-        match failed {
+        let produced = match failed {
             Some(e) => Err(e),
             None => produced,
-        }
+        };
+        (produced, fold, out)
     });
     progress.done();
     let end = produced?;
@@ -812,6 +839,17 @@ fn save_grid(g: &SourceGrid, path: &Path, prefix: &str) {
 }
 
 /// Per-region sums of the located points, by locator and region index.
+/// A chunk's location, as [`Fold::locate`] leaves it for [`Fold::fold`].
+struct Located {
+    /// Level (high byte) and region of each point, or `MISS` / `OUT_ALL`.
+    hits: Vec<u32>,
+    /// The points the grids did not settle, ascending, and their EPSG:5179 coordinates.
+    todo: Vec<usize>,
+    work: Vec<Coord<f64>>,
+    /// Time settling by grid, reprojecting, locating exactly.
+    times: [Duration; 3],
+}
+
 struct Fold {
     levels: Vec<Vec<Acc>>,
     /// Points not settled by the source-CRS grid (reprojected and tested exactly).
@@ -842,18 +880,15 @@ impl Fold {
         }
     }
 
-    /// Locates a chunk and folds it. Points whose source-CRS grid cell settles them need
+    /// Locates a chunk in parallel. Points whose source-CRS grid cell settles them need
     /// nothing more; the rest are reprojected into EPSG:5179 and located exactly, finest level
     /// first.
-    fn add(
-        &mut self,
-        index: usize,
+    fn locate(
         chunk: &Chunk,
         crs: &str,
         grids: &[SourceGrid],
         locators: &Locators<'_>,
-        out: &mut Streamed,
-    ) -> Result<(), String> {
+    ) -> Result<Located, String> {
         // Finest level first; a cell outside every region of a level passes the point on to
         // the next coarser level, as the exact chain does.
         let t0 = Instant::now();
@@ -878,7 +913,6 @@ impl Fold {
             .collect();
         let t1 = Instant::now();
         let todo: Vec<usize> = (0..hits.len()).filter(|&i| hits[i] == UNSETTLED).collect();
-        self.unsettled += todo.len() as u64;
         let mut work: Vec<Coord<f64>> = todo.iter().map(|&i| chunk.xy[i]).collect();
         work.par_chunks_mut(1024)
             .try_for_each(|part| crate::crs::reproject(crs, WORK_CRS, part))?;
@@ -904,10 +938,34 @@ impl Fold {
         for (&j, &h) in order.iter().zip(&located) {
             hits[todo[j as usize]] = h;
         }
+        Ok(Located {
+            hits,
+            todo,
+            work,
+            times: [t1 - t0, t2 - t1, t2.elapsed()],
+        })
+    }
+
+    /// Folds a located chunk into the per-region totals and lists its rejects, in row order.
+    fn fold(
+        &mut self,
+        index: usize,
+        chunk: &Chunk,
+        located: Located,
+        crs: &str,
+        out: &mut Streamed,
+    ) -> Result<(), String> {
         let t3 = Instant::now();
-        self.times[0] += t1 - t0;
-        self.times[1] += t2 - t1;
-        self.times[2] += t3 - t2;
+        let Located {
+            hits,
+            todo,
+            work,
+            times,
+        } = located;
+        self.unsettled += todo.len() as u64;
+        for (total, t) in self.times.iter_mut().zip(times) {
+            *total += t;
+        }
         let mut unsettled = todo.iter().zip(&work).peekable();
         let mut unlisted_outside = (0u64, 0i128);
         // Reader rejects and location rejects, merged in row order.
