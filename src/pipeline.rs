@@ -570,6 +570,7 @@ fn input_reports(
                     rejected: rej.len() as u64 + s.unlisted.values().map(|u| u.0).sum::<u64>(),
                     amount_krw: s.read_krw,
                     streamed: true,
+                    stream_profile: Some(s.profile.clone()),
                 };
             }
             InputReport {
@@ -586,6 +587,7 @@ fn input_reports(
                         .map(|r| i128::from(r.amount_krw.unwrap_or(0)))
                         .sum::<i128>(),
                 streamed: false,
+                stream_profile: None,
             }
         })
         .collect()

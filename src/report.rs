@@ -43,6 +43,28 @@ pub struct InputReport {
     /// `assignments` table, ids are not checked for duplicates, and only the first 10,000
     /// rejects are listed in the `rejects` layer (all are counted here and in the totals).
     pub streamed: bool,
+    /// Where a streamed input's time went; absent for inputs read whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_profile: Option<StreamProfile>,
+}
+
+/// Wall and thread times of a streamed input, in milliseconds. The reader thread and the
+/// locating run side by side; settle, reproject and exact are summed over the chunks (each on
+/// rayon's threads), fold is the folder thread's.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StreamProfile {
+    pub rows: u64,
+    pub ms: u64,
+    /// The reader thread, from opening the input to its last chunk.
+    pub read_ms: u64,
+    /// The locating thread, from the CRS to the last chunk (waits for the reader included).
+    pub locate_ms: u64,
+    /// Points not settled by a source-CRS grid: reprojected and tested exactly.
+    pub reprojected: u64,
+    pub settle_ms: u64,
+    pub reproject_ms: u64,
+    pub exact_ms: u64,
+    pub fold_ms: u64,
 }
 
 /// Σ input = Σ assigned + Σ rejected, checked exactly in integer KRW.

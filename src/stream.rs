@@ -77,6 +77,7 @@ pub struct Streamed {
     pub unlisted: BTreeMap<RejectReason, (u64, i128)>,
     /// Distinct programme ids seen.
     pub programs: Vec<String>,
+    pub profile: crate::report::StreamProfile,
 }
 
 /// The locators of the levels points are placed in: finest first, then coarser ones, which
@@ -242,6 +243,17 @@ pub fn run(
         tracing::warn!(input = %spec.name, "{w}");
     }
     let ms = started.elapsed().as_millis().max(1) as u64;
+    out.profile = crate::report::StreamProfile {
+        rows: end.rows,
+        ms,
+        read_ms: end.read_time.as_millis() as u64,
+        locate_ms: locate_time.as_millis() as u64,
+        reprojected: unsettled,
+        settle_ms: settle_t,
+        reproject_ms: reproject_t,
+        exact_ms: exact_t,
+        fold_ms: fold_t,
+    };
     tracing::info!(
         input = %spec.name,
         rows = end.rows,

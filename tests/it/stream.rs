@@ -200,6 +200,12 @@ fn geoparquet_written_by_geopandas_lands_where_its_expect_column_says() {
         assert_eq!((t.input_records, t.input_krw), (7, 2800), "{file}");
         assert_eq!((t.assigned_records, t.assigned_krw), (5, 1700), "{file}");
         assert_eq!((t.rejected_records, t.rejected_krw), (2, 1100), "{file}");
+        let profile = o.report.inputs[0]
+            .stream_profile
+            .as_ref()
+            .expect("streamed");
+        assert_eq!(profile.rows, 7, "{file}");
+        assert!(profile.reprojected <= 7, "{file}");
         let reasons: Vec<(&str, u64)> = o
             .report
             .rejects_by_reason
