@@ -158,6 +158,20 @@ impl<'a> Locator<'a> {
     }
 }
 
+/// The bounding box (lo, hi) of segment `a`–`b`, grown by `margin` on every side.
+pub(crate) fn grown_box(a: Coord<f64>, b: Coord<f64>, margin: f64) -> (Coord<f64>, Coord<f64>) {
+    (
+        Coord {
+            x: a.x.min(b.x) - margin,
+            y: a.y.min(b.y) - margin,
+        },
+        Coord {
+            x: a.x.max(b.x) + margin,
+            y: a.y.max(b.y) + margin,
+        },
+    )
+}
+
 impl Grid {
     /// A grid of about `cells` square cells over the box `lo`–`hi`, every cell unlabelled.
     fn empty(lo: Coord<f64>, hi: Coord<f64>, cells: usize) -> Option<Grid> {
@@ -186,14 +200,7 @@ impl Grid {
         b: Coord<f64>,
         margin: f64,
     ) -> Option<(usize, usize, usize, usize)> {
-        let lo = Coord {
-            x: a.x.min(b.x) - margin,
-            y: a.y.min(b.y) - margin,
-        };
-        let hi = Coord {
-            x: a.x.max(b.x) + margin,
-            y: a.y.max(b.y) + margin,
-        };
+        let (lo, hi) = grown_box(a, b, margin);
         let (x0, y0) = self.cell_of_clamped(lo)?;
         let (x1, y1) = self.cell_of_clamped(hi)?;
         Some((x0, y0, x1, y1))

@@ -118,14 +118,7 @@ impl Work {
         self.near.clear();
         let r = q - p;
         let rr = dot(r, r);
-        let lo = Coord {
-            x: p.x.min(q.x) - FRAGILE,
-            y: p.y.min(q.y) - FRAGILE,
-        };
-        let hi = Coord {
-            x: p.x.max(q.x) + FRAGILE,
-            y: p.y.max(q.y) + FRAGILE,
-        };
+        let (lo, hi) = crate::locate::grown_box(p, q, FRAGILE);
         let (cuts, runs, near) = (&mut self.cuts, &mut self.runs, &mut self.near);
         other.edges_in(lo, hi, |c, d| {
             near.push((c, d));

@@ -90,9 +90,16 @@ pub fn fisher_jenks(y: &[f64], k: usize) -> Bins {
             dp.fill_row(prev, c, (c + 1, n), (c, n - 1), &mut rest[0], &mut back[c]);
         }
     }
+    upper_bounds(&s, &back)
+}
+
+/// The classes' upper bounds, read back from the best last-class starts `back[c][j]` of the
+/// sorted values `s`.
+fn upper_bounds(s: &[f64], back: &[Vec<usize>]) -> Bins {
+    let n = s.len();
     let mut ends = vec![n];
     let mut j = n;
-    for c in (1..k).rev() {
+    for c in (1..back.len()).rev() {
         j = back[c][j];
         ends.push(j);
     }
@@ -235,16 +242,7 @@ mod tests {
                 back[c][j] = arg;
             }
         }
-        let mut ends = vec![n];
-        let mut j = n;
-        for c in (1..k).rev() {
-            j = back[c][j];
-            ends.push(j);
-        }
-        ends.reverse();
-        let mut bins: Vec<f64> = ends.iter().map(|&e| s[e - 1]).collect();
-        bins.dedup();
-        bins
+        upper_bounds(&s, &back)
     }
 
     #[test]
