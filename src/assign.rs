@@ -263,7 +263,7 @@ pub fn assign(
                 pairs = apportioner.pairs.load(Ordering::Relaxed),
                 by_geos = apportioner.by_geos.load(Ordering::Relaxed),
                 ms,
-                polygons_per_s = (areas.len() as u64 * 1000) / ms.max(1),
+                polygons_per_s = crate::pipeline::per_second(areas.len(), ms),
                 "apportioned by intersected area"
             );
         }

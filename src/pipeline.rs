@@ -34,7 +34,6 @@ pub struct RunOutcome {
     pub run_dir: std::path::PathBuf,
 }
 
-/// Throughput for the stage log lines.
 /// The process's peak resident set so far (Linux `VmHWM`), for the stage log.
 pub(crate) fn peak_rss_mib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -48,7 +47,8 @@ pub(crate) fn peak_rss_mib() -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
-fn per_second(rows: usize, ms: u64) -> u64 {
+/// Throughput for the stage log lines: rows per second over `ms` milliseconds.
+pub(crate) fn per_second(rows: usize, ms: u64) -> u64 {
     (rows as u64 * 1000)
         .checked_div(ms)
         .unwrap_or(rows as u64 * 1000)

@@ -254,20 +254,21 @@ pub fn run(
         exact_ms: exact_t,
         fold_ms: fold_t,
     };
+    let p = &out.profile;
     tracing::info!(
         input = %spec.name,
-        rows = end.rows,
+        rows = p.rows,
         assigned = out.assigned_count,
         rejected = out.rejects.len() as u64 + out.unlisted.values().map(|v| v.0).sum::<u64>(),
         ms,
-        rows_per_s = end.rows * 1000 / ms,
-        read_ms = end.read_time.as_millis() as u64,
-        locate_ms = locate_time.as_millis() as u64,
-        reprojected = unsettled,
-        settle_ms = settle_t,
-        reproject_ms = reproject_t,
-        exact_ms = exact_t,
-        fold_ms = fold_t,
+        rows_per_s = p.rows * 1000 / ms,
+        read_ms = p.read_ms,
+        locate_ms = p.locate_ms,
+        reprojected = p.reprojected,
+        settle_ms = p.settle_ms,
+        reproject_ms = p.reproject_ms,
+        exact_ms = p.exact_ms,
+        fold_ms = p.fold_ms,
         "streamed"
     );
     Ok(out)
@@ -850,7 +851,6 @@ fn save_grid(g: &SourceGrid, path: &Path, prefix: &str) {
     }
 }
 
-/// Per-region sums of the located points, by locator and region index.
 /// A chunk's location, as [`Fold::locate`] leaves it for [`Fold::fold`].
 struct Located {
     /// Level (high byte) and region of each point, or `MISS` / `OUT_ALL`.
@@ -862,6 +862,7 @@ struct Located {
     times: [Duration; 3],
 }
 
+/// Per-region sums of the located points, by locator and region index.
 struct Fold {
     levels: Vec<Vec<Acc>>,
     /// Points not settled by the source-CRS grid (reprojected and tested exactly).
@@ -1199,11 +1200,19 @@ impl Progress {
         }
     }
 
-    fn tick(&self, rows: u64) {
+    /// Whether a line is due (on a terminal, a quarter second after the last), marking it drawn.
+    fn due(&self) -> bool {
         if !self.on || self.last.get().elapsed() < Duration::from_millis(250) {
-            return;
+            return false;
         }
         self.last.set(Instant::now());
+        true
+    }
+
+    fn tick(&self, rows: u64) {
+        if !self.due() {
+            return;
+        }
         let s = self.started.elapsed().as_secs_f64().max(1e-3);
         let _ = write!(
             std::io::stderr(),
@@ -1216,10 +1225,9 @@ impl Progress {
 
     /// `done` of `total` items.
     pub(crate) fn tick_of(&self, done: usize, total: usize, what: &str) {
-        if !self.on || self.last.get().elapsed() < Duration::from_millis(250) {
+        if !self.due() {
             return;
         }
-        self.last.set(Instant::now());
         let _ = write!(
             std::io::stderr(),
             "\r{}: {done} of {total} {what} ({:.0} %)   ",
