@@ -32,6 +32,7 @@ pub mod pipeline;
 pub mod publish;
 pub mod read;
 pub mod report;
+pub mod sealed;
 pub mod stream;
 pub mod write;
 

@@ -506,48 +506,34 @@ pub struct SourceGrid {
 const GRID_MAGIC: &[u8; 8] = b"SGGRID01";
 
 impl SourceGrid {
-    /// Writes the grid to `path` (through a temporary file renamed into place): a header, the
-    /// cells little-endian, and the sha256 of all that.
+    /// Writes the grid to `path` as a [`crate::sealed`] file: a header, then the cells
+    /// little-endian.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        use sha2::{Digest, Sha256};
-        use std::io::Write;
         let g = &self.grid;
-        let tmp = path.with_extension("tmp");
-        let mut h = Sha256::new();
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        let mut put = |bytes: &[u8], w: &mut std::io::BufWriter<std::fs::File>| {
-            h.update(bytes);
-            w.write_all(bytes)
-        };
-        put(GRID_MAGIC, &mut w)?;
+        let mut w = crate::sealed::Writer::create(path)?;
+        w.put(GRID_MAGIC)?;
         for v in [g.x0, g.y0, g.size] {
-            put(&v.to_le_bytes(), &mut w)?;
+            w.put(&v.to_le_bytes())?;
         }
         for v in [g.nx as u64, g.ny as u64] {
-            put(&v.to_le_bytes(), &mut w)?;
+            w.put(&v.to_le_bytes())?;
         }
         let mut buf = Vec::with_capacity(1 << 20);
         for part in g.cells.chunks(1 << 18) {
             buf.clear();
             buf.extend(part.iter().flat_map(|c| c.to_le_bytes()));
-            put(&buf, &mut w)?;
+            w.put(&buf)?;
         }
-        w.write_all(&h.finalize())?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)
+        w.finish()
     }
 
     /// A grid saved by [`SourceGrid::save`] for a level of `regions` regions, or why not: a
     /// file that is short, of another format, fails its checksum or names a region the level
     /// does not have is never used.
     pub fn load(path: &Path, regions: usize) -> Result<SourceGrid, String> {
-        use sha2::{Digest, Sha256};
-        use std::io::Read;
-        let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-        let mut h = Sha256::new();
+        let mut f = crate::sealed::Reader::open(path)?.ok_or("no such file")?;
         let mut head = [0u8; 48];
-        f.read_exact(&mut head).map_err(|e| e.to_string())?;
-        h.update(head);
+        f.read(&mut head)?;
         if &head[..8] != GRID_MAGIC {
             return Err("not a smartgap grid of this version".into());
         }
@@ -562,26 +548,21 @@ impl SourceGrid {
         if !(x0.is_finite() && y0.is_finite() && size.is_finite() && size > 0.0) {
             return Err("implausible origin or cell size".into());
         }
+        if n as u64 * 4 > f.remaining() {
+            return Err("the content is shorter than it says".into());
+        }
         let mut cells: Vec<Cell> = Vec::with_capacity(n);
         let mut buf = vec![0u8; 1 << 20];
         while cells.len() < n {
             let want = ((n - cells.len()) * 4).min(buf.len());
-            f.read_exact(&mut buf[..want]).map_err(|e| e.to_string())?;
-            h.update(&buf[..want]);
+            f.read(&mut buf[..want])?;
             cells.extend(
                 buf[..want]
                     .chunks_exact(4)
                     .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
             );
         }
-        let mut sum = [0u8; 32];
-        f.read_exact(&mut sum).map_err(|e| e.to_string())?;
-        if h.finalize().as_slice() != sum {
-            return Err("checksum mismatch".into());
-        }
-        if f.read(&mut [0u8; 1]).map_err(|e| e.to_string())? != 0 {
-            return Err("trailing bytes".into());
-        }
+        f.finish()?;
         if cells
             .iter()
             .any(|&c| (c as usize) >= regions && c != BOUNDARY && c != OUTSIDE)

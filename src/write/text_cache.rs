@@ -9,11 +9,9 @@
 //! read is checked against its own sha256 trailer at the end, and if it fails the layer is
 //! written again without it (the caller's job).
 //!
-//! File: `SGGJSN01`, the 32-byte key, the text count (u64 LE), then each text as its length
-//! (u32 LE) and UTF-8 bytes, then the sha256 of all that.
+//! File ([`crate::sealed`]): `SGGJSN01`, the 32-byte key, the text count (u64 LE), then each
+//! text as its length (u32 LE) and UTF-8 bytes, then the sha256 of all that.
 
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use geo::{Geometry, Polygon};
@@ -87,43 +85,32 @@ pub fn file(dir: &Path, layer: &str) -> PathBuf {
 
 /// Texts read back in order, checked at [`Reader::finish`].
 pub struct Reader {
-    r: BufReader<File>,
-    h: Sha256,
+    r: crate::sealed::Reader,
+    /// Texts not read yet.
     left: u64,
-    /// Bytes of the file not read yet: a damaged length never allocates beyond them.
-    bytes_left: u64,
 }
 
 impl Reader {
     /// The texts saved under `key` for `count` features, or `None` when the file is absent or
     /// holds another key or count.
     pub fn open(path: &Path, key: &[u8; 32], count: usize) -> Result<Option<Reader>, String> {
-        let f = match File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.to_string()),
+        let Some(mut r) = crate::sealed::Reader::open(path)? else {
+            return Ok(None);
         };
-        let size = f.metadata().map_err(|e| e.to_string())?.len();
-        let mut r = BufReader::with_capacity(1 << 20, f);
         let mut head = [0u8; 48];
-        match r.read_exact(&mut head) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(e) => return Err(e.to_string()),
+        if r.remaining() < 48 {
+            return Ok(None);
         }
+        r.read(&mut head)?;
         if &head[..8] != MAGIC
             || &head[8..40] != key
             || head[40..48] != (count as u64).to_le_bytes()
         {
             return Ok(None);
         }
-        let mut h = Sha256::new();
-        h.update(head);
         Ok(Some(Reader {
             r,
-            h,
             left: count as u64,
-            bytes_left: size.saturating_sub(48),
         }))
     }
 
@@ -136,92 +123,53 @@ impl Reader {
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             let mut len = [0u8; 4];
-            self.r.read_exact(&mut len).map_err(|e| e.to_string())?;
-            self.h.update(len);
+            self.r.read(&mut len)?;
             let len = u64::from(u32::from_le_bytes(len));
-            self.bytes_left = self
-                .bytes_left
-                .checked_sub(4 + len)
-                .ok_or("a text runs past the end of the file")?;
+            // A damaged length never allocates beyond the file.
+            if len > self.r.remaining() {
+                return Err("a text runs past the end of the file".into());
+            }
             let mut bytes = vec![0u8; len as usize];
-            self.r.read_exact(&mut bytes).map_err(|e| e.to_string())?;
-            self.h.update(&bytes);
+            self.r.read(&mut bytes)?;
             out.push(String::from_utf8(bytes).map_err(|_| "a text is not UTF-8".to_string())?);
         }
         Ok(out)
     }
 
     /// Checks that every text was read and that the file's checksum holds.
-    pub fn finish(mut self) -> Result<(), String> {
+    pub fn finish(self) -> Result<(), String> {
         if self.left != 0 {
             return Err("texts left unread".into());
         }
-        let mut sum = [0u8; 32];
-        self.r.read_exact(&mut sum).map_err(|e| e.to_string())?;
-        if self.h.finalize().as_slice() != sum {
-            return Err("checksum mismatch".into());
-        }
-        if self.r.read(&mut [0u8; 1]).map_err(|e| e.to_string())? != 0 {
-            return Err("trailing bytes".into());
-        }
-        Ok(())
+        self.r.finish()
     }
 }
 
 /// Texts saved as they are written, to a temporary file renamed into place by
 /// [`Writer::finish`].
 pub struct Writer {
-    w: BufWriter<File>,
-    h: Sha256,
-    tmp: PathBuf,
-    path: PathBuf,
+    w: crate::sealed::Writer,
 }
 
 impl Writer {
     pub fn create(path: &Path, key: &[u8; 32], count: usize) -> std::io::Result<Writer> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-        let mut w = Writer {
-            w: BufWriter::with_capacity(1 << 20, File::create(&tmp)?),
-            h: Sha256::new(),
-            tmp,
-            path: path.to_path_buf(),
-        };
+        let mut w = crate::sealed::Writer::create(path)?;
         w.put(MAGIC)?;
         w.put(key)?;
         w.put(&(count as u64).to_le_bytes())?;
-        Ok(w)
-    }
-
-    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.h.update(bytes);
-        self.w.write_all(bytes)
+        Ok(Writer { w })
     }
 
     pub fn add(&mut self, texts: &[String]) -> std::io::Result<()> {
         for t in texts {
             let len = u32::try_from(t.len()).map_err(std::io::Error::other)?;
-            self.put(&len.to_le_bytes())?;
-            self.put(t.as_bytes())?;
+            self.w.put(&len.to_le_bytes())?;
+            self.w.put(t.as_bytes())?;
         }
         Ok(())
     }
 
-    pub fn finish(mut self) -> std::io::Result<()> {
-        let sum = std::mem::take(&mut self.h).finalize();
-        self.w.write_all(&sum)?;
-        self.w.flush()?;
-        self.w.get_ref().sync_all()?;
-        std::fs::rename(&self.tmp, &self.path)
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        // Unfinished (an error on the way): the temporary file is removed; after `finish`
-        // it no longer exists.
-        let _ = std::fs::remove_file(&self.tmp);
+    pub fn finish(self) -> std::io::Result<()> {
+        self.w.finish()
     }
 }
