@@ -7,9 +7,8 @@ use serde::Serialize;
 
 use crate::assign::Assigned;
 use crate::config::Period;
+use crate::model::RegionGroup;
 use crate::model::{AdminLevel, Boundaries, FundingSource, Investment};
-use crate::read::RegionGroup;
-use crate::stream::Streamed;
 
 /// Sums for one region. Money is `i128` while summing; the writers check it fits `i64`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -67,6 +66,18 @@ pub struct Aggregates {
     pub programs: Vec<String>,
 }
 
+/// The points of one streamed input, already summed per region of the level each was located
+/// in (the streaming fold's result, borrowed).
+#[derive(Debug, Clone, Copy)]
+pub struct Folded<'a> {
+    /// (index of the level in `Boundaries::levels`, index of the region in it, totals).
+    pub located: &'a [(usize, usize, RegionTotals)],
+    pub assigned_count: u64,
+    pub assigned_krw: i128,
+    /// Distinct programme ids seen.
+    pub programs: &'a [String],
+}
+
 /// Sums every assigned investment record into its region and all of that region's ancestors.
 ///
 /// # Assumptions
@@ -76,7 +87,7 @@ pub fn aggregate(
     groups: &[RegionGroup],
     records: &[Investment],
     assigned: &[Assigned],
-    streamed: &[&Streamed],
+    streamed: &[Folded<'_>],
     periods: &[Period],
 ) -> Aggregates {
     let mut levels: Vec<LevelTotals> = b
@@ -146,7 +157,7 @@ pub fn aggregate(
         assigned_krw += s.assigned_krw;
         assigned_count += s.assigned_count;
         programs.extend(s.programs.iter().cloned());
-        for (li, ri, t) in &s.located {
+        for (li, ri, t) in s.located {
             let level = &b.levels[*li];
             let code = &level.regions[*ri].code;
             let lineage = b.lineage(level.level, code);

@@ -243,7 +243,7 @@ pub fn assign(
             // a time between progress updates.
             let started = std::time::Instant::now();
             let apportioner = Apportioner::new(finest);
-            let progress = crate::stream::Progress::new("apportioning");
+            let progress = crate::progress::Progress::new("apportioning");
             let mut done = 0;
             for part in areas.chunks(4096) {
                 let results: Vec<(usize, Outcome)> = part
@@ -263,7 +263,7 @@ pub fn assign(
                 pairs = apportioner.pairs.load(Ordering::Relaxed),
                 by_geos = apportioner.by_geos.load(Ordering::Relaxed),
                 ms,
-                polygons_per_s = crate::pipeline::per_second(areas.len(), ms),
+                polygons_per_s = crate::progress::per_second(areas.len(), ms),
                 "apportioned by intersected area"
             );
         }

@@ -16,16 +16,12 @@
 //! record cannot say whether it lay in the moved part.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::Serialize;
 
-use crate::error::Error;
 use crate::model::RejectReason;
-use crate::read;
-
-/// A date as `yyyymmdd`.
-pub type Date = u32;
+use crate::model::show_date as show;
+pub use crate::model::{Date, parse_date};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
@@ -59,63 +55,7 @@ pub struct Crosswalk {
     by_new: BTreeMap<String, Vec<Change>>,
 }
 
-/// Parses `YYYY`, `YYYY-MM`, `YYYY-MM-DD` (also with `.` or `/`), or `YYYYMMDD`. A year alone
-/// means 1 January, a month alone its 1st: the record is taken to predate any change later in
-/// its period, which is the reading that finds the change.
-pub fn parse_date(s: &str) -> Option<Date> {
-    let t = s.trim();
-    let parts: Vec<&str> = t.split(['-', '.', '/']).filter(|p| !p.is_empty()).collect();
-    let (y, m, d): (u32, u32, u32) = match parts.as_slice() {
-        [ymd] if ymd.len() == 8 => (
-            ymd[..4].parse().ok()?,
-            ymd[4..6].parse().ok()?,
-            ymd[6..].parse().ok()?,
-        ),
-        [y] => (y.parse().ok()?, 1, 1),
-        [y, m] => (y.parse().ok()?, m.parse().ok()?, 1),
-        [y, m, d] => (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?),
-        _ => return None,
-    };
-    let ok = (1900..=2100).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d);
-    ok.then_some(y * 10_000 + m * 100 + d)
-}
-
-fn show(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d / 10_000, d / 100 % 100, d % 100)
-}
-
 impl Crosswalk {
-    /// Reads the change table (columns `date, kind, old_code, old_name, new_code, new_name,
-    /// status`); rows whose status is not `effective` are ignored.
-    pub fn read(path: &Path) -> Result<Crosswalk, Error> {
-        let rows = read::table(
-            path,
-            &[
-                "date", "kind", "old_code", "old_name", "new_code", "new_name", "status",
-            ],
-        )?;
-        let mut changes = Vec::new();
-        for (i, r) in rows.iter().enumerate() {
-            if r[6] != "effective" || r[2].is_empty() || r[4].is_empty() {
-                continue;
-            }
-            let date = parse_date(&r[0]).ok_or_else(|| Error::Read {
-                path: path.to_path_buf(),
-                layer: String::new(),
-                message: format!("row {}: date `{}` is not YYYY-MM-DD", i + 1, r[0]),
-            })?;
-            changes.push(Change {
-                date,
-                kind: r[1].clone(),
-                old_code: r[2].clone(),
-                old_name: r[3].clone(),
-                new_code: r[4].clone(),
-                new_name: r[5].clone(),
-            });
-        }
-        Ok(Crosswalk::new(changes))
-    }
-
     pub fn new(mut changes: Vec<Change>) -> Crosswalk {
         changes.sort_by(|a, b| {
             (a.date, &a.old_code, &a.new_code).cmp(&(b.date, &b.old_code, &b.new_code))
@@ -330,49 +270,13 @@ pub struct KostatCodes {
 }
 
 impl KostatCodes {
-    /// # Errors
-    /// The table cannot be read, or a `source_units` entry is not `code` or `code:share`.
-    pub fn read(spec: &crate::config::PopulationSpec) -> Result<Option<KostatCodes>, Error> {
-        let Some(kf) = &spec.kostat_field else {
-            return Ok(None);
-        };
-        let rows = crate::read::table(&spec.path, &[&spec.code_field, &spec.year_field, kf])?;
-        let mut units: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
-        for (i, r) in rows.iter().enumerate() {
-            if r[1].trim().parse::<i64>().ok() != Some(spec.year) {
-                continue;
-            }
-            for tok in r[2].split_whitespace() {
-                let (k, share) = match tok.split_once(':') {
-                    Some((k, s)) => (
-                        k,
-                        s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0),
-                    ),
-                    None => (tok, Some(1.0)),
-                };
-                let Some(share) = share else {
-                    return Err(Error::Read {
-                        path: spec.path.clone(),
-                        layer: String::new(),
-                        message: format!(
-                            "row {}: column `{kf}`: `{tok}` is not `code` or `code:share`",
-                            i + 1
-                        ),
-                    });
-                };
-                if share > 0.0 {
-                    units
-                        .entry(k.to_string())
-                        .or_default()
-                        .push((r[0].trim().to_string(), share));
-                }
-            }
-        }
-        Ok(Some(KostatCodes {
-            year: spec.year,
-            path: spec.path.clone(),
-            units,
-        }))
+    /// `units`: KOSTAT code → (boundary code, share) for the census `year` of the table at `path`.
+    pub fn new(
+        year: i64,
+        path: std::path::PathBuf,
+        units: BTreeMap<String, Vec<(String, f64)>>,
+    ) -> KostatCodes {
+        KostatCodes { year, path, units }
     }
 
     /// The boundary codes a KOSTAT unit maps onto, with weights summing to 1.

@@ -29,6 +29,7 @@ pub mod locate;
 pub mod model;
 pub mod overlay;
 pub mod pipeline;
+pub mod progress;
 pub mod publish;
 pub mod read;
 pub mod report;
@@ -37,3 +38,8 @@ pub mod stream;
 pub mod write;
 
 pub use error::Error;
+
+/// smartgap's version, as in Cargo.toml.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git commit smartgap was built from (`build.rs`).
+pub const GIT_COMMIT: &str = env!("SMARTGAP_GIT_COMMIT");

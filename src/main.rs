@@ -79,7 +79,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let result = match &cli.command {
-        Command::Check { pipeline } => smartgap::config::load(pipeline)
+        Command::Check { pipeline } => smartgap::pipeline::load(pipeline)
             .map(|p| {
                 println!(
                     "{}: ok ({} inputs, levels {})",
@@ -93,7 +93,7 @@ fn main() -> ExitCode {
             pipeline,
             force,
             rehash,
-        } => smartgap::config::load(pipeline)
+        } => smartgap::pipeline::load(pipeline)
             .map_err(smartgap::Error::from)
             .and_then(|p| smartgap::pipeline::run_incremental_with(&p, *force, *rehash))
             .map(|o| {

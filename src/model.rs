@@ -292,3 +292,56 @@ impl Boundaries {
         self.levels.iter().rev().find(|l| l.level < level)
     }
 }
+
+/// A regional group of 시도 (the report's 9 groups), defined in data.
+#[derive(Debug, Clone)]
+pub struct RegionGroup {
+    pub id: String,
+    pub name: String,
+    pub sido_codes: Vec<String>,
+}
+
+/// A date as `yyyymmdd`.
+pub type Date = u32;
+
+/// Parses `YYYY`, `YYYY-MM`, `YYYY-MM-DD` (also with `.` or `/`), or `YYYYMMDD`. A year alone
+/// means 1 January, a month alone its 1st: the record is taken to predate any change later in
+/// its period, which is the reading that finds the change.
+pub fn parse_date(s: &str) -> Option<Date> {
+    let t = s.trim();
+    let parts: Vec<&str> = t.split(['-', '.', '/']).filter(|p| !p.is_empty()).collect();
+    let (y, m, d): (u32, u32, u32) = match parts.as_slice() {
+        [ymd] if ymd.len() == 8 => (
+            ymd[..4].parse().ok()?,
+            ymd[4..6].parse().ok()?,
+            ymd[6..].parse().ok()?,
+        ),
+        [y] => (y.parse().ok()?, 1, 1),
+        [y, m] => (y.parse().ok()?, m.parse().ok()?, 1),
+        [y, m, d] => (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?),
+        _ => return None,
+    };
+    let ok = (1900..=2100).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d);
+    ok.then_some(y * 10_000 + m * 100 + d)
+}
+
+/// `yyyy-mm-dd`.
+pub fn show_date(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d / 10_000, d / 100 % 100, d % 100)
+}
+
+/// An output column name made from data or config text: `amount_<kind>_<id>_krw` with the id
+/// reduced to lower-case ASCII letters, digits and `_`.
+pub fn amount_column(kind: &str, id: &str) -> String {
+    let clean: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("amount_{kind}_{clean}_krw")
+}

@@ -8,7 +8,7 @@ use tracing::{debug, info, warn};
 
 use crate::aggregate::{self, Aggregates};
 use crate::assign::{self, Assigned};
-use crate::config::{InputKind, Pipeline};
+use crate::config::{self, InputKind, Pipeline};
 use crate::crosswalk::Crosswalk;
 use crate::error::Error;
 use crate::indicators;
@@ -16,10 +16,12 @@ use crate::indicators::population::Populations;
 use crate::indicators::spatial;
 use crate::indicators::summary::{self, Base, LorenzPoint, RegionValue, SummaryRow};
 use crate::locate::Locator;
+use crate::model::RegionGroup;
 use crate::model::{AdminLevel, FundingSource};
 use crate::model::{Boundaries, Investment, Reject};
+use crate::progress::{peak_rss_mib, per_second};
 use crate::publish;
-use crate::read::{self, RegionGroup};
+use crate::read;
 use crate::report::{
     BoundariesReport, GIT_COMMIT, InputReport, LevelReport, RejectSummary, RunReport, Totals,
     VERSION,
@@ -34,24 +36,37 @@ pub struct RunOutcome {
     pub run_dir: std::path::PathBuf,
 }
 
-/// The process's peak resident set so far (Linux `VmHWM`), for the stage log.
-pub(crate) fn peak_rss_mib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb / 1024)
+/// Reads, parses and validates a pipeline file, checking every configured column against the
+/// headers of the files it names; every problem is reported at once (exit 2).
+///
+/// # Errors
+/// The file cannot be read or parsed, or any setting or column is wrong.
+pub fn load(path: &std::path::Path) -> Result<Pipeline, Box<config::ConfigError>> {
+    config::load(path, &Headers)
 }
 
-/// Throughput for the stage log lines: rows per second over `ms` milliseconds.
-pub(crate) fn per_second(rows: usize, ms: u64) -> u64 {
-    (rows as u64 * 1000)
-        .checked_div(ms)
-        .unwrap_or(rows as u64 * 1000)
+/// Column names as the readers see them, for validation: GDAL's for every format, the streaming
+/// readers' own for the CSV and GeoParquet inputs they read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Headers;
+
+impl config::Headers for Headers {
+    fn fields(&self, path: &std::path::Path, layer: Option<&str>) -> Result<Vec<String>, String> {
+        read::field_names(path, layer)
+    }
+
+    fn input_fields(
+        &self,
+        path: &std::path::Path,
+        layer: Option<&str>,
+        encoding: crate::config::Encoding,
+        header_row: usize,
+        stream: bool,
+    ) -> Result<Vec<String>, String> {
+        crate::stream::field_names(path, encoding, header_row)
+            .filter(|_| stream)
+            .unwrap_or_else(|| read::field_names_at(path, layer, encoding, header_row))
+    }
 }
 
 /// The fingerprint of a run: smartgap's version and commit, the resolved config and the sha256
@@ -209,7 +224,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
 
     // assign
     let crosswalk = match &p.crosswalk {
-        Some(path) => Crosswalk::read(path)?,
+        Some(path) => read::crosswalk(path)?,
         None => Crosswalk::default(),
     };
     let uses_kostat = p
@@ -217,7 +232,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         .iter()
         .any(|i| matches!(i.locate, crate::config::Locate::KostatCode { .. }));
     let kostat = match &p.population {
-        Some(spec) if uses_kostat => crate::crosswalk::KostatCodes::read(spec)?,
+        Some(spec) if uses_kostat => read::kostat_codes(spec)?,
         _ => None,
     };
     let assignment = assign::assign(&boundaries, &crosswalk, kostat.as_ref(), &records);
@@ -251,7 +266,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         &groups,
         &records,
         &money,
-        &streamed.iter().map(|(_, s)| s).collect::<Vec<_>>(),
+        &streamed.iter().map(|(_, s)| s.folded()).collect::<Vec<_>>(),
         &p.indicators.periods,
     );
     aggregate::check_invariants(&boundaries, &agg).map_err(Error::Invariant)?;
@@ -271,7 +286,10 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         .zip(&agg.levels)
         .map(|(l, t)| level_spatial(l, t, &p.indicators.spatial, &p.output_dir, &weights_key))
         .collect();
-    let population = Populations::new(p, &boundaries, &groups)?;
+    let population = match &p.population {
+        Some(spec) => Populations::new(spec, &read::population(spec)?, &boundaries, &groups)?,
+        None => Populations::default(),
+    };
     let derived = Derived {
         spatial: &spatial,
         population: &population,

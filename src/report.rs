@@ -48,25 +48,6 @@ pub struct InputReport {
     pub stream_profile: Option<StreamProfile>,
 }
 
-/// Wall and thread times of a streamed input, in milliseconds. The reader thread and the
-/// locating run side by side; settle, reproject and exact are summed over the chunks (each on
-/// rayon's threads), fold is the folder thread's.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct StreamProfile {
-    pub rows: u64,
-    pub ms: u64,
-    /// The reader thread, from opening the input to its last chunk.
-    pub read_ms: u64,
-    /// The locating thread, from the CRS to the last chunk (waits for the reader included).
-    pub locate_ms: u64,
-    /// Points not settled by a source-CRS grid: reprojected and tested exactly.
-    pub reprojected: u64,
-    pub settle_ms: u64,
-    pub reproject_ms: u64,
-    pub exact_ms: u64,
-    pub fold_ms: u64,
-}
-
 /// Σ input = Σ assigned + Σ rejected, checked exactly in integer KRW.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Totals {
@@ -96,5 +77,5 @@ pub struct RejectSummary {
     pub amount_krw: i128,
 }
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-pub const GIT_COMMIT: &str = env!("SMARTGAP_GIT_COMMIT");
+pub use crate::stream::StreamProfile;
+pub use crate::{GIT_COMMIT, VERSION};

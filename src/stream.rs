@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{IsTerminal, Read, Write};
+use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -44,6 +44,7 @@ use crate::crs::WORK_CRS;
 use crate::error::Error;
 use crate::locate::{Locator, Settled, SourceGrid};
 use crate::model::{FundingSource, Reject, RejectReason};
+use crate::progress::Progress;
 use crate::read::{self, InputFile, amount, encoding::Encoding};
 
 /// Rows per chunk: large enough to amortise PROJ and rayon, small enough to keep memory flat.
@@ -77,7 +78,38 @@ pub struct Streamed {
     pub unlisted: BTreeMap<RejectReason, (u64, i128)>,
     /// Distinct programme ids seen.
     pub programs: Vec<String>,
-    pub profile: crate::report::StreamProfile,
+    pub profile: StreamProfile,
+}
+
+impl Streamed {
+    /// The totals the aggregation adds to the materialised records'.
+    pub fn folded(&self) -> crate::aggregate::Folded<'_> {
+        crate::aggregate::Folded {
+            located: &self.located,
+            assigned_count: self.assigned_count,
+            assigned_krw: self.assigned_krw,
+            programs: &self.programs,
+        }
+    }
+}
+
+/// Wall and thread times of a streamed input, in milliseconds. The reader thread and the
+/// locating run side by side; settle, reproject and exact are summed over the chunks (each on
+/// rayon's threads), fold is the folder thread's.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StreamProfile {
+    pub rows: u64,
+    pub ms: u64,
+    /// The reader thread, from opening the input to its last chunk.
+    pub read_ms: u64,
+    /// The locating thread, from the CRS to the last chunk (waits for the reader included).
+    pub locate_ms: u64,
+    /// Points not settled by a source-CRS grid: reprojected and tested exactly.
+    pub reprojected: u64,
+    pub settle_ms: u64,
+    pub reproject_ms: u64,
+    pub exact_ms: u64,
+    pub fold_ms: u64,
 }
 
 /// The locators of the levels points are placed in: finest first, then coarser ones, which
@@ -117,17 +149,12 @@ impl Format {
             .map(|e| e.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
         match ext.as_str() {
-            "parquet" | "geoparquet" => Format::Parquet,
+            e if crate::config::PARQUET_EXTENSIONS.contains(&e) => Format::Parquet,
             "csv" | "txt" => Format::Csv(b','),
             "tsv" => Format::Csv(b'\t'),
             _ => Format::Gdal,
         }
     }
-}
-
-/// Whether `path` can only be read by streaming (GeoParquet).
-pub fn stream_only(path: &Path) -> bool {
-    matches!(Format::of(path), Format::Parquet)
 }
 
 /// Reads, locates and folds one streamed input.
@@ -243,7 +270,7 @@ pub fn run(
         tracing::warn!(input = %spec.name, "{w}");
     }
     let ms = started.elapsed().as_millis().max(1) as u64;
-    out.profile = crate::report::StreamProfile {
+    out.profile = StreamProfile {
         rows: end.rows,
         ms,
         read_ms: end.read_time.as_millis() as u64,
@@ -462,7 +489,7 @@ impl<'a> Rows<'a> {
             dates: FxMap::default(),
             date_ints: FxMap::default(),
             date_const: match &spec.date {
-                ValueSpec::Const(c) => crate::crosswalk::parse_date(c),
+                ValueSpec::Const(c) => crate::model::parse_date(c),
                 _ => None,
             },
             rows: 0,
@@ -562,7 +589,7 @@ impl<'a> Rows<'a> {
                 let parsed = match self.date_ints.get(&n) {
                     Some(d) => *d,
                     None => {
-                        let d = crate::crosswalk::parse_date(&n.to_string());
+                        let d = crate::model::parse_date(&n.to_string());
                         self.date_ints.insert(n, d);
                         d
                     }
@@ -585,7 +612,7 @@ impl<'a> Rows<'a> {
                     let parsed = match self.dates.get(v) {
                         Some(d) => *d,
                         None => {
-                            let d = crate::crosswalk::parse_date(v);
+                            let d = crate::model::parse_date(v);
                             self.dates.insert(v.to_string(), d);
                             d
                         }
@@ -769,7 +796,7 @@ impl GridCache {
                 loc.level,
                 loc.regions.regions.len(),
                 crate::locate::DENSIFY_M,
-                crate::report::VERSION
+                crate::VERSION
             )
             .as_bytes(),
         );
@@ -829,7 +856,7 @@ fn source_grids(
             // A degenerate level (no area): everything goes to the exact chain.
             None => break,
         }
-        tracing::debug!(level = %loc.level, crs = %crs, cells, from_cache, ms = t.elapsed().as_millis() as u64, peak_rss_mib = crate::pipeline::peak_rss_mib(), "source-CRS grid");
+        tracing::debug!(level = %loc.level, crs = %crs, cells, from_cache, ms = t.elapsed().as_millis() as u64, peak_rss_mib = crate::progress::peak_rss_mib(), "source-CRS grid");
     }
     Ok(grids)
 }
@@ -1177,69 +1204,6 @@ fn reject_into(out: &mut Streamed, r: Reject) {
         let e = out.unlisted.entry(r.reason).or_default();
         e.0 += 1;
         e.1 += amount;
-    }
-}
-
-/// A progress line on standard error, redrawn at most four times a second, only when it is a
-/// terminal.
-pub(crate) struct Progress {
-    name: String,
-    on: bool,
-    started: Instant,
-    last: std::cell::Cell<Instant>,
-}
-
-impl Progress {
-    pub(crate) fn new(name: &str) -> Progress {
-        let now = Instant::now();
-        Progress {
-            name: name.to_string(),
-            on: std::io::stderr().is_terminal(),
-            started: now,
-            last: std::cell::Cell::new(now),
-        }
-    }
-
-    /// Whether a line is due (on a terminal, a quarter second after the last), marking it drawn.
-    fn due(&self) -> bool {
-        if !self.on || self.last.get().elapsed() < Duration::from_millis(250) {
-            return false;
-        }
-        self.last.set(Instant::now());
-        true
-    }
-
-    fn tick(&self, rows: u64) {
-        if !self.due() {
-            return;
-        }
-        let s = self.started.elapsed().as_secs_f64().max(1e-3);
-        let _ = write!(
-            std::io::stderr(),
-            "\r{}: {:.1} M rows, {:.2} M rows/s   ",
-            self.name,
-            rows as f64 / 1e6,
-            rows as f64 / 1e6 / s
-        );
-    }
-
-    /// `done` of `total` items.
-    pub(crate) fn tick_of(&self, done: usize, total: usize, what: &str) {
-        if !self.due() {
-            return;
-        }
-        let _ = write!(
-            std::io::stderr(),
-            "\r{}: {done} of {total} {what} ({:.0} %)   ",
-            self.name,
-            100.0 * done as f64 / total.max(1) as f64
-        );
-    }
-
-    pub(crate) fn done(&self) {
-        if self.on && self.started.elapsed() >= Duration::from_millis(250) {
-            let _ = writeln!(std::io::stderr());
-        }
     }
 }
 

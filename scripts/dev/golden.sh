@@ -23,13 +23,13 @@ run() { # name config-file
     python3 - "$dir/current/run.json" "$name" <<'PY'
 import hashlib, json, sys
 r = json.load(open(sys.argv[1]))
-for k in ("timings_ms", "run_id", "git_commit", "smartgap_version"):
+for k in ("timings_ms", "run_id", "git_commit", "smartgap_version", "fingerprint"):
     r.pop(k, None)
 for i in r.get("inputs", []):
     for k in list((i.get("stream_profile") or {}).keys()):
         if k.endswith("_ms") or k == "ms":
             i["stream_profile"].pop(k)
-print(hashlib.sha256(json.dumps(r, sort_keys=True).encode()).hexdigest() + "  " + sys.argv[2] + "/run.json (no timings, run id, commit)")
+print(hashlib.sha256(json.dumps(r, sort_keys=True).encode()).hexdigest() + "  " + sys.argv[2] + "/run.json (no timings, run id, commit, fingerprint)")
 PY
 }
 

@@ -84,7 +84,7 @@ pub struct InputSpec {
     /// 1-based row of the column names in a spreadsheet or CSV (titles above it are skipped).
     pub header_row: usize,
     /// Text encoding of CSV and Shapefile inputs (`auto` decides from the bytes).
-    pub encoding: crate::read::encoding::Encoding,
+    pub encoding: Encoding,
     pub kind: InputKind,
     pub id_field: Option<String>,
     /// `None`: a count-only input (records are counted, no money).
@@ -225,7 +225,7 @@ pub struct Period {
 impl Period {
     /// Output column for this period's amount: `amount_period_2003_2012_krw`.
     pub fn column(&self) -> String {
-        crate::write::amount_column("period", &self.label)
+        super::model::amount_column("period", &self.label)
     }
 
     pub fn contains(&self, date: u32) -> bool {
@@ -233,10 +233,66 @@ impl Period {
     }
 }
 
+/// The column names of the files a pipeline names, as validation needs them. The read stage
+/// implements it (`read::Headers`), so validating a pipeline opens no data file itself.
+pub trait Headers {
+    /// Column names of `layer` (the first layer when `None`) of a table or vector file.
+    fn fields(&self, path: &Path, layer: Option<&str>) -> Result<Vec<String>, String>;
+    /// Column names of an input as it will be read: in `encoding`, with the names in
+    /// `header_row` (1-based), by the streaming reader when `stream`.
+    fn input_fields(
+        &self,
+        path: &Path,
+        layer: Option<&str>,
+        encoding: Encoding,
+        header_row: usize,
+        stream: bool,
+    ) -> Result<Vec<String>, String>;
+}
+
+/// File name extensions of GeoParquet, which only the streaming reader reads.
+pub const PARQUET_EXTENSIONS: [&str; 2] = ["parquet", "geoparquet"];
+
+/// Whether `path` can only be streamed (GeoParquet: Debian's GDAL has no Parquet driver).
+pub fn stream_only(path: &Path) -> bool {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .is_some_and(|e| PARQUET_EXTENSIONS.contains(&e.as_str()))
+}
+
+/// Queen (any touching point) or rook (a shared stretch of boundary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Contiguity {
+    Queen,
+    Rook,
+}
+
+/// How an input's text is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// Decide from the bytes.
+    Auto,
+    Utf8,
+    /// Windows code page 949 (a superset of EUC-KR), as Korean Windows writes it.
+    Cp949,
+}
+
+impl Encoding {
+    pub const NAMES: [(&'static str, Encoding); 5] = [
+        ("auto", Encoding::Auto),
+        ("utf-8", Encoding::Utf8),
+        ("utf8", Encoding::Utf8),
+        ("cp949", Encoding::Cp949),
+        ("euc-kr", Encoding::Cp949),
+    ];
+}
+
 /// Contiguity weights and the permutation tests of Moran's I and LISA.
 #[derive(Debug, Clone, Serialize)]
 pub struct SpatialSpec {
-    pub contiguity: crate::indicators::spatial::Contiguity,
+    pub contiguity: Contiguity,
     /// Distance within which two boundaries count as touching (metres, EPSG:5179).
     pub tolerance_m: f64,
     /// Join each island to its k nearest regions by centroid (0: leave islands alone).
@@ -248,7 +304,7 @@ pub struct SpatialSpec {
 impl Default for SpatialSpec {
     fn default() -> SpatialSpec {
         SpatialSpec {
-            contiguity: crate::indicators::spatial::Contiguity::Queen,
+            contiguity: Contiguity::Queen,
             tolerance_m: 10.0,
             island_knn: 0,
             permutations: 999,

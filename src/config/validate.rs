@@ -6,16 +6,16 @@ use std::path::{Path, PathBuf};
 
 use miette::NamedSource;
 
+use super::Headers;
 use super::raw::{RawInput, RawLocate, RawPipeline, RawTarget, RawValue, S};
 use super::{
     AmountSpec, AmountUnit, BoundariesSpec, ConfigError, FundingSpec, IndicatorSpec, InputKind,
     InputSpec, Locate, OutputSpec, Period, Pipeline, PopulationSpec, Problem, RegionGroupsSpec,
     SpatialSpec, Target, Tier, ValueSpec, did_you_mean, resolve_path,
 };
-use crate::indicators::spatial::Contiguity;
+use super::{Contiguity, Encoding};
+use crate::crs;
 use crate::model::{AdminLevel, FundingSource};
-use crate::read::encoding::Encoding;
-use crate::{crs, read};
 
 /// Default tiers of the report's Figure 1: ≥ 50억, 10–50억, < 10억 원.
 fn default_tiers() -> Vec<Tier> {
@@ -35,8 +35,9 @@ fn default_tiers() -> Vec<Tier> {
     ]
 }
 
-/// Reads, parses and validates a pipeline file, opening each input's header to check fields.
-pub fn load(path: &Path) -> Result<Pipeline, Box<ConfigError>> {
+/// Reads, parses and validates a pipeline file; the column names of the files it names come
+/// from `headers` (the read stage's `read::Headers`), so every configured field is checked.
+pub fn load(path: &Path, headers: &dyn Headers) -> Result<Pipeline, Box<ConfigError>> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
@@ -77,6 +78,7 @@ pub fn load(path: &Path) -> Result<Pipeline, Box<ConfigError>> {
         max_input_mib: DEFAULT_MAX_INPUT_MIB,
         roots: Vec::new(),
         kostat: false,
+        headers,
     };
     let pipeline = v.pipeline(raw);
     v.problems.sort_by_key(|p| p.span.map(|s| s.offset()));
@@ -97,7 +99,7 @@ fn unknown_key_help(message: &str) -> Option<String> {
     }
 }
 
-struct Validator {
+struct Validator<'h> {
     config_path: PathBuf,
     problems: Vec<Problem>,
     max_input_mib: u64,
@@ -105,6 +107,7 @@ struct Validator {
     roots: Vec<PathBuf>,
     /// Whether the population table maps KOSTAT codes (for `by = "kostat_code"`).
     kostat: bool,
+    headers: &'h dyn Headers,
 }
 
 /// Default largest input: 16 GiB.
@@ -114,7 +117,7 @@ fn span<T>(s: &S<T>) -> Range<usize> {
     s.span()
 }
 
-impl Validator {
+impl Validator<'_> {
     fn push(&mut self, p: Problem) {
         self.problems.push(p);
     }
@@ -186,7 +189,7 @@ impl Validator {
         let full_name_field = b.full_name_field.as_ref().map(|s| s.get_ref().clone());
         if let Some(p) = &b_path {
             for level in &levels {
-                let fields = match read::field_names(p, Some(level.as_str())) {
+                let fields = match self.headers.fields(p, Some(level.as_str())) {
                     Ok(f) => f,
                     Err(e) => {
                         self.push(
@@ -219,7 +222,7 @@ impl Validator {
             let rg = rg.into_inner();
             let path = self.path(&rg.path, true);
             if let Some(p) = &path {
-                match read::field_names(p, None) {
+                match self.headers.fields(p, None) {
                     Ok(fields) => {
                         for f in [&rg.group_field, &rg.name_field, &rg.sido_code_field] {
                             self.check_field(&fields, f.get_ref(), Some(span(f)), &rg.path, "");
@@ -246,7 +249,7 @@ impl Validator {
             let year_field = opt_string(&pop.year_field, "year");
             let population_field = opt_string(&pop.population_field, "population");
             let mut kostat_field = None;
-            match read::field_names(&path, None) {
+            match self.headers.fields(&path, None) {
                 Ok(fields) => {
                     let k = opt_string(&pop.kostat_field, "source_units");
                     if pop.kostat_field.is_some() || fields.contains(&k) {
@@ -491,7 +494,7 @@ impl Validator {
                 }
             },
         };
-        let stream_only = path.as_deref().is_some_and(crate::stream::stream_only);
+        let stream_only = path.as_deref().is_some_and(super::stream_only);
         let stream = match &raw.stream {
             None => stream_only,
             Some(s) => {
@@ -505,16 +508,18 @@ impl Validator {
             }
         };
         let fields = match &path {
-            Some(p) => match crate::stream::field_names(p, encoding, header_row)
-                .filter(|_| stream)
-                .unwrap_or_else(|| read::field_names_at(p, layer.as_deref(), encoding, header_row))
-            {
-                Ok(f) => Some(f),
-                Err(e) => {
-                    self.push(Problem::new(span(&raw.path), e).label("this input"));
-                    None
+            Some(p) => {
+                match self
+                    .headers
+                    .input_fields(p, layer.as_deref(), encoding, header_row, stream)
+                {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        self.push(Problem::new(span(&raw.path), e).label("this input"));
+                        None
+                    }
                 }
-            },
+            }
             None => None,
         };
         let fields = fields.unwrap_or_default();
@@ -624,7 +629,7 @@ impl Validator {
             Some(d) => match self.value(d) {
                 Some(Ok(f)) => ValueSpec::Field(field(self, f)),
                 Some(Err(v)) => {
-                    if crate::crosswalk::parse_date(&v).is_none() {
+                    if crate::model::parse_date(&v).is_none() {
                         let sp = d
                             .get_ref()
                             .value

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use crate::config::Pipeline;
+use crate::config::PopulationSpec;
 use crate::error::Error;
 use crate::indicators::RegionIndicators;
+use crate::model::RegionGroup;
 use crate::model::{AdminLevel, Boundaries};
-use crate::read::{self, RegionGroup};
 
 /// Census population of every region, for the configured year.
 #[derive(Debug, Default)]
@@ -23,11 +23,17 @@ pub struct Populations {
 impl Populations {
     /// Regions take the table's value for their code, else the sum of their children when every
     /// child has one (a 시도 from its 시군구); levels finer than the table stay unknown.
-    pub fn new(p: &Pipeline, b: &Boundaries, groups: &[RegionGroup]) -> Result<Populations, Error> {
-        let Some(spec) = &p.population else {
-            return Ok(Populations::default());
-        };
-        let given = read::population(spec)?;
+    ///
+    /// `given` is the table's population per code for `spec.year` (`read::population`).
+    ///
+    /// # Errors
+    /// A code of the table that is not a region of the boundaries.
+    pub fn new(
+        spec: &PopulationSpec,
+        given: &HashMap<String, i64>,
+        b: &Boundaries,
+        groups: &[RegionGroup],
+    ) -> Result<Populations, Error> {
         let unknown: Vec<&String> = given.keys().filter(|c| b.find(c).is_none()).collect();
         if !unknown.is_empty() {
             let mut u: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();

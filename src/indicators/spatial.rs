@@ -19,13 +19,7 @@ use rstar::RTree;
 use rstar::primitives::{GeomWithData, Line};
 use serde::Serialize;
 
-/// Queen (any touching point) or rook (a shared stretch of boundary).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Contiguity {
-    Queen,
-    Rook,
-}
+pub use crate::config::Contiguity;
 
 /// Binary, symmetric spatial weights: sorted neighbour indices per region.
 #[derive(Debug, Clone, PartialEq)]

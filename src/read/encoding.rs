@@ -14,30 +14,12 @@
 use std::path::{Path, PathBuf};
 
 use encoding_rs::EUC_KR;
-use serde::Serialize;
 
 use crate::error::Error;
 
-/// How an input's text is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Encoding {
-    /// Decide from the bytes.
-    Auto,
-    Utf8,
-    /// Windows code page 949 (a superset of EUC-KR), as Korean Windows writes it.
-    Cp949,
-}
+pub use crate::config::Encoding;
 
 impl Encoding {
-    pub const NAMES: [(&'static str, Encoding); 5] = [
-        ("auto", Encoding::Auto),
-        ("utf-8", Encoding::Utf8),
-        ("utf8", Encoding::Utf8),
-        ("cp949", Encoding::Cp949),
-        ("euc-kr", Encoding::Cp949),
-    ];
-
     fn gdal_name(self) -> &'static str {
         match self {
             Encoding::Cp949 => "CP949",

@@ -6,19 +6,19 @@
 pub mod amount;
 pub mod checksum;
 pub mod encoding;
+mod tables;
 
 pub use checksum::checksum;
+pub use tables::{crosswalk, kostat_codes, population, region_groups, table};
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use gdal::vector::{Geometry, LayerAccess};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use geo::{Area, Coord, MultiPolygon, Point};
 
-use crate::config::{
-    BoundariesSpec, FundingSpec, InputKind, InputSpec, Locate, RegionGroupsSpec, ValueSpec,
-};
+use crate::config::{BoundariesSpec, FundingSpec, InputKind, InputSpec, Locate, ValueSpec};
 use crate::crs::{Transformer, WORK_CRS};
 use crate::error::Error;
 use crate::model::{
@@ -317,58 +317,6 @@ fn geometry_kind(g: &geo::Geometry<f64>) -> &'static str {
     }
 }
 
-/// Reads the named columns of a table (CSV or any layer), as text, in file order.
-pub fn table(path: &Path, columns: &[&str]) -> Result<Vec<Vec<String>>, Error> {
-    let ds = open(path)?;
-    let mut l = layer(&ds, path, None)?;
-    let idx: Vec<usize> = columns
-        .iter()
-        .map(|c| field_index(&l, c, path))
-        .collect::<Result<_, _>>()?;
-    Ok(l.features()
-        .map(|f| {
-            idx.iter()
-                .map(|&i| text(&f, i).trim().to_string())
-                .collect()
-        })
-        .collect())
-}
-
-/// Population per region code for the configured census year.
-///
-/// # Errors
-/// A population that is not a whole number ≥ 0, a code repeated for the year, or no row for
-/// the year: each names the file and row.
-pub fn population(spec: &crate::config::PopulationSpec) -> Result<HashMap<String, i64>, Error> {
-    let rows = table(
-        &spec.path,
-        &[&spec.code_field, &spec.year_field, &spec.population_field],
-    )?;
-    let err = |row: usize, message: String| Error::Read {
-        path: spec.path.clone(),
-        layer: String::new(),
-        message: format!("row {row}: {message}"),
-    };
-    let mut out = HashMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        if r[1].parse::<i64>().ok() != Some(spec.year) {
-            continue;
-        }
-        let n = amount::parse_amount(&r[2], crate::config::AmountUnit::Krw)
-            .map_err(|(_, d)| err(i + 1, format!("column `{}`: {d}", spec.population_field)))?;
-        if out.insert(r[0].clone(), n).is_some() {
-            return Err(err(
-                i + 1,
-                format!("code {} appears twice for {}", r[0], spec.year),
-            ));
-        }
-    }
-    if out.is_empty() {
-        return Err(err(0, format!("no rows for year {}", spec.year)));
-    }
-    Ok(out)
-}
-
 /// Number of points of a GDAL geometry, all parts and rings.
 fn vertex_count(g: &Geometry) -> usize {
     match g.geometry_count() {
@@ -398,46 +346,6 @@ fn make_valid(mp: &MultiPolygon<f64>) -> Option<MultiPolygon<f64>> {
         _ => vec![],
     };
     Some(MultiPolygon::new(polys))
-}
-
-/// A regional group of 시도 (the report's 9 groups), defined in data.
-#[derive(Debug, Clone)]
-pub struct RegionGroup {
-    pub id: String,
-    pub name: String,
-    pub sido_codes: Vec<String>,
-}
-
-/// Reads the table that maps 시도 codes to regional groups.
-pub fn region_groups(spec: &RegionGroupsSpec) -> Result<Vec<RegionGroup>, Error> {
-    let ds = open(&spec.path)?;
-    let mut l = layer(&ds, &spec.path, None)?;
-    let gi = field_index(&l, &spec.group_field, &spec.path)?;
-    let ni = field_index(&l, &spec.name_field, &spec.path)?;
-    let si = field_index(&l, &spec.sido_code_field, &spec.path)?;
-    let layer_name = l.name();
-    let mut groups: BTreeMap<String, RegionGroup> = BTreeMap::new();
-    let mut seen: HashMap<String, String> = HashMap::new();
-    for (row, f) in l.features().enumerate() {
-        let id = text(&f, gi).trim().to_string();
-        let sido = text(&f, si).trim().to_string();
-        if let Some(prev) = seen.insert(sido.clone(), id.clone())
-            && prev != id
-        {
-            return Err(Error::Read {
-                path: spec.path.clone(),
-                layer: layer_name.clone(),
-                message: format!("row {}: 시도 {sido} is in groups {prev} and {id}", row + 1),
-            });
-        }
-        let g = groups.entry(id.clone()).or_insert_with(|| RegionGroup {
-            id,
-            name: text(&f, ni),
-            sido_codes: Vec::new(),
-        });
-        g.sido_codes.push(sido);
-    }
-    Ok(groups.into_values().collect())
 }
 
 /// Records read from one input: the readable ones, the rejects, and what the manifest needs.
@@ -479,7 +387,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
         _ => None,
     };
     let date_const = match &spec.date {
-        ValueSpec::Const(c) => crate::crosswalk::parse_date(c),
+        ValueSpec::Const(c) => crate::model::parse_date(c),
         _ => None,
     };
     let funding_i = match &spec.funding {
@@ -619,7 +527,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
         let date = match date_i {
             Some(i) => {
                 let v = text(&f, i);
-                match crate::crosswalk::parse_date(&v) {
+                match crate::model::parse_date(&v) {
                     Some(d) => Some(d),
                     None if v.trim().is_empty() => None,
                     None => {

@@ -82,21 +82,7 @@ fn money(v: i128, what: &str) -> Result<Value, String> {
         .map_err(|_| format!("{what}: {v} KRW does not fit a 64-bit integer"))
 }
 
-/// An output column name made from data or config text: `amount_<kind>_<id>_krw` with the id
-/// reduced to lower-case ASCII letters, digits and `_`.
-pub fn amount_column(kind: &str, id: &str) -> String {
-    let clean: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("amount_{kind}_{clean}_krw")
-}
+pub use crate::model::amount_column;
 
 /// Output column name for a programme id: `amount_program_<id>_krw`.
 pub fn program_column(id: &str) -> String {

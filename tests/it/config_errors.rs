@@ -9,7 +9,7 @@ use crate::fixtures::grid_dir;
 fn render(dir: &Path, toml: &str) -> String {
     let path = dir.join("bad.toml");
     std::fs::write(&path, toml).unwrap();
-    let err = smartgap::config::load(&path).expect_err("config must be rejected");
+    let err = smartgap::pipeline::load(&path).expect_err("config must be rejected");
     let mut out = String::new();
     miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
         .with_width(100)

@@ -120,7 +120,8 @@ fn kostat_codes_map_through_the_population_tables_units_with_exact_splits() {
         root = root.display()
     );
     std::fs::write(dir.path().join("k.toml"), toml).unwrap();
-    let p = smartgap::config::load(&dir.path().join("k.toml")).unwrap_or_else(|e| panic!("{e:?}"));
+    let p =
+        smartgap::pipeline::load(&dir.path().join("k.toml")).unwrap_or_else(|e| panic!("{e:?}"));
     let o = smartgap::pipeline::run(&p).unwrap();
     let t = &o.report.totals;
     assert_eq!((t.assigned_records, t.assigned_krw), (4, 1_010_008));

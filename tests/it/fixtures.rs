@@ -172,7 +172,7 @@ pub fn run_on_grid(
     let toml = grid_pipeline(name, max_reject_share, inputs);
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, toml).unwrap();
-    let p = smartgap::config::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
+    let p = smartgap::pipeline::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
     smartgap::pipeline::run(&p).expect("run succeeds")
 }
 
@@ -188,7 +188,8 @@ pub fn grid_pipeline(name: &str, max_reject_share: f64, inputs: &str) -> String 
 /// redirected to a fresh temp dir, which is returned with the outcome.
 pub fn run_repo_pipeline(rel: &str) -> (tempfile::TempDir, smartgap::pipeline::RunOutcome) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut p = smartgap::config::load(&root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e:?}"));
+    let mut p =
+        smartgap::pipeline::load(&root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e:?}"));
     let out = tempfile::tempdir().unwrap();
     p.output_dir = out.path().to_path_buf();
     let o = smartgap::pipeline::run(&p).unwrap_or_else(|e| panic!("{rel}: {e:?}"));

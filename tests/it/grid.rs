@@ -9,7 +9,7 @@ use gdal::vector::LayerAccess;
 use crate::fixtures::{geojson, grid_dir, props};
 
 fn run(dir: &Path) -> smartgap::pipeline::RunOutcome {
-    let p = smartgap::config::load(&dir.join("grid.toml")).expect("valid config");
+    let p = smartgap::pipeline::load(&dir.join("grid.toml")).expect("valid config");
     smartgap::pipeline::run(&p).expect("run succeeds")
 }
 

@@ -20,7 +20,7 @@ fn messy_dir() -> tempfile::TempDir {
 #[test]
 fn bad_coordinates_are_rejected_with_their_reason_and_quoted_columns_work() {
     let dir = messy_dir();
-    let mut p = smartgap::config::load(&dir.path().join("messy.toml")).expect("valid config");
+    let mut p = smartgap::pipeline::load(&dir.path().join("messy.toml")).expect("valid config");
     p.output_dir = dir.path().join("out");
     let o = smartgap::pipeline::run(&p).expect("run succeeds");
     let ds = gdal::Dataset::open(dir.path().join("out/smartgap.gpkg")).unwrap();
@@ -106,7 +106,7 @@ fn an_input_above_max_input_mib_is_refused_with_its_size() {
             "max_reject_share = 0.9\nmax_input_mib = 1",
         );
     std::fs::write(dir.path().join("big.toml"), toml).unwrap();
-    let e = smartgap::config::load(&dir.path().join("big.toml")).unwrap_err();
+    let e = smartgap::pipeline::load(&dir.path().join("big.toml")).unwrap_err();
     assert!(
         e.problems
             .iter()
@@ -132,7 +132,7 @@ fn paths_outside_the_pipeline_folders_are_refused_unless_listed_in_roots() {
             "[pipeline]\nname = \"t\"\noutput_dir = \"{out}\"\n{extra}\n[boundaries]\npath = \"{boundaries}\"\nlevels = [\"sido\"]\n\n{input}"
         );
         std::fs::write(b.join("pipe.toml"), toml).unwrap();
-        smartgap::config::load(&b.join("pipe.toml")).map_err(|e| format!("{e:?}"))
+        smartgap::pipeline::load(&b.join("pipe.toml")).map_err(|e| format!("{e:?}"))
     };
     let outside = |r: Result<smartgap::config::Pipeline, String>| {
         let e = r.expect_err("must be refused");

@@ -145,7 +145,7 @@ fn grids_from_the_cache_and_from_a_damaged_cache_give_the_same_outputs() {
     let saved = grids(&out);
     assert_eq!(saved.len(), 3, "{saved:?}");
     let streamed = dir.path().join("streamed.toml");
-    let p = smartgap::config::load(&streamed).unwrap();
+    let p = smartgap::pipeline::load(&streamed).unwrap();
     // From the cache: the same bytes.
     smartgap::pipeline::run(&p).unwrap();
     assert_same_geojson(&plain_out, &out, &["sido", "sigungu", "emd", "rejects"]);

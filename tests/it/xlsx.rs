@@ -61,7 +61,7 @@ fn a_header_without_a_unit_is_a_config_error() {
         ),
     )
     .unwrap();
-    let e = smartgap::config::load(&dir.path().join("xlsx.toml")).unwrap_err();
+    let e = smartgap::pipeline::load(&dir.path().join("xlsx.toml")).unwrap_err();
     assert!(
         e.problems
             .iter()

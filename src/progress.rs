@@ -1,0 +1,89 @@
+//! Progress and timing helpers for the stage log: a throttled progress line on a terminal,
+//! throughput, and the process's peak memory. The bottom of the module graph: it uses nothing
+//! of the crate.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+/// The process's peak resident set so far (Linux `VmHWM`), for the stage log.
+pub fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+/// Throughput for the stage log lines: rows per second over `ms` milliseconds.
+pub fn per_second(rows: usize, ms: u64) -> u64 {
+    (rows as u64 * 1000)
+        .checked_div(ms)
+        .unwrap_or(rows as u64 * 1000)
+}
+
+/// A progress line on standard error, redrawn at most four times a second, only when it is a
+/// terminal.
+pub struct Progress {
+    name: String,
+    on: bool,
+    started: Instant,
+    last: std::cell::Cell<Instant>,
+}
+
+impl Progress {
+    pub fn new(name: &str) -> Progress {
+        let now = Instant::now();
+        Progress {
+            name: name.to_string(),
+            on: std::io::stderr().is_terminal(),
+            started: now,
+            last: std::cell::Cell::new(now),
+        }
+    }
+
+    /// Whether a line is due (on a terminal, a quarter second after the last), marking it drawn.
+    fn due(&self) -> bool {
+        if !self.on || self.last.get().elapsed() < Duration::from_millis(250) {
+            return false;
+        }
+        self.last.set(Instant::now());
+        true
+    }
+
+    pub fn tick(&self, rows: u64) {
+        if !self.due() {
+            return;
+        }
+        let s = self.started.elapsed().as_secs_f64().max(1e-3);
+        let _ = write!(
+            std::io::stderr(),
+            "\r{}: {:.1} M rows, {:.2} M rows/s   ",
+            self.name,
+            rows as f64 / 1e6,
+            rows as f64 / 1e6 / s
+        );
+    }
+
+    /// `done` of `total` items.
+    pub fn tick_of(&self, done: usize, total: usize, what: &str) {
+        if !self.due() {
+            return;
+        }
+        let _ = write!(
+            std::io::stderr(),
+            "\r{}: {done} of {total} {what} ({:.0} %)   ",
+            self.name,
+            100.0 * done as f64 / total.max(1) as f64
+        );
+    }
+
+    pub fn done(&self) {
+        if self.on && self.started.elapsed() >= Duration::from_millis(250) {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
+}
