@@ -1,0 +1,219 @@
+//! The CSV reader (`csv` crate; UTF-8 or CP949).
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use geo::Coord;
+
+use super::rows::{Bad, BadAmount, Columns, Raw, Rows, Val, amount_int, amount_text};
+use crate::config::{AmountUnit, Locate};
+use crate::error::Error;
+use crate::model::RejectReason;
+use crate::read::encoding::Encoding;
+pub(super) type CsvReader = csv::Reader<std::io::BufReader<File>>;
+
+/// Opens a CSV at its data rows: the reader, the encoding its text is decoded with, and the
+/// column names of row `header_row`.
+pub(super) fn csv_open(
+    path: &Path,
+    configured: Encoding,
+    header_row: usize,
+    delim: u8,
+) -> Result<(CsvReader, Encoding, Vec<String>), Error> {
+    let open_err = |e: std::io::Error| Error::Open {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut f = File::open(path).map_err(open_err)?;
+    // The encoding, from the first 4 MiB when not configured (as for GDAL-read CSVs: not
+    // UTF-8 means CP949).
+    let mut sample = Vec::new();
+    (&mut f)
+        .take(4 << 20)
+        .read_to_end(&mut sample)
+        .map_err(open_err)?;
+    let bom = sample.starts_with(b"\xEF\xBB\xBF");
+    let enc = match configured {
+        Encoding::Auto => match std::str::from_utf8(&sample) {
+            Ok(_) => Encoding::Utf8,
+            // A character cut at the end of the sample is not evidence.
+            Err(e) if e.error_len().is_none() => Encoding::Utf8,
+            Err(_) => Encoding::Cp949,
+        },
+        e => e,
+    };
+    use std::io::Seek;
+    f.seek(std::io::SeekFrom::Start(if bom { 3 } else { 0 }))
+        .map_err(open_err)?;
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delim)
+        .from_reader(std::io::BufReader::with_capacity(1 << 20, f));
+    let mut rec = csv::ByteRecord::new();
+    for _ in 0..header_row {
+        let more = r.read_byte_record(&mut rec).map_err(|e| Error::Read {
+            path: path.to_path_buf(),
+            layer: String::new(),
+            message: e.to_string(),
+        })?;
+        if !more {
+            return Err(Error::Read {
+                path: path.to_path_buf(),
+                layer: String::new(),
+                message: format!("the file ends before header row {header_row}"),
+            });
+        }
+    }
+    let mut buf = String::new();
+    let names = rec
+        .iter()
+        .map(|b| decode(b, enc, &mut buf).unwrap_or("").trim().to_string())
+        .collect();
+    Ok((r, enc, names))
+}
+
+/// A CSV field as text: UTF-8 as is, CP949 decoded (ASCII needs no decoding). `None` when the
+/// bytes are not UTF-8 in a UTF-8 file.
+pub(super) fn decode<'b>(bytes: &'b [u8], enc: Encoding, buf: &'b mut String) -> Option<&'b str> {
+    if enc == Encoding::Cp949 && !bytes.is_ascii() {
+        buf.clear();
+        let (text, _) = encoding_rs::EUC_KR.decode_without_bom_handling(bytes);
+        buf.push_str(&text);
+        return Some(buf.as_str());
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
+pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
+    let spec = rows.spec;
+    let (mut r, enc, names) = csv_open(&spec.path, spec.encoding, spec.header_row, delim)?;
+    rows.encoding = Some(enc);
+    let idx = |name: &str| {
+        names.iter().position(|n| n == name).ok_or_else(|| {
+            rows.err(format!(
+                "column `{name}` not found (columns: {})",
+                names.join(", ")
+            ))
+        })
+    };
+    let (xi, yi) = match &spec.locate {
+        Locate::Point { x, y, .. } => (idx(x)?, idx(y)?),
+        _ => {
+            return Err(rows.err("a streamed CSV is located by x/y columns (by = \"point\")"));
+        }
+    };
+    let Columns {
+        id: id_i,
+        amount: amount_i,
+        program: program_i,
+        date: date_i,
+        funding: funding_i,
+    } = Columns::of(spec, idx)?;
+    let unit = spec.amount.as_ref().map(|a| a.unit);
+    let mut rec = csv::ByteRecord::new();
+    let (mut b_id, mut b_prog, mut b_fund, mut b_date, mut b_amount) = (
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
+    loop {
+        let more = r
+            .read_byte_record(&mut rec)
+            .map_err(|e| rows.err(format!("after row {}: {e}", rows.rows)))?;
+        if !more {
+            return Ok(());
+        }
+        let row = rows.rows + 1;
+        let mut not_utf8 = None;
+        let get = |i: usize| rec.get(i).unwrap_or(b"");
+        let id = id_i.and_then(|i| decode(get(i), enc, &mut b_id));
+        let program = program_i.and_then(|i| decode(get(i), enc, &mut b_prog));
+        let funding = funding_i.and_then(|i| decode(get(i), enc, &mut b_fund));
+        let date = date_i.and_then(|i| decode(get(i), enc, &mut b_date));
+        for (i, v) in [
+            (id_i, id),
+            (program_i, program),
+            (funding_i, funding),
+            (date_i, date),
+        ] {
+            if let (Some(i), None) = (i, v) {
+                not_utf8 = Some(i);
+            }
+        }
+        if let Some(i) = not_utf8 {
+            return Err(rows.err(format!(
+                "row {row}, column `{}`: not UTF-8 (the file's first 4 MiB were); set encoding = \"cp949\" on the input",
+                names[i]
+            )));
+        }
+        let amount = match (amount_i, unit) {
+            (Some(i), Some(u)) => Some(csv_amount(get(i), u, &mut b_amount)),
+            _ => None,
+        };
+        let (xs, ys) = (get(xi), get(yi));
+        let xy = coordinates(parse_f64(xs), parse_f64(ys), || {
+            (
+                String::from_utf8_lossy(xs).into_owned(),
+                String::from_utf8_lossy(ys).into_owned(),
+            )
+        });
+        let raw = Raw {
+            id: Val::text(id),
+            amount,
+            program,
+            program_key: None,
+            funding,
+            date: Val::text(date),
+            xy,
+        };
+        if !rows.push(raw)? {
+            return Ok(());
+        }
+    }
+}
+
+/// A point from two parsed coordinates, or the reject naming the text of both (`text` is
+/// called only then).
+pub(super) fn coordinates(
+    x: Option<f64>,
+    y: Option<f64>,
+    text: impl FnOnce() -> (String, String),
+) -> Result<Coord<f64>, Bad> {
+    match (x, y) {
+        (Some(x), Some(y)) => Ok(Coord { x, y }),
+        _ => {
+            let (xs, ys) = text();
+            Err((
+                RejectReason::CoordinateInvalid,
+                format!("coordinates x=`{xs}` y=`{ys}` are not finite numbers"),
+            ))
+        }
+    }
+}
+
+pub(super) fn parse_f64(b: &[u8]) -> Option<f64> {
+    std::str::from_utf8(b)
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+}
+
+/// Plain digits are converted directly; anything else (separators, decimals, full-width
+/// digits, signs) goes through the exact decimal parser.
+pub(super) fn csv_amount(b: &[u8], unit: AmountUnit, buf: &mut String) -> Result<i64, BadAmount> {
+    if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
+        let v = b
+            .iter()
+            .fold(0i128, |acc, d| acc * 10 + i128::from(d - b'0'));
+        return amount_int(v, unit);
+    }
+    buf.clear();
+    buf.push_str(&String::from_utf8_lossy(b));
+    amount_text(buf, unit)
+}

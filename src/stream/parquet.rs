@@ -1,0 +1,624 @@
+//! The GeoParquet reader (`parquet`/`arrow`; Debian's GDAL 3.6 has no Parquet driver).
+
+use std::fs::File;
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
+};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, BinaryViewArray, LargeBinaryArray, LargeStringArray,
+    PrimitiveArray, StringArray, StringViewArray,
+};
+use arrow_buffer::NullBuffer;
+use arrow_schema::DataType;
+use geo::Coord;
+
+use super::csv::coordinates;
+use super::rows::{Bad, BadAmount, Raw, Rows, Val, amount_int, amount_text};
+use super::{CHUNK_ROWS, UNSEEN};
+use crate::config::{AmountUnit, FundingSpec, Locate, ValueSpec};
+use crate::error::Error;
+use crate::model::RejectReason;
+pub(super) fn parquet_builder(
+    path: &Path,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>, String> {
+    let f = File::open(path).map_err(|e| e.to_string())?;
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .map_err(|e| format!("not a readable Parquet file: {e}"))
+}
+
+/// `builder` again, reading the text columns `names` as Arrow dictionaries.
+pub(super) fn with_dictionaries(
+    path: &Path,
+    builder: parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>,
+    names: &[&str],
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>, String> {
+    use arrow_schema::{Field, Schema};
+    let schema = builder.schema().clone();
+    let text = |f: &Field| {
+        names.contains(&f.name().as_str())
+            && matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8)
+    };
+    if !schema.fields().iter().any(|f| text(f)) {
+        return Ok(builder);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let f = f.as_ref().clone();
+            if text(&f) {
+                let t = f.data_type().clone();
+                f.with_data_type(DataType::Dictionary(Box::new(DataType::Int32), Box::new(t)))
+            } else {
+                f
+            }
+        })
+        .collect();
+    let schema = std::sync::Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let f = File::open(path).map_err(|e| e.to_string())?;
+    let options = parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_schema(schema);
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new_with_options(f, options)
+        .map_err(|e| format!("not a readable Parquet file: {e}"))
+}
+
+pub(super) fn parquet_field_names(path: &Path) -> Result<Vec<String>, String> {
+    let b = parquet_builder(path)?;
+    Ok(b.schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect())
+}
+
+/// The primary geometry column of a GeoParquet file and its CRS (`None`: declared unknown),
+/// from the file's `geo` metadata (GeoParquet 1.x). A missing `crs` means OGC:CRS84.
+pub(super) fn geoparquet_geometry(
+    meta: &parquet::file::metadata::ParquetMetaData,
+) -> Result<(String, Option<String>), String> {
+    let geo = meta
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == "geo"))
+        .and_then(|k| k.value.as_deref())
+        .ok_or("no GeoParquet `geo` metadata: locate by x/y columns instead (by = \"point\")")?;
+    let geo: serde_json::Value =
+        serde_json::from_str(geo).map_err(|e| format!("GeoParquet `geo` metadata: {e}"))?;
+    let column = geo["primary_column"]
+        .as_str()
+        .unwrap_or("geometry")
+        .to_string();
+    let col = &geo["columns"][&column];
+    let encoding = col["encoding"].as_str().unwrap_or("");
+    if !encoding.eq_ignore_ascii_case("wkb") {
+        return Err(format!(
+            "geometry column `{column}` is encoded as `{encoding}`; smartgap reads WKB GeoParquet"
+        ));
+    }
+    let crs = match col.get("crs") {
+        None => Some("OGC:CRS84".to_string()),
+        Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(projjson) => match (
+            projjson["id"]["authority"].as_str(),
+            &projjson["id"]["code"],
+        ) {
+            (Some(a), serde_json::Value::Number(n)) => Some(format!("{a}:{n}")),
+            (Some(a), serde_json::Value::String(c)) => Some(format!("{a}:{c}")),
+            // PROJ reads PROJJSON itself.
+            _ => Some(projjson.to_string()),
+        },
+    };
+    Ok((column, crs))
+}
+
+pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
+    let spec = rows.spec;
+    let builder = parquet_builder(&spec.path).map_err(|m| rows.err(m))?;
+    // The program column decoded as a dictionary: a few distinct values, each read and
+    // interned once per batch instead of once per row.
+    let dictionary: Vec<&str> = match &spec.program {
+        ValueSpec::Field(f) => vec![f.as_str()],
+        _ => Vec::new(),
+    };
+    let builder = with_dictionaries(&spec.path, builder, &dictionary).map_err(|m| rows.err(m))?;
+    let schema = builder.schema().clone();
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let (geom, xy) = match &spec.locate {
+        Locate::Geometry { crs } => {
+            let (column, file_crs) =
+                geoparquet_geometry(builder.metadata()).map_err(|m| rows.err(m))?;
+            let crs = crs.clone().or(file_crs).ok_or_else(|| {
+                rows.err("the GeoParquet file declares its CRS unknown; set locate.crs")
+            })?;
+            rows.set_crs(crs);
+            (Some(column), None)
+        }
+        Locate::Point { x, y, .. } => (None, Some((x.clone(), y.clone()))),
+        _ => return Err(rows.err("a streamed input is located by point or geometry")),
+    };
+    let field = |v: &ValueSpec| match v {
+        ValueSpec::Field(f) => Some(f.clone()),
+        _ => None,
+    };
+    let funding_field = match &spec.funding {
+        FundingSpec::Field(f) => Some(f.clone()),
+        FundingSpec::Const(_) => None,
+    };
+    let wanted: Vec<String> = [
+        spec.id_field.clone(),
+        spec.amount.as_ref().map(|a| a.field.clone()),
+        field(&spec.program),
+        funding_field.clone(),
+        field(&spec.date),
+        geom.clone(),
+        xy.as_ref().map(|p| p.0.clone()),
+        xy.as_ref().map(|p| p.1.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut roots = Vec::new();
+    for w in &wanted {
+        match names.iter().position(|n| n == w) {
+            Some(i) => roots.push(i),
+            None => {
+                return Err(rows.err(format!(
+                    "column `{w}` not found (columns: {})",
+                    names.join(", ")
+                )));
+            }
+        }
+    }
+    roots.sort_unstable();
+    roots.dedup();
+    let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(CHUNK_ROWS)
+        .build()
+        .map_err(|e| rows.err(e.to_string()))?;
+    let unit = spec.amount.as_ref().map(|a| a.unit);
+    let (mut b_id, mut b_prog, mut b_fund, mut b_date, mut b_amount, mut b_x, mut b_y) = (
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
+    for batch in reader {
+        let batch = batch.map_err(|e| rows.err(format!("after row {}: {e}", rows.rows)))?;
+        let col = |name: &Option<String>| -> Result<Option<Column>, Error> {
+            match name {
+                None => Ok(None),
+                Some(n) => {
+                    let a = batch
+                        .column_by_name(n)
+                        .ok_or_else(|| rows.err(format!("column `{n}` not found")))?;
+                    Column::new(a.clone(), n).map(Some).map_err(|m| rows.err(m))
+                }
+            }
+        };
+        let id = col(&spec.id_field)?;
+        let amount = col(&spec.amount.as_ref().map(|a| a.field.clone()))?;
+        let program = col(&field(&spec.program))?;
+        let funding = col(&funding_field)?;
+        let date = col(&field(&spec.date))?;
+        let x = col(&xy.as_ref().map(|p| p.0.clone()))?;
+        let y = col(&xy.as_ref().map(|p| p.1.clone()))?;
+        rows.program_memo.clear();
+        if let Some(n) = program.as_ref().and_then(Column::dictionary_len) {
+            rows.program_memo.resize(n, UNSEEN);
+        }
+        let wkb = match &geom {
+            Some(g) => {
+                let a = batch
+                    .column_by_name(g)
+                    .ok_or_else(|| rows.err(format!("column `{g}` not found")))?;
+                Some(Wkb::new(a).map_err(|m| rows.err(format!("column `{g}`: {m}")))?)
+            }
+            None => None,
+        };
+        for i in 0..batch.num_rows() {
+            let xy = match (&wkb, &x, &y) {
+                (Some(w), _, _) => w.point(i),
+                (None, Some(x), Some(y)) => {
+                    coordinates(x.number(i, &mut b_x), y.number(i, &mut b_y), || {
+                        (
+                            x.text(i, &mut b_x).unwrap_or("").to_string(),
+                            y.text(i, &mut b_y).unwrap_or("").to_string(),
+                        )
+                    })
+                }
+                _ => Err((RejectReason::LocationMissing, "no location".into())),
+            };
+            let raw = Raw {
+                id: id.as_ref().map_or(Val::Null, |c| c.val(i, &mut b_id)),
+                amount: match (&amount, unit) {
+                    (Some(c), Some(u)) => Some(c.amount(i, u, &mut b_amount)),
+                    _ => None,
+                },
+                program: program.as_ref().and_then(|c| c.text(i, &mut b_prog)),
+                program_key: program
+                    .as_ref()
+                    .filter(|c| c.keys.is_some())
+                    .and_then(|c| c.index(i)),
+                funding: funding.as_ref().and_then(|c| c.text(i, &mut b_fund)),
+                date: date.as_ref().map_or(Val::Null, |c| c.val(i, &mut b_date)),
+                xy,
+            };
+            if !rows.push(raw)? {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One Arrow column of text or numbers, dictionary-encoded or not, its type resolved once per
+/// batch: reading a value is a match on [`Typed`] and a bit of the null bitmap, not a chain of
+/// dynamic calls (`is_null`, `data_type`, downcast) per value.
+pub(super) struct Column {
+    pub(super) values: Typed,
+    /// Validity of `values` (`None`: no nulls).
+    pub(super) nulls: Option<NullBuffer>,
+    /// Dictionary keys, normalised to indices into `values` (`NULL_KEY`: null).
+    pub(super) keys: Option<Vec<u32>>,
+}
+
+pub(super) const NULL_KEY: u32 = u32::MAX;
+
+/// The column types a value column may have.
+pub(super) enum Typed {
+    Utf8(StringArray),
+    LargeUtf8(LargeStringArray),
+    Utf8View(StringViewArray),
+    I8(PrimitiveArray<Int8Type>),
+    I16(PrimitiveArray<Int16Type>),
+    I32(PrimitiveArray<Int32Type>),
+    I64(PrimitiveArray<Int64Type>),
+    U8(PrimitiveArray<UInt8Type>),
+    U16(PrimitiveArray<UInt16Type>),
+    U32(PrimitiveArray<UInt32Type>),
+    U64(PrimitiveArray<UInt64Type>),
+    F32(PrimitiveArray<Float32Type>),
+    F64(PrimitiveArray<Float64Type>),
+}
+
+impl Typed {
+    pub(super) fn of(a: &ArrayRef) -> Option<Typed> {
+        Some(match a.data_type() {
+            DataType::Utf8 => Typed::Utf8(a.as_string::<i32>().clone()),
+            DataType::LargeUtf8 => Typed::LargeUtf8(a.as_string::<i64>().clone()),
+            DataType::Utf8View => Typed::Utf8View(a.as_string_view().clone()),
+            DataType::Int8 => Typed::I8(a.as_primitive().clone()),
+            DataType::Int16 => Typed::I16(a.as_primitive().clone()),
+            DataType::Int32 => Typed::I32(a.as_primitive().clone()),
+            DataType::Int64 => Typed::I64(a.as_primitive().clone()),
+            DataType::UInt8 => Typed::U8(a.as_primitive().clone()),
+            DataType::UInt16 => Typed::U16(a.as_primitive().clone()),
+            DataType::UInt32 => Typed::U32(a.as_primitive().clone()),
+            DataType::UInt64 => Typed::U64(a.as_primitive().clone()),
+            DataType::Float32 => Typed::F32(a.as_primitive().clone()),
+            DataType::Float64 => Typed::F64(a.as_primitive().clone()),
+            _ => return None,
+        })
+    }
+
+    /// An integer value exactly, `None` for text and floats.
+    pub(super) fn int(&self, k: usize) -> Option<i128> {
+        Some(match self {
+            Typed::I8(a) => i128::from(a.value(k)),
+            Typed::I16(a) => i128::from(a.value(k)),
+            Typed::I32(a) => i128::from(a.value(k)),
+            Typed::I64(a) => i128::from(a.value(k)),
+            Typed::U8(a) => i128::from(a.value(k)),
+            Typed::U16(a) => i128::from(a.value(k)),
+            Typed::U32(a) => i128::from(a.value(k)),
+            Typed::U64(a) => i128::from(a.value(k)),
+            _ => return None,
+        })
+    }
+}
+
+impl Column {
+    pub(super) fn new(array: ArrayRef, name: &str) -> Result<Column, String> {
+        let (values, keys) = match array.data_type() {
+            DataType::Dictionary(..) => {
+                let d = array.as_any_dictionary();
+                let nk = d.normalized_keys();
+                let keys = (0..array.len())
+                    .map(|i| {
+                        if array.is_null(i) {
+                            NULL_KEY
+                        } else {
+                            u32::try_from(nk[i]).unwrap_or(NULL_KEY)
+                        }
+                    })
+                    .collect();
+                (d.values().clone(), Some(keys))
+            }
+            _ => (array, None),
+        };
+        let Some(typed) = Typed::of(&values) else {
+            return Err(format!(
+                "column `{name}` is {}; expected text or numbers",
+                values.data_type()
+            ));
+        };
+        Ok(Column {
+            nulls: values.logical_nulls(),
+            values: typed,
+            keys,
+        })
+    }
+
+    /// The number of distinct values of a dictionary column (its dictionary's length).
+    pub(super) fn dictionary_len(&self) -> Option<usize> {
+        self.keys.as_ref()?;
+        Some(match &self.values {
+            Typed::Utf8(a) => a.len(),
+            Typed::LargeUtf8(a) => a.len(),
+            Typed::Utf8View(a) => a.len(),
+            Typed::I8(a) => a.len(),
+            Typed::I16(a) => a.len(),
+            Typed::I32(a) => a.len(),
+            Typed::I64(a) => a.len(),
+            Typed::U8(a) => a.len(),
+            Typed::U16(a) => a.len(),
+            Typed::U32(a) => a.len(),
+            Typed::U64(a) => a.len(),
+            Typed::F32(a) => a.len(),
+            Typed::F64(a) => a.len(),
+        })
+    }
+
+    pub(super) fn index(&self, i: usize) -> Option<usize> {
+        let i = match &self.keys {
+            Some(k) => match k[i] {
+                NULL_KEY => return None,
+                k => k as usize,
+            },
+            None => i,
+        };
+        match &self.nulls {
+            Some(n) if n.is_null(i) => None,
+            _ => Some(i),
+        }
+    }
+
+    /// The value as text (numbers formatted), `None` when null.
+    pub(super) fn text<'s>(&'s self, i: usize, buf: &'s mut String) -> Option<&'s str> {
+        use std::fmt::Write as _;
+        let k = self.index(i)?;
+        buf.clear();
+        let _ = match &self.values {
+            Typed::Utf8(a) => return Some(a.value(k)),
+            Typed::LargeUtf8(a) => return Some(a.value(k)),
+            Typed::Utf8View(a) => return Some(a.value(k)),
+            // Shortest text that reads back to the same float: what the writer meant.
+            Typed::F32(a) => write!(buf, "{}", a.value(k)),
+            Typed::F64(a) => write!(buf, "{}", a.value(k)),
+            t => write!(buf, "{}", t.int(k).unwrap_or_default()),
+        };
+        Some(buf.as_str())
+    }
+
+    /// Integers as numbers, anything else as text.
+    pub(super) fn val<'s>(&'s self, i: usize, buf: &'s mut String) -> Val<'s> {
+        let Some(k) = self.index(i) else {
+            return Val::Null;
+        };
+        match &self.values {
+            Typed::I64(a) => Val::Int(a.value(k)),
+            Typed::I32(a) => Val::Int(i64::from(a.value(k))),
+            Typed::I16(a) => Val::Int(i64::from(a.value(k))),
+            _ => Val::text(self.text(i, buf)),
+        }
+    }
+
+    /// An integer column exactly; anything else through its text.
+    pub(super) fn amount(
+        &self,
+        i: usize,
+        unit: AmountUnit,
+        buf: &mut String,
+    ) -> Result<i64, BadAmount> {
+        let Some(k) = self.index(i) else {
+            return Err((RejectReason::AmountMissing, "amount is empty".into(), None));
+        };
+        let int = match &self.values {
+            Typed::I64(_) | Typed::I32(_) | Typed::U64(_) | Typed::U32(_) => self.values.int(k),
+            _ => None,
+        };
+        match int {
+            Some(v) => amount_int(v, unit),
+            None => amount_text(self.text(i, buf).unwrap_or(""), unit),
+        }
+    }
+
+    pub(super) fn number(&self, i: usize, buf: &mut String) -> Option<f64> {
+        let k = self.index(i)?;
+        match &self.values {
+            Typed::F64(a) => Some(a.value(k)),
+            Typed::F32(a) => Some(f64::from(a.value(k))),
+            _ => self.text(i, buf)?.trim().parse().ok(),
+        }
+        .filter(|v: &f64| v.is_finite())
+    }
+}
+
+/// A column of WKB geometries.
+pub(super) struct Wkb {
+    pub(super) values: Binaries,
+    pub(super) nulls: Option<NullBuffer>,
+}
+
+pub(super) enum Binaries {
+    Binary(BinaryArray),
+    Large(LargeBinaryArray),
+    View(BinaryViewArray),
+}
+
+impl Wkb {
+    pub(super) fn new(a: &ArrayRef) -> Result<Wkb, String> {
+        let values = match a.data_type() {
+            DataType::Binary => Binaries::Binary(a.as_binary::<i32>().clone()),
+            DataType::LargeBinary => Binaries::Large(a.as_binary::<i64>().clone()),
+            DataType::BinaryView => Binaries::View(a.as_binary_view().clone()),
+            t => return Err(format!("{t}; expected WKB (binary)")),
+        };
+        Ok(Wkb {
+            values,
+            nulls: a.logical_nulls(),
+        })
+    }
+
+    pub(super) fn point(&self, i: usize) -> Result<Coord<f64>, Bad> {
+        if self.nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+            return Err((RejectReason::LocationMissing, "no geometry".into()));
+        }
+        let bytes = match &self.values {
+            Binaries::Binary(a) => a.value(i),
+            Binaries::Large(a) => a.value(i),
+            Binaries::View(a) => a.value(i),
+        };
+        wkb_point(bytes)
+    }
+}
+
+/// Decodes a WKB (ISO or EWKB) point.
+pub fn wkb_point(b: &[u8]) -> Result<Coord<f64>, Bad> {
+    let bad = |m: String| (RejectReason::CoordinateInvalid, m);
+    let le = match b.first() {
+        Some(1) => true,
+        Some(0) => false,
+        Some(x) => return Err(bad(format!("WKB byte order {x} is neither 0 nor 1"))),
+        None => return Err((RejectReason::LocationMissing, "empty WKB geometry".into())),
+    };
+    let word = |off: usize, n: usize| -> Option<&[u8]> { b.get(off..off + n) };
+    let u32_at = |off| {
+        word(off, 4).map(|w| {
+            let w: [u8; 4] = w.try_into().unwrap_or_default();
+            if le {
+                u32::from_le_bytes(w)
+            } else {
+                u32::from_be_bytes(w)
+            }
+        })
+    };
+    let f64_at = |off| {
+        word(off, 8).map(|w| {
+            let w: [u8; 8] = w.try_into().unwrap_or_default();
+            if le {
+                f64::from_le_bytes(w)
+            } else {
+                f64::from_be_bytes(w)
+            }
+        })
+    };
+    let t = u32_at(1).ok_or_else(|| bad(format!("WKB of {} bytes is truncated", b.len())))?;
+    // EWKB flags: 0x80000000 Z, 0x40000000 M, 0x20000000 SRID follows; ISO: 1000s for Z/M.
+    let off = if t & 0x2000_0000 != 0 { 9 } else { 5 };
+    let base = (t & 0x0FFF_FFFF) % 1000;
+    if base != 1 {
+        let name = match base {
+            2 => "LineString",
+            3 => "Polygon",
+            4 => "MultiPoint",
+            5 => "MultiLineString",
+            6 => "MultiPolygon",
+            7 => "GeometryCollection",
+            _ => "unknown",
+        };
+        return Err(bad(format!(
+            "expected a point, found a WKB {name} (type {t}); polygon inputs are read with stream = false"
+        )));
+    }
+    match (f64_at(off), f64_at(off + 8)) {
+        (Some(x), Some(y)) if x.is_nan() && y.is_nan() => {
+            Err((RejectReason::LocationMissing, "empty point".into()))
+        }
+        (Some(x), Some(y)) => Ok(Coord { x, y }),
+        _ => Err(bad(format!("WKB of {} bytes is truncated", b.len()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AmountUnit;
+    use crate::stream::rows::Val;
+    use arrow_array::types::Int32Type;
+    use arrow_array::{DictionaryArray, Int16Array, Int64Array};
+    use std::sync::Arc;
+
+    #[test]
+    fn column_values_and_nulls_plain_and_dictionary() {
+        let mut buf = String::new();
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![Some(7), None, Some(-3)]));
+        let c = Column::new(ints, "n").unwrap();
+        assert_eq!(c.index(1), None);
+        assert!(matches!(c.val(0, &mut buf), Val::Int(7)));
+        assert!(matches!(c.val(1, &mut buf), Val::Null));
+        assert_eq!(c.text(2, &mut buf), Some("-3"));
+        assert_eq!(c.amount(0, AmountUnit::Krw, &mut buf).ok(), Some(7));
+        assert!(c.amount(1, AmountUnit::Krw, &mut buf).is_err());
+
+        let years: ArrayRef = Arc::new(Int16Array::from(vec![None, Some(2015)]));
+        let c = Column::new(years, "year").unwrap();
+        assert!(matches!(c.val(0, &mut buf), Val::Null));
+        assert!(matches!(c.val(1, &mut buf), Val::Int(2015)));
+
+        let text: ArrayRef = Arc::new(LargeStringArray::from(vec![Some("a"), None, Some("1.5")]));
+        let c = Column::new(text, "t").unwrap();
+        assert_eq!(c.text(0, &mut buf), Some("a"));
+        assert_eq!(c.text(1, &mut buf), None);
+        assert_eq!(c.number(2, &mut buf), Some(1.5));
+        assert_eq!(c.dictionary_len(), None);
+
+        // A null key and a key pointing at a null dictionary value both read as null.
+        let dict: DictionaryArray<Int32Type> = vec![Some("x"), None, Some("y"), Some("x")]
+            .into_iter()
+            .collect();
+        let values = StringArray::from(vec![Some("x"), Some("y"), None]);
+        let keys = arrow_array::Int32Array::from(vec![Some(0), None, Some(1), Some(2)]);
+        let with_null_value =
+            DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap();
+        let c = Column::new(Arc::new(dict), "p").unwrap();
+        assert_eq!(c.dictionary_len(), Some(2));
+        let got: Vec<Option<String>> = (0..4)
+            .map(|i| c.text(i, &mut buf).map(str::to_string))
+            .collect();
+        assert_eq!(
+            got,
+            [Some("x".into()), None, Some("y".into()), Some("x".into())]
+        );
+        assert_eq!(c.index(3), c.index(0));
+        let c = Column::new(Arc::new(with_null_value), "p").unwrap();
+        let got: Vec<Option<String>> = (0..4)
+            .map(|i| c.text(i, &mut buf).map(str::to_string))
+            .collect();
+        assert_eq!(got, [Some("x".into()), None, Some("y".into()), None]);
+
+        let floats: ArrayRef = Arc::new(arrow_array::BooleanArray::from(vec![true]));
+        assert!(Column::new(floats, "b").is_err());
+    }
+
+    #[test]
+    fn wkb_nulls_and_points() {
+        let mut p = vec![1u8, 1, 0, 0, 0];
+        p.extend(127.5f64.to_le_bytes());
+        p.extend(37.25f64.to_le_bytes());
+        let a: ArrayRef = Arc::new(BinaryArray::from(vec![Some(p.as_slice()), None]));
+        let w = Wkb::new(&a).unwrap();
+        let c = w.point(0).unwrap();
+        assert_eq!((c.x, c.y), (127.5, 37.25));
+        assert_eq!(w.point(1).unwrap_err().0, RejectReason::LocationMissing);
+    }
+}
