@@ -2,18 +2,21 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 PIPELINE ?= pipelines/national.toml
+# Cargo puts the binary under CARGO_TARGET_DIR when that is set.
+BIN := $(or $(CARGO_TARGET_DIR),target)/release/smartgap
 
 .PHONY: run test setup build check ci fmt lint data verify fuzz clean bench
 
 ## run: install what is missing, build in release and run the national nightly pipeline
 run: setup
 	$(CARGO) build --release --locked
-	./target/release/smartgap run $(PIPELINE)
+	$(BIN) run $(PIPELINE)
 
-## test: install what is missing, then formatting, clippy -D warnings and every test
+## test: install what is missing, then formatting, clippy -D warnings, rustdoc -D warnings and every test
 test: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps --quiet
 	$(CARGO) test --locked --release
 
 ci: test
@@ -26,7 +29,7 @@ build: setup
 
 ## check: validate a pipeline file and its inputs' headers without running it
 check: build
-	./target/release/smartgap check $(PIPELINE)
+	$(BIN) check $(PIPELINE)
 
 fmt:
 	$(CARGO) fmt --all

@@ -30,7 +30,7 @@ LOCK="$BENCH/peers/requirements.lock.txt"
 DATA="$BENCH/data"
 OUT="$BENCH/out"
 LOGS="$OUT/logs"
-BIN="$ROOT/target/release/smartgap"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/smartgap"
 STATUS="$OUT/status.txt"        # key<TAB>value lines read by summarize.py
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PYTHONHASHSEED=0 PYTHONWARNINGS=ignore

@@ -8,15 +8,22 @@
 //! per km², share, rank, tier) and **writes** a GeoPackage, RFC 7946 GeoJSON and a manifest,
 //! published atomically. Money is checked at every step: Σ read = Σ assigned + Σ rejected.
 //!
-//! Modules, in pipeline order:
-//! - [`config`]: the TOML pipeline, validated with every problem reported at once;
-//! - [`read`]: boundaries, region groups and records through GDAL; exact amount parsing;
-//! - [`assign`]: codes, names within their parent, point-in-polygon with an edge rule;
-//! - [`aggregate`]: per-level sums, roll-up and the money invariants;
-//! - [`indicators`]: per-region indicators;
-//! - [`write`]: output layers, GeoPackage and GeoJSON; [`publish`]: lock, staging, atomic swap;
-//! - [`pipeline`]: the stages in order; [`report`]: the run manifest;
-//! - [`model`], [`crs`], [`error`]: shared nouns, PROJ, errors.
+//! Modules, in pipeline order; each uses only those above it (no import cycle):
+//! - [`progress`], [`model`], [`crs`], [`sealed`]: timing helpers, shared nouns (regions,
+//!   records, rejects, dates), PROJ, sealed cache files;
+//! - [`config`]: the TOML pipeline, validated with every problem reported at once; [`error`];
+//! - [`crosswalk`]: dated admin-code changes; [`read`]: boundaries, tables and records through
+//!   GDAL, exact amount parsing, encodings, checksums;
+//! - [`locate`], [`overlay`], [`assign`]: point-in-polygon, exact intersection areas, and
+//!   codes, names and geometries to regions;
+//! - [`aggregate`]: per-level sums, roll-up and the money invariants; [`stream`]: chunked point
+//!   inputs read, located and folded in one pass;
+//! - [`indicators`]: per-region indicators, inequality, spatial statistics;
+//! - [`report`]: the run manifest; [`write`](mod@write): output layers, GeoPackage and GeoJSON;
+//!   [`publish`]: lock, staging, atomic swap;
+//! - [`pipeline`]: the stages in order.
+
+#![forbid(unsafe_code)]
 
 pub mod aggregate;
 pub mod assign;

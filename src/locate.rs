@@ -14,29 +14,8 @@ use std::path::Path;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{BoundingRect, Coord, MultiPolygon, coordinate_position::CoordPos};
 use rayon::prelude::*;
-use rstar::{RTree, primitives::GeomWithData, primitives::Rectangle};
 
 use crate::model::{AdminLevel, LevelRegions};
-
-type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
-
-/// An R-tree of the bounding boxes of a level's regions, each tagged with its index.
-pub fn bbox_tree(level: &LevelRegions) -> RTree<Entry> {
-    let entries: Vec<Entry> = level
-        .regions
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            r.geometry.bounding_rect().map(|b| {
-                GeomWithData::new(
-                    Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
-                    i,
-                )
-            })
-        })
-        .collect();
-    RTree::bulk_load(entries)
-}
 
 /// A grid size that keeps most points out of the exact test: cells about the size of the
 /// typical vertex spacing would be ideal; 8 M cells (32 MiB) bounds memory.

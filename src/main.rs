@@ -1,10 +1,13 @@
 //! The `smartgap` command: parses the CLI, calls the library, renders errors, sets the exit
 //! code (0 ok, 1 run failed, 2 bad config or usage).
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -49,7 +52,15 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    // Colour only for a person at a terminal: cron logs, pipes and files get plain text, and
+    // NO_COLOR (https://no-color.org) turns it off everywhere.
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(miette::MietteHandlerOpts::new().color(colour).build())
+    }));
     tracing_subscriber::fmt()
+        .with_ansi(colour)
         .with_env_filter(
             EnvFilter::try_new(&cli.log_level).unwrap_or_else(|_| EnvFilter::new("info")),
         )

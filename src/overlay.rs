@@ -33,7 +33,7 @@ use crate::locate::EdgeIndex;
 const FRAGILE: f64 = 1e-6;
 
 /// The area of A ∩ B in the units of the coordinates (square metres in EPSG:5179), or `None`
-/// where the boundaries run within [`FRAGILE`] of each other without sharing edges exactly
+/// where the boundaries run within `FRAGILE` of each other without sharing edges exactly
 /// (two digitisations of one border): there a piece's midpoint may round to the wrong side,
 /// and when the error that could cause exceeds 10⁻⁹ of A's area the caller should use a
 /// noding overlay (GEOS) instead.

@@ -19,7 +19,7 @@ use crate::locate::Locator;
 use crate::model::RegionGroup;
 use crate::model::{AdminLevel, FundingSource};
 use crate::model::{Boundaries, Investment, Reject};
-use crate::progress::{peak_rss_mib, per_second};
+use crate::progress::{checkpoint, peak_rss_mib, per_second};
 use crate::publish;
 use crate::read;
 use crate::report::{
@@ -90,14 +90,9 @@ pub fn fingerprint(p: &Pipeline) -> Result<String, Error> {
 }
 
 /// The nightly entry point: skips the run when the published outputs already come from the
-/// same fingerprint (same version, config and input checksums), unless `force`.
-/// Returns `None` when skipped.
-pub fn run_incremental(p: &Pipeline, force: bool) -> Result<Option<RunOutcome>, Error> {
-    run_incremental_with(p, force, false)
-}
-
-/// [`run_incremental`], with the checksums of unchanged inputs remembered across runs in
-/// `<output_dir>/cache/` unless `rehash` (see [`read::checksum`]).
+/// same fingerprint (same version, config and input checksums), unless `force`; the checksums
+/// of unchanged inputs are remembered across runs in `<output_dir>/cache/` unless `rehash`
+/// (see [`read::checksum()`]). Returns `None` when skipped.
 pub fn run_incremental_with(
     p: &Pipeline,
     force: bool,
@@ -203,6 +198,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         rejects.append(&mut s.rejects);
     }
     let ms = lap("read", &mut timings);
+    checkpoint("read");
     if !streamed.is_empty() {
         // Streaming reads, reprojects and locates in one pass: report it as its own stage.
         if let Some(t) = timings.last_mut() {
@@ -252,6 +248,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         .collect();
     rejects.sort_by_key(|r| (r.input, r.row));
     let ms = lap("assign", &mut timings);
+    checkpoint("assign");
     info!(
         assigned = money.len() + attrs.len(),
         rejected = rejects.len(),
@@ -271,6 +268,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     );
     aggregate::check_invariants(&boundaries, &agg).map_err(Error::Invariant)?;
     let ms = lap("aggregate", &mut timings);
+    checkpoint("aggregate");
     info!(assigned_krw = %agg.assigned_krw, ms, "aggregate done");
 
     // totals: every won read is assigned or rejected
@@ -308,6 +306,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     all.sort_by_key(|a| (records[a.record].input, records[a.record].row));
     let assignments = write::assignments_layer(&records, &all, &names);
     let ms = lap("indicators", &mut timings);
+    checkpoint("indicators");
     info!(layers = layers.len() + 3, ms, "indicators done");
 
     // write, with the global statistics computed beside it: the GeoPackage (SQLite, one
@@ -401,6 +400,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         message: e.to_string(),
     })?;
     lap("write", &mut timings);
+    checkpoint("write");
 
     let fingerprint = fingerprinting
         .join()
@@ -474,6 +474,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         message: e.to_string(),
     })?;
 
+    checkpoint("report");
     for (reason, s) in &report.rejects_by_reason {
         warn!(reason = %reason, count = s.count, amount_krw = %s.amount_krw, "rejected records");
     }

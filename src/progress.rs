@@ -5,6 +5,35 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+/// The named points of a run, in order, where [`checkpoint`] can hold the process.
+pub const CHECKPOINTS: [&str; 10] = [
+    "read",
+    "assign",
+    "aggregate",
+    "indicators",
+    "write",
+    "report",
+    "publish.synced",
+    "publish.renamed",
+    "publish.swapped",
+    "publish.linked",
+];
+
+/// A named point of a run (one of [`CHECKPOINTS`]). With `SMARTGAP_PAUSE_AT=<name>` in the
+/// environment the process prints `smartgap: paused at <name>` on standard error and waits
+/// there until it is killed, so a test can stop a run at an exact moment (the nightly tests
+/// SIGKILL it at every point) instead of at a timed one. Without the variable it costs one
+/// environment lookup.
+pub fn checkpoint(name: &str) {
+    debug_assert!(CHECKPOINTS.contains(&name), "unknown checkpoint {name}");
+    if std::env::var_os("SMARTGAP_PAUSE_AT").is_some_and(|v| v == name) {
+        let _ = writeln!(std::io::stderr(), "smartgap: paused at {name}");
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
 /// The process's peak resident set so far (Linux `VmHWM`), for the stage log.
 pub fn peak_rss_mib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::Error;
+use crate::progress::checkpoint;
 
 /// The published names, each a symlink through `current`.
 pub const PUBLISHED: [&str; 5] = [
@@ -169,9 +170,11 @@ impl Staging {
         let t = std::time::Instant::now();
         sync_tree(&self.dir).map_err(|e| werr(&self.dir, e))?;
         tracing::debug!(ms = t.elapsed().as_millis() as u64, "synced");
+        checkpoint("publish.synced");
         let final_dir = self.out.join("runs").join(&self.id);
         fs::rename(&self.dir, &final_dir).map_err(|e| werr(&final_dir, e))?;
         sync_dir(&self.out.join("runs")).map_err(|e| werr(&self.out, e))?;
+        checkpoint("publish.renamed");
         // Swap `current` atomically: a new symlink renamed over the old one.
         let tmp = self.out.join(format!(".current-{}", self.id));
         let _ = fs::remove_file(&tmp);
@@ -179,6 +182,7 @@ impl Staging {
             .map_err(|e| werr(&tmp, e))?;
         let current = self.out.join("current");
         fs::rename(&tmp, &current).map_err(|e| werr(&current, e))?;
+        checkpoint("publish.swapped");
         for name in PUBLISHED {
             let link = self.out.join(name);
             let target = Path::new("current").join(name);
@@ -192,6 +196,7 @@ impl Staging {
             fs::rename(&tmp, &link).map_err(|e| werr(&link, e))?;
         }
         sync_dir(&self.out).map_err(|e| werr(&self.out, e))?;
+        checkpoint("publish.linked");
         let t = std::time::Instant::now();
         prune(&self.out.join("runs"), keep_runs, &self.id);
         tracing::debug!(ms = t.elapsed().as_millis() as u64, "pruned");

@@ -9,7 +9,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install -q -r "$root/scripts/verify/requirements.txt"
 export PYTHONWARNINGS=ignore
-bin="$root/target/release/smartgap"
+bin="${CARGO_TARGET_DIR:-$root/target}/release/smartgap"
 
 echo "== national pipeline"
 "$bin" --log-level warn run "$root/pipelines/national.toml" >/dev/null

@@ -114,7 +114,7 @@ fn is_sheet_or_csv(path: &Path) -> (bool, bool) {
 }
 
 /// Opens an input under its encoding; spreadsheets are read as text (no guessed number types),
-/// and with a header below row 1 the rows are read raw so [`header`] can take the names.
+/// and with a header below row 1 the rows are read raw so `header` can take the names.
 pub fn open_input(
     path: &Path,
     enc: encoding::Encoding,

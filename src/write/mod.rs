@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use geo::{Geometry, MultiPolygon};
 
-use crate::aggregate::{Aggregates, LevelTotals, RegionTotals};
+use crate::aggregate::{LevelTotals, RegionTotals};
 use crate::assign::RegionAttributes;
 use crate::indicators::RegionIndicators;
 use crate::model::{AdminLevel, FundingSource, Reject};
@@ -421,9 +421,4 @@ pub fn lorenz_layer(points: &[crate::indicators::summary::LorenzPoint]) -> OutLa
             })
             .collect(),
     }
-}
-
-/// Convenience for callers that hold aggregates: the totals of a named level.
-pub fn level_totals<'a>(a: &'a Aggregates, name: &str) -> Option<&'a LevelTotals> {
-    a.levels.iter().find(|l| l.level == name)
 }

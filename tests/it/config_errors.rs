@@ -104,3 +104,27 @@ fn check_accepts_a_valid_pipeline() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn logs_and_errors_written_to_a_pipe_carry_no_colour_escapes() {
+    // Nightly cron logs: standard error is a pipe or a file, not a terminal, and NO_COLOR is
+    // not set; neither the log lines of a run nor a configuration error may hold ANSI escapes.
+    let dir = grid_dir();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        grid_toml().replace("max_reject_share", "max_reject_shar"),
+    )
+    .unwrap();
+    for args in [&["check", "bad.toml"][..], &["run", "grid.toml"][..]] {
+        let o = Command::new(env!("CARGO_BIN_EXE_smartgap"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("NO_COLOR")
+            .env("CLICOLOR_FORCE", "0")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.is_empty(), "{args:?}: nothing logged");
+        assert!(!err.contains('\u{1b}'), "{args:?}: {err}");
+    }
+}

@@ -4,7 +4,7 @@
 
 use smartgap::config::{AmountUnit, FundingSpec, InputKind, InputSpec, Locate, ValueSpec};
 use smartgap::indicators::spatial::Rng;
-use smartgap::model::FundingSource;
+use smartgap::model::{FundingSource, RejectReason};
 use smartgap::read::encoding::Encoding;
 
 fn cases() -> usize {
@@ -152,14 +152,108 @@ fn random_geojson_features_never_panic_the_reader() {
     }
 }
 
+/// An amount in 억원 built from random parts, with the exact KRW it stands for (computed from
+/// the parts in `i128`, not from the text) or the reject it must get.
+fn random_amount(rng: &mut Rng) -> (String, Result<i128, RejectReason>) {
+    let int_len = rng.below(14);
+    let int_digits: Vec<u8> = (0..int_len).map(|_| rng.below(10) as u8).collect();
+    let frac_len = if rng.below(3) == 0 {
+        0
+    } else {
+        1 + rng.below(11)
+    };
+    let frac_digits: Vec<u8> = (0..frac_len).map(|_| rng.below(10) as u8).collect();
+    let sign = ["", "", "", "-", "+", "－"][rng.below(6)];
+    let full_width = rng.below(4) == 0;
+    let grouped = rng.below(3) == 0;
+    let digit = |d: u8| {
+        if full_width {
+            char::from_u32('０' as u32 + u32::from(d)).unwrap()
+        } else {
+            char::from(b'0' + d)
+        }
+    };
+    let mut text = String::from(sign);
+    for (i, d) in int_digits.iter().enumerate() {
+        if grouped && i > 0 && (int_len - i).is_multiple_of(3) {
+            text.push(if full_width { '，' } else { ',' });
+        }
+        text.push(digit(*d));
+    }
+    if frac_len > 0 {
+        text.push(if full_width { '．' } else { '.' });
+        text.extend(frac_digits.iter().map(|d| digit(*d)));
+    }
+    if rng.below(4) == 0 {
+        text = format!("  {text} ");
+    }
+    let int: i128 = int_digits.iter().fold(0, |v, d| v * 10 + i128::from(*d));
+    // 1 억원 = 10^8 KRW: the first eight fraction digits are whole won, the rest must be 0.
+    let mut krw = int * 100_000_000;
+    let mut scale = 10_000_000i128;
+    let mut below_one_won = false;
+    for d in &frac_digits {
+        if scale == 0 {
+            below_one_won |= *d != 0;
+        } else {
+            krw += i128::from(*d) * scale;
+            scale /= 10;
+        }
+    }
+    let expected = if int_len == 0 && frac_len == 0 {
+        Err(if sign.is_empty() {
+            RejectReason::AmountMissing
+        } else {
+            RejectReason::AmountInvalid
+        })
+    } else if below_one_won || krw > i128::from(i64::MAX) {
+        Err(RejectReason::AmountInvalid)
+    } else if !sign.is_empty() && sign != "+" && krw != 0 {
+        Err(RejectReason::AmountNegative)
+    } else {
+        Ok(krw)
+    };
+    (text, expected)
+}
+
 #[test]
 fn random_amount_texts_parse_exactly_or_are_rejected() {
+    // Well-formed amounts of random length, precision, sign, grouping and width: the exact
+    // value, or the one reject reason that fits.
     let mut rng = Rng::new(3);
+    let (mut exact, mut rejected) = (0, 0);
+    for _ in 0..cases() * 20 {
+        let (text, expected) = random_amount(&mut rng);
+        let got = smartgap::read::amount::parse_amount(&text, AmountUnit::HundredMillionKrw)
+            .map(i128::from)
+            .map_err(|(reason, _)| reason);
+        assert_eq!(got, expected, "{text:?}");
+        if got.is_ok() {
+            exact += 1;
+        } else {
+            rejected += 1;
+        }
+    }
+    assert!(
+        exact > 0 && rejected > 0,
+        "{exact} parsed, {rejected} rejected"
+    );
+    // Random junk around numbers: whatever parses was a number all along, so it parses the same
+    // with the junk-free characters only, and a text holding a letter never parses.
+    let mut rng = Rng::new(5);
     for _ in 0..cases() * 20 {
         let t = random_text(&mut rng, 5);
         if let Ok(v) = smartgap::read::amount::parse_amount(&t, AmountUnit::HundredMillionKrw) {
-            // Whatever parsed is a whole multiple of 1 KRW and non-negative.
-            assert!(v >= 0, "{t:?} → {v}");
+            assert!(!t.chars().any(|c| c.is_alphabetic()), "{t:?} parsed as {v}");
+            let bare: String = t
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != ',')
+                .collect();
+            assert_eq!(
+                smartgap::read::amount::parse_amount(&bare, AmountUnit::HundredMillionKrw),
+                Ok(v),
+                "{t:?}"
+            );
         }
     }
 }

@@ -1,9 +1,11 @@
-//! Nightly operation: incremental skips, `--force`, and SIGKILL at random moments never
-//! harming the published outputs.
+//! Nightly operation: incremental skips, `--force`, and SIGKILL at every stage and every step
+//! of publishing never harming the published outputs.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use crate::fixtures::grid_dir;
 
@@ -70,53 +72,59 @@ fn an_unchanged_night_is_skipped_and_force_reruns() {
 }
 
 #[test]
-fn sigkill_at_any_moment_leaves_the_published_outputs_complete() {
+fn sigkill_at_every_stage_leaves_the_published_outputs_complete() {
     let dir = grid_dir();
     assert!(smartgap(dir.path(), &["run", "grid.toml"]).status.success());
     let out = dir.path().join("out");
     let before = published(&out);
-    // How long one forced run takes, to spread the kills over it.
-    let t0 = Instant::now();
-    assert!(
-        smartgap(dir.path(), &["run", "--force", "grid.toml"])
-            .status
-            .success()
-    );
-    let span = t0.elapsed().as_micros().max(1) as u64;
-    let trials = 24u64;
-    let mut killed_mid_run = 0;
-    for k in 0..trials {
+    // Each run is held at one named point (`SMARTGAP_PAUSE_AT`, see `progress::checkpoint`)
+    // and killed there: before and after every stage and every step of publishing.
+    for point in smartgap::progress::CHECKPOINTS {
         let mut child = Command::new(env!("CARGO_BIN_EXE_smartgap"))
             .args(["--log-level", "error", "run", "--force", "grid.toml"])
+            .env("SMARTGAP_PAUSE_AT", point)
             .current_dir(dir.path())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // Deterministic spread over 0–120 % of a run (golden-ratio sequence).
-        let frac = (k as f64 * 0.618_033_988_75).fract() * 1.2;
-        std::thread::sleep(Duration::from_micros((span as f64 * frac) as u64));
-        if child.try_wait().unwrap().is_none() {
-            killed_mid_run += 1;
-        }
-        let _ = child.kill(); // SIGKILL on Unix
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let wanted = format!("smartgap: paused at {point}");
+        let paused = loop {
+            match rx.recv_timeout(Duration::from_secs(120)) {
+                Ok(line) if line == wanted => break true,
+                Ok(_) => continue,
+                Err(_) => break false,
+            }
+        };
+        assert!(paused, "the run never reached checkpoint {point}");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{point}: the run did not wait"
+        );
+        child.kill().unwrap(); // SIGKILL on Unix
         let _ = child.wait();
         // Whatever happened, readers see one complete run: the outputs are deterministic,
         // so the previous run and any newly published one have the same bytes.
         assert_eq!(
             published(&out),
             before,
-            "trial {k}: published outputs changed"
+            "killed at {point}: published outputs changed"
         );
         let ds = gdal::Dataset::open(out.join("smartgap.gpkg")).unwrap();
-        assert!(ds.layer_count() >= 5, "trial {k}");
+        assert!(ds.layer_count() >= 5, "killed at {point}");
         let manifest: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
-        assert_eq!(manifest["totals"]["assigned_krw"], 52_300, "trial {k}");
+        assert_eq!(
+            manifest["totals"]["assigned_krw"], 52_300,
+            "killed at {point}"
+        );
     }
-    eprintln!("SIGKILL trials: {trials}, {killed_mid_run} hit a running process");
-    assert!(
-        killed_mid_run >= trials / 2,
-        "only {killed_mid_run} of {trials} kills hit a running process"
-    );
     // The next run cleans up what the killed runs left in staging.
     assert!(
         smartgap(dir.path(), &["run", "--force", "grid.toml"])
