@@ -27,6 +27,7 @@
 
 pub mod aggregate;
 pub mod assign;
+pub mod cache;
 pub mod config;
 pub mod crosswalk;
 pub mod crs;

@@ -17,8 +17,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::config::Pipeline;
 use crate::error::Error;
 use crate::progress::checkpoint;
+use crate::read;
 
 /// The published names, each a symlink through `current`.
 pub const PUBLISHED: [&str; 5] = [
@@ -259,6 +261,38 @@ fn sync_tree(dir: &Path) -> std::io::Result<()> {
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// The fingerprint of a run: smartgap's version and commit, the resolved config and the sha256
+/// of every file it reads.
+///
+/// # Errors
+/// A file that cannot be hashed.
+pub fn fingerprint(p: &Pipeline) -> Result<String, Error> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(crate::VERSION.as_bytes());
+    h.update(crate::GIT_COMMIT.as_bytes());
+    let config =
+        serde_json::to_string(p).map_err(|e| Error::Invariant(format!("config to JSON: {e}")))?;
+    h.update(config.as_bytes());
+    let mut files = vec![p.boundaries.path.clone()];
+    files.extend(p.region_groups.as_ref().map(|g| g.path.clone()));
+    files.extend(p.crosswalk.clone());
+    files.extend(p.inputs.iter().map(|i| i.path.clone()));
+    for f in files {
+        h.update(read::checksum(&f)?.as_bytes());
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The run id of the published run when its fingerprint is `fingerprint`: the night has
+/// nothing new to do.
+pub fn unchanged(out: &Path, fingerprint: &str) -> Option<String> {
+    let text = fs::read_to_string(out.join("run.json")).ok()?;
+    let prev: serde_json::Value = serde_json::from_str(&text).ok()?;
+    (prev["fingerprint"].as_str() == Some(fingerprint))
+        .then(|| prev["run_id"].as_str().unwrap_or("?").to_string())
 }
 
 #[cfg(test)]

@@ -4,8 +4,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::aggregate::Aggregates;
+use crate::assign::Assigned;
 use crate::config::Pipeline;
-use crate::read::InputFile;
+use crate::error::Error;
+use crate::model::{Boundaries, Investment, Reject};
+use crate::read::{self, InputFile};
+use crate::stream::Streamed;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -79,3 +84,208 @@ pub struct RejectSummary {
 
 pub use crate::stream::StreamProfile;
 pub use crate::{GIT_COMMIT, VERSION};
+
+/// Σ read = Σ assigned + Σ rejected, in records and in KRW, over the materialised and the
+/// streamed inputs.
+///
+/// # Errors
+/// [`Error::Invariant`] when either balance does not hold.
+pub fn totals(
+    read_krw: i128,
+    records: &[Investment],
+    money: &[Assigned],
+    attrs: &[Assigned],
+    rejects: &[Reject],
+    streamed: &[(usize, Streamed)],
+    files: &[InputFile],
+) -> Result<Totals, Error> {
+    let input_records: u64 = files.iter().map(|f| f.rows).sum();
+    let unlisted = || streamed.iter().flat_map(|(_, s)| s.unlisted.values());
+    let assigned_krw: i128 = money
+        .iter()
+        .map(|a| i128::from(records[a.record].amount_krw.unwrap_or(0)))
+        .sum::<i128>()
+        + streamed.iter().map(|(_, s)| s.assigned_krw).sum::<i128>();
+    let rejected_krw: i128 = rejects
+        .iter()
+        .map(|r| i128::from(r.amount_krw.unwrap_or(0)))
+        .sum::<i128>()
+        + unlisted().map(|u| u.1).sum::<i128>();
+    let t = Totals {
+        input_records,
+        assigned_records: (money.len() + attrs.len()) as u64
+            + streamed.iter().map(|(_, s)| s.assigned_count).sum::<u64>(),
+        rejected_records: rejects.len() as u64 + unlisted().map(|u| u.0).sum::<u64>(),
+        input_krw: read_krw,
+        assigned_krw,
+        rejected_krw,
+    };
+    if t.assigned_records + t.rejected_records != t.input_records {
+        return Err(Error::Invariant(format!(
+            "{} records read from {} inputs, but {} assigned + {} rejected",
+            t.input_records,
+            files.len(),
+            t.assigned_records,
+            t.rejected_records
+        )));
+    }
+    if t.assigned_krw + t.rejected_krw != t.input_krw {
+        return Err(Error::Invariant(format!(
+            "{} KRW read, but {} assigned + {} rejected",
+            t.input_krw, t.assigned_krw, t.rejected_krw
+        )));
+    }
+    Ok(t)
+}
+
+/// One report per input, in config order.
+pub fn inputs(
+    p: &Pipeline,
+    files: &[InputFile],
+    records: &[Investment],
+    money: &[Assigned],
+    attrs: &[Assigned],
+    rejects: &[Reject],
+    streamed: &[(usize, Streamed)],
+) -> Vec<InputReport> {
+    p.inputs
+        .iter()
+        .zip(files)
+        .enumerate()
+        .map(|(i, (spec, file))| {
+            let assigned: Vec<&Investment> = money
+                .iter()
+                .chain(attrs)
+                .map(|a| &records[a.record])
+                .filter(|r| r.input == i)
+                .collect();
+            let rej: Vec<&Reject> = rejects.iter().filter(|r| r.input == i).collect();
+            if let Some((_, s)) = streamed.iter().find(|(k, _)| *k == i) {
+                return InputReport {
+                    name: spec.name.clone(),
+                    file: file.clone(),
+                    assigned: s.assigned_count,
+                    rejected: rej.len() as u64 + s.unlisted.values().map(|u| u.0).sum::<u64>(),
+                    amount_krw: s.read_krw,
+                    streamed: true,
+                    stream_profile: Some(s.profile.clone()),
+                };
+            }
+            InputReport {
+                name: spec.name.clone(),
+                file: file.clone(),
+                assigned: assigned.len() as u64,
+                rejected: rej.len() as u64,
+                amount_krw: assigned
+                    .iter()
+                    .map(|r| i128::from(r.amount_krw.unwrap_or(0)))
+                    .sum::<i128>()
+                    + rej
+                        .iter()
+                        .map(|r| i128::from(r.amount_krw.unwrap_or(0)))
+                        .sum::<i128>(),
+                streamed: false,
+                stream_profile: None,
+            }
+        })
+        .collect()
+}
+
+/// Everything the manifest is made from, borrowed from the finished stages.
+pub struct Facts<'a> {
+    pub pipeline: &'a Pipeline,
+    pub run_id: String,
+    pub fingerprint: String,
+    pub boundaries: &'a Boundaries,
+    /// One per input, in config order.
+    pub files: &'a [InputFile],
+    pub records: &'a [Investment],
+    /// Investment records assigned (money) and attribute records assigned.
+    pub money: &'a [Assigned],
+    pub attrs: &'a [Assigned],
+    pub rejects: &'a [Reject],
+    /// Streamed inputs, by index of the input.
+    pub streamed: &'a [(usize, Streamed)],
+    pub totals: Totals,
+    pub aggregates: &'a Aggregates,
+    pub timings_ms: Vec<(String, u64)>,
+}
+
+impl RunReport {
+    /// The manifest of a run.
+    ///
+    /// # Errors
+    /// The boundaries file cannot be hashed.
+    pub fn new(f: Facts<'_>) -> Result<RunReport, Error> {
+        let p = f.pipeline;
+        let b = f.boundaries;
+        Ok(RunReport {
+            smartgap_version: VERSION,
+            git_commit: GIT_COMMIT,
+            run_id: f.run_id,
+            fingerprint: f.fingerprint,
+            pipeline: p.clone(),
+            boundaries: BoundariesReport {
+                file: InputFile {
+                    path: p.boundaries.path.clone(),
+                    sha256: read::checksum(&p.boundaries.path)?,
+                    rows: b.levels.iter().map(|l| l.regions.len() as u64).sum(),
+                    encoding: None,
+                    warnings: Vec::new(),
+                },
+                regions: b
+                    .levels
+                    .iter()
+                    .map(|l| (l.level.to_string(), l.regions.len()))
+                    .collect(),
+            },
+            inputs: inputs(
+                p, f.files, f.records, f.money, f.attrs, f.rejects, f.streamed,
+            ),
+            totals: f.totals,
+            levels: f
+                .aggregates
+                .levels
+                .iter()
+                .map(|l| LevelReport {
+                    level: l.level.clone(),
+                    regions: l.regions.len(),
+                    regions_with_records: l.regions.values().filter(|t| t.record_count > 0).count(),
+                    amount_krw: l.sum_krw(),
+                    held_above_krw: l.held_above_krw,
+                    outside_krw: l.outside_krw,
+                })
+                .collect(),
+            rejects_by_reason: rejects_by_reason(f.rejects, f.streamed),
+            timings_ms: f.timings_ms,
+        })
+    }
+
+    /// Share of the input records rejected (0 when there were none).
+    pub fn reject_share(&self) -> f64 {
+        if self.totals.input_records == 0 {
+            0.0
+        } else {
+            self.totals.rejected_records as f64 / self.totals.input_records as f64
+        }
+    }
+}
+
+/// Count and amount of the rejects by reason, listed and (of streamed inputs) unlisted.
+fn rejects_by_reason(
+    rejects: &[Reject],
+    streamed: &[(usize, Streamed)],
+) -> BTreeMap<String, RejectSummary> {
+    let mut m: BTreeMap<String, RejectSummary> = BTreeMap::new();
+    for r in rejects {
+        let s = m.entry(r.reason.code().to_string()).or_default();
+        s.count += 1;
+        s.amount_krw += i128::from(r.amount_krw.unwrap_or(0));
+    }
+    for (reason, (count, krw)) in streamed.iter().flat_map(|(_, s)| &s.unlisted) {
+        let s = m.entry(reason.code().to_string()).or_default();
+        s.count += count;
+        s.amount_krw += krw;
+    }
+    m
+}

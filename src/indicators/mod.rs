@@ -4,6 +4,7 @@
 
 pub mod classify;
 pub mod inequality;
+pub mod levels;
 pub mod population;
 pub mod spatial;
 pub mod summary;

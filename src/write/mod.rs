@@ -3,6 +3,8 @@
 
 pub mod geojson;
 pub mod geopackage;
+pub mod layers;
+pub mod outputs;
 pub mod text_cache;
 
 use std::collections::BTreeMap;

@@ -183,8 +183,11 @@ fn cached_weights_give_the_same_outputs_and_a_bad_cache_is_rebuilt() {
             .success()
     );
     assert_eq!(published(&out), before);
-    // Corrupted (an index out of range, and garbage): rebuilt, same bytes, no panic.
-    std::fs::write(&cache[0], "[[[99]],[]]").unwrap();
+    // Corrupted: correctly sealed weights with an index out of range, and garbage without a
+    // seal. Both rebuilt, same bytes, no panic.
+    use sha2::{Digest, Sha256};
+    let bad = b"[[[99]],[]]";
+    std::fs::write(&cache[0], [&bad[..], &Sha256::digest(bad)[..]].concat()).unwrap();
     std::fs::write(&cache[1], "not json").unwrap();
     assert!(
         smartgap(dir.path(), &["run", "--force", "grid.toml"])

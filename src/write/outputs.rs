@@ -1,0 +1,124 @@
+//! A run's files in its staging folder: the GeoPackage, the GeoJSON layers, the weights as GAL
+//! and the JSON documents.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use tracing::debug;
+
+use crate::error::Error;
+use crate::indicators::levels::LevelSpatial;
+use crate::write::{self, GeomKind, OutLayer};
+
+/// Writes `layers` into `dir/smartgap.gpkg` and, those with geometry, into `dir/geojson/`.
+///
+/// The GeoPackage (SQLite, one thread) takes the layers as they are ready: it writes `layers`
+/// while `late` computes what only the last layers need (the global statistics) on this
+/// thread; the layers `late` returns are appended to the GeoPackage only, then the GeoJSON
+/// files (formatted in parallel) are written. The stage takes about the GeoPackage's time
+/// instead of the sum. GeoJSON geometry texts are kept in `cache` between runs.
+///
+/// # Errors
+/// Any file that cannot be written, naming it.
+pub fn layers<T>(
+    dir: &Path,
+    layers: &[Arc<OutLayer>],
+    geojson_decimals: u32,
+    cache: &Path,
+    late: impl FnOnce() -> (T, Vec<OutLayer>),
+) -> Result<T, Error> {
+    let gpkg = dir.join("smartgap.gpkg");
+    let (gpkg_written, geojson_written, value) = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<Arc<OutLayer>>();
+        let gpkg = &gpkg;
+        let gpkg_thread = scope.spawn(move || {
+            let t0 = Instant::now();
+            let r = write::geopackage::write(gpkg, rx).map_err(|message| Error::Write {
+                path: gpkg.clone(),
+                message,
+            });
+            debug!(ms = t0.elapsed().as_millis() as u64, "GeoPackage written");
+            r
+        });
+        // A send fails only when the writer has stopped on an error, which its join reports.
+        for l in layers {
+            let _ = tx.send(Arc::clone(l));
+        }
+        let t0 = Instant::now();
+        let (value, more) = late();
+        for l in more {
+            let _ = tx.send(Arc::new(l));
+        }
+        drop(tx);
+        debug!(ms = t0.elapsed().as_millis() as u64, "global statistics");
+        let t0 = Instant::now();
+        let geojson = layers
+            .iter()
+            .filter(|l| l.geom != GeomKind::None)
+            .try_for_each(|l| {
+                let path = dir.join("geojson").join(format!("{}.geojson", l.name));
+                write::geojson::write(&path, l, geojson_decimals, Some(cache))
+                    .map_err(|message| Error::Write { path, message })
+            });
+        debug!(ms = t0.elapsed().as_millis() as u64, "GeoJSON written");
+        let gpkg = gpkg_thread
+            .join()
+            .unwrap_or_else(|_| Err(Error::Invariant("the GeoPackage writer panicked".into())));
+        (gpkg, geojson, value)
+    });
+    gpkg_written?;
+    geojson_written?;
+    Ok(value)
+}
+
+/// Writes the weights of each level as `dir/weights/<level>.gal`.
+///
+/// # Errors
+/// A file that cannot be written, naming it.
+pub fn weights(dir: &Path, spatial: &[LevelSpatial]) -> Result<(), Error> {
+    let dir = dir.join("weights");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Write {
+        path: dir.clone(),
+        message: e.to_string(),
+    })?;
+    for sp in spatial {
+        let path = dir.join(format!("{}.gal", sp.level));
+        std::fs::write(&path, gal(sp)).map_err(|e| Error::Write {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// Writes `value` as pretty JSON with a final newline.
+///
+/// # Errors
+/// The file cannot be written, or `value` cannot be serialised.
+pub fn json(path: &Path, value: &impl Serialize) -> Result<(), Error> {
+    let werr = |message: String| Error::Write {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = serde_json::to_string_pretty(value).map_err(|e| werr(e.to_string()))?;
+    std::fs::write(path, text + "\n").map_err(|e| werr(e.to_string()))
+}
+
+/// The weights of each level as GAL text (GeoDa / PySAL `libpysal.io.open(...).read()`), ids
+/// are region codes.
+pub fn gal(sp: &LevelSpatial) -> String {
+    let mut out = format!("0 {} {} code\n", sp.codes.len(), sp.level);
+    for (code, nb) in sp.codes.iter().zip(&sp.weights.neighbors) {
+        out.push_str(&format!("{code} {}\n", nb.len()));
+        out.push_str(
+            &nb.iter()
+                .map(|&j| sp.codes[j].as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+        out.push('\n');
+    }
+    out
+}
