@@ -1,26 +1,21 @@
 //! The nightly job, top to bottom: read → assign → aggregate → indicators → write → publish.
 //!
-//! [`run`] is the stages in order; each stage's work lives in its own module, and the helpers
-//! here ([`stages`]) only gather what several stages hand to one another.
+//! [`run`] is the stages in order; each stage's work lives in its own module, and `stages` only
+//! gathers what each needs from the ones before it and times them.
 
 mod stages;
 
-use std::sync::Arc;
-
 use tracing::{info, warn};
 
-use crate::aggregate;
 use crate::config::{self, Pipeline};
 use crate::error::Error;
-use crate::indicators::levels::{self, LevelSpatial};
-use crate::indicators::population::Populations;
 use crate::progress::checkpoint;
 use crate::publish;
 use crate::read;
-use crate::report::{self, Facts, RunReport};
-use crate::write::{self, layers::Derived};
+use crate::report::RunReport;
+use crate::write;
 
-use self::stages::Clock;
+use self::stages::{Clock, Run};
 
 /// What a finished run hands back: its manifest and where its outputs are.
 #[derive(Debug)]
@@ -107,128 +102,38 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         Some(g) => read::region_groups(g)?,
         None => Vec::new(),
     };
-    let mut inputs = stages::read_inputs(p, &boundaries)?;
+    let run = Run {
+        p,
+        boundaries: &boundaries,
+        groups: &groups,
+    };
+    let mut inputs = run.read()?;
     clock.read_done(&inputs, &boundaries);
 
-    let assigned = stages::assign_records(p, &boundaries, &mut inputs)?;
+    let assigned = run.assign(&mut inputs)?;
     clock.assign_done(&inputs, &assigned);
 
-    let folded: Vec<_> = inputs.streamed.iter().map(|(_, s)| s.folded()).collect();
-    let agg = aggregate::aggregate(
-        &boundaries,
-        &groups,
-        &inputs.records,
-        &assigned.money,
-        &folded,
-        &p.indicators.periods,
-    );
-    aggregate::check_invariants(&boundaries, &agg).map_err(Error::Invariant)?;
-    let ms = clock.lap("aggregate");
-    info!(assigned_krw = %agg.assigned_krw, ms, "aggregate done");
-    let totals = report::totals(
-        inputs.read_krw,
-        &inputs.records,
-        &assigned.money,
-        &assigned.attrs,
-        &inputs.rejects,
-        &inputs.streamed,
-        &inputs.files,
-    )?;
+    let agg = run.aggregate(&inputs, &assigned)?;
+    clock.lap("aggregate");
 
-    let boundaries_sha256 = read::checksum(&p.boundaries.path)?;
-    let cache = crate::cache::Cache::new(&p.output_dir.join("cache"));
-    let mut spatial: Vec<LevelSpatial> = boundaries
-        .levels
-        .iter()
-        .zip(&agg.levels)
-        .map(|(l, t)| {
-            let t0 = std::time::Instant::now();
-            let w = levels::weights(l, &p.indicators.spatial, Some(&cache), &boundaries_sha256);
-            LevelSpatial::new(
-                l,
-                t,
-                &p.indicators.spatial,
-                w,
-                t0.elapsed().as_millis() as u64,
-            )
-        })
-        .collect();
-    let population = match &p.population {
-        Some(spec) => Populations::new(spec, &read::population(spec)?, &boundaries, &groups)?,
-        None => Populations::default(),
-    };
-    let derived = Derived {
-        spatial: &spatial,
-        population: &population,
-    };
-    let layers = write::layers::build(
-        p,
-        &boundaries,
-        &groups,
-        &agg,
-        &assigned.attributes,
-        &inputs.rejects,
-        derived,
-    )?;
-    let assignments = stages::assignments_layer(p, &inputs, &assigned);
-    let ms = clock.lap("indicators");
-    info!(layers = layers.len() + 3, ms, "indicators done");
+    let mut indicators = run.indicators(&agg, &inputs, &assigned)?;
+    clock.lap("indicators");
 
     let staging = publish::stage(&p.output_dir)?;
-    let layers: Vec<Arc<write::OutLayer>> = layers.into_iter().map(Arc::new).collect();
-    // The global statistics only the last layers need are computed while the GeoPackage
-    // writes the region layers.
-    let summary = write::outputs::layers(
-        &staging.dir,
-        &layers,
-        p.output.geojson_decimals,
-        cache.dir(),
-        || {
-            for sp in spatial.iter_mut() {
-                sp.moran(&p.indicators.spatial);
-            }
-            let top_tier = p.indicators.tiers.first().map_or(0.0, |t| t.min_krw as f64);
-            let (mut summary, lorenz) =
-                levels::summarize(&boundaries, &groups, &agg, &population, top_tier);
-            summary.extend(levels::spatial_summary(
-                &boundaries,
-                &spatial,
-                &p.indicators.spatial,
-            ));
-            let late = vec![
-                write::summary_layer(&summary),
-                assignments,
-                write::lorenz_layer(&lorenz),
-            ];
-            (summary, late)
-        },
-    )?;
-    write::outputs::weights(&staging.dir, &spatial)?;
-    write::outputs::json(&staging.dir.join("summary.json"), &summary)?;
+    run.write(&staging.dir, &agg, &mut indicators)?;
     clock.lap("write");
 
     let fingerprint = fingerprinting
         .join()
         .map_err(|_| Error::Invariant("fingerprinting panicked".into()))??;
-    for (i, _) in &inputs.streamed {
-        // Hashed by the fingerprint (memoised): the streamed file's own checksum.
-        inputs.files[*i].sha256 = read::checksum(&p.inputs[*i].path)?;
-    }
-    let report = RunReport::new(Facts {
-        pipeline: p,
-        run_id: staging.id.clone(),
+    let report = run.report(
+        &staging.id,
         fingerprint,
-        boundaries: &boundaries,
-        files: &inputs.files,
-        records: &inputs.records,
-        money: &assigned.money,
-        attrs: &assigned.attrs,
-        rejects: &inputs.rejects,
-        streamed: &inputs.streamed,
-        totals,
-        aggregates: &agg,
-        timings_ms: clock.timings(),
-    })?;
+        &mut inputs,
+        &assigned,
+        &agg,
+        clock.timings(),
+    )?;
     write::outputs::json(&staging.dir.join("run.json"), &report)?;
     checkpoint("report");
 
@@ -249,7 +154,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     // geometries twice over, in the boundaries and the layers, and ~60 ms in all) that no
     // caller waits for: they go to a thread of their own, which a CLI process does not wait
     // for when it exits.
-    stages::free_in_background((boundaries, groups, inputs, assigned, agg, layers, spatial));
+    stages::free_in_background((boundaries, groups, inputs, assigned, agg, indicators));
     let run_dir = staging.publish(p.keep_runs)?;
     info!(run = %report.run_id, dir = %run_dir.display(), "published");
     Ok(RunOutcome { report, run_dir })

@@ -1,20 +1,27 @@
 //! What the stages hand to one another, and the clock that times them.
 
 use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tracing::{debug, info};
 
+use crate::aggregate::{self, Aggregates};
 use crate::assign::{self, Assigned, RegionAttributes};
+use crate::cache::Cache;
 use crate::config::{InputKind, Locate, Pipeline};
 use crate::crosswalk::Crosswalk;
 use crate::error::Error;
+use crate::indicators::levels::{self, LevelSpatial};
+use crate::indicators::population::Populations;
 use crate::locate::Locator;
-use crate::model::{Boundaries, Investment, Reject};
+use crate::model::{Boundaries, Investment, RegionGroup, Reject};
 use crate::progress::{checkpoint, peak_rss_mib, per_second};
 use crate::read::{self, InputFile};
+use crate::report::{self, Facts, RunReport, Totals};
 use crate::stream::{self, Streamed};
-use crate::write::{self, OutLayer};
+use crate::write::{self, OutLayer, layers::Derived};
 
 /// What the read stage gives: the records of the materialised inputs, the streamed inputs'
 /// totals, and every reject so far.
@@ -42,113 +49,281 @@ pub struct Assignment {
     pub attributes: RegionAttributes,
 }
 
-/// Reads every input: materialised ones into records, streamed ones located and folded.
-pub fn read_inputs(p: &Pipeline, boundaries: &Boundaries) -> Result<Inputs, Error> {
-    debug!(peak_rss_mib = peak_rss_mib(), "boundaries read");
-    let mut inputs = Inputs::default();
-    // Points of streamed inputs are placed at the finest level, or at a coarser one in gaps;
-    // streaming builds its grids in each input's own CRS.
-    let locators: Vec<(usize, Locator<'_>)> = if p.inputs.iter().any(|i| i.stream) {
-        (0..boundaries.levels.len())
-            .rev()
-            .map(|li| (li, Locator::new(&boundaries.levels[li])))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    debug!(peak_rss_mib = peak_rss_mib(), "locators built");
-    for (i, spec) in p.inputs.iter().enumerate() {
-        if spec.stream {
-            let t = Instant::now();
-            let cache = stream::GridCache {
-                dir: p.output_dir.join("cache"),
-                boundaries: read::checksum(&p.boundaries.path)?,
-            };
-            let s = stream::run(i, spec, &p.indicators.periods, &locators, Some(&cache))?;
-            inputs.stream_ms += t.elapsed().as_millis() as u64;
-            inputs.files.push(s.file.clone());
-            inputs.streamed.push((i, s));
-            continue;
+/// What a run's stages share: the config, the boundaries and the regional groups.
+pub struct Run<'a> {
+    pub p: &'a Pipeline,
+    pub boundaries: &'a Boundaries,
+    pub groups: &'a [RegionGroup],
+}
+
+/// What the aggregate stage gives.
+#[derive(Debug)]
+pub struct Aggregated {
+    pub aggregates: Aggregates,
+    /// Σ read = Σ assigned + Σ rejected, checked.
+    pub totals: Totals,
+}
+
+/// What the indicators stage gives the write stage.
+pub struct Indicators {
+    /// The region layers and the rejects, with their indicators.
+    pub layers: Vec<Arc<OutLayer>>,
+    /// The `assignments` table (taken by the write stage).
+    pub assignments: Option<OutLayer>,
+    pub spatial: Vec<LevelSpatial>,
+    pub population: Populations,
+    pub cache: Cache,
+}
+
+impl Run<'_> {
+    /// Reads every input: materialised ones into records, streamed ones located and folded.
+    pub fn read(&self) -> Result<Inputs, Error> {
+        let (p, boundaries) = (self.p, self.boundaries);
+        debug!(peak_rss_mib = peak_rss_mib(), "boundaries read");
+        let mut inputs = Inputs::default();
+        // Points of streamed inputs are placed at the finest level, or at a coarser one in gaps;
+        // streaming builds its grids in each input's own CRS.
+        let locators: Vec<(usize, Locator<'_>)> = if p.inputs.iter().any(|i| i.stream) {
+            (0..boundaries.levels.len())
+                .rev()
+                .map(|li| (li, Locator::new(&boundaries.levels[li])))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        debug!(peak_rss_mib = peak_rss_mib(), "locators built");
+        for (i, spec) in p.inputs.iter().enumerate() {
+            if spec.stream {
+                let t = Instant::now();
+                let cache = stream::GridCache {
+                    dir: p.output_dir.join("cache"),
+                    boundaries: read::checksum(&p.boundaries.path)?,
+                };
+                let s = stream::run(i, spec, &p.indicators.periods, &locators, Some(&cache))?;
+                inputs.stream_ms += t.elapsed().as_millis() as u64;
+                inputs.files.push(s.file.clone());
+                inputs.streamed.push((i, s));
+                continue;
+            }
+            let r = read::records(i, spec)?;
+            info!(input = %spec.name, rows = r.file.rows, readable = r.records.len(), rejected = r.rejects.len(), "read");
+            inputs.records.extend(r.records);
+            inputs.rejects.extend(r.rejects);
+            inputs.files.push(r.file);
         }
-        let r = read::records(i, spec)?;
-        info!(input = %spec.name, rows = r.file.rows, readable = r.records.len(), rejected = r.rejects.len(), "read");
-        inputs.records.extend(r.records);
-        inputs.rejects.extend(r.rejects);
-        inputs.files.push(r.file);
-    }
-    inputs.read_krw = inputs
-        .records
-        .iter()
-        .map(|r| r.amount_krw)
-        .chain(inputs.rejects.iter().map(|r| r.amount_krw))
-        .map(|a| i128::from(a.unwrap_or(0)))
-        .sum::<i128>()
-        + inputs
-            .streamed
+        inputs.read_krw = inputs
+            .records
             .iter()
-            .map(|(_, s)| s.read_krw)
-            .sum::<i128>();
-    for (_, s) in &mut inputs.streamed {
-        inputs.rejects.append(&mut s.rejects);
+            .map(|r| r.amount_krw)
+            .chain(inputs.rejects.iter().map(|r| r.amount_krw))
+            .map(|a| i128::from(a.unwrap_or(0)))
+            .sum::<i128>()
+            + inputs
+                .streamed
+                .iter()
+                .map(|(_, s)| s.read_krw)
+                .sum::<i128>();
+        for (_, s) in &mut inputs.streamed {
+            inputs.rejects.append(&mut s.rejects);
+        }
+        Ok(inputs)
     }
-    Ok(inputs)
-}
 
-/// Assigns the materialised records (codes through the crosswalk, names, points, polygons),
-/// splits investments from attribute records and resolves conflicting attributes.
-pub fn assign_records(
-    p: &Pipeline,
-    boundaries: &Boundaries,
-    inputs: &mut Inputs,
-) -> Result<Assignment, Error> {
-    let crosswalk = match &p.crosswalk {
-        Some(path) => read::crosswalk(path)?,
-        None => Crosswalk::default(),
-    };
-    let uses_kostat = p
-        .inputs
-        .iter()
-        .any(|i| matches!(i.locate, Locate::KostatCode { .. }));
-    let kostat = match &p.population {
-        Some(spec) if uses_kostat => read::kostat_codes(spec)?,
-        _ => None,
-    };
-    let records = &inputs.records;
-    let assignment = assign::assign(boundaries, &crosswalk, kostat.as_ref(), records);
-    inputs.rejects.extend(assignment.rejects);
-    let (money, attrs): (Vec<_>, Vec<_>) = assignment.assigned.into_iter().partition(|a| {
-        matches!(
-            p.inputs[records[a.record].input].kind,
-            InputKind::Investments
-        )
-    });
-    let attributes = assign::attributes(records, &attrs, &mut inputs.rejects);
-    let conflicted: HashSet<(usize, u64)> =
-        inputs.rejects.iter().map(|r| (r.input, r.row)).collect();
-    let attrs: Vec<Assigned> = attrs
-        .into_iter()
-        .filter(|a| !conflicted.contains(&(records[a.record].input, records[a.record].row)))
-        .collect();
-    inputs.rejects.sort_by_key(|r| (r.input, r.row));
-    Ok(Assignment {
-        money,
-        attrs,
-        attributes,
-    })
-}
+    /// Assigns the materialised records (codes through the crosswalk, names, points, polygons),
+    /// splits investments from attribute records and resolves conflicting attributes.
+    pub fn assign(&self, inputs: &mut Inputs) -> Result<Assignment, Error> {
+        let (p, boundaries) = (self.p, self.boundaries);
+        let crosswalk = match &p.crosswalk {
+            Some(path) => read::crosswalk(path)?,
+            None => Crosswalk::default(),
+        };
+        let uses_kostat = p
+            .inputs
+            .iter()
+            .any(|i| matches!(i.locate, Locate::KostatCode { .. }));
+        let kostat = match &p.population {
+            Some(spec) if uses_kostat => read::kostat_codes(spec)?,
+            _ => None,
+        };
+        let records = &inputs.records;
+        let assignment = assign::assign(boundaries, &crosswalk, kostat.as_ref(), records);
+        inputs.rejects.extend(assignment.rejects);
+        let (money, attrs): (Vec<_>, Vec<_>) = assignment.assigned.into_iter().partition(|a| {
+            matches!(
+                p.inputs[records[a.record].input].kind,
+                InputKind::Investments
+            )
+        });
+        let attributes = assign::attributes(records, &attrs, &mut inputs.rejects);
+        let conflicted: HashSet<(usize, u64)> =
+            inputs.rejects.iter().map(|r| (r.input, r.row)).collect();
+        let attrs: Vec<Assigned> = attrs
+            .into_iter()
+            .filter(|a| !conflicted.contains(&(records[a.record].input, records[a.record].row)))
+            .collect();
+        inputs.rejects.sort_by_key(|r| (r.input, r.row));
+        Ok(Assignment {
+            money,
+            attrs,
+            attributes,
+        })
+    }
 
-/// The `assignments` table: every assigned materialised record, in (input, row) order.
-pub fn assignments_layer(p: &Pipeline, inputs: &Inputs, assigned: &Assignment) -> OutLayer {
-    let records = &inputs.records;
-    let names: Vec<String> = p.inputs.iter().map(|i| i.name.clone()).collect();
-    let mut all: Vec<Assigned> = assigned
-        .money
-        .iter()
-        .chain(&assigned.attrs)
-        .cloned()
-        .collect();
-    all.sort_by_key(|a| (records[a.record].input, records[a.record].row));
-    write::assignments_layer(records, &all, &names)
+    /// The `assignments` table: every assigned materialised record, in (input, row) order.
+    fn assignments_layer(&self, inputs: &Inputs, assigned: &Assignment) -> OutLayer {
+        let p = self.p;
+        let records = &inputs.records;
+        let names: Vec<String> = p.inputs.iter().map(|i| i.name.clone()).collect();
+        let mut all: Vec<Assigned> = assigned
+            .money
+            .iter()
+            .chain(&assigned.attrs)
+            .cloned()
+            .collect();
+        all.sort_by_key(|a| (records[a.record].input, records[a.record].row));
+        write::assignments_layer(records, &all, &names)
+    }
+
+    /// Sums per region and rolls up; checks that every won read is assigned or rejected.
+    pub fn aggregate(&self, inputs: &Inputs, assigned: &Assignment) -> Result<Aggregated, Error> {
+        let folded: Vec<_> = inputs.streamed.iter().map(|(_, s)| s.folded()).collect();
+        let aggregates = aggregate::aggregate(
+            self.boundaries,
+            self.groups,
+            &inputs.records,
+            &assigned.money,
+            &folded,
+            &self.p.indicators.periods,
+        );
+        aggregate::check_invariants(self.boundaries, &aggregates).map_err(Error::Invariant)?;
+        info!(assigned_krw = %aggregates.assigned_krw, "aggregate done");
+        let totals = report::totals(
+            inputs.read_krw,
+            &inputs.records,
+            &assigned.money,
+            &assigned.attrs,
+            &inputs.rejects,
+            &inputs.streamed,
+            &inputs.files,
+        )?;
+        Ok(Aggregated { aggregates, totals })
+    }
+
+    /// Per-region indicators and the layers that carry them; the spatial statistics of every
+    /// level (global Moran is left to [`Run::write`]).
+    pub fn indicators(
+        &self,
+        agg: &Aggregated,
+        inputs: &Inputs,
+        assigned: &Assignment,
+    ) -> Result<Indicators, Error> {
+        let (p, b) = (self.p, self.boundaries);
+        let agg = &agg.aggregates;
+        let boundaries_sha256 = read::checksum(&p.boundaries.path)?;
+        let cache = Cache::new(&p.output_dir.join("cache"));
+        let spatial: Vec<LevelSpatial> = b
+            .levels
+            .iter()
+            .zip(&agg.levels)
+            .map(|(l, t)| {
+                let t0 = Instant::now();
+                let w = levels::weights(l, &p.indicators.spatial, Some(&cache), &boundaries_sha256);
+                let ms = t0.elapsed().as_millis() as u64;
+                LevelSpatial::new(l, t, &p.indicators.spatial, w, ms)
+            })
+            .collect();
+        let population = match &p.population {
+            Some(spec) => Populations::new(spec, &read::population(spec)?, b, self.groups)?,
+            None => Populations::default(),
+        };
+        let derived = Derived {
+            spatial: &spatial,
+            population: &population,
+        };
+        let layers = write::layers::build(
+            p,
+            b,
+            self.groups,
+            agg,
+            &assigned.attributes,
+            &inputs.rejects,
+            derived,
+        )?;
+        info!(layers = layers.len() + 3, "indicators done");
+        Ok(Indicators {
+            layers: layers.into_iter().map(Arc::new).collect(),
+            assignments: Some(self.assignments_layer(inputs, assigned)),
+            spatial,
+            population,
+            cache,
+        })
+    }
+
+    /// Writes the outputs into the staging folder `dir`. The global statistics that only the last
+    /// layers need (Moran's I, inequality, Lorenz curves) are computed while the GeoPackage
+    /// writes the region layers.
+    pub fn write(&self, dir: &Path, agg: &Aggregated, ind: &mut Indicators) -> Result<(), Error> {
+        let (p, b) = (self.p, self.boundaries);
+        let Indicators {
+            layers,
+            assignments,
+            spatial,
+            population,
+            cache,
+        } = ind;
+        let assignments = assignments
+            .take()
+            .ok_or_else(|| Error::Invariant("the write stage ran twice".into()))?;
+        let summary =
+            write::outputs::layers(dir, layers, p.output.geojson_decimals, cache.dir(), || {
+                for sp in spatial.iter_mut() {
+                    sp.moran(&p.indicators.spatial);
+                }
+                let top_tier = p.indicators.tiers.first().map_or(0.0, |t| t.min_krw as f64);
+                let (mut summary, lorenz) =
+                    levels::summarize(b, self.groups, &agg.aggregates, population, top_tier);
+                summary.extend(levels::spatial_summary(b, spatial, &p.indicators.spatial));
+                let late = vec![
+                    write::summary_layer(&summary),
+                    assignments,
+                    write::lorenz_layer(&lorenz),
+                ];
+                (summary, late)
+            })?;
+        write::outputs::weights(dir, spatial)?;
+        write::outputs::json(&dir.join("summary.json"), &summary)
+    }
+
+    /// The run's manifest.
+    pub fn report(
+        &self,
+        run_id: &str,
+        fingerprint: String,
+        inputs: &mut Inputs,
+        assigned: &Assignment,
+        agg: &Aggregated,
+        timings_ms: Vec<(String, u64)>,
+    ) -> Result<RunReport, Error> {
+        for (i, _) in &inputs.streamed {
+            // Hashed by the fingerprint (memoised): the streamed file's own checksum.
+            inputs.files[*i].sha256 = read::checksum(&self.p.inputs[*i].path)?;
+        }
+        RunReport::new(Facts {
+            pipeline: self.p,
+            run_id: run_id.to_string(),
+            fingerprint,
+            boundaries: self.boundaries,
+            files: &inputs.files,
+            records: &inputs.records,
+            money: &assigned.money,
+            attrs: &assigned.attrs,
+            rejects: &inputs.rejects,
+            streamed: &inputs.streamed,
+            totals: agg.totals.clone(),
+            aggregates: &agg.aggregates,
+            timings_ms,
+        })
+    }
 }
 
 /// Wall time per stage, for the manifest and the log; each lap is also a [`checkpoint`].
