@@ -96,7 +96,7 @@ impl Run<'_> {
             if spec.stream {
                 let t = Instant::now();
                 let cache = stream::GridCache {
-                    dir: p.output_dir.join("cache"),
+                    cache: Cache::new(&p.output_dir.join("cache")),
                     boundaries: read::checksum(&p.boundaries.path)?,
                 };
                 let s = stream::run(i, spec, &p.indicators.periods, &locators, Some(&cache))?;
@@ -275,7 +275,7 @@ impl Run<'_> {
             .take()
             .ok_or_else(|| Error::Invariant("the write stage ran twice".into()))?;
         let summary =
-            write::outputs::layers(dir, layers, p.output.geojson_decimals, cache.dir(), || {
+            write::outputs::layers(dir, layers, p.output.geojson_decimals, cache, || {
                 for sp in spatial.iter_mut() {
                     sp.moran(&p.indicators.spatial);
                 }

@@ -4,7 +4,8 @@
 //! GeoParquet take 0.4 s of a core. A checksum is therefore remembered
 //!
 //! - for the life of the process (the fingerprint and the manifest both ask), and
-//! - across runs in `<output_dir>/cache/checksums.json`, keyed by what `stat` reports: path,
+//! - across runs in the cache folder (entry `checksums-inputs-<key>.bin`, see [`crate::cache`]),
+//!   keyed by what `stat` reports: path,
 //!   size, device, inode, modification and status-change times. The status-change time
 //!   (ctime) is set by the kernel on every write and cannot be set back by `touch`, so a
 //!   rewritten file never matches. As in git's index, a checksum is only reused when the file
@@ -45,25 +46,25 @@ struct State {
     /// Checksums of this process and of the store, by canonical path.
     known: BTreeMap<PathBuf, Entry>,
     /// Where the store lives (`None`: this process only).
-    store: Option<PathBuf>,
+    store: Option<crate::cache::Entry>,
     /// Entries added since the store was read.
     dirty: bool,
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
 
-/// Remembers checksums across runs in `dir/checksums.json` (read now, written by [`save`]);
+/// Remembers checksums across runs in the cache folder `dir` (read now, written by [`save`]);
 /// `None` keeps them for this process only.
 pub fn use_store(dir: Option<&Path>) {
     let mut state = State {
-        store: dir.map(|d| d.join("checksums.json")),
+        store: dir.map(|d| crate::cache::Cache::new(d).entry("checksums", "inputs", &[])),
         ..State::default()
     };
     if let Some(known) = state
         .store
         .as_ref()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|t| serde_json::from_str(&t).ok())
+        .and_then(crate::cache::Entry::load)
+        .and_then(|b| serde_json::from_slice(&b).ok())
     {
         state.known = known;
     }
@@ -77,21 +78,15 @@ pub fn use_store(dir: Option<&Path>) {
 pub fn save() {
     let Ok(mut guard) = STATE.lock() else { return };
     let Some(state) = guard.as_mut() else { return };
-    let Some(path) = state.store.clone().filter(|_| state.dirty) else {
+    let Some(entry) = state.store.clone().filter(|_| state.dirty) else {
         return;
     };
-    let write = || -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+    match serde_json::to_vec_pretty(&state.known) {
+        Ok(json) => {
+            entry.store(&json);
+            state.dirty = false;
         }
-        let tmp = path.with_extension("json.tmp");
-        let text = serde_json::to_string_pretty(&state.known).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, text + "\n")?;
-        std::fs::rename(&tmp, &path)
-    };
-    match write() {
-        Ok(()) => state.dirty = false,
-        Err(e) => tracing::warn!(path = %path.display(), error = %e, "checksum store not written"),
+        Err(e) => tracing::warn!(error = %e, "checksum store not written"),
     }
 }
 
@@ -209,11 +204,9 @@ mod tests {
         e.hashed_at_ns = e.mtime_ns.max(e.ctime_ns) + SETTLED_NS;
         e.sha256 = fake.into();
         let known: BTreeMap<PathBuf, Entry> = [(real, e)].into();
-        std::fs::write(
-            dir.join("checksums.json"),
-            serde_json::to_string(&known).unwrap(),
-        )
-        .unwrap();
+        crate::cache::Cache::new(dir)
+            .entry("checksums", "inputs", &[])
+            .store(serde_json::to_string(&known).unwrap().as_bytes());
     }
 
     #[test]
@@ -246,8 +239,11 @@ mod tests {
         save();
         use_store(Some(dir.path()));
         assert_eq!(checksum(&file).unwrap(), sha(b"id,x,y\n2,127,37\n"));
-        let stored: BTreeMap<PathBuf, Entry> = serde_json::from_str(
-            &std::fs::read_to_string(dir.path().join("checksums.json")).unwrap(),
+        let stored: BTreeMap<PathBuf, Entry> = serde_json::from_slice(
+            &crate::cache::Cache::new(dir.path())
+                .entry("checksums", "inputs", &[])
+                .load()
+                .unwrap(),
         )
         .unwrap();
         let e = stored.values().next().unwrap();

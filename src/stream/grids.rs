@@ -1,50 +1,36 @@
 //! Source-CRS grids of the streamed levels, built once and kept in `output_dir/cache/`.
 
-use std::path::Path;
 use std::time::Instant;
 
 use super::Locators;
+use crate::cache::{Cache, Entry};
 use crate::locate::{Locator, SourceGrid};
+/// Where the source-CRS grids are kept, and the checksum of the boundaries they are built from.
 pub struct GridCache {
-    pub dir: std::path::PathBuf,
+    pub cache: Cache,
     /// sha256 of the boundaries file.
     pub boundaries: String,
 }
 
 impl GridCache {
-    /// The file of a level's grid, and the prefix its older versions share.
-    pub(super) fn file(
-        &self,
-        loc: &Locator<'_>,
-        crs: &str,
-        cells: usize,
-    ) -> (std::path::PathBuf, String) {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        h.update(
-            format!(
-                "{} {} {} {crs} {cells} {} {}",
-                self.boundaries,
-                loc.level,
-                loc.regions.regions.len(),
-                crate::locate::DENSIFY_M,
-                crate::VERSION
-            )
-            .as_bytes(),
+    /// The cache entry of a level's grid in `crs` with `cells` cells.
+    pub(super) fn entry(&self, loc: &Locator<'_>, crs: &str, cells: usize) -> Entry {
+        let level = loc.level.to_string();
+        let parts = format!(
+            "{} {cells} {}",
+            loc.regions.regions.len(),
+            crate::locate::DENSIFY_M
         );
-        let key: String = h
-            .finalize()
-            .iter()
-            .take(12)
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let tag: String = crs
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .take(40)
-            .collect();
-        let prefix = format!("grid-{}-{tag}-", loc.level);
-        (self.dir.join(format!("{prefix}{key}.bin")), prefix)
+        self.cache.entry(
+            "grid",
+            &format!("{level}-{crs}"),
+            &[
+                self.boundaries.as_bytes(),
+                level.as_bytes(),
+                crs.as_bytes(),
+                parts.as_bytes(),
+            ],
+        )
     }
 }
 
@@ -61,8 +47,9 @@ pub(super) fn source_grids(
             crate::locate::SOURCE_GRID_CELLS / 4
         };
         let t = Instant::now();
-        let file = cache.map(|c| c.file(loc, crs, cells));
-        let cached = file.as_ref().and_then(|(path, _)| {
+        let entry = cache.map(|c| c.entry(loc, crs, cells));
+        let cached = entry.as_ref().and_then(|e| {
+            let path = e.path();
             match SourceGrid::load(path, loc.regions.regions.len()) {
                 Ok(g) => Some(g),
                 Err(e) => {
@@ -80,8 +67,8 @@ pub(super) fn source_grids(
         };
         match grid {
             Some(g) => {
-                if let (false, Some((path, prefix))) = (from_cache, &file) {
-                    save_grid(&g, path, prefix);
+                if let (false, Some(entry)) = (from_cache, &entry) {
+                    save_grid(&g, entry);
                 }
                 grids.push(g)
             }
@@ -95,17 +82,9 @@ pub(super) fn source_grids(
 
 /// Saves a freshly built grid and removes the level's grids for this CRS that older
 /// boundaries or versions left (best effort: a failure costs the next run a rebuild).
-pub(super) fn save_grid(g: &SourceGrid, path: &Path, prefix: &str) {
-    let Some(dir) = path.parent() else { return };
-    let saved = std::fs::create_dir_all(dir).and_then(|()| g.save(path));
-    if let Err(e) = saved {
-        tracing::warn!(path = %path.display(), error = %e, "grid not cached");
-        return;
-    }
-    for old in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let name = old.file_name().to_string_lossy().into_owned();
-        if name.starts_with(prefix) && old.path() != path {
-            let _ = std::fs::remove_file(old.path());
-        }
+pub(super) fn save_grid(g: &SourceGrid, entry: &Entry) {
+    match g.save(entry.path()) {
+        Ok(()) => entry.prune(),
+        Err(e) => tracing::warn!(path = %entry.path().display(), error = %e, "grid not cached"),
     }
 }

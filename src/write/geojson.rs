@@ -9,28 +9,30 @@ use std::path::Path;
 use geo::{Coord, Geometry, LineString, Polygon};
 
 use super::{GeomKind, OutLayer, Value, text_cache};
+use crate::cache::Cache;
 use crate::crs::{GEOJSON_CRS, Transformer, WORK_CRS};
 use rayon::prelude::*;
 
 /// Writes `layer` (EPSG:5179) to `path` as a GeoJSON FeatureCollection in CRS84.
 ///
-/// With a `cache` directory, a polygon layer's geometry texts are taken from it when they were
+/// With a `cache`, a polygon layer's geometry texts are taken from it when they were
 /// saved for exactly these coordinates, or saved there for the next run ([`super::text_cache`]);
 /// the bytes written are the same either way.
 pub fn write(
     path: &Path,
     layer: &OutLayer,
     decimals: u32,
-    cache: Option<&Path>,
+    cache: Option<&Cache>,
 ) -> Result<(), String> {
-    let Some(dir) = cache.filter(|_| layer.geom == GeomKind::MultiPolygon) else {
+    let Some(cache) = cache.filter(|_| layer.geom == GeomKind::MultiPolygon) else {
         return write_from(path, layer, decimals, Geometries::Compute(None))
             .map_err(Failure::message);
     };
     let key = text_cache::key(layer, decimals);
-    let file = text_cache::file(dir, &layer.name);
+    let entry = text_cache::entry(cache, &layer.name, &key);
+    let file = entry.path();
     let n = layer.features.len();
-    match text_cache::Reader::open(&file, &key, n) {
+    match text_cache::Reader::open(file, &key, n) {
         Ok(Some(reader)) => match write_from(path, layer, decimals, Geometries::Cached(reader)) {
             Ok(()) => return Ok(()),
             Err(Failure::Output(e)) => return Err(e),
@@ -43,7 +45,7 @@ pub fn write(
             tracing::warn!(path = %file.display(), error = %e, "cached GeoJSON geometry not readable")
         }
     }
-    let saver = text_cache::Writer::create(&file, &key, n)
+    let saver = text_cache::Writer::create(&entry, &key, n)
         .map_err(
             |e| tracing::warn!(path = %file.display(), error = %e, "GeoJSON geometry not cached"),
         )
@@ -496,7 +498,7 @@ mod tests {
     #[test]
     fn cached_geometry_gives_the_same_bytes_and_is_never_trusted_blindly() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("cache");
+        let cache = Cache::new(&dir.path().join("cache"));
         let out = |name: &str| dir.path().join(name);
         let layer = square_layer(950_000.0);
         let t = Transformer::new(WORK_CRS, GEOJSON_CRS).unwrap();
@@ -507,7 +509,8 @@ mod tests {
         assert_eq!(read(&out("plain.geojson")), expected);
         // Miss: written and saved; hit: read back.
         write(&out("miss.geojson"), &layer, 7, Some(&cache)).unwrap();
-        let file = text_cache::file(&cache, "sigungu");
+        let entry = text_cache::entry(&cache, "sigungu", &text_cache::key(&layer, 7));
+        let file = entry.path().to_path_buf();
         assert!(file.exists());
         write(&out("hit.geojson"), &layer, 7, Some(&cache)).unwrap();
         assert_eq!(read(&out("miss.geojson")), expected);

@@ -8,6 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 use tracing::debug;
 
+use crate::cache::Cache;
 use crate::error::Error;
 use crate::indicators::levels::LevelSpatial;
 use crate::write::{self, GeomKind, OutLayer};
@@ -26,7 +27,7 @@ pub fn layers<T>(
     dir: &Path,
     layers: &[Arc<OutLayer>],
     geojson_decimals: u32,
-    cache: &Path,
+    cache: &Cache,
     late: impl FnOnce() -> (T, Vec<OutLayer>),
 ) -> Result<T, Error> {
     let gpkg = dir.join("smartgap.gpkg");

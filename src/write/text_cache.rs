@@ -3,16 +3,18 @@
 //! A region layer's geometry is the boundary file's, the same night after night, and
 //! reprojecting it to CRS84 and writing its digits is most of the GeoJSON writer's work (W3's
 //! 시군구: ~35 ms of CPU; 리: several times that). Its texts are saved in
-//! `output_dir/cache/geojson-<layer>.bin` under a key that is the sha256 of everything they
+//! `output_dir/cache/` under a key that is the sha256 of everything they
 //! depend on: every coordinate of every feature in order, the number of decimals, both CRSs,
-//! the PROJ release and smartgap's version. A file whose key differs is not read; one that is
-//! read is checked against its own sha256 trailer at the end, and if it fails the layer is
-//! written again without it (the caller's job).
+//! the PROJ release and smartgap's version. The cache entry ([`crate::cache`]) is
+//! `geojson-<layer>-<key>.bin`; a file is checked against its own sha256 trailer at the end,
+//! and if that fails the layer is written again without it (the caller's job).
 //!
-//! File ([`crate::sealed`]): `SGGJSN01`, the 32-byte key, the text count (u64 LE), then each
-//! text as its length (u32 LE) and UTF-8 bytes, then the sha256 of all that.
+//! Content: `SGGJSN01`, the 32-byte key (checked again on reading), the text count (u64 LE),
+//! then each text as its length (u32 LE) and UTF-8 bytes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::cache::{Cache, Entry};
 
 use geo::{Geometry, Polygon};
 use sha2::{Digest, Sha256};
@@ -74,13 +76,9 @@ pub fn key(layer: &OutLayer, decimals: u32) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// The cache file of a layer.
-pub fn file(dir: &Path, layer: &str) -> PathBuf {
-    let tag: String = layer
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    dir.join(format!("geojson-{tag}.bin"))
+/// The cache entry of a layer's texts under `key`.
+pub fn entry(cache: &Cache, layer: &str, key: &[u8; 32]) -> Entry {
+    cache.entry("geojson", layer, &[key])
 }
 
 /// Texts read back in order, checked at [`Reader::finish`].
@@ -149,15 +147,19 @@ impl Reader {
 /// [`Writer::finish`].
 pub struct Writer {
     w: crate::sealed::Writer,
+    entry: Entry,
 }
 
 impl Writer {
-    pub fn create(path: &Path, key: &[u8; 32], count: usize) -> std::io::Result<Writer> {
-        let mut w = crate::sealed::Writer::create(path)?;
+    pub fn create(entry: &Entry, key: &[u8; 32], count: usize) -> std::io::Result<Writer> {
+        let mut w = entry.writer()?;
         w.put(MAGIC)?;
         w.put(key)?;
         w.put(&(count as u64).to_le_bytes())?;
-        Ok(Writer { w })
+        Ok(Writer {
+            w,
+            entry: entry.clone(),
+        })
     }
 
     pub fn add(&mut self, texts: &[String]) -> std::io::Result<()> {
@@ -169,7 +171,10 @@ impl Writer {
         Ok(())
     }
 
+    /// Puts the entry in place and removes the layer's entries under older keys.
     pub fn finish(self) -> std::io::Result<()> {
-        self.w.finish()
+        self.w.finish()?;
+        self.entry.prune();
+        Ok(())
     }
 }
