@@ -36,7 +36,7 @@ enum Command {
         #[arg(long)]
         force: bool,
         /// Hash every input again instead of reusing the checksums of files unchanged (by size,
-        /// inode and times) since the last run.
+        /// inode and times) since the last run, and rewrite the checksum store.
         #[arg(long)]
         rehash: bool,
     },

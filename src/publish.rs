@@ -13,7 +13,6 @@
 //! any moment leaves `current`, and so every published path, on the previous complete run.
 
 use std::fs::{self, File, TryLockError};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -45,7 +44,7 @@ pub fn lock(out: &Path) -> Result<Lock, Error> {
     };
     fs::create_dir_all(out).map_err(|e| werr(out, e))?;
     let path = out.join(".smartgap.lock");
-    let mut file = fs::OpenOptions::new()
+    let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
@@ -56,7 +55,7 @@ pub fn lock(out: &Path) -> Result<Lock, Error> {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
             let holder = fs::read_to_string(&path).unwrap_or_default();
-            let holder = holder.trim();
+            let holder = holder.split_whitespace().collect::<Vec<_>>().join(" ");
             return Err(Error::Locked {
                 path,
                 holder: if holder.is_empty() {
@@ -68,8 +67,13 @@ pub fn lock(out: &Path) -> Result<Lock, Error> {
         }
         Err(TryLockError::Error(e)) => return Err(werr(&path, e)),
     }
-    file.set_len(0).map_err(|e| werr(&path, e))?;
-    let _ = writeln!(file, "pid {}", std::process::id());
+    // The holder's pid is written over the previous one in one fixed-width write, never after
+    // a truncation: a run that finds the lock taken always reads a whole pid.
+    let pid = format!("pid {:>10}\n", std::process::id());
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(pid.as_bytes(), 0)
+        .and_then(|()| file.set_len(pid.len() as u64))
+        .map_err(|e| werr(&path, e))?;
     Ok(Lock { _file: file })
 }
 
@@ -117,6 +121,74 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Failed runs (`runs/<id>.failed`) kept for inspection, the newest first; they do not count
+/// against `keep_runs`, which counts complete runs only.
+pub const KEEP_FAILED: usize = 2;
+
+/// Removes what killed or failed runs left, under the lock (so no other run is live): staging
+/// directories, failed runs beyond the newest [`KEEP_FAILED`], temporary links beside the
+/// published names (`.current-<id>`, `.<name>-<id>`) and temporary cache files
+/// (`cache/*.tmp-<pid>`). Best effort: what cannot be removed is logged and left.
+pub fn tidy(out: &Path) {
+    let remove = |path: &Path, dir: bool| {
+        let r = if dir {
+            fs::remove_dir_all(path)
+        } else {
+            fs::remove_file(path)
+        };
+        match r {
+            Ok(()) => tracing::debug!(path = %path.display(), "removed a killed run's leftover"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove a leftover")
+            }
+        }
+    };
+    let names = |dir: &Path| -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let runs = out.join("runs");
+    let mut failed = Vec::new();
+    for name in names(&runs) {
+        if name.starts_with(".staging-") {
+            remove(&runs.join(&name), true);
+        } else if name.ends_with(".failed") && is_run_dir(&name) {
+            failed.push(name);
+        }
+    }
+    for name in failed.iter().rev().skip(KEEP_FAILED) {
+        remove(&runs.join(name), true);
+    }
+    for name in names(out) {
+        // `.current-<id>` and `.<published name>-<id>`: links made to be renamed into place.
+        let temp_link = name.strip_prefix('.').is_some_and(|rest| {
+            std::iter::once("current")
+                .chain(PUBLISHED)
+                .filter_map(|link| rest.strip_prefix(link)?.strip_prefix('-'))
+                .any(|id| is_run_dir(id) && !id.ends_with(".failed"))
+        });
+        let path = out.join(&name);
+        if temp_link && path.is_symlink() {
+            remove(&path, false);
+        }
+    }
+    let cache = out.join("cache");
+    for name in names(&cache) {
+        if name
+            .rsplit_once(".tmp-")
+            .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        {
+            remove(&cache.join(name), false);
+        }
+    }
+}
+
 /// A staging directory for one run, under `out/runs/`.
 pub struct Staging {
     pub id: String,
@@ -124,8 +196,7 @@ pub struct Staging {
     out: PathBuf,
 }
 
-/// Removes staging directories left by killed runs (we hold the lock, so none is live) and
-/// creates a fresh one.
+/// Creates a fresh staging directory (after [`tidy`] removed those of killed runs).
 pub fn stage(out: &Path) -> Result<Staging, Error> {
     let runs = out.join("runs");
     let werr = |path: &Path, e: std::io::Error| Error::Write {
@@ -133,13 +204,6 @@ pub fn stage(out: &Path) -> Result<Staging, Error> {
         message: e.to_string(),
     };
     fs::create_dir_all(&runs).map_err(|e| werr(&runs, e))?;
-    if let Ok(entries) = fs::read_dir(&runs) {
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(".staging-") {
-                let _ = fs::remove_dir_all(e.path());
-            }
-        }
-    }
     let id = run_id();
     let dir = runs.join(format!(".staging-{id}"));
     fs::create_dir_all(dir.join("geojson")).map_err(|e| werr(&dir, e))?;
@@ -216,7 +280,8 @@ impl Staging {
 }
 
 /// Whether a name under `runs/` is one of smartgap's run directories (`<id>` or `<id>.failed`,
-/// id = `YYYYMMDDTHHMMSSZ-<pid>`): nothing else there is ever deleted.
+/// id = `YYYYMMDDTHHMMSSZ-<pid>`, or `…-<pid>-<n>` for a second run in the same second):
+/// nothing else there is ever deleted.
 fn is_run_dir(name: &str) -> bool {
     let id = name.strip_suffix(".failed").unwrap_or(name);
     let b = id.as_bytes();
@@ -225,10 +290,12 @@ fn is_run_dir(name: &str) -> bool {
         && b[8] == b'T'
         && b[9..15].iter().all(u8::is_ascii_digit)
         && &b[15..17] == b"Z-"
-        && b[17..].iter().all(u8::is_ascii_digit)
+        && b[17].is_ascii_digit()
+        && b[17..].iter().all(|c| c.is_ascii_digit() || *c == b'-')
 }
 
-/// Deletes all but the newest `keep` run directories (never the current one).
+/// Deletes all but the newest `keep` complete run directories (never the current one; failed
+/// runs are [`tidy`]'s).
 fn prune(runs: &Path, keep: usize, current: &str) {
     let Ok(entries) = fs::read_dir(runs) else {
         return;
@@ -236,7 +303,7 @@ fn prune(runs: &Path, keep: usize, current: &str) {
     let mut ids: Vec<String> = entries
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| is_run_dir(n))
+        .filter(|n| is_run_dir(n) && !n.ends_with(".failed"))
         .collect();
     ids.sort();
     let n = ids.len();
@@ -306,6 +373,11 @@ mod tests {
         assert!(!is_run_dir("my-notes"));
         assert!(!is_run_dir(".staging-20261125T061500Z-1234"));
         assert!(!is_run_dir("20261125T061500Z-"));
+        assert!(
+            is_run_dir("20261125T061500Z-1234-2"),
+            "a second run in the same second"
+        );
+        assert!(!is_run_dir("20261125T061500Z--2"));
     }
 
     #[test]

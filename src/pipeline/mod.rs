@@ -59,14 +59,15 @@ impl config::Headers for Headers {
 
 /// The nightly entry point: skips the run when the published outputs already come from the
 /// same fingerprint (same version, config and input checksums), unless `force`; the checksums
-/// of unchanged inputs are remembered across runs in `<output_dir>/cache/` unless `rehash`
-/// (see [`read::checksum()`]). Returns `None` when skipped.
+/// of unchanged inputs are remembered across runs in `<output_dir>/cache/`, and `rehash`
+/// hashes every input again and rewrites that store (see [`read::checksum()`]). Returns `None`
+/// when skipped.
 pub fn run_incremental_with(
     p: &Pipeline,
     force: bool,
     rehash: bool,
 ) -> Result<Option<RunOutcome>, Error> {
-    read::checksum::use_store((!rehash).then(|| p.output_dir.join("cache")).as_deref());
+    read::checksum::use_store(Some(&p.output_dir.join("cache")), rehash);
     let outcome = run_skipping(p, force);
     read::checksum::save();
     outcome
@@ -90,6 +91,7 @@ fn run_skipping(p: &Pipeline, force: bool) -> Result<Option<RunOutcome>, Error> 
 /// `max_reject_share` (the run is then kept as `runs/<id>.failed`, not published).
 pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     let _lock = publish::lock(&p.output_dir)?;
+    publish::tidy(&p.output_dir);
     // Hashing the inputs (a second per GB) overlaps reading them.
     let fingerprinting = {
         let p = p.clone();

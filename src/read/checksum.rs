@@ -53,16 +53,20 @@ struct State {
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
 
-/// Remembers checksums across runs in the cache folder `dir` (read now, written by [`save`]);
+/// Remembers checksums across runs in the cache folder `dir` (written by [`save`]; read now
+/// unless `rehash`, which hashes every file again and so rewrites the store from scratch);
 /// `None` keeps them for this process only.
-pub fn use_store(dir: Option<&Path>) {
+pub fn use_store(dir: Option<&Path>, rehash: bool) {
     let mut state = State {
         store: dir.map(|d| crate::cache::Cache::new(d).entry("checksums", "inputs", &[])),
+        // A rehash replaces the store even when nothing new is hashed.
+        dirty: rehash,
         ..State::default()
     };
     if let Some(known) = state
         .store
         .as_ref()
+        .filter(|_| !rehash)
         .and_then(crate::cache::Entry::load)
         .and_then(|b| serde_json::from_slice(&b).ok())
     {
@@ -81,6 +85,8 @@ pub fn save() {
     let Some(entry) = state.store.clone().filter(|_| state.dirty) else {
         return;
     };
+    // Files that no longer exist are forgotten.
+    state.known.retain(|path, _| path.exists());
     match serde_json::to_vec_pretty(&state.known) {
         Ok(json) => {
             entry.store(&json);
@@ -190,6 +196,14 @@ fn checksum_uncached(path: &Path) -> Result<String, Error> {
 mod tests {
     use super::*;
 
+    /// [`save`] as if something new had been hashed.
+    fn save_dirty() {
+        if let Some(s) = STATE.lock().unwrap().as_mut() {
+            s.dirty = true;
+        }
+        save();
+    }
+
     fn sha(bytes: &[u8]) -> String {
         Sha256::digest(bytes)
             .iter()
@@ -218,7 +232,7 @@ mod tests {
 
         // A settled entry that matches: reused (the next night's run).
         plant(dir.path(), &file, &fake);
-        use_store(Some(dir.path()));
+        use_store(Some(dir.path()), false);
         assert_eq!(checksum(&file).unwrap(), fake);
 
         // Rewritten with the same size and its old modification time put back: the kernel
@@ -237,7 +251,7 @@ mod tests {
 
         // Hashed just now (not yet settled): this process reuses it, the next one does not.
         save();
-        use_store(Some(dir.path()));
+        use_store(Some(dir.path()), false);
         assert_eq!(checksum(&file).unwrap(), sha(b"id,x,y\n2,127,37\n"));
         let stored: BTreeMap<PathBuf, Entry> = serde_json::from_slice(
             &crate::cache::Cache::new(dir.path())
@@ -249,9 +263,24 @@ mod tests {
         let e = stored.values().next().unwrap();
         assert!(e.mtime_ns.max(e.ctime_ns) + SETTLED_NS > e.hashed_at_ns);
 
-        // `--rehash`: no store, the planted value is ignored.
+        // `--rehash`: the planted value is ignored, and the store is rewritten with the truth.
         plant(dir.path(), &file, &fake);
-        use_store(None);
+        use_store(Some(dir.path()), true);
         assert_eq!(checksum(&file).unwrap(), sha(b"id,x,y\n2,127,37\n"));
+        save();
+        use_store(Some(dir.path()), false);
+        assert_eq!(checksum(&file).unwrap(), sha(b"id,x,y\n2,127,37\n"));
+
+        // A file that no longer exists is forgotten by the next save.
+        std::fs::remove_file(&file).unwrap();
+        save_dirty();
+        let stored = crate::cache::Cache::new(dir.path())
+            .entry("checksums", "inputs", &[])
+            .load()
+            .unwrap();
+        assert_eq!(String::from_utf8(stored).unwrap().trim(), "{}");
+
+        // No store: this process only.
+        use_store(None, false);
     }
 }

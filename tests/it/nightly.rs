@@ -196,3 +196,76 @@ fn cached_weights_give_the_same_outputs_and_a_bad_cache_is_rebuilt() {
     );
     assert_eq!(published(&out), before);
 }
+
+#[test]
+fn leftovers_of_killed_and_failed_runs_are_swept_and_failed_runs_do_not_count_as_kept() {
+    let dir = grid_dir();
+    assert!(smartgap(dir.path(), &["run", "grid.toml"]).status.success());
+    let out = dir.path().join("out");
+    let runs = out.join("runs");
+    let good = std::fs::read_link(out.join("current")).unwrap();
+    // Ten failing nights (dated after the good runs, so they are the newest run folders), a
+    // killed run's staging folder, temporary links and cache files; two runs kept.
+    for k in 0..10 {
+        std::fs::create_dir_all(runs.join(format!("2099010{k}T000000Z-{}.failed", 100 + k)))
+            .unwrap();
+    }
+    let toml = std::fs::read_to_string(dir.path().join("grid.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("grid.toml"),
+        toml.replace(
+            "max_reject_share = 0.5",
+            "max_reject_share = 0.5\nkeep_runs = 2",
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(runs.join(".staging-20260101T000000Z-7")).unwrap();
+    std::os::unix::fs::symlink("runs/x", out.join(".current-20260101T000000Z-7")).unwrap();
+    std::os::unix::fs::symlink("current/run.json", out.join(".run.json-20260101T000000Z-7"))
+        .unwrap();
+    std::fs::write(out.join("cache/weights-sido-0123.bin.tmp-99999"), b"half").unwrap();
+    // Someone else's files are left alone.
+    std::fs::write(runs.join("notes.txt"), b"mine").unwrap();
+    std::fs::write(out.join(".keep-me"), b"mine").unwrap();
+    std::fs::write(out.join("cache/readme.tmp-notes"), b"mine").unwrap();
+
+    let forced = smartgap(dir.path(), &["run", "--force", "grid.toml"]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    let names = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let failed: Vec<String> = names(&runs)
+        .into_iter()
+        .filter(|n| n.ends_with(".failed"))
+        .collect();
+    assert_eq!(
+        failed,
+        ["20990108T000000Z-108.failed", "20990109T000000Z-109.failed"],
+        "the newest two failed runs are kept"
+    );
+    assert!(!names(&runs).iter().any(|n| n.starts_with(".staging-")));
+    assert!(
+        !names(&out)
+            .iter()
+            .any(|n| n.starts_with(".current-") || n.starts_with(".run.json-"))
+    );
+    assert!(
+        !names(&out.join("cache"))
+            .iter()
+            .any(|n| n.contains(".tmp-9"))
+    );
+    assert!(runs.join("notes.txt").exists() && out.join(".keep-me").exists());
+    assert!(out.join("cache/readme.tmp-notes").exists());
+    // keep_runs counts complete runs only: the previous good run is still there.
+    assert!(out.join(&good).exists(), "{good:?} pruned");
+}
