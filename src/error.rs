@@ -66,6 +66,15 @@ pub enum Error {
     )]
     Locked { path: PathBuf, holder: String },
 
+    #[error("{0}")]
+    #[diagnostic(
+        code(smartgap::data_limit),
+        help(
+            "a figure is beyond what the outputs can hold (64-bit integers, ±9.2 × 10¹⁸ KRW); check the input amounts and their unit"
+        )
+    )]
+    DataLimit(String),
+
     #[error("internal invariant broken, this is a bug in smartgap: {0}")]
     #[diagnostic(
         code(smartgap::invariant),
@@ -74,7 +83,26 @@ pub enum Error {
     Invariant(String),
 }
 
+/// An I/O error as a message, saying "disk full" first when the disk is full (ENOSPC) or the
+/// file too large for the process's limit (EFBIG), so the operator sees the cause at once.
+pub fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::FileTooLarge => {
+            format!("disk full: {e}")
+        }
+        _ => e.to_string(),
+    }
+}
+
 impl Error {
+    /// [`Error::Write`] of `path` from an I/O error (see [`io_message`]).
+    pub fn write_io(path: &std::path::Path, e: &std::io::Error) -> Error {
+        Error::Write {
+            path: path.to_path_buf(),
+            message: io_message(e),
+        }
+    }
+
     /// The process exit code: 2 for configuration and usage problems, 1 for a failed run.
     pub fn exit_code(&self) -> i32 {
         match self {

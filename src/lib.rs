@@ -9,8 +9,8 @@
 //! published atomically. Money is checked at every step: Σ read = Σ assigned + Σ rejected.
 //!
 //! Modules, in pipeline order; each uses only those above it (no import cycle):
-//! - [`progress`], [`model`], [`crs`], [`sealed`]: timing helpers, shared nouns (regions,
-//!   records, rejects, dates), PROJ, sealed cache files;
+//! - [`progress`], [`model`], [`crs`], [`gdal_log`], [`sealed`], [`cache`]: timing helpers,
+//!   shared nouns (regions, records, rejects, dates), PROJ, GDAL's messages, the cache folder;
 //! - [`config`]: the TOML pipeline, validated with every problem reported at once; [`error`];
 //! - [`crosswalk`]: dated admin-code changes; [`read`]: boundaries, tables and records through
 //!   GDAL, exact amount parsing, encodings, checksums;
@@ -32,6 +32,7 @@ pub mod config;
 pub mod crosswalk;
 pub mod crs;
 pub mod error;
+pub mod gdal_log;
 pub mod indicators;
 pub mod locate;
 pub mod model;

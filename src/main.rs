@@ -68,19 +68,8 @@ fn main() -> ExitCode {
         .with_target(false)
         .init();
     // GDAL's own notices go to the log (and its level filter) instead of GDAL's default
-    // `Warning 1: …` lines on standard error. Failures also come back from the call that met
-    // them, as errors naming the file; here they are only logged.
-    gdal::config::set_error_handler(|class, number, message| {
-        use gdal::errors::CplErrType;
-        match class {
-            CplErrType::Warning | CplErrType::Failure | CplErrType::Fatal => {
-                tracing::warn!(gdal_error = number, "GDAL: {message}")
-            }
-            CplErrType::None | CplErrType::Debug => {
-                tracing::debug!(gdal_error = number, "GDAL: {message}")
-            }
-        }
-    });
+    // `Warning 1: …` lines on standard error; the readers and writers also fail on them.
+    smartgap::gdal_log::install();
     if let Some(n) = cli.threads
         && let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(n)

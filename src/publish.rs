@@ -38,10 +38,7 @@ pub struct Lock {
 
 /// Takes the output directory's lock, creating the directory if needed.
 pub fn lock(out: &Path) -> Result<Lock, Error> {
-    let werr = |path: &Path, e: std::io::Error| Error::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
+    let werr = |path: &Path, e: std::io::Error| Error::write_io(path, &e);
     fs::create_dir_all(out).map_err(|e| werr(out, e))?;
     let path = out.join(".smartgap.lock");
     let file = fs::OpenOptions::new()
@@ -199,10 +196,7 @@ pub struct Staging {
 /// Creates a fresh staging directory (after [`tidy`] removed those of killed runs).
 pub fn stage(out: &Path) -> Result<Staging, Error> {
     let runs = out.join("runs");
-    let werr = |path: &Path, e: std::io::Error| Error::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
+    let werr = |path: &Path, e: std::io::Error| Error::write_io(path, &e);
     fs::create_dir_all(&runs).map_err(|e| werr(&runs, e))?;
     let id = run_id();
     let dir = runs.join(format!(".staging-{id}"));
@@ -220,10 +214,7 @@ impl Staging {
     /// Never deletes or overwrites anything smartgap did not create: a real file or directory
     /// where a published link belongs stops the run before anything is published.
     pub fn publish(self, keep_runs: usize) -> Result<PathBuf, Error> {
-        let werr = |path: &Path, e: std::io::Error| Error::Write {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        };
+        let werr = |path: &Path, e: std::io::Error| Error::write_io(path, &e);
         for name in PUBLISHED.iter().chain(&["current"]) {
             let p = self.out.join(name);
             if p.exists() && !p.is_symlink() {

@@ -30,6 +30,7 @@ pub struct RunOutcome {
 /// # Errors
 /// The file cannot be read or parsed, or any setting or column is wrong.
 pub fn load(path: &std::path::Path) -> Result<Pipeline, Box<config::ConfigError>> {
+    crate::gdal_log::install();
     config::load(path, &Headers)
 }
 
@@ -90,6 +91,7 @@ fn run_skipping(p: &Pipeline, force: bool) -> Result<Option<RunOutcome>, Error> 
 /// Any input, boundary or output problem, a broken money invariant, or more rejects than
 /// `max_reject_share` (the run is then kept as `runs/<id>.failed`, not published).
 pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
+    crate::gdal_log::install();
     let _lock = publish::lock(&p.output_dir)?;
     publish::tidy(&p.output_dir);
     // Hashing the inputs (a second per GB) overlaps reading them.

@@ -82,7 +82,7 @@ fn write_from(
     decimals: u32,
     mut geometries: Geometries,
 ) -> Result<(), Failure> {
-    let io = |e: std::io::Error| Failure::Output(e.to_string());
+    let io = |e: std::io::Error| Failure::Output(crate::error::io_message(&e));
     let f = std::fs::File::create(path).map_err(io)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     // Features are reprojected and formatted in parallel (one PROJ object per thread), a

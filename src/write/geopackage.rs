@@ -18,7 +18,27 @@ pub const FIXED_TIMESTAMP: &str = "2000-01-01T00:00:00.000Z";
 
 /// Writes `layers` into a new GeoPackage at `path` (which must not exist), each as soon as the
 /// iterator yields it (a channel's receiver lets the caller hand over layers as they are ready).
+///
+/// # Errors
+/// What GDAL said, with "disk full" first when the disk (or SQLite's database on it) is full.
 pub fn write<L: std::ops::Deref<Target = OutLayer>>(
+    path: &Path,
+    layers: impl IntoIterator<Item = L>,
+) -> Result<(), String> {
+    crate::gdal_log::take();
+    write_all(path, layers).map_err(|e| {
+        let raised = crate::gdal_log::take();
+        match crate::gdal_log::disk_full(&raised) {
+            Some(m) => format!("disk full: {e} (GDAL: {m})"),
+            None => match raised.first() {
+                Some(m) => format!("{e} (GDAL: {})", crate::gdal_log::clip(m)),
+                None => e,
+            },
+        }
+    })
+}
+
+fn write_all<L: std::ops::Deref<Target = OutLayer>>(
     path: &Path,
     layers: impl IntoIterator<Item = L>,
 ) -> Result<(), String> {

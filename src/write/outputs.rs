@@ -80,16 +80,10 @@ pub fn layers<T>(
 /// A file that cannot be written, naming it.
 pub fn weights(dir: &Path, spatial: &[LevelSpatial]) -> Result<(), Error> {
     let dir = dir.join("weights");
-    std::fs::create_dir_all(&dir).map_err(|e| Error::Write {
-        path: dir.clone(),
-        message: e.to_string(),
-    })?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::write_io(&dir, &e))?;
     for sp in spatial {
         let path = dir.join(format!("{}.gal", sp.level));
-        std::fs::write(&path, gal(sp)).map_err(|e| Error::Write {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        std::fs::write(&path, gal(sp)).map_err(|e| Error::write_io(&path, &e))?;
     }
     Ok(())
 }
@@ -104,7 +98,7 @@ pub fn json(path: &Path, value: &impl Serialize) -> Result<(), Error> {
         message,
     };
     let text = serde_json::to_string_pretty(value).map_err(|e| werr(e.to_string()))?;
-    std::fs::write(path, text + "\n").map_err(|e| werr(e.to_string()))
+    std::fs::write(path, text + "\n").map_err(|e| Error::write_io(path, &e))
 }
 
 /// The weights of each level as GAL text (GeoDa / PySAL `libpysal.io.open(...).read()`), ids

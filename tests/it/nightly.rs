@@ -269,3 +269,60 @@ fn leftovers_of_killed_and_failed_runs_are_swept_and_failed_runs_do_not_count_as
     // keep_runs counts complete runs only: the previous good run is still there.
     assert!(out.join(&good).exists(), "{good:?} pruned");
 }
+
+#[test]
+fn a_full_disk_says_disk_full_and_names_the_file() {
+    // The output folder on a 64 KiB tmpfs, in a mount namespace of the run's own (root and
+    // CAP_SYS_ADMIN needed: where they are missing the test says so and checks nothing).
+    let dir = grid_dir();
+    std::fs::create_dir_all(dir.path().join("out")).unwrap();
+    let probe = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg("mount -t tmpfs -o size=64k tmpfs out")
+        .current_dir(dir.path())
+        .output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: cannot mount a tmpfs here ({probe:?})");
+        return;
+    }
+    let o = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount -t tmpfs -o size=64k tmpfs out && exec {} --log-level error run grid.toml",
+            env!("CARGO_BIN_EXE_smartgap")
+        ))
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("disk full"), "{err}");
+    assert!(
+        err.contains("out/runs/.staging-"),
+        "the file is named: {err}"
+    );
+    assert!(err.len() < 2000, "a short message: {err}");
+}
+
+#[test]
+fn a_region_total_beyond_64_bits_is_a_data_limit_not_a_bug() {
+    let dir = grid_dir();
+    // Two amounts that each fit an i64 but whose sum in one 시군구 does not.
+    std::fs::write(
+        dir.path().join("codes.csv"),
+        "id,code,amount_krw\nc1,11020,9000000000000000000\nc2,11020,9000000000000000000\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_smartgap"))
+        .args(["--log-level", "error", "run", "grid.toml"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("KRW does not fit a 64-bit integer"), "{err}");
+    assert!(err.contains("smartgap::data_limit"), "{err}");
+    assert!(!err.contains("bug"), "{err}");
+}
