@@ -2,6 +2,12 @@
 //!
 //! Attribute values are read as text and parsed here, so a CSV's `1,234` or a GPKG integer give
 //! the same exact amount, and a bad value becomes a reject naming its row and column.
+//!
+//! - [`boundaries`](fn@boundaries): the administrative layers as EPSG:5179 regions;
+//! - [`records`](fn@records): a materialised input's rows as records and rejects;
+//! - [`row`]: the checks of one row's values, shared with the streaming reader (`stream`);
+//! - [`amount`], [`encoding`], [`checksum`](mod@checksum): exact amounts, text encodings, file
+//!   hashes; tables (crosswalk, KOSTAT codes, population, region groups).
 
 pub mod amount;
 mod boundaries;

@@ -8,7 +8,18 @@
 //! funding, date, then location; the programme never rejects a row.
 //!
 //! Where the two paths have always differed, the checker keeps each path's behaviour, chosen by
-//! [`Reader`] (see there).
+//! [`Reader`] (see there). Before the checks, the readers also decode some values differently,
+//! kept as they were:
+//! - plain CSV digits and Parquet integer amounts are converted by [`amount_int`] (`amount -5
+//!   is negative`, `` `…` does not fit a 64-bit KRW amount``), text by [`amount_text`] (`` amount
+//!   `-5` is negative``, `` `…` 천원 is too large``);
+//! - a geometry the streaming reader cannot take is refused as `no geometry` / `empty
+//!   geometry` / `expected a point, found a …; polygon inputs are read with stream = false`,
+//!   where the materialising reader takes polygons and says `no geometry` / `expected a point
+//!   or polygon geometry, found …` (and rejects geometries above `max_vertices`);
+//! - non-finite numeric coordinates (WKB, GDAL points) are `coordinates x=inf y=… are not
+//!   finite numbers` when streamed; the materialising reader says `expected a point or polygon
+//!   geometry, found Point` for such a point geometry.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;

@@ -7,9 +7,8 @@ use super::rows::{Raw, Rows};
 use crate::config::Locate;
 use crate::error::Error;
 use crate::model::RejectReason;
-use crate::read::{
-    self, row::Columns, row::Val, row::amount_text, row::coordinates, row::parse_f64,
-};
+use crate::read;
+use crate::read::row::{Columns, Val, amount_text, coordinates, parse_f64};
 
 pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
     let spec = rows.spec;
