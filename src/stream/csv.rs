@@ -4,13 +4,11 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use geo::Coord;
-
-use super::rows::{Bad, BadAmount, Columns, Raw, Rows, Val, amount_int, amount_text};
+use super::rows::{Raw, Rows};
 use crate::config::{AmountUnit, Locate};
 use crate::error::Error;
-use crate::model::RejectReason;
 use crate::read::encoding::Encoding;
+use crate::read::row::{BadAmount, Columns, Val, amount_int, amount_text, coordinates, parse_f64};
 pub(super) type CsvReader = csv::Reader<std::io::BufReader<File>>;
 
 /// Opens a CSV at its data rows: the reader, the encoding its text is decoded with, and the
@@ -174,34 +172,6 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
             return Ok(());
         }
     }
-}
-
-/// A point from two parsed coordinates, or the reject naming the text of both (`text` is
-/// called only then).
-pub(super) fn coordinates(
-    x: Option<f64>,
-    y: Option<f64>,
-    text: impl FnOnce() -> (String, String),
-) -> Result<Coord<f64>, Bad> {
-    match (x, y) {
-        (Some(x), Some(y)) => Ok(Coord { x, y }),
-        _ => {
-            let (xs, ys) = text();
-            Err((
-                RejectReason::CoordinateInvalid,
-                format!("coordinates x=`{xs}` y=`{ys}` are not finite numbers"),
-            ))
-        }
-    }
-}
-
-pub(super) fn parse_f64(b: &[u8]) -> Option<f64> {
-    std::str::from_utf8(b)
-        .ok()?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
 }
 
 /// Plain digits are converted directly; anything else (separators, decimals, full-width

@@ -3,12 +3,13 @@
 use gdal::vector::LayerAccess;
 use geo::Coord;
 
-use super::csv::{coordinates, parse_f64};
-use super::rows::{Columns, Raw, Rows, Val, amount_text};
+use super::rows::{Raw, Rows};
 use crate::config::Locate;
 use crate::error::Error;
 use crate::model::RejectReason;
-use crate::read::{self};
+use crate::read;
+use crate::read::row::{Columns, Val, amount_text, coordinates, parse_f64};
+
 pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
     let spec = rows.spec;
     let (prep, ds) = read::open_input(&spec.path, spec.encoding, spec.header_row)?;

@@ -16,12 +16,13 @@ use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 use geo::Coord;
 
-use super::csv::coordinates;
-use super::rows::{Bad, BadAmount, Raw, Rows, Val, amount_int, amount_text};
+use super::rows::{Raw, Rows};
 use super::{CHUNK_ROWS, UNSEEN};
 use crate::config::{AmountUnit, FundingSpec, Locate, ValueSpec};
 use crate::error::Error;
 use crate::model::RejectReason;
+use crate::read::row::{Bad, BadAmount, Val, amount_int, amount_text, coordinates};
+
 pub(super) fn parquet_builder(
     path: &Path,
 ) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>, String> {
@@ -553,7 +554,7 @@ pub fn wkb_point(b: &[u8]) -> Result<Coord<f64>, Bad> {
 mod tests {
     use super::*;
     use crate::config::AmountUnit;
-    use crate::stream::rows::Val;
+    use crate::read::row::Val;
     use arrow_array::types::Int32Type;
     use arrow_array::{DictionaryArray, Int16Array, Int64Array};
     use std::sync::Arc;

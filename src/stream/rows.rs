@@ -1,18 +1,20 @@
-//! Rows to chunks: every value of a streamed row is checked exactly as the materialising
-//! reader checks it (amounts, dates, programmes, funding, coordinates), bad rows become rejects,
-//! and good ones are gathered into chunks sent to the locating thread.
+//! Rows to chunks: every value of a streamed row is checked by the same
+//! [`RowChecker`](crate::read::row::RowChecker) as the materialising reader's (amounts, ids,
+//! funding, dates, programmes, coordinates), bad rows become rejects, and good ones are
+//! gathered into chunks sent to the locating thread.
 
-use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use geo::Coord;
 
 use super::{CHUNK_ROWS, NO_PERIOD, NO_PROGRAM, UNSEEN};
-use crate::config::{AmountUnit, FundingSpec, InputSpec, Locate, Period, ValueSpec};
+use crate::config::{InputSpec, Period};
 use crate::error::Error;
-use crate::model::{FundingSource, Reject, RejectReason};
-use crate::read::{self, amount, encoding::Encoding};
+use crate::model::{FundingSource, Reject};
+use crate::read::encoding::Encoding;
+use crate::read::row::{Bad, BadAmount, FxMap, Reader, Rejected, RowChecker, Val, Values};
+
 /// What the reader sends: the CRS of its coordinates, then chunks.
 pub(super) enum Msg {
     Crs(String),
@@ -68,77 +70,6 @@ pub(super) struct Raw<'r> {
     pub(super) xy: Result<Coord<f64>, Bad>,
 }
 
-/// A cell as read: integer columns are kept as numbers so that ids and years need no text.
-#[derive(Clone, Copy)]
-pub(super) enum Val<'r> {
-    Null,
-    Text(&'r str),
-    Int(i64),
-}
-
-impl<'r> Val<'r> {
-    pub(super) fn text(t: Option<&'r str>) -> Val<'r> {
-        t.map_or(Val::Null, Val::Text)
-    }
-
-    /// Null or blank.
-    pub(super) fn is_empty(&self) -> bool {
-        match self {
-            Val::Null => true,
-            Val::Text(t) => t.trim().is_empty(),
-            Val::Int(_) => false,
-        }
-    }
-
-    pub(super) fn to_text(self) -> String {
-        match self {
-            Val::Null => String::new(),
-            Val::Text(t) => t.trim().to_string(),
-            Val::Int(n) => n.to_string(),
-        }
-    }
-}
-
-/// FxHash (rustc's): a multiply-rotate hash, several times faster than SipHash for the short
-/// programme and date keys looked up once per row. Keys come from the input, but a collision
-/// only costs time, and the maps hold a handful of distinct values.
-#[derive(Default, Clone, Copy)]
-pub(super) struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn write_i64(&mut self, i: i64) {
-        self.write_u64(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-pub(super) type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
-
-/// Why a value is unusable, and the amount to report with it when one was read.
-pub(super) type Bad = (RejectReason, String);
-/// An unusable amount: why, and the (negative) amount to keep with the reject when one was read.
-pub(super) type BadAmount = (RejectReason, String, Option<i64>);
-
 /// What the reader thread hands back at the end.
 pub(super) struct End {
     pub(super) rows: u64,
@@ -148,24 +79,21 @@ pub(super) struct End {
     pub(super) read_time: Duration,
 }
 
-/// Turns raw rows into chunks: checks every value as the materialising reader does, interns
-/// programme ids, and sends full chunks after reprojecting them.
+/// Turns raw rows into chunks: checks every row with the input's [`RowChecker`] (the one the
+/// materialising reader uses), interns programme ids, and sends full chunks.
 pub(super) struct Rows<'a> {
     pub(super) index: usize,
     pub(super) spec: &'a InputSpec,
     pub(super) periods: &'a [Period],
     pub(super) tx: mpsc::SyncSender<Msg>,
-    /// The source CRS of the coordinates (set by the reader before the first row).
-    pub(super) crs: String,
-    pub(super) geographic: bool,
+    /// The row checks, and the source CRS of the coordinates (set by the reader before the
+    /// first row when the file declares it).
+    pub(super) check: RowChecker,
     pub(super) programs: Vec<String>,
     pub(super) program_ids: FxMap<String, u32>,
     /// Program ids of the current batch's dictionary values ([`UNSEEN`] until first met in an
     /// accepted row, so ids keep their first-seen order).
     pub(super) program_memo: Vec<u32>,
-    pub(super) dates: FxMap<String, Option<u32>>,
-    pub(super) date_ints: FxMap<i64, Option<u32>>,
-    pub(super) date_const: Option<u32>,
     pub(super) rows: u64,
     pub(super) chunk: Chunk,
     pub(super) encoding: Option<Encoding>,
@@ -183,27 +111,15 @@ impl<'a> Rows<'a> {
         periods: &'a [Period],
         tx: mpsc::SyncSender<Msg>,
     ) -> Rows<'a> {
-        let crs = match &spec.locate {
-            Locate::Point { crs, .. } => crs.clone(),
-            Locate::Geometry { crs } => crs.clone().unwrap_or_default(),
-            _ => String::new(),
-        };
-        let mut rows = Rows {
+        Rows {
             index,
             spec,
             periods,
             tx,
-            crs: String::new(),
-            geographic: false,
+            check: RowChecker::new(spec, Reader::Streamed),
             programs: Vec::new(),
             program_ids: FxMap::default(),
             program_memo: Vec::new(),
-            dates: FxMap::default(),
-            date_ints: FxMap::default(),
-            date_const: match &spec.date {
-                ValueSpec::Const(c) => crate::model::parse_date(c),
-                _ => None,
-            },
             rows: 0,
             chunk: Chunk::default(),
             encoding: None,
@@ -211,14 +127,11 @@ impl<'a> Rows<'a> {
             open: true,
             started: Instant::now(),
             crs_sent: false,
-        };
-        rows.set_crs(crs);
-        rows
+        }
     }
 
     pub(super) fn set_crs(&mut self, crs: String) {
-        self.geographic = read::is_geographic(&crs);
-        self.crs = crs;
+        self.check.set_crs(crs);
     }
 
     pub(super) fn err(&self, message: impl Into<String>) -> Error {
@@ -229,173 +142,46 @@ impl<'a> Rows<'a> {
         }
     }
 
-    pub(super) fn program_id(&mut self, p: &str) -> u32 {
-        if let Some(&i) = self.program_ids.get(p) {
-            return i;
-        }
-        let i = self.programs.len() as u32;
-        self.programs.push(p.to_string());
-        self.program_ids.insert(p.to_string(), i);
-        i
-    }
-
     /// Checks one row and adds it to the chunk or to its rejects. `Ok(false)` once the
     /// consumer has stopped.
     pub(super) fn push(&mut self, raw: Raw<'_>) -> Result<bool, Error> {
         self.rows += 1;
         let row = self.rows;
-        let has_id = self.spec.id_field.is_some();
-        let id = raw.id;
-        let reject = |c: &mut Chunk, reason: RejectReason, detail: String, amount| {
-            c.rejects.push(Reject {
-                input: self.index,
-                row,
-                record_id: if has_id {
-                    id.to_text()
-                } else {
-                    row.to_string()
-                },
+        let values = Values {
+            id: raw.id,
+            amount: raw.amount,
+            funding: raw.funding,
+            date: raw.date,
+        };
+        let checked = self.check.values(row, values).and_then(|v| {
+            let xy = raw.xy.and_then(|c| self.check.point(c));
+            xy.map(|xy| (v, xy)).map_err(|(reason, detail)| Rejected {
                 reason,
                 detail,
-                amount_krw: amount,
-                point: None,
-            });
-        };
-        let amount = match raw.amount {
-            None => None,
-            Some(Ok(v)) => Some(v),
-            Some(Err((reason, detail, value))) => {
-                let field = self.spec.amount.as_ref().map_or("", |a| a.field.as_str());
-                reject(
-                    &mut self.chunk,
-                    reason,
-                    format!("column `{field}`: {detail}"),
-                    value,
-                );
-                return self.flush_if_full();
-            }
-        };
-        if has_id && id.is_empty() {
-            let d = "record id is empty".to_string();
-            reject(&mut self.chunk, RejectReason::DuplicateId, d, amount);
-            return self.flush_if_full();
-        }
-        let funding = match &self.spec.funding {
-            FundingSpec::Const(c) => *c,
-            FundingSpec::Field(_) => {
-                let v = raw.funding.unwrap_or("");
-                match FundingSource::parse(v) {
-                    Some(f) => f,
-                    None => {
-                        let d = format!(
-                            "funding `{v}` is not one of national_program, development_fee, local"
-                        );
-                        reject(&mut self.chunk, RejectReason::FundingInvalid, d, amount);
-                        return self.flush_if_full();
-                    }
-                }
-            }
-        };
-        let date = match (&self.spec.date, raw.date) {
-            (ValueSpec::Field(_), Val::Int(n)) => {
-                let parsed = match self.date_ints.get(&n) {
-                    Some(d) => *d,
-                    None => {
-                        let d = crate::model::parse_date(&n.to_string());
-                        self.date_ints.insert(n, d);
-                        d
-                    }
-                };
-                if parsed.is_none() {
-                    let d = format!("date `{n}` is not YYYY, YYYY-MM or YYYY-MM-DD");
-                    reject(&mut self.chunk, RejectReason::DateInvalid, d, amount);
-                    return self.flush_if_full();
-                }
-                parsed
-            }
-            (ValueSpec::Field(_), v) => {
-                let v = match v {
-                    Val::Text(t) => t.trim(),
-                    _ => "",
-                };
-                if v.is_empty() {
-                    None
-                } else {
-                    let parsed = match self.dates.get(v) {
-                        Some(d) => *d,
-                        None => {
-                            let d = crate::model::parse_date(v);
-                            self.dates.insert(v.to_string(), d);
-                            d
-                        }
-                    };
-                    if parsed.is_none() {
-                        let d = format!("date `{v}` is not YYYY, YYYY-MM or YYYY-MM-DD");
-                        reject(&mut self.chunk, RejectReason::DateInvalid, d, amount);
-                        return self.flush_if_full();
-                    }
-                    parsed
-                }
-            }
-            _ => self.date_const,
-        };
-        let xy = match raw.xy {
-            Ok(c) if !(c.x.is_finite() && c.y.is_finite()) => Err((
-                RejectReason::CoordinateInvalid,
-                format!("coordinates x={} y={} are not finite numbers", c.x, c.y),
-            )),
-            Ok(c) => match self
-                .geographic
-                .then(|| read::lonlat_doubt(&self.crs, c.x, c.y))
-                .flatten()
-            {
-                Some(d) => Err((RejectReason::CoordinateInvalid, d)),
-                None => Ok(c),
-            },
-            Err(e) => Err(e),
-        };
-        let xy = match xy {
+                amount_krw: v.amount_krw,
+            })
+        });
+        let (v, xy) = match checked {
             Ok(c) => c,
-            Err((reason, detail)) => {
-                reject(&mut self.chunk, reason, detail, amount);
+            Err(r) => {
+                self.reject(row, raw.id, r);
                 return self.flush_if_full();
             }
         };
-        let memo = raw
-            .program_key
-            .and_then(|k| self.program_memo.get(k).copied())
-            .filter(|&id| id != UNSEEN);
-        let program = match memo {
-            Some(id) => id,
-            None => {
-                let id = match (&self.spec.program, raw.program) {
-                    (ValueSpec::Field(_), Some(p)) if !p.trim().is_empty() => {
-                        self.program_id(p.trim())
-                    }
-                    (ValueSpec::Const(c), _) if !c.is_empty() => {
-                        let c = c.clone();
-                        self.program_id(&c)
-                    }
-                    _ => NO_PROGRAM,
-                };
-                if let Some(slot) = raw.program_key.and_then(|k| self.program_memo.get_mut(k)) {
-                    *slot = id;
-                }
-                id
-            }
-        };
-        let period = date
+        let program = self.program(raw.program, raw.program_key);
+        let period = v
+            .date
             .and_then(|d| self.periods.iter().position(|p| p.contains(d)))
             .map_or(NO_PERIOD, |p| p as u16);
         let c = &mut self.chunk;
         c.rows.push(row);
         c.xy.push(xy);
-        c.amount.push(amount.unwrap_or(0));
+        c.amount.push(v.amount_krw.unwrap_or(0));
         c.program.push(program);
-        c.funding.push(funding_index(funding));
+        c.funding.push(funding_index(v.funding));
         c.period.push(period);
-        match id {
-            _ if !has_id => {}
+        match raw.id {
+            _ if self.spec.id_field.is_none() => {}
             Val::Int(n) => c.id_ints.push(n),
             v => {
                 if let Val::Text(t) = v {
@@ -405,6 +191,48 @@ impl<'a> Rows<'a> {
             }
         }
         self.flush_if_full()
+    }
+
+    fn reject(&mut self, row: u64, id: Val<'_>, r: Rejected) {
+        self.chunk.rejects.push(Reject {
+            input: self.index,
+            row,
+            record_id: if self.spec.id_field.is_some() {
+                id.to_text()
+            } else {
+                row.to_string()
+            },
+            reason: r.reason,
+            detail: r.detail,
+            amount_krw: r.amount_krw,
+            point: None,
+        });
+    }
+
+    /// The id of an accepted row's programme (interned in first-seen order), remembered for
+    /// the batch by its dictionary key when the column has one.
+    fn program(&mut self, text: Option<&str>, key: Option<usize>) -> u32 {
+        let memo = key
+            .and_then(|k| self.program_memo.get(k).copied())
+            .filter(|&id| id != UNSEEN);
+        if let Some(id) = memo {
+            return id;
+        }
+        let p = self.check.program(text);
+        let id = if p.is_empty() {
+            NO_PROGRAM
+        } else if let Some(&i) = self.program_ids.get(p) {
+            i
+        } else {
+            let i = self.programs.len() as u32;
+            self.programs.push(p.to_string());
+            self.program_ids.insert(p.to_string(), i);
+            i
+        };
+        if let Some(slot) = key.and_then(|k| self.program_memo.get_mut(k)) {
+            *slot = id;
+        }
+        id
     }
 
     pub(super) fn flush_if_full(&mut self) -> Result<bool, Error> {
@@ -424,7 +252,7 @@ impl<'a> Rows<'a> {
         }
         if !self.crs_sent {
             self.crs_sent = true;
-            self.send(Msg::Crs(self.crs.clone()));
+            self.send(Msg::Crs(self.check.crs().to_string()));
         }
         self.send(Msg::Chunk(Box::new(chunk)));
         Ok(self.open)
@@ -448,75 +276,6 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// An amount written as text, exactly in KRW. A negative amount is kept with its reject, as the
-/// materialising reader does: the money is reported, not lost.
-pub(super) fn amount_text(s: &str, unit: AmountUnit) -> Result<i64, BadAmount> {
-    amount::parse_amount(s, unit).map_err(|(reason, detail)| {
-        let value = (reason == RejectReason::AmountNegative)
-            .then(|| amount::parse_amount(s.trim().trim_start_matches('-'), unit).ok())
-            .flatten()
-            .map(|v| -v);
-        (reason, detail, value)
-    })
-}
-
 pub(super) fn funding_index(f: FundingSource) -> u8 {
     FundingSource::ALL.iter().position(|x| *x == f).unwrap_or(0) as u8
-}
-
-/// An integer amount in `unit`, exactly in KRW.
-pub(super) fn amount_int(v: i128, unit: AmountUnit) -> Result<i64, BadAmount> {
-    let krw = 10i128
-        .checked_pow(unit.exponent())
-        .and_then(|m| v.checked_mul(m))
-        .and_then(|k| i64::try_from(k).ok());
-    match krw {
-        Some(k) if k < 0 => Err((
-            RejectReason::AmountNegative,
-            format!("amount {v} is negative"),
-            Some(k),
-        )),
-        Some(k) => Ok(k),
-        None => Err((
-            RejectReason::AmountInvalid,
-            format!("`{v}` does not fit a 64-bit KRW amount"),
-            None,
-        )),
-    }
-}
-
-/// One grid per level in the input's CRS, finest first: 8 M cells for the two finest levels
-/// (the ones nearly every point is settled in), 2 M for the rest (points in gaps only).
-/// Where source-CRS grids are kept between runs: they depend only on the boundaries, the
-/// level, the input's CRS and the grid settings, which rarely change between nights, and a
-/// 리 grid takes ~0.45 s to build.
-/// Column indices of an input's configured value columns, in a text reader's header.
-pub(super) struct Columns {
-    pub(super) id: Option<usize>,
-    pub(super) amount: Option<usize>,
-    pub(super) program: Option<usize>,
-    pub(super) date: Option<usize>,
-    pub(super) funding: Option<usize>,
-}
-
-impl Columns {
-    pub(super) fn of(
-        spec: &InputSpec,
-        idx: impl Fn(&str) -> Result<usize, Error>,
-    ) -> Result<Columns, Error> {
-        let opt = |v: &ValueSpec| match v {
-            ValueSpec::Field(f) => idx(f).map(Some),
-            _ => Ok(None),
-        };
-        Ok(Columns {
-            id: spec.id_field.as_deref().map(&idx).transpose()?,
-            amount: spec.amount.as_ref().map(|a| idx(&a.field)).transpose()?,
-            program: opt(&spec.program)?,
-            date: opt(&spec.date)?,
-            funding: match &spec.funding {
-                FundingSpec::Field(f) => Some(idx(f)?),
-                FundingSpec::Const(_) => None,
-            },
-        })
-    }
 }

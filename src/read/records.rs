@@ -1,0 +1,480 @@
+//! Materialised inputs: every row of an input read into an [`Investment`] or a [`Reject`],
+//! its values checked by the [`RowChecker`] the streaming reader also uses; then points are
+//! reprojected into EPSG:5179 and polygons repaired, all at once.
+
+use std::collections::BTreeMap;
+
+use gdal::vector::{Feature, Geometry, Layer, LayerAccess};
+use geo::{Coord, CoordsIter, MultiPolygon, Point};
+
+use super::row::{
+    Bad, Columns, Reader, Rejected, RowChecker, Val, Values, amount_text, coordinates, parse_f64,
+};
+use super::{InputFile, checksum, geometry_kind, header, layer, open_input, text};
+use crate::config::{InputKind, InputSpec, Locate};
+use crate::crs::{Transformer, WORK_CRS};
+use crate::error::Error;
+use crate::model::{Investment, Location, Reject, RejectReason};
+
+/// Records read from one input: the readable ones, the rejects, and what the manifest needs.
+#[derive(Debug)]
+pub struct ReadRecords {
+    pub records: Vec<Investment>,
+    pub rejects: Vec<Reject>,
+    pub file: InputFile,
+}
+
+/// How a record's location is read from a feature.
+enum Loc {
+    /// The column, and whether it holds KOSTAT codes.
+    Code(usize, bool),
+    /// The 시도, 시군구 and 읍면동 name columns.
+    Names(usize, Option<usize>, Option<usize>),
+    Xy(usize, usize),
+    Geometry,
+}
+
+/// An input layer's columns and location, resolved once.
+struct Layout {
+    layer_name: String,
+    columns: Columns,
+    /// Output column and source column of an attribute input's values.
+    attributes: Vec<(String, usize)>,
+    loc: Loc,
+    /// The CRS of points and geometries (`None` for codes and names).
+    source_crs: Option<String>,
+}
+
+/// What the rows gave, before reprojection and repair.
+#[derive(Default)]
+struct Rows {
+    records: Vec<Investment>,
+    rejects: Vec<Reject>,
+    /// Records located by a point (their index), and the point in the input's CRS.
+    points: Vec<(usize, Coord<f64>)>,
+    /// Records located by a polygon (their index).
+    areas: Vec<usize>,
+}
+
+/// Reads one input's rows into records, rejecting rows whose amount, funding or location can't
+/// be read, and repeated record ids (the first occurrence is kept).
+///
+/// # Errors
+/// A file or layer that cannot be opened, a configured column it lacks, a CRS PROJ cannot use.
+/// Bad rows are rejects, not errors.
+pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
+    let (prep, ds) = open_input(&spec.path, spec.encoding, spec.header_row)?;
+    for w in &prep.warnings {
+        tracing::warn!(input = %spec.name, "{w}");
+    }
+    let mut l = layer(&ds, &spec.path, spec.layer.as_deref())?;
+    let layout = layout(spec, &mut l)?;
+    let err = |message: String| Error::Read {
+        path: spec.path.clone(),
+        layer: layout.layer_name.clone(),
+        message,
+    };
+    let transformer = match &layout.source_crs {
+        Some(c) => Some(Transformer::new(c, WORK_CRS).map_err(|m| err(format!("CRS {c}: {m}")))?),
+        None => None,
+    };
+    let mut checker = RowChecker::new(spec, Reader::Materialised);
+    if let Some(crs) = &layout.source_crs {
+        checker.set_crs(crs.clone());
+    }
+    let mut read = Rows::default();
+    let mut rows = 0u64;
+    let skip = if spec.header_row > 1 {
+        spec.header_row
+    } else {
+        0
+    };
+    for f in l.features().skip(skip) {
+        rows += 1;
+        read_row(index, rows, &f, spec, &layout, &mut checker, &mut read);
+    }
+    let Rows {
+        mut records,
+        mut rejects,
+        points,
+        areas,
+    } = read;
+    if let Some(t) = &transformer {
+        reproject_points(t, &points, &mut records)
+            .map_err(|m| err(format!("reprojecting points: {m}")))?;
+    }
+    let repaired = repair_areas(transformer.as_ref(), &areas, &mut records)
+        .map_err(|m| err(format!("reprojecting polygons: {m}")))?;
+    let mut warnings = prep.warnings.clone();
+    if !repaired.is_empty() {
+        let rows: Vec<String> = repaired.iter().take(10).map(u64::to_string).collect();
+        let w = format!(
+            "{}: {} invalid polygon(s) repaired with GEOS MakeValid (structure method), rows {}{}",
+            spec.path.display(),
+            repaired.len(),
+            rows.join(", "),
+            if repaired.len() > 10 { ", …" } else { "" }
+        );
+        tracing::warn!(input = %spec.name, "{w}");
+        warnings.push(w);
+    }
+    let records = reject_unusable(index, records, &mut rejects, layout.source_crs.as_deref());
+    rejects.sort_by_key(|r| r.row);
+    Ok(ReadRecords {
+        records,
+        rejects,
+        file: InputFile {
+            path: spec.path.clone(),
+            sha256: checksum(&spec.path)?,
+            rows,
+            encoding: Some(prep.encoding),
+            warnings,
+        },
+    })
+}
+
+/// The layer's value, attribute and location columns, and the CRS of its points or geometries.
+fn layout(spec: &InputSpec, l: &mut Layer<'_>) -> Result<Layout, Error> {
+    let names = header(l, spec.header_row);
+    let layer_name = l.name();
+    let read_err = |message: String| Error::Read {
+        path: spec.path.clone(),
+        layer: layer_name.clone(),
+        message,
+    };
+    let idx = |name: &str| {
+        names.iter().position(|n| n == name).ok_or_else(|| {
+            read_err(format!(
+                "column `{name}` not found (columns: {})",
+                names.join(", ")
+            ))
+        })
+    };
+    let columns = Columns::of(spec, idx)?;
+    let attributes: Vec<(String, usize)> = match &spec.kind {
+        InputKind::Attributes(map) => map
+            .iter()
+            .map(|(col, f)| Ok((col.clone(), idx(f)?)))
+            .collect::<Result<_, Error>>()?,
+        InputKind::Investments => Vec::new(),
+    };
+    let (loc, source_crs) = match &spec.locate {
+        Locate::Code { field } => (Loc::Code(idx(field)?, false), None),
+        Locate::KostatCode { field } => (Loc::Code(idx(field)?, true), None),
+        Locate::Name { sido, sigungu, emd } => (
+            Loc::Names(
+                idx(sido)?,
+                sigungu.as_deref().map(idx).transpose()?,
+                emd.as_deref().map(idx).transpose()?,
+            ),
+            None,
+        ),
+        Locate::Point { x, y, crs } => (Loc::Xy(idx(x)?, idx(y)?), Some(crs.clone())),
+        Locate::Geometry { crs } => {
+            let layer_crs = l
+                .spatial_ref()
+                .and_then(|s| s.authority().ok())
+                .filter(|a| !a.is_empty());
+            let crs = crs.clone().or(layer_crs).ok_or_else(|| {
+                read_err("the layer has no CRS; declare one with locate.crs".into())
+            })?;
+            (Loc::Geometry, Some(crs))
+        }
+    };
+    Ok(Layout {
+        layer_name,
+        columns,
+        attributes,
+        loc,
+        source_crs,
+    })
+}
+
+/// Reads data row `row` (feature `f`) into a record, or into a reject naming the first check
+/// it fails: its values, then its location.
+fn read_row(
+    index: usize,
+    row: u64,
+    f: &Feature<'_>,
+    spec: &InputSpec,
+    layout: &Layout,
+    checker: &mut RowChecker,
+    out: &mut Rows,
+) {
+    let cols = &layout.columns;
+    let cell = |i: Option<usize>| i.map(|i| text(f, i));
+    let (id, funding, date) = (cell(cols.id), cell(cols.funding), cell(cols.date));
+    let amount = match (cols.amount, &spec.amount) {
+        (Some(i), Some(a)) => Some(amount_text(&text(f, i), a.unit)),
+        _ => None,
+    };
+    let record_id = id
+        .as_deref()
+        .map_or_else(|| row.to_string(), |t| t.trim().to_string());
+    let values = Values {
+        id: Val::text(id.as_deref()),
+        amount,
+        funding: funding.as_deref(),
+        date: Val::text(date.as_deref()),
+    };
+    let checked = checker.values(row, values).and_then(|v| {
+        let location = location(f, layout, spec.max_vertices, checker);
+        location
+            .map(|l| (v, l))
+            .map_err(|(reason, detail)| Rejected {
+                reason,
+                detail,
+                amount_krw: v.amount_krw,
+            })
+    });
+    let (v, location) = match checked {
+        Ok(c) => c,
+        Err(r) => {
+            out.rejects.push(Reject {
+                input: index,
+                row,
+                record_id,
+                reason: r.reason,
+                detail: r.detail,
+                amount_krw: r.amount_krw,
+                point: None,
+            });
+            return;
+        }
+    };
+    match &location {
+        Location::Point(p) => out.points.push((out.records.len(), p.0)),
+        Location::Area(_) => out.areas.push(out.records.len()),
+        _ => {}
+    }
+    let attributes: BTreeMap<String, String> = layout
+        .attributes
+        .iter()
+        .map(|(col, i)| (col.clone(), text(f, *i).trim().to_string()))
+        .collect();
+    out.records.push(Investment {
+        input: index,
+        row,
+        record_id,
+        amount_krw: v.amount_krw,
+        program: checker.program(cell(cols.program).as_deref()).to_string(),
+        funding: v.funding,
+        location,
+        attributes,
+        date: v.date,
+    });
+}
+
+/// Where feature `f` says it is: a code, names, or a point or polygon in the input's CRS.
+fn location(
+    f: &Feature<'_>,
+    layout: &Layout,
+    max_vertices: usize,
+    checker: &RowChecker,
+) -> Result<Location, Bad> {
+    let cell = |i: usize| text(f, i).trim().to_string();
+    match layout.loc {
+        Loc::Code(i, kostat) => {
+            let c = cell(i);
+            if c.is_empty() {
+                Err((RejectReason::LocationMissing, "code is empty".into()))
+            } else if kostat {
+                Ok(Location::KostatCode(c))
+            } else {
+                Ok(Location::Code(c))
+            }
+        }
+        Loc::Names(s, g, e) => {
+            let (sido, sigungu) = (cell(s), g.map(cell).unwrap_or_default());
+            if sido.is_empty() && sigungu.is_empty() {
+                return Err((
+                    RejectReason::LocationMissing,
+                    "no 시도 or 시군구 name".into(),
+                ));
+            }
+            let emd = e.map(cell).unwrap_or_default();
+            Ok(Location::Names { sido, sigungu, emd })
+        }
+        Loc::Xy(xi, yi) => {
+            let (xs, ys) = (text(f, xi), text(f, yi));
+            let (x, y) = (parse_f64(xs.as_bytes()), parse_f64(ys.as_bytes()));
+            coordinates(x, y, || (xs, ys))
+                .and_then(|c| checker.point(c))
+                .map(|c| Location::Point(Point(c)))
+        }
+        Loc::Geometry => geometry(f.geometry(), max_vertices, checker),
+    }
+}
+
+/// A feature's geometry as a point or a polygon; anything else, or one above `max_vertices`,
+/// is refused.
+fn geometry(
+    g: Option<&Geometry>,
+    max_vertices: usize,
+    checker: &RowChecker,
+) -> Result<Location, Bad> {
+    if let Some(n) = g.map(vertex_count).filter(|&n| n > max_vertices) {
+        return Err((
+            RejectReason::GeometryTooComplex,
+            format!("geometry has {n} vertices, above max_vertices {max_vertices}"),
+        ));
+    }
+    let area = |mp: MultiPolygon<f64>| {
+        if mp.0.is_empty()
+            || mp
+                .coords_iter()
+                .any(|c| !c.x.is_finite() || !c.y.is_finite())
+        {
+            let d = "polygon is empty or has non-finite coordinates".to_string();
+            return Err((RejectReason::GeometryInvalid, d));
+        }
+        Ok(Location::Area(mp))
+    };
+    match g.map(|g| g.to_geo()) {
+        Some(Ok(geo::Geometry::Point(p))) if p.x().is_finite() && p.y().is_finite() => {
+            checker.point(p.0).map(|c| Location::Point(Point(c)))
+        }
+        Some(Ok(geo::Geometry::Polygon(p))) => area(MultiPolygon::new(vec![p])),
+        Some(Ok(geo::Geometry::MultiPolygon(mp))) => area(mp),
+        Some(Ok(g)) => Err((
+            RejectReason::CoordinateInvalid,
+            format!(
+                "expected a point or polygon geometry, found {}",
+                geometry_kind(&g)
+            ),
+        )),
+        _ => Err((RejectReason::LocationMissing, "no geometry".into())),
+    }
+}
+
+/// Number of points of a GDAL geometry, all parts and rings.
+fn vertex_count(g: &Geometry) -> usize {
+    match g.geometry_count() {
+        0 => g.point_count(),
+        n => (0..n).map(|i| vertex_count(&g.get_geometry(i))).sum(),
+    }
+}
+
+/// Reprojects the points of the records `points` names into EPSG:5179, all in one call.
+fn reproject_points(
+    t: &Transformer,
+    points: &[(usize, Coord<f64>)],
+    records: &mut [Investment],
+) -> Result<(), String> {
+    let mut coords: Vec<Coord<f64>> = points.iter().map(|(_, c)| *c).collect();
+    t.convert(&mut coords)?;
+    for ((i, _), c) in points.iter().zip(coords) {
+        records[*i].location = Location::Point(Point(c));
+    }
+    Ok(())
+}
+
+/// Reprojects the polygons of the records `areas` names into EPSG:5179 (when `t` is given) and
+/// repairs invalid ones with MakeValid: the rows repaired, in order.
+fn repair_areas(
+    t: Option<&Transformer>,
+    areas: &[usize],
+    records: &mut [Investment],
+) -> Result<Vec<u64>, String> {
+    let mut repaired = Vec::new();
+    for &i in areas {
+        let row = records[i].row;
+        let Location::Area(mp) = &mut records[i].location else {
+            continue;
+        };
+        if let Some(t) = t {
+            let mut failed = None;
+            for p in &mut mp.0 {
+                p.exterior_mut(|ring| {
+                    if let Err(e) = t.convert(&mut ring.0) {
+                        failed = Some(e);
+                    }
+                });
+                p.interiors_mut(|rings| {
+                    for ring in rings {
+                        if let Err(e) = t.convert(&mut ring.0) {
+                            failed = Some(e);
+                        }
+                    }
+                });
+            }
+            if let Some(m) = failed {
+                return Err(m);
+            }
+        }
+        if !geo::Validation::is_valid(&*mp)
+            && let Some(fixed) = make_valid(mp)
+        {
+            repaired.push(row);
+            *mp = fixed;
+        }
+    }
+    Ok(repaired)
+}
+
+/// GEOS MakeValid (structure method) through GDAL, keeping the polygonal parts.
+fn make_valid(mp: &MultiPolygon<f64>) -> Option<MultiPolygon<f64>> {
+    use gdal::vector::ToGdal;
+    let g = mp.to_gdal().ok()?;
+    let opts = gdal::cpl::CslStringList::from_iter(["METHOD=STRUCTURE"]);
+    let fixed = g.make_valid(&opts).ok()?.to_geo().ok()?;
+    let polys: Vec<geo::Polygon<f64>> = match fixed {
+        geo::Geometry::Polygon(p) => vec![p],
+        geo::Geometry::MultiPolygon(m) => m.0,
+        geo::Geometry::GeometryCollection(gc) => {
+            gc.0.into_iter()
+                .flat_map(|g| match g {
+                    geo::Geometry::Polygon(p) => vec![p],
+                    geo::Geometry::MultiPolygon(m) => m.0,
+                    _ => vec![],
+                })
+                .collect()
+        }
+        _ => vec![],
+    };
+    Some(MultiPolygon::new(polys))
+}
+
+/// The records still usable after reprojection and repair; the others become rejects:
+/// polygons invalid or without area even after repair, and points PROJ could not transform
+/// (they come back as infinities). Order is kept.
+fn reject_unusable(
+    index: usize,
+    records: Vec<Investment>,
+    rejects: &mut Vec<Reject>,
+    source_crs: Option<&str>,
+) -> Vec<Investment> {
+    let reject = |r: Investment, reason: RejectReason, detail: String| Reject {
+        input: index,
+        row: r.row,
+        record_id: r.record_id,
+        reason,
+        detail,
+        amount_krw: r.amount_krw,
+        point: None,
+    };
+    let (good_areas, bad_areas): (Vec<Investment>, Vec<Investment>) =
+        records.into_iter().partition(|r| match &r.location {
+            Location::Area(mp) => {
+                geo::Validation::is_valid(mp) && geo::Area::unsigned_area(mp) > 0.0
+            }
+            _ => true,
+        });
+    for r in bad_areas {
+        let d = "polygon is invalid or has no area even after MakeValid".into();
+        rejects.push(reject(r, RejectReason::GeometryInvalid, d));
+    }
+    let (good, bad): (Vec<Investment>, Vec<Investment>) =
+        good_areas.into_iter().partition(|r| match &r.location {
+            Location::Point(p) => p.x().is_finite() && p.y().is_finite(),
+            _ => true,
+        });
+    for r in bad {
+        let d = format!(
+            "coordinates cannot be transformed from {}",
+            source_crs.unwrap_or("?")
+        );
+        rejects.push(reject(r, RejectReason::CoordinateInvalid, d));
+    }
+    good
+}
