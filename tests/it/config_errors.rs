@@ -128,3 +128,30 @@ fn logs_and_errors_written_to_a_pipe_carry_no_colour_escapes() {
         assert!(!err.contains('\u{1b}'), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_folder_as_input_and_a_file_as_output_dir_are_config_errors_in_check() {
+    let dir = grid_dir();
+    std::fs::create_dir(dir.path().join("codes_dir.csv")).unwrap();
+    std::fs::write(dir.path().join("out_file"), b"not a folder").unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        grid_toml()
+            .replace("path = \"codes.csv\"", "path = \"codes_dir.csv\"")
+            .replace("output_dir = \"out\"", "output_dir = \"out_file\""),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_smartgap"))
+        .args(["check", "bad.toml"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("codes_dir.csv is a folder, not a file"),
+        "{err}"
+    );
+    assert!(err.contains("out_file is a file, not a folder"), "{err}");
+}

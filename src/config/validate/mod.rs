@@ -118,7 +118,19 @@ impl Validator<'_> {
     fn pipeline(&mut self, raw: RawPipeline) -> Option<Pipeline> {
         let meta = raw.pipeline.into_inner();
         self.roots(meta.roots.as_ref());
-        let output_dir = self.path(&meta.output_dir, false);
+        let output_dir = self.path(&meta.output_dir, false).filter(|d| {
+            let file = d.exists() && !d.is_dir();
+            if file {
+                self.push(
+                    Problem::new(
+                        span(&meta.output_dir),
+                        format!("output_dir {} is a file, not a folder", d.display()),
+                    )
+                    .help("choose a folder (it is created if missing) or move the file away"),
+                );
+            }
+            !file
+        });
         let Meta {
             max_reject_share,
             keep_runs,

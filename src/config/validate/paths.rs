@@ -96,6 +96,14 @@ impl Validator<'_> {
             );
             return None;
         }
+        if must_exist && p.is_dir() && !p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gdb"))
+        {
+            self.push(
+                Problem::new(span(s), format!("{} is a folder, not a file", p.display()))
+                    .help("name the data file itself (a FileGDB `.gdb` folder is the one folder format read)"),
+            );
+            return None;
+        }
         if must_exist {
             let mut files = vec![p.clone()];
             if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("shp")) {
