@@ -246,3 +246,30 @@ pub fn wkb(g: &Geometry<f64>) -> Result<Vec<u8>, WkbError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_reads_as_before_and_keeps_gdal_s_error_as_the_source() {
+        let e = GeoPackageError::DiskFull {
+            source: Box::new(GeoPackageError::Layer {
+                layer: "sido".into(),
+                source: GdalError::OgrError {
+                    err: 6,
+                    method_name: "OGR_L_CreateFeature",
+                },
+            }),
+            gdal: "sqlite3_exec(COMMIT) failed: database or disk is full".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "disk full: layer sido: OGR method 'OGR_L_CreateFeature' returned error: '6' \
+             (GDAL: sqlite3_exec(COMMIT) failed: database or disk is full)"
+        );
+        let layer = std::error::Error::source(&e).unwrap();
+        let gdal = layer.source().unwrap();
+        assert!(gdal.downcast_ref::<GdalError>().is_some());
+    }
+}
