@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use thiserror::Error;
 
 use crate::assign::Assigned;
 use crate::config::Period;
@@ -239,21 +240,52 @@ fn add_totals(into: &mut RegionTotals, t: &RegionTotals) {
     }
 }
 
+/// Money lost or doubled between the assigned records and the aggregates: a bug, never the
+/// data's fault.
+#[derive(Debug, Error)]
+pub enum InvariantError {
+    /// A level's regions, plus what is held above the level and outside every region, are not
+    /// the assigned total (`total` counts the outside amount; the message leaves it out).
+    #[error(
+        "level {level}: regions {regions_krw} + held above {held_above_krw} = {total_krw} KRW, but {assigned_krw} KRW were assigned"
+    )]
+    LevelTotal {
+        level: String,
+        regions_krw: i128,
+        held_above_krw: i128,
+        total_krw: i128,
+        assigned_krw: i128,
+    },
+    /// A region is not its children plus what is held at it.
+    #[error(
+        "{level} {code}: children {children_krw} + held here {held_here_krw} != total {total_krw}"
+    )]
+    RegionTotal {
+        level: AdminLevel,
+        code: String,
+        children_krw: i128,
+        held_here_krw: i128,
+        total_krw: i128,
+    },
+}
+
 /// Checks, independently of how the sums were built, that no money was lost or doubled:
 /// each level plus what is held above it equals the assigned total, and every region equals
 /// its children plus what is held at it.
-pub fn check_invariants(b: &Boundaries, a: &Aggregates) -> Result<(), String> {
+///
+/// # Errors
+/// The first total that does not add up.
+pub fn check_invariants(b: &Boundaries, a: &Aggregates) -> Result<(), InvariantError> {
     for lt in &a.levels {
         let total = lt.sum_krw() + lt.held_above_krw + lt.outside_krw;
         if total != a.assigned_krw {
-            return Err(format!(
-                "level {}: regions {} + held above {} = {} KRW, but {} KRW were assigned",
-                lt.level,
-                lt.sum_krw(),
-                lt.held_above_krw,
-                total,
-                a.assigned_krw
-            ));
+            return Err(InvariantError::LevelTotal {
+                level: lt.level.clone(),
+                regions_krw: lt.sum_krw(),
+                held_above_krw: lt.held_above_krw,
+                total_krw: total,
+                assigned_krw: a.assigned_krw,
+            });
         }
     }
     for (li, l) in b.levels.iter().enumerate().skip(1) {
@@ -267,12 +299,13 @@ pub fn check_invariants(b: &Boundaries, a: &Aggregates) -> Result<(), String> {
         for (code, t) in &a.levels[li - 1].regions {
             let kids = children.get(code.as_str()).copied().unwrap_or(0);
             if kids + t.held_here_krw != t.amount_krw {
-                return Err(format!(
-                    "{} {code}: children {kids} + held here {} != total {}",
-                    b.levels[li - 1].level,
-                    t.held_here_krw,
-                    t.amount_krw
-                ));
+                return Err(InvariantError::RegionTotal {
+                    level: b.levels[li - 1].level,
+                    code: code.clone(),
+                    children_krw: kids,
+                    held_here_krw: t.held_here_krw,
+                    total_krw: t.amount_krw,
+                });
             }
         }
     }

@@ -19,8 +19,19 @@
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+use thiserror::Error;
 
-pub use crate::sealed::{Reader, Writer};
+pub use crate::sealed::{Reader, SealedError, Writer};
+
+/// Why an entry's content was not used (logged by [`Entry::load`], never returned).
+#[derive(Debug, Error)]
+enum LoadError {
+    #[error(transparent)]
+    Sealed(#[from] SealedError),
+    /// The content is larger than this machine can address.
+    #[error("{0}")]
+    TooLarge(#[from] std::num::TryFromIntError),
+}
 
 /// A cache folder.
 #[derive(Debug, Clone)]
@@ -86,7 +97,7 @@ impl Entry {
     ///
     /// # Errors
     /// The file cannot be opened or is shorter than its trailer.
-    pub fn reader(&self) -> Result<Option<Reader>, String> {
+    pub fn reader(&self) -> Result<Option<Reader>, SealedError> {
         Reader::open(&self.path)
     }
 
@@ -102,11 +113,11 @@ impl Entry {
     /// The whole content, checked; `None` (logged unless there was no entry) when it is
     /// missing or refused.
     pub fn load(&self) -> Option<Vec<u8>> {
-        let read = || -> Result<Option<Vec<u8>>, String> {
+        let read = || -> Result<Option<Vec<u8>>, LoadError> {
             let Some(mut r) = self.reader()? else {
                 return Ok(None);
             };
-            let len = usize::try_from(r.remaining()).map_err(|e| e.to_string())?;
+            let len = usize::try_from(r.remaining())?;
             let mut content = vec![0u8; len];
             r.read(&mut content)?;
             r.finish()?;

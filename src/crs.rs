@@ -6,14 +6,33 @@
 
 use geo::Coord;
 use proj::Proj;
+use thiserror::Error;
 
 /// The working CRS: Korea 2000 / Unified CS, metres.
 pub const WORK_CRS: &str = "EPSG:5179";
 /// The GeoJSON CRS of RFC 7946: WGS 84 longitude/latitude.
 pub const GEOJSON_CRS: &str = "OGC:CRS84";
 
+/// What PROJ could not do, with PROJ's error as the source.
+#[derive(Debug, Error)]
+pub enum CrsError {
+    /// No transformation could be created and PROJ gave no reason ("Unknown error"): in
+    /// practice a CRS it does not know.
+    #[error("unknown CRS or no transformation")]
+    Unknown(#[source] proj::ProjCreateError),
+    /// No transformation could be created, for the reason PROJ gives.
+    #[error("{0}")]
+    Create(#[source] proj::ProjCreateError),
+    /// Coordinates could not be transformed.
+    #[error("{0}")]
+    Convert(#[source] proj::ProjError),
+}
+
 /// Checks that `crs` can be transformed into the working CRS.
-pub fn check(crs: &str) -> Result<(), String> {
+///
+/// # Errors
+/// As [`Transformer::new`].
+pub fn check(crs: &str) -> Result<(), CrsError> {
     Transformer::new(crs, WORK_CRS).map(|_| ())
 }
 
@@ -24,30 +43,33 @@ pub struct Transformer {
 
 impl Transformer {
     /// # Errors
-    /// PROJ's message when either CRS is unknown or no transformation exists.
-    pub fn new(from: &str, to: &str) -> Result<Transformer, String> {
+    /// Either CRS is unknown or no transformation exists.
+    pub fn new(from: &str, to: &str) -> Result<Transformer, CrsError> {
         if from == to {
             return Ok(Transformer { proj: None });
         }
         Proj::new_known_crs(from, to, None)
             .map(|p| Transformer { proj: Some(p) })
-            .map_err(|e| match e.to_string() {
-                m if m.contains("Unknown error") => "unknown CRS or no transformation".to_string(),
-                m => m,
+            .map_err(|e| {
+                if e.to_string().contains("Unknown error") {
+                    CrsError::Unknown(e)
+                } else {
+                    CrsError::Create(e)
+                }
             })
     }
 
     /// Transforms coordinates in place.
     ///
     /// # Errors
-    /// PROJ's message; coordinates that fail come back as infinities, which callers check.
-    pub fn convert(&self, coords: &mut [Coord<f64>]) -> Result<(), String> {
+    /// PROJ's error; coordinates that fail come back as infinities, which callers check.
+    pub fn convert(&self, coords: &mut [Coord<f64>]) -> Result<(), CrsError> {
         match &self.proj {
             None => Ok(()),
             Some(p) => p
                 .convert_array(coords)
                 .map(|_| ())
-                .map_err(|e| e.to_string()),
+                .map_err(CrsError::Convert),
         }
     }
 }
@@ -73,8 +95,8 @@ thread_local! {
 /// (created on first use). Coordinates PROJ cannot transform come back infinite.
 ///
 /// # Errors
-/// PROJ's message when no transformation between the CRSs exists.
-pub fn reproject(from: &str, to: &str, coords: &mut [Coord<f64>]) -> Result<(), String> {
+/// No transformation between the CRSs exists (see [`Transformer::new`]).
+pub fn reproject(from: &str, to: &str, coords: &mut [Coord<f64>]) -> Result<(), CrsError> {
     if from == to || coords.is_empty() {
         return Ok(());
     }
@@ -128,7 +150,9 @@ mod tests {
     }
 
     #[test]
-    fn unknown_crs_is_an_error() {
-        assert!(check("EPSG:999999").is_err());
+    fn unknown_crs_is_an_error_with_proj_s_as_its_source() {
+        let e = check("EPSG:999999").unwrap_err();
+        assert_eq!(e.to_string(), "unknown CRS or no transformation");
+        assert!(std::error::Error::source(&e).is_some());
     }
 }

@@ -510,9 +510,11 @@ impl SourceGrid {
     /// file that is short, of another format, fails its checksum or names a region the level
     /// does not have is never used.
     pub fn load(path: &Path, regions: usize) -> Result<SourceGrid, String> {
-        let mut f = crate::sealed::Reader::open(path)?.ok_or("no such file")?;
+        let mut f = crate::sealed::Reader::open(path)
+            .map_err(|e| e.to_string())?
+            .ok_or("no such file")?;
         let mut head = [0u8; 48];
-        f.read(&mut head)?;
+        f.read(&mut head).map_err(|e| e.to_string())?;
         if &head[..8] != GRID_MAGIC {
             return Err("not a smartgap grid of this version".into());
         }
@@ -534,14 +536,14 @@ impl SourceGrid {
         let mut buf = vec![0u8; 1 << 20];
         while cells.len() < n {
             let want = ((n - cells.len()) * 4).min(buf.len());
-            f.read(&mut buf[..want])?;
+            f.read(&mut buf[..want]).map_err(|e| e.to_string())?;
             cells.extend(
                 buf[..want]
                     .chunks_exact(4)
                     .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
             );
         }
-        f.finish()?;
+        f.finish().map_err(|e| e.to_string())?;
         if cells
             .iter()
             .any(|&c| (c as usize) >= regions && c != BOUNDARY && c != OUTSIDE)
@@ -587,7 +589,8 @@ impl SourceGrid {
             .par_iter()
             .map(|ring| -> Result<(Coord<f64>, Coord<f64>), String> {
                 let mut v = ring.to_vec();
-                crate::crs::reproject(crate::crs::WORK_CRS, crs, &mut v)?;
+                crate::crs::reproject(crate::crs::WORK_CRS, crs, &mut v)
+                    .map_err(|e| e.to_string())?;
                 let mut lo = Coord {
                     x: f64::INFINITY,
                     y: f64::INFINITY,
@@ -661,7 +664,8 @@ impl SourceGrid {
                         }));
                     }
                     dense.extend(ring.last().copied());
-                    crate::crs::reproject(crate::crs::WORK_CRS, crs, &mut dense)?;
+                    crate::crs::reproject(crate::crs::WORK_CRS, crs, &mut dense)
+                        .map_err(|e| e.to_string())?;
                     let mut cells = Vec::new();
                     for s in dense.windows(2) {
                         grid.cells_within(s[0], s[1], margin, &mut cells);
@@ -688,7 +692,7 @@ impl SourceGrid {
             }
         });
         match failed {
-            Some(e) => Err(e),
+            Some(e) => Err(e.to_string()),
             None => Ok(Some(SourceGrid { grid })),
         }
     }

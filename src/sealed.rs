@@ -9,6 +9,27 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+/// Why a sealed file cannot be read or is refused.
+#[derive(Debug, Error)]
+pub enum SealedError {
+    /// The file cannot be opened or read.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The file cannot even hold its trailer.
+    #[error("{size} bytes, shorter than its checksum")]
+    Short { size: u64 },
+    /// A read asked for more than the content holds.
+    #[error("the content is shorter than it says")]
+    Truncated,
+    /// The content was not all read.
+    #[error("trailing bytes")]
+    TrailingBytes,
+    /// The trailer is not the sha256 of the content.
+    #[error("checksum mismatch")]
+    ChecksumMismatch,
+}
 
 /// A sealed file being written; it appears under its name only at [`Writer::finish`].
 pub struct Writer {
@@ -66,16 +87,17 @@ pub struct Reader {
 
 impl Reader {
     /// `None` when the file does not exist.
-    pub fn open(path: &Path) -> Result<Option<Reader>, String> {
+    ///
+    /// # Errors
+    /// The file cannot be opened or is shorter than its trailer.
+    pub fn open(path: &Path) -> Result<Option<Reader>, SealedError> {
         let f = match File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         };
-        let size = f.metadata().map_err(|e| e.to_string())?.len();
-        let left = size
-            .checked_sub(32)
-            .ok_or_else(|| format!("{size} bytes, shorter than its checksum"))?;
+        let size = f.metadata()?.len();
+        let left = size.checked_sub(32).ok_or(SealedError::Short { size })?;
         Ok(Some(Reader {
             r: BufReader::with_capacity(1 << 20, f),
             h: Sha256::new(),
@@ -90,25 +112,31 @@ impl Reader {
     }
 
     /// Fills `buf` from the content.
-    pub fn read(&mut self, buf: &mut [u8]) -> Result<(), String> {
+    ///
+    /// # Errors
+    /// The content holds less than `buf`, or reading fails.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<(), SealedError> {
         self.left = self
             .left
             .checked_sub(buf.len() as u64)
-            .ok_or("the content is shorter than it says")?;
-        self.r.read_exact(buf).map_err(|e| e.to_string())?;
+            .ok_or(SealedError::Truncated)?;
+        self.r.read_exact(buf)?;
         self.h.update(&*buf);
         Ok(())
     }
 
     /// Checks that all the content was read and that the trailer is its sha256.
-    pub fn finish(mut self) -> Result<(), String> {
+    ///
+    /// # Errors
+    /// Content left unread, a failed read, or a trailer that does not match.
+    pub fn finish(mut self) -> Result<(), SealedError> {
         if self.left != 0 {
-            return Err("trailing bytes".into());
+            return Err(SealedError::TrailingBytes);
         }
         let mut sum = [0u8; 32];
-        self.r.read_exact(&mut sum).map_err(|e| e.to_string())?;
+        self.r.read_exact(&mut sum)?;
         if self.h.finalize().as_slice() != sum {
-            return Err("checksum mismatch".into());
+            return Err(SealedError::ChecksumMismatch);
         }
         Ok(())
     }

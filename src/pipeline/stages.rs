@@ -195,7 +195,8 @@ impl Run<'_> {
             &folded,
             &self.p.indicators.periods,
         );
-        aggregate::check_invariants(self.boundaries, &aggregates).map_err(Error::Invariant)?;
+        aggregate::check_invariants(self.boundaries, &aggregates)
+            .map_err(|e| Error::Invariant(e.to_string()))?;
         info!(assigned_krw = %aggregates.assigned_krw, "aggregate done");
         let totals = report::totals(
             inputs.read_krw,

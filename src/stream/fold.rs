@@ -8,7 +8,7 @@ use super::rows::Chunk;
 use super::{LISTED_REJECTS, Locators, MISS, NO_PERIOD, NO_PROGRAM, OUT_ALL, Streamed};
 use crate::aggregate::RegionTotals;
 use crate::config::Period;
-use crate::crs::WORK_CRS;
+use crate::crs::{CrsError, WORK_CRS};
 use crate::model::{FundingSource, Reject, RejectReason};
 /// A chunk's location, as [`Fold::locate`] leaves it for [`Fold::fold`].
 pub(super) struct Located {
@@ -53,6 +53,9 @@ impl Fold {
     }
 
     /// Folds a located chunk into the per-region totals and lists its rejects, in row order.
+    ///
+    /// # Errors
+    /// No transformation from `crs` to EPSG:5179 (for the detail of a point outside).
     pub(super) fn fold(
         &mut self,
         index: usize,
@@ -60,7 +63,7 @@ impl Fold {
         located: Located,
         crs: &str,
         out: &mut Streamed,
-    ) -> Result<(), String> {
+    ) -> Result<(), CrsError> {
         let t3 = Instant::now();
         let Located {
             hits,

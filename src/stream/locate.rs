@@ -9,18 +9,21 @@ use rayon::prelude::*;
 use super::fold::{Fold, Located};
 use super::rows::Chunk;
 use super::{Locators, MISS, OUT_ALL, UNSETTLED};
-use crate::crs::WORK_CRS;
+use crate::crs::{CrsError, WORK_CRS};
 use crate::locate::{Settled, SourceGrid};
 impl Fold {
     /// Locates a chunk in parallel. Points whose source-CRS grid cell settles them need
     /// nothing more; the rest are reprojected into EPSG:5179 and located exactly, finest level
     /// first.
+    ///
+    /// # Errors
+    /// No transformation from `crs` to EPSG:5179.
     pub(super) fn locate(
         chunk: &Chunk,
         crs: &str,
         grids: &[SourceGrid],
         locators: &Locators<'_>,
-    ) -> Result<Located, String> {
+    ) -> Result<Located, CrsError> {
         // Finest level first; a cell outside every region of a level passes the point on to
         // the next coarser level, as the exact chain does.
         let t0 = Instant::now();

@@ -207,13 +207,15 @@ pub fn run(
                     source_grids(locators, &crs, cache).map(|g| grids = g)
                 }
                 Msg::Chunk(chunk) => {
-                    Fold::locate(&chunk, &crs, &grids, locators).and_then(|located| {
-                        progress.tick(chunk.last_row);
-                        // Fails only when the folder stopped on an error, reported below.
-                        fold_tx
-                            .send((chunk, located, crs.clone()))
-                            .map_err(|_| "folding stopped".to_string())
-                    })
+                    Fold::locate(&chunk, &crs, &grids, locators)
+                        .map_err(|e| e.to_string())
+                        .and_then(|located| {
+                            progress.tick(chunk.last_row);
+                            // Fails only when the folder stopped on an error, reported below.
+                            fold_tx
+                                .send((chunk, located, crs.clone()))
+                                .map_err(|_| "folding stopped".to_string())
+                        })
                 }
             };
             locate_time += t.elapsed();

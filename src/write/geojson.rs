@@ -7,26 +7,48 @@ use std::io::Write as _;
 use std::path::Path;
 
 use geo::{Coord, Geometry, LineString, Polygon};
+use thiserror::Error;
 
 use super::{GeomKind, OutLayer, Value, text_cache};
 use crate::cache::Cache;
-use crate::crs::{GEOJSON_CRS, Transformer, WORK_CRS};
+use crate::crs::{CrsError, GEOJSON_CRS, Transformer, WORK_CRS};
 use rayon::prelude::*;
+
+/// Why a GeoJSON file cannot be written.
+#[derive(Debug, Error)]
+pub enum GeoJsonError {
+    /// The file cannot be created or written ("disk full" first when the disk is, see
+    /// [`crate::error::io_message`]).
+    #[error("{}", crate::error::io_message(.0))]
+    Io(#[from] std::io::Error),
+    /// A coordinate cannot be reprojected to CRS84.
+    #[error("{0}")]
+    Crs(#[from] CrsError),
+    /// A geometry other than a point, polygon or multipolygon.
+    #[error("only points and polygons are written")]
+    Unsupported,
+    /// The cached geometry texts failed part-way; [`write()`] then writes the layer again
+    /// without them.
+    #[error("cached geometry: {0}")]
+    Cache(#[source] text_cache::TextCacheError),
+}
 
 /// Writes `layer` (EPSG:5179) to `path` as a GeoJSON FeatureCollection in CRS84.
 ///
 /// With a `cache`, a polygon layer's geometry texts are taken from it when they were
 /// saved for exactly these coordinates, or saved there for the next run ([`super::text_cache`]);
 /// the bytes written are the same either way.
+///
+/// # Errors
+/// The file cannot be written, or a geometry cannot be reprojected or is of another kind.
 pub fn write(
     path: &Path,
     layer: &OutLayer,
     decimals: u32,
     cache: Option<&Cache>,
-) -> Result<(), String> {
+) -> Result<(), GeoJsonError> {
     let Some(cache) = cache.filter(|_| layer.geom == GeomKind::MultiPolygon) else {
-        return write_from(path, layer, decimals, Geometries::Compute(None))
-            .map_err(Failure::message);
+        return write_from(path, layer, decimals, Geometries::Compute(None));
     };
     let key = text_cache::key(layer, decimals);
     let entry = text_cache::entry(cache, &layer.name, &key);
@@ -34,11 +56,10 @@ pub fn write(
     let n = layer.features.len();
     match text_cache::Reader::open(file, &key, n) {
         Ok(Some(reader)) => match write_from(path, layer, decimals, Geometries::Cached(reader)) {
-            Ok(()) => return Ok(()),
-            Err(Failure::Output(e)) => return Err(e),
-            Err(Failure::Cache(e)) => {
+            Err(GeoJsonError::Cache(e)) => {
                 tracing::warn!(path = %file.display(), error = %e, "cached GeoJSON geometry not used; writing it again")
             }
+            written => return written,
         },
         Ok(None) => {}
         Err(e) => {
@@ -50,7 +71,7 @@ pub fn write(
             |e| tracing::warn!(path = %file.display(), error = %e, "GeoJSON geometry not cached"),
         )
         .ok();
-    write_from(path, layer, decimals, Geometries::Compute(saver)).map_err(Failure::message)
+    write_from(path, layer, decimals, Geometries::Compute(saver))
 }
 
 /// Where a layer's geometry texts come from.
@@ -60,44 +81,28 @@ enum Geometries {
     Cached(text_cache::Reader),
 }
 
-enum Failure {
-    /// Writing the output failed.
-    Output(String),
-    /// The cached texts failed: the output is to be written again without them.
-    Cache(String),
-}
-
-impl Failure {
-    fn message(self) -> String {
-        match self {
-            Failure::Output(m) => m,
-            Failure::Cache(m) => format!("cached geometry: {m}"),
-        }
-    }
-}
-
+/// Writes the file; with [`Geometries::Cached`], a failure of the cache is
+/// [`GeoJsonError::Cache`] and the output is to be written again without it.
 fn write_from(
     path: &Path,
     layer: &OutLayer,
     decimals: u32,
     mut geometries: Geometries,
-) -> Result<(), Failure> {
-    let io = |e: std::io::Error| Failure::Output(crate::error::io_message(&e));
-    let f = std::fs::File::create(path).map_err(io)?;
+) -> Result<(), GeoJsonError> {
+    let f = std::fs::File::create(path)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     // Features are reprojected and formatted in parallel (one PROJ object per thread), a
     // thousand at a time, and written in order: the bytes are those of `render`.
     let conv = |cs: &mut [Coord<f64>]| crate::crs::reproject(WORK_CRS, GEOJSON_CRS, cs);
-    w.write_all(HEADER.as_bytes()).map_err(io)?;
+    w.write_all(HEADER.as_bytes())?;
     for (ci, chunk) in layer.features.chunks(1024).enumerate() {
         let shapes: Vec<String> = match &mut geometries {
-            Geometries::Cached(r) => r.take(chunk.len()).map_err(Failure::Cache)?,
+            Geometries::Cached(r) => r.take(chunk.len()).map_err(GeoJsonError::Cache)?,
             Geometries::Compute(saver) => {
                 let shapes = chunk
                     .par_iter()
                     .map(|f| geometry_text(f, &conv, decimals))
-                    .collect::<Result<Vec<String>, String>>()
-                    .map_err(Failure::Output)?;
+                    .collect::<Result<Vec<String>, GeoJsonError>>()?;
                 if let Some(s) = saver
                     && let Err(e) = s.add(&shapes)
                 {
@@ -114,13 +119,13 @@ fn write_from(
             .collect();
         for (k, t) in texts.iter().enumerate() {
             if ci > 0 || k > 0 {
-                w.write_all(b",\n").map_err(io)?;
+                w.write_all(b",\n")?;
             }
-            w.write_all(t.as_bytes()).map_err(io)?;
+            w.write_all(t.as_bytes())?;
         }
     }
     match geometries {
-        Geometries::Cached(r) => r.finish().map_err(Failure::Cache)?,
+        Geometries::Cached(r) => r.finish().map_err(GeoJsonError::Cache)?,
         Geometries::Compute(Some(s)) => {
             if let Err(e) = s.finish() {
                 tracing::warn!(error = %e, "GeoJSON geometry not cached");
@@ -128,16 +133,19 @@ fn write_from(
         }
         Geometries::Compute(None) => {}
     }
-    w.write_all(FOOTER.as_bytes()).map_err(io)?;
-    let f = w.into_inner().map_err(|e| io(e.into_error()))?;
-    f.sync_all().map_err(io)
+    w.write_all(FOOTER.as_bytes())?;
+    let f = w.into_inner().map_err(|e| e.into_error())?;
+    Ok(f.sync_all()?)
 }
 
 const HEADER: &str = "{\"type\":\"FeatureCollection\",\"features\":[\n";
 const FOOTER: &str = "\n]}\n";
 
 /// Renders the collection, one feature per line.
-pub fn render(layer: &OutLayer, t: &Transformer, decimals: u32) -> Result<String, String> {
+///
+/// # Errors
+/// A geometry cannot be transformed or is of another kind.
+pub fn render(layer: &OutLayer, t: &Transformer, decimals: u32) -> Result<String, GeoJsonError> {
     let conv = |cs: &mut [Coord<f64>]| t.convert(cs);
     let mut out = String::from(HEADER);
     for (i, f) in layer.features.iter().enumerate() {
@@ -151,11 +159,11 @@ pub fn render(layer: &OutLayer, t: &Transformer, decimals: u32) -> Result<String
 }
 
 /// A feature's geometry member: its text, or `null`.
-fn geometry_text<F: Fn(&mut [Coord<f64>]) -> Result<(), String>>(
+fn geometry_text<F: Fn(&mut [Coord<f64>]) -> Result<(), CrsError>>(
     f: &super::OutFeature,
     t: &F,
     decimals: u32,
-) -> Result<String, String> {
+) -> Result<String, GeoJsonError> {
     let mut out = String::new();
     match &f.geometry {
         None => out.push_str("null"),
@@ -196,12 +204,12 @@ fn json_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-fn geometry<F: Fn(&mut [Coord<f64>]) -> Result<(), String>>(
+fn geometry<F: Fn(&mut [Coord<f64>]) -> Result<(), CrsError>>(
     out: &mut String,
     g: &Geometry<f64>,
     t: &F,
     decimals: u32,
-) -> Result<(), String> {
+) -> Result<(), GeoJsonError> {
     match g {
         Geometry::Point(p) => {
             let mut c = [p.0];
@@ -247,18 +255,18 @@ fn geometry<F: Fn(&mut [Coord<f64>]) -> Result<(), String>>(
                 decimals,
             )?;
         }
-        _ => return Err("only points and polygons are written".into()),
+        _ => return Err(GeoJsonError::Unsupported),
     }
     Ok(())
 }
 
 /// Transforms, rounds, drops repeated points and orients the rings of one polygon.
 /// `None` when the exterior collapses at this precision.
-fn polygon_rings<F: Fn(&mut [Coord<f64>]) -> Result<(), String>>(
+fn polygon_rings<F: Fn(&mut [Coord<f64>]) -> Result<(), CrsError>>(
     p: &Polygon<f64>,
     t: &F,
     decimals: u32,
-) -> Result<Option<Vec<Vec<Coord<f64>>>>, String> {
+) -> Result<Option<Vec<Vec<Coord<f64>>>>, CrsError> {
     let mut rings = Vec::with_capacity(1 + p.interiors().len());
     for (k, ring) in std::iter::once(p.exterior())
         .chain(p.interiors())
@@ -275,12 +283,12 @@ fn polygon_rings<F: Fn(&mut [Coord<f64>]) -> Result<(), String>>(
     Ok(Some(rings))
 }
 
-fn ring_out<F: Fn(&mut [Coord<f64>]) -> Result<(), String>>(
+fn ring_out<F: Fn(&mut [Coord<f64>]) -> Result<(), CrsError>>(
     ring: &LineString<f64>,
     t: &F,
     decimals: u32,
     exterior: bool,
-) -> Result<Option<Vec<Coord<f64>>>, String> {
+) -> Result<Option<Vec<Coord<f64>>>, CrsError> {
     let mut cs: Vec<Coord<f64>> = ring.0.clone();
     t(&mut cs)?;
     let mut out: Vec<Coord<f64>> = Vec::with_capacity(cs.len());

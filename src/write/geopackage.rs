@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use gdal::errors::GdalError;
 use gdal::spatial_ref::SpatialRef;
 use gdal::vector::{
     Feature, FieldValue, Layer, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType,
@@ -10,11 +11,65 @@ use gdal::vector::{
 use gdal::{Dataset, DriverManager};
 use geo::{Geometry, Polygon};
 use rayon::prelude::*;
+use thiserror::Error;
 
 use super::{FieldType, GeomKind, OutFeature, OutLayer, Value};
 
 /// GDAL stamps `last_change` in `gpkg_contents`; a fixed date keeps reruns identical.
 pub const FIXED_TIMESTAMP: &str = "2000-01-01T00:00:00.000Z";
+
+/// Why a GeoPackage cannot be written, with GDAL's error as the source.
+#[derive(Debug, Error)]
+pub enum GeoPackageError {
+    /// Setting GDAL up for the file (options, driver, CRS) failed.
+    #[error("{0}")]
+    Setup(#[source] GdalError),
+    #[error("creating GeoPackage: {0}")]
+    Create(#[source] GdalError),
+    /// GDAL refused a layer, its fields or a feature.
+    #[error("layer {layer}: {source}")]
+    Layer {
+        layer: String,
+        #[source]
+        source: GdalError,
+    },
+    /// A feature's geometry has no WKB.
+    #[error("layer {layer}: {source}")]
+    Wkb {
+        layer: String,
+        #[source]
+        source: WkbError,
+    },
+    /// Closing (building the spatial indexes, flushing SQLite) failed.
+    #[error("closing GeoPackage: {0}")]
+    Close(#[source] GdalError),
+    /// A failure on which GDAL's error handler said the disk (or the SQLite database on it)
+    /// is full; `gdal` is its message, clipped.
+    #[error("disk full: {source} (GDAL: {gdal})")]
+    DiskFull {
+        #[source]
+        source: Box<GeoPackageError>,
+        gdal: String,
+    },
+    /// A failure with the first message GDAL's error handler raised meanwhile, clipped.
+    #[error("{source} (GDAL: {gdal})")]
+    Raised {
+        #[source]
+        source: Box<GeoPackageError>,
+        gdal: String,
+    },
+}
+
+/// Why a geometry has no WKB.
+#[derive(Debug, Error)]
+pub enum WkbError {
+    /// More rings, points or polygons than WKB's 32-bit counts hold.
+    #[error("{0} parts do not fit WKB")]
+    TooManyParts(usize),
+    /// A geometry other than a point, polygon or multipolygon.
+    #[error("only points and polygons are written")]
+    Unsupported,
+}
 
 /// Writes `layers` into a new GeoPackage at `path` (which must not exist), each as soon as the
 /// iterator yields it (a channel's receiver lets the caller hand over layers as they are ready).
@@ -24,15 +79,19 @@ pub const FIXED_TIMESTAMP: &str = "2000-01-01T00:00:00.000Z";
 pub fn write<L: std::ops::Deref<Target = OutLayer>>(
     path: &Path,
     layers: impl IntoIterator<Item = L>,
-) -> Result<(), String> {
+) -> Result<(), GeoPackageError> {
     crate::gdal_log::take();
     write_all(path, layers).map_err(|e| {
         let raised = crate::gdal_log::take();
+        let source = Box::new(e);
         match crate::gdal_log::disk_full(&raised) {
-            Some(m) => format!("disk full: {e} (GDAL: {m})"),
+            Some(gdal) => GeoPackageError::DiskFull { source, gdal },
             None => match raised.first() {
-                Some(m) => format!("{e} (GDAL: {})", crate::gdal_log::clip(m)),
-                None => e,
+                Some(m) => GeoPackageError::Raised {
+                    source,
+                    gdal: crate::gdal_log::clip(m),
+                },
+                None => *source,
             },
         }
     })
@@ -41,29 +100,33 @@ pub fn write<L: std::ops::Deref<Target = OutLayer>>(
 fn write_all<L: std::ops::Deref<Target = OutLayer>>(
     path: &Path,
     layers: impl IntoIterator<Item = L>,
-) -> Result<(), String> {
+) -> Result<(), GeoPackageError> {
     gdal::config::set_config_option("OGR_CURRENT_DATE", FIXED_TIMESTAMP)
-        .map_err(|e| e.to_string())?;
-    let driver = DriverManager::get_driver_by_name("GPKG").map_err(|e| e.to_string())?;
+        .map_err(GeoPackageError::Setup)?;
+    let driver = DriverManager::get_driver_by_name("GPKG").map_err(GeoPackageError::Setup)?;
     let options = gdal::raster::RasterCreationOptions::from_iter(["VERSION=1.2"]);
     let mut ds = driver
         .create_with_band_type_with_options::<u8, _>(path, 0, 0, 0, &options)
-        .map_err(|e| format!("creating GeoPackage: {e}"))?;
-    let srs = SpatialRef::from_epsg(5179).map_err(|e| e.to_string())?;
+        .map_err(GeoPackageError::Create)?;
+    let srs = SpatialRef::from_epsg(5179).map_err(GeoPackageError::Setup)?;
     for l in layers {
         let t = std::time::Instant::now();
         let l = &*l;
-        write_layer(&mut ds, l, &srs).map_err(|e| format!("layer {}: {e}", l.name))?;
+        write_layer(&mut ds, l, &srs)?;
         tracing::debug!(layer = %l.name, rows = l.features.len(), fields = l.fields.len(), ms = t.elapsed().as_millis() as u64, "GeoPackage layer");
     }
     // Closing builds the spatial indexes (GDAL defers them to the end).
     let t = std::time::Instant::now();
-    let closed = ds.close().map_err(|e| format!("closing GeoPackage: {e}"));
+    let closed = ds.close().map_err(GeoPackageError::Close);
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "GeoPackage closed");
     closed
 }
 
-fn write_layer(ds: &mut Dataset, l: &OutLayer, srs: &SpatialRef) -> Result<(), String> {
+fn write_layer(ds: &mut Dataset, l: &OutLayer, srs: &SpatialRef) -> Result<(), GeoPackageError> {
+    let gdal = |source| GeoPackageError::Layer {
+        layer: l.name.clone(),
+        source,
+    };
     let ty = match l.geom {
         GeomKind::MultiPolygon => OGRwkbGeometryType::wkbMultiPolygon,
         GeomKind::Point => OGRwkbGeometryType::wkbPoint,
@@ -73,7 +136,7 @@ fn write_layer(ds: &mut Dataset, l: &OutLayer, srs: &SpatialRef) -> Result<(), S
         GeomKind::None => &["FID=fid"],
         _ => &["FID=fid", "GEOMETRY_NAME=geom", "SPATIAL_INDEX=YES"],
     };
-    let mut txn = ds.start_transaction().map_err(|e| e.to_string())?;
+    let mut txn = ds.start_transaction().map_err(gdal)?;
     {
         let layer = txn
             .create_layer(LayerOptions {
@@ -82,7 +145,7 @@ fn write_layer(ds: &mut Dataset, l: &OutLayer, srs: &SpatialRef) -> Result<(), S
                 ty,
                 options: Some(options),
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(gdal)?;
         let fields: Vec<(&str, OGRFieldType::Type)> = l
             .fields
             .iter()
@@ -95,26 +158,28 @@ fn write_layer(ds: &mut Dataset, l: &OutLayer, srs: &SpatialRef) -> Result<(), S
                 (n.as_str(), ty)
             })
             .collect();
-        layer
-            .create_defn_fields(&fields)
-            .map_err(|e| e.to_string())?;
+        layer.create_defn_fields(&fields).map_err(gdal)?;
         // Geometries are encoded as WKB in parallel, a thousand at a time, and handed to GDAL
         // whole (one parse per feature instead of one call per vertex).
         for chunk in l.features.chunks(1024) {
             let wkbs: Vec<Option<Vec<u8>>> = chunk
                 .par_iter()
                 .map(|f| f.geometry.as_ref().map(wkb).transpose())
-                .collect::<Result<_, String>>()?;
+                .collect::<Result<_, WkbError>>()
+                .map_err(|source| GeoPackageError::Wkb {
+                    layer: l.name.clone(),
+                    source,
+                })?;
             for (f, wkb) in chunk.iter().zip(wkbs) {
-                write_feature(&layer, f, wkb.as_deref())?;
+                write_feature(&layer, f, wkb.as_deref()).map_err(gdal)?;
             }
         }
     }
-    txn.commit().map_err(|e| e.to_string())
+    txn.commit().map_err(gdal)
 }
 
-fn write_feature(layer: &Layer, f: &OutFeature, wkb: Option<&[u8]>) -> Result<(), String> {
-    let mut feature = Feature::new(layer.defn()).map_err(|e| e.to_string())?;
+fn write_feature(layer: &Layer, f: &OutFeature, wkb: Option<&[u8]>) -> Result<(), GdalError> {
+    let mut feature = Feature::new(layer.defn())?;
     for (i, v) in f.values.iter().enumerate() {
         let r = match v {
             Value::Null => feature.set_field_null(i),
@@ -122,27 +187,30 @@ fn write_feature(layer: &Layer, f: &OutFeature, wkb: Option<&[u8]>) -> Result<()
             Value::Int(n) => feature.set_field_integer64(i, *n),
             Value::Real(x) => feature.set_field_double(i, *x),
         };
-        r.map_err(|e| e.to_string())?;
+        r?;
     }
     if let Some(wkb) = wkb {
-        let g = gdal::vector::Geometry::from_wkb(wkb).map_err(|e| e.to_string())?;
-        feature.set_geometry(g).map_err(|e| e.to_string())?;
+        let g = gdal::vector::Geometry::from_wkb(wkb)?;
+        feature.set_geometry(g)?;
     }
-    feature.create(layer).map_err(|e| e.to_string())
+    feature.create(layer)
 }
 
 /// ISO WKB (little endian, 2D) of a point, polygon or multipolygon.
-pub fn wkb(g: &Geometry<f64>) -> Result<Vec<u8>, String> {
+///
+/// # Errors
+/// Another kind of geometry, or more parts than WKB counts.
+pub fn wkb(g: &Geometry<f64>) -> Result<Vec<u8>, WkbError> {
     fn header(out: &mut Vec<u8>, ty: u32) {
         out.push(1);
         out.extend_from_slice(&ty.to_le_bytes());
     }
-    fn count(out: &mut Vec<u8>, n: usize) -> Result<(), String> {
-        let n = u32::try_from(n).map_err(|_| format!("{n} parts do not fit WKB"))?;
+    fn count(out: &mut Vec<u8>, n: usize) -> Result<(), WkbError> {
+        let n = u32::try_from(n).map_err(|_| WkbError::TooManyParts(n))?;
         out.extend_from_slice(&n.to_le_bytes());
         Ok(())
     }
-    fn polygon(out: &mut Vec<u8>, p: &Polygon<f64>) -> Result<(), String> {
+    fn polygon(out: &mut Vec<u8>, p: &Polygon<f64>) -> Result<(), WkbError> {
         header(out, 3);
         count(out, 1 + p.interiors().len())?;
         for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
@@ -174,7 +242,34 @@ pub fn wkb(g: &Geometry<f64>) -> Result<Vec<u8>, String> {
                 polygon(&mut out, p)?;
             }
         }
-        _ => return Err("only points and polygons are written".into()),
+        _ => return Err(WkbError::Unsupported),
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_reads_as_before_and_keeps_gdal_s_error_as_the_source() {
+        let e = GeoPackageError::DiskFull {
+            source: Box::new(GeoPackageError::Layer {
+                layer: "sido".into(),
+                source: GdalError::OgrError {
+                    err: 6,
+                    method_name: "OGR_L_CreateFeature",
+                },
+            }),
+            gdal: "sqlite3_exec(COMMIT) failed: database or disk is full".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "disk full: layer sido: OGR method 'OGR_L_CreateFeature' returned error: '6' \
+             (GDAL: sqlite3_exec(COMMIT) failed: database or disk is full)"
+        );
+        let layer = std::error::Error::source(&e).unwrap();
+        let gdal = layer.source().unwrap();
+        assert!(gdal.downcast_ref::<GdalError>().is_some());
+    }
 }

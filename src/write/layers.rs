@@ -70,7 +70,7 @@ pub fn build(
                 &columns,
                 Some((l.level, attributes)),
             )
-            .map_err(Error::DataLimit)?,
+            .map_err(|e| Error::DataLimit(e.to_string()))?,
         );
     }
     if let (Some(gt), Some(sido)) = (agg.levels.get(b.levels.len()), b.level(AdminLevel::Sido)) {
@@ -115,7 +115,7 @@ pub fn build(
         }
         layers.push(
             write::region_layer("region_group", &rows, gt, &ind, &columns, None)
-                .map_err(Error::DataLimit)?,
+                .map_err(|e| Error::DataLimit(e.to_string()))?,
         );
     }
     let names: Vec<String> = p.inputs.iter().map(|i| i.name.clone()).collect();

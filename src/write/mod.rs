@@ -10,6 +10,7 @@ pub mod text_cache;
 use std::collections::BTreeMap;
 
 use geo::{Geometry, MultiPolygon};
+use thiserror::Error;
 
 use crate::aggregate::{LevelTotals, RegionTotals};
 use crate::assign::RegionAttributes;
@@ -78,10 +79,33 @@ pub struct RegionRow<'a> {
     pub geometry: Option<&'a MultiPolygon<f64>>,
 }
 
-fn money(v: i128, what: &str) -> Result<Value, String> {
-    i64::try_from(v)
+/// Why a region layer cannot be built.
+#[derive(Debug, Error)]
+pub enum LayerError {
+    /// A total beyond the outputs' 64-bit integers.
+    #[error("{what}: {krw} KRW does not fit a 64-bit integer")]
+    TooLarge {
+        /// The layer and region code.
+        what: String,
+        krw: i128,
+    },
+    /// A row whose values do not match the layer's columns.
+    #[error("{what}: {values} values for {columns} columns")]
+    Columns {
+        /// The layer and region code.
+        what: String,
+        values: usize,
+        columns: usize,
+    },
+}
+
+fn money(krw: i128, what: &str) -> Result<Value, LayerError> {
+    i64::try_from(krw)
         .map(Value::Int)
-        .map_err(|_| format!("{what}: {v} KRW does not fit a 64-bit integer"))
+        .map_err(|_| LayerError::TooLarge {
+            what: what.to_string(),
+            krw,
+        })
 }
 
 pub use crate::model::amount_column;
@@ -94,6 +118,9 @@ pub fn program_column(id: &str) -> String {
 /// Builds one region layer (a boundary level or the regional groups).
 ///
 /// `rows`, `totals.regions` and `ind` are all in code order.
+///
+/// # Errors
+/// A total does not fit the outputs' 64-bit integers.
 pub fn region_layer(
     name: &str,
     rows: &[RegionRow<'_>],
@@ -101,7 +128,7 @@ pub fn region_layer(
     ind: &[RegionIndicators],
     columns: &ExtraColumns<'_>,
     attrs: Option<(AdminLevel, &RegionAttributes)>,
-) -> Result<OutLayer, String> {
+) -> Result<OutLayer, LayerError> {
     let programs = columns.programs;
     let attr_cols: Vec<String> = {
         let mut cols = std::collections::BTreeSet::new();
@@ -229,11 +256,11 @@ pub fn region_layer(
             v.push(a.get(c).map_or(Value::Null, |s| Value::Text(s.clone())));
         }
         if v.len() != fields.len() {
-            return Err(format!(
-                "{what}: {} values for {} columns",
-                v.len(),
-                fields.len()
-            ));
+            return Err(LayerError::Columns {
+                what,
+                values: v.len(),
+                columns: fields.len(),
+            });
         }
         features.push(OutFeature {
             geometry: row.geometry.map(|g| Geometry::MultiPolygon(g.clone())),

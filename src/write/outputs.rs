@@ -36,9 +36,9 @@ pub fn layers<T>(
         let gpkg = &gpkg;
         let gpkg_thread = scope.spawn(move || {
             let t0 = Instant::now();
-            let r = write::geopackage::write(gpkg, rx).map_err(|message| Error::Write {
+            let r = write::geopackage::write(gpkg, rx).map_err(|e| Error::Write {
                 path: gpkg.clone(),
-                message,
+                message: e.to_string(),
             });
             debug!(ms = t0.elapsed().as_millis() as u64, "GeoPackage written");
             r
@@ -60,8 +60,12 @@ pub fn layers<T>(
             .filter(|l| l.geom != GeomKind::None)
             .try_for_each(|l| {
                 let path = dir.join("geojson").join(format!("{}.geojson", l.name));
-                write::geojson::write(&path, l, geojson_decimals, Some(cache))
-                    .map_err(|message| Error::Write { path, message })
+                write::geojson::write(&path, l, geojson_decimals, Some(cache)).map_err(|e| {
+                    Error::Write {
+                        path,
+                        message: e.to_string(),
+                    }
+                })
             });
         debug!(ms = t0.elapsed().as_millis() as u64, "GeoJSON written");
         let gpkg = gpkg_thread
@@ -93,11 +97,10 @@ pub fn weights(dir: &Path, spatial: &[LevelSpatial]) -> Result<(), Error> {
 /// # Errors
 /// The file cannot be written, or `value` cannot be serialised.
 pub fn json(path: &Path, value: &impl Serialize) -> Result<(), Error> {
-    let werr = |message: String| Error::Write {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Write {
         path: path.to_path_buf(),
-        message,
-    };
-    let text = serde_json::to_string_pretty(value).map_err(|e| werr(e.to_string()))?;
+        message: e.to_string(),
+    })?;
     std::fs::write(path, text + "\n").map_err(|e| Error::write_io(path, &e))
 }
 

@@ -18,6 +18,7 @@ use crate::cache::{Cache, Entry};
 
 use geo::{Geometry, Polygon};
 use sha2::{Digest, Sha256};
+use thiserror::Error;
 
 use super::OutLayer;
 
@@ -81,6 +82,24 @@ pub fn entry(cache: &Cache, layer: &str, key: &[u8; 32]) -> Entry {
     cache.entry("geojson", layer, &[key])
 }
 
+/// Why saved texts are not used: the caller writes the layer again without them.
+#[derive(Debug, Error)]
+pub enum TextCacheError {
+    #[error(transparent)]
+    Sealed(#[from] crate::sealed::SealedError),
+    /// The file holds fewer texts than it says.
+    #[error("fewer texts than features")]
+    FewerTexts,
+    /// A text's length reaches past the content.
+    #[error("a text runs past the end of the file")]
+    PastEnd,
+    #[error("a text is not UTF-8")]
+    NotUtf8(#[source] std::string::FromUtf8Error),
+    /// [`Reader::finish`] came before every text was read.
+    #[error("texts left unread")]
+    LeftUnread,
+}
+
 /// Texts read back in order, checked at [`Reader::finish`].
 pub struct Reader {
     r: crate::sealed::Reader,
@@ -91,7 +110,14 @@ pub struct Reader {
 impl Reader {
     /// The texts saved under `key` for `count` features, or `None` when the file is absent or
     /// holds another key or count.
-    pub fn open(path: &Path, key: &[u8; 32], count: usize) -> Result<Option<Reader>, String> {
+    ///
+    /// # Errors
+    /// The file cannot be opened or read.
+    pub fn open(
+        path: &Path,
+        key: &[u8; 32],
+        count: usize,
+    ) -> Result<Option<Reader>, TextCacheError> {
         let Some(mut r) = crate::sealed::Reader::open(path)? else {
             return Ok(None);
         };
@@ -113,9 +139,12 @@ impl Reader {
     }
 
     /// The next `n` texts.
-    pub fn take(&mut self, n: usize) -> Result<Vec<String>, String> {
+    ///
+    /// # Errors
+    /// The file is damaged or holds fewer texts.
+    pub fn take(&mut self, n: usize) -> Result<Vec<String>, TextCacheError> {
         if n as u64 > self.left {
-            return Err("fewer texts than features".into());
+            return Err(TextCacheError::FewerTexts);
         }
         self.left -= n as u64;
         let mut out = Vec::with_capacity(n);
@@ -125,21 +154,24 @@ impl Reader {
             let len = u64::from(u32::from_le_bytes(len));
             // A damaged length never allocates beyond the file.
             if len > self.r.remaining() {
-                return Err("a text runs past the end of the file".into());
+                return Err(TextCacheError::PastEnd);
             }
             let mut bytes = vec![0u8; len as usize];
             self.r.read(&mut bytes)?;
-            out.push(String::from_utf8(bytes).map_err(|_| "a text is not UTF-8".to_string())?);
+            out.push(String::from_utf8(bytes).map_err(TextCacheError::NotUtf8)?);
         }
         Ok(out)
     }
 
     /// Checks that every text was read and that the file's checksum holds.
-    pub fn finish(self) -> Result<(), String> {
+    ///
+    /// # Errors
+    /// Texts left unread, or the file's checksum fails.
+    pub fn finish(self) -> Result<(), TextCacheError> {
         if self.left != 0 {
-            return Err("texts left unread".into());
+            return Err(TextCacheError::LeftUnread);
         }
-        self.r.finish()
+        Ok(self.r.finish()?)
     }
 }
 
