@@ -362,7 +362,7 @@ fn reproject_points(
     records: &mut [Investment],
 ) -> Result<(), String> {
     let mut coords: Vec<Coord<f64>> = points.iter().map(|(_, c)| *c).collect();
-    t.convert(&mut coords)?;
+    t.convert(&mut coords).map_err(|e| e.to_string())?;
     for ((i, _), c) in points.iter().zip(coords) {
         records[*i].location = Location::Point(Point(c));
     }
@@ -399,7 +399,7 @@ fn repair_areas(
                 });
             }
             if let Some(m) = failed {
-                return Err(m);
+                return Err(m.to_string());
             }
         }
         if !geo::Validation::is_valid(&*mp)
