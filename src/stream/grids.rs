@@ -38,7 +38,7 @@ pub(super) fn source_grids(
     locators: &Locators<'_>,
     crs: &str,
     cache: Option<&GridCache>,
-) -> Result<Vec<SourceGrid>, String> {
+) -> Result<Vec<SourceGrid>, crate::locate::GridError> {
     let mut grids = Vec::new();
     for (k, (_, loc)) in locators.iter().enumerate() {
         let cells = if k < 2 {

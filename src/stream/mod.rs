@@ -204,7 +204,9 @@ pub fn run(
                 Msg::Crs(c) => {
                     crs = c;
                     // Most points are placed in their own CRS, without PROJ or exact tests.
-                    source_grids(locators, &crs, cache).map(|g| grids = g)
+                    source_grids(locators, &crs, cache)
+                        .map(|g| grids = g)
+                        .map_err(|e| e.to_string())
                 }
                 Msg::Chunk(chunk) => {
                     Fold::locate(&chunk, &crs, &grids, locators)

@@ -1,0 +1,218 @@
+//! Assignment: each record is resolved to exactly one region (at the finest level its location
+//! allows) or rejected with a reason. Its coarser regions follow from the code hierarchy, so a
+//! record is counted once at every level and levels roll up exactly.
+//!
+//! - **Codes** are matched exactly against every level, then through the crosswalk (`code`).
+//! - **Names** are matched within their parent only: a 시군구 name within its 시도, an 읍면동
+//!   name within its 시군구. Spacing and the suffixes 시/군/구 are normalised; more than one
+//!   candidate is a `name_ambiguous` reject listing them, never a guess (`name`).
+//! - **Points** use the [`Locator`]: the region whose interior holds the point; a point on a
+//!   shared edge or vertex belongs to the region with the lowest code among those whose closed
+//!   polygon holds it (the *edge rule*). Points outside every region are rejected (`point`).
+//! - **Polygons** are apportioned over the finest level by intersected area (`polygon`).
+//!
+//! Attribute records are copied onto the regions they resolved to by [`attributes()`].
+
+use rayon::prelude::*;
+
+use crate::crosswalk::{Crosswalk, KostatCodes};
+use crate::model::{AdminLevel, Boundaries, Investment, Location, Reject, RejectReason};
+
+mod attributes;
+mod code;
+mod name;
+mod point;
+mod polygon;
+
+pub use crate::locate::Locator;
+pub use attributes::{RegionAttributes, attributes};
+pub use name::sido_key;
+
+/// Where a record was assigned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolution {
+    /// A region at one level; coarser levels follow by `parent_code`.
+    Region { level: AdminLevel, code: String },
+    /// A city with 일반구 (e.g. 천안시 = 동남구 + 서북구): the city has no polygon of its own in
+    /// a clean partition, so money is held at its 시도 and attributes go to every 구.
+    City {
+        sido_code: String,
+        name: String,
+        gu_codes: Vec<String>,
+    },
+    /// A code mapped by the crosswalk onto several regions, or a polygon record apportioned by
+    /// intersected area: weights (with `outside`) sum to 1; money is split by largest
+    /// remainder.
+    Split {
+        parts: Vec<(AdminLevel, String, f64)>,
+        /// Share outside every region (polygon records over sea or abroad).
+        outside: f64,
+    },
+}
+
+/// One assigned record: which record, where, and by which rule (for the `assignments` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assigned {
+    pub record: usize,
+    pub resolution: Resolution,
+    pub rule: String,
+}
+
+/// One part of a record's money: the region that holds it (`None`: outside every region, for
+/// the share of a polygon record over sea or abroad), the amount and its weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holder<'a> {
+    pub target: Option<(AdminLevel, &'a str)>,
+    pub amount: i64,
+    pub weight: f64,
+}
+
+impl Resolution {
+    /// One region, or a split over several (weights summing to 1).
+    fn of_parts(mut parts: Vec<(AdminLevel, String, f64)>) -> Resolution {
+        if parts.len() == 1 {
+            let (level, code, _) = parts.remove(0);
+            Resolution::Region { level, code }
+        } else {
+            Resolution::Split {
+                parts,
+                outside: 0.0,
+            }
+        }
+    }
+
+    /// The parts that hold the record's money; their amounts sum exactly to `amount`
+    /// (largest-remainder split for weighted parts).
+    pub fn holders(&self, amount: i64) -> Vec<Holder<'_>> {
+        match self {
+            Resolution::Region { level, code } => vec![Holder {
+                target: Some((*level, code.as_str())),
+                amount,
+                weight: 1.0,
+            }],
+            Resolution::City { sido_code, .. } => vec![Holder {
+                target: Some((AdminLevel::Sido, sido_code.as_str())),
+                amount,
+                weight: 1.0,
+            }],
+            Resolution::Split { parts, outside } => {
+                let mut w: Vec<f64> = parts.iter().map(|p| p.2).collect();
+                if *outside > 0.0 {
+                    w.push(*outside);
+                }
+                let amounts = crate::crosswalk::largest_remainder(amount, &w);
+                let mut out: Vec<Holder<'_>> = parts
+                    .iter()
+                    .zip(&amounts)
+                    .map(|((l, c, wt), a)| Holder {
+                        target: Some((*l, c.as_str())),
+                        amount: *a,
+                        weight: *wt,
+                    })
+                    .collect();
+                if *outside > 0.0 {
+                    out.push(Holder {
+                        target: None,
+                        amount: amounts.last().copied().unwrap_or(0),
+                        weight: *outside,
+                    });
+                }
+                out
+            }
+        }
+    }
+
+    /// Where the record went, as text: `sigungu:11440`, `city:천안시=44131+44133`,
+    /// `split:48125*0.430000+48127*0.570000`, `+outside*0.100000` for a polygon's part
+    /// outside every region.
+    pub fn describe(&self) -> String {
+        match self {
+            Resolution::Region { level, code } => format!("{level}:{code}"),
+            Resolution::City { name, gu_codes, .. } => {
+                format!("city:{name}={}", gu_codes.join("+"))
+            }
+            Resolution::Split { parts, outside } => {
+                let mut s = format!(
+                    "split:{}",
+                    parts
+                        .iter()
+                        .map(|(_, c, w)| format!("{c}*{w:.6}"))
+                        .collect::<Vec<_>>()
+                        .join("+")
+                );
+                if *outside > 0.0 {
+                    s.push_str(&format!("+outside*{outside:.6}"));
+                }
+                s
+            }
+        }
+    }
+}
+
+/// Every record's outcome.
+#[derive(Debug, Default)]
+pub struct Assignment {
+    /// In record order.
+    pub assigned: Vec<Assigned>,
+    pub rejects: Vec<Reject>,
+}
+
+type Outcome = Result<(Resolution, String), (RejectReason, String)>;
+
+/// Assigns every record or rejects it. Pure: boundaries, crosswalk and records in, outcomes out.
+pub fn assign(
+    b: &Boundaries,
+    cw: &Crosswalk,
+    kostat: Option<&KostatCodes>,
+    records: &[Investment],
+) -> Assignment {
+    let names = name::NameIndex::new(b);
+    let points = point::Points::new(b, records);
+    let mut outcomes: Vec<Outcome> = records
+        .par_iter()
+        .map(|r| match &r.location {
+            // GDAL geometries are not shared across threads: polygons are apportioned below.
+            Location::Area(_) => Err((RejectReason::GeometryInvalid, String::new())),
+            Location::Code(c) => code::resolve_code(b, cw, c, r.date)
+                .map(|(res, rule)| (res, format!("code: {rule}"))),
+            Location::KostatCode(c) => code::resolve_kostat(b, kostat, c),
+            Location::Names { sido, sigungu, emd } => match names.resolve(sido, sigungu, emd) {
+                Ok(res) => Ok((res, "name".to_string())),
+                Err((RejectReason::NameNotFound, why))
+                    if !sigungu.trim().is_empty() && emd.trim().is_empty() =>
+                {
+                    name::old_name(b, cw, sido, sigungu, r.date)
+                        .map_err(|_| (RejectReason::NameNotFound, why))
+                }
+                Err(e) => Err(e),
+            },
+            Location::Point(p) => points.locate(p),
+        })
+        .collect();
+    if let Some(finest) = b.finest() {
+        polygon::apportion_areas(finest, records, &mut outcomes);
+    }
+    let mut out = Assignment::default();
+    for (i, (r, o)) in records.iter().zip(outcomes).enumerate() {
+        match o {
+            Ok((resolution, rule)) => out.assigned.push(Assigned {
+                record: i,
+                resolution,
+                rule,
+            }),
+            Err((reason, detail)) => out.rejects.push(Reject {
+                input: r.input,
+                row: r.row,
+                record_id: r.record_id.clone(),
+                reason,
+                detail,
+                amount_krw: r.amount_krw,
+                point: match &r.location {
+                    Location::Point(p) => Some(*p),
+                    _ => None,
+                },
+            }),
+        }
+    }
+    out
+}
