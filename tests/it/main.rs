@@ -1,6 +1,7 @@
 //! The integration tests: tiny pipelines on hand-computable fixtures, config-error messages,
-//! and the national pipeline end to end.
+//! and the national pipeline end to end (with the programme awards).
 
+mod awards;
 mod config_errors;
 mod crosswalk;
 mod districts;

@@ -1,7 +1,10 @@
-//! The national pipeline end to end, on the bundled boundaries and the report's records.
-//! Expected totals are summed by hand from the seed report (Table 2 and the text), not taken
-//! from a previous run: see data/investments/README.md for the same sums.
+//! The national pipeline end to end, on the bundled boundaries, the report's records and the
+//! programme awards. The report's expected totals are summed by hand from the seed report
+//! (Table 2 and the text), not taken from a previous run: see data/investments/README.md for the
+//! same sums; the awards' share is summed from `awards.csv` by the tests' own CSV reader
+//! (`awards.rs`, which checks the awards themselves).
 
+use crate::awards::awards_krw;
 use crate::fixtures::{geojson, props};
 
 fn national() -> (tempfile::TempDir, smartgap::pipeline::RunOutcome) {
@@ -19,8 +22,18 @@ fn national_run_matches_the_reports_tables() {
     let t = &o.report.totals;
     // Table 2 amounts (억원): 서울 36 + 53 + 22.6 + 5 + 5 = 121.6; 인천 96.4 + 22.6 = 119;
     // 대구 511 + 15 + 388 = 914; 부산 12 + 247 + 148.5 + 10.2 = 417.7; 세종 8.
-    // Text: 인천 fee-funded 3,500. Total 5,080.3 억원.
-    assert_eq!(t.assigned_krw, eok(50_803));
+    // Text: 인천 fee-funded 3,500. Total 5,080.3 억원, plus the awards beyond the report.
+    let report_input = o
+        .report
+        .inputs
+        .iter()
+        .find(|i| i.name == "report_projects")
+        .unwrap();
+    assert_eq!(
+        (report_input.assigned, report_input.amount_krw),
+        (16, eok(50_803))
+    );
+    assert_eq!(t.assigned_krw, eok(50_803) + awards_krw(None, None));
     assert_eq!(t.rejected_krw, 0);
     assert_eq!(t.rejected_records, 0, "{:?}", o.report.rejects_by_reason);
     let regions: Vec<(String, usize)> = o
@@ -42,11 +55,18 @@ fn national_run_matches_the_reports_tables() {
             .map(|f| f["properties"]["amount_krw"].as_i64().unwrap() as i128)
             .unwrap_or_else(|| panic!("no 시도 {name}"))
     };
-    assert_eq!(by_name("서울특별시"), eok(1_216));
-    assert_eq!(by_name("인천광역시"), eok(1_190) + eok(35_000));
-    assert_eq!(by_name("대구광역시"), eok(9_140));
-    assert_eq!(by_name("부산광역시"), eok(4_177));
-    assert_eq!(by_name("세종특별자치시"), eok(80));
+    let awards_in = |sido: &str| awards_krw(Some(sido), None);
+    assert_eq!(by_name("서울특별시"), eok(1_216) + awards_in("서울특별시"));
+    assert_eq!(
+        by_name("인천광역시"),
+        eok(1_190) + eok(35_000) + awards_in("인천광역시")
+    );
+    assert_eq!(by_name("대구광역시"), eok(9_140) + awards_in("대구광역시"));
+    assert_eq!(by_name("부산광역시"), eok(4_177) + awards_in("부산광역시"));
+    assert_eq!(
+        by_name("세종특별자치시"),
+        eok(80) + awards_in("세종특별자치시")
+    );
     // Census 2020 population rolls up from 시군구 to the nation: 51,829,136 (data/population.md).
     let pop: i64 = sido["features"]
         .as_array()
@@ -56,13 +76,17 @@ fn national_run_matches_the_reports_tables() {
         .sum();
     assert_eq!(pop, 51_829_136);
 
-    // 마포구 holds 53 억 (시범사업); 은평구 22.6; 영등포구 5; 서대문구 5.
+    // 마포구 holds 53 억 (시범사업); 은평구 22.6; 영등포구 5; 서대문구 5; and their awards.
     let sigungu = geojson(out.path(), "sigungu");
     let gu = |code: &str| props(&sigungu, code)["amount_krw"].as_i64().unwrap() as i128;
-    assert_eq!(gu("11440"), eok(530));
-    assert_eq!(gu("11380"), eok(226));
-    assert_eq!(gu("11560"), eok(50));
-    assert_eq!(gu("11410"), eok(50));
+    let seoul = |gu: &str| awards_krw(Some("서울특별시"), Some(gu));
+    assert_eq!(gu("11440"), eok(530) + seoul("마포구"));
+    assert_eq!(gu("11380"), eok(226) + seoul("은평구"));
+    assert_eq!(gu("11560"), eok(50) + seoul("영등포구"));
+    assert_eq!(gu("11410"), eok(50) + seoul("서대문구"));
+    // 은평구 and 서대문구 won awards after the report (2019 통합플랫폼, 2021 도시재생 스마트기술).
+    assert_eq!(seoul("은평구"), eok(60));
+    assert_eq!(seoul("서대문구"), eok(50));
     // The region groups hold everything: 수도권 = 서울 + 인천.
     let groups = geojson(out.path(), "region_group");
     let total: i64 = groups["features"]
@@ -71,7 +95,7 @@ fn national_run_matches_the_reports_tables() {
         .iter()
         .map(|f| f["properties"]["amount_krw"].as_i64().unwrap())
         .sum();
-    assert_eq!(i128::from(total), eok(50_803));
+    assert_eq!(i128::from(total), eok(50_803) + awards_krw(None, None));
 }
 
 #[test]
