@@ -147,9 +147,9 @@ impl<'a> Apportioner<'a> {
 }
 
 /// The area of `a ∩ b` by GEOS (through GDAL).
-fn geos_area(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> Result<f64, String> {
+fn geos_area(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> Result<f64, gdal::errors::GdalError> {
     use gdal::vector::ToGdal;
-    let ga = a.to_gdal().map_err(|e| e.to_string())?;
-    let gb = b.to_gdal().map_err(|e| e.to_string())?;
+    let ga = a.to_gdal()?;
+    let gb = b.to_gdal()?;
     Ok(ga.intersection(&gb).map_or(0.0, |x| x.area()))
 }

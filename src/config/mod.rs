@@ -233,11 +233,15 @@ impl Period {
     }
 }
 
+/// Why a file's column names cannot be read: the reader's own error, whatever its type (the
+/// readers sit above `config`), kept as the source.
+pub type HeaderError = Box<dyn std::error::Error + Send + Sync>;
+
 /// The column names of the files a pipeline names, as validation needs them. The read stage
 /// implements it (`read::Headers`), so validating a pipeline opens no data file itself.
 pub trait Headers {
     /// Column names of `layer` (the first layer when `None`) of a table or vector file.
-    fn fields(&self, path: &Path, layer: Option<&str>) -> Result<Vec<String>, String>;
+    fn fields(&self, path: &Path, layer: Option<&str>) -> Result<Vec<String>, HeaderError>;
     /// Column names of an input as it will be read: in `encoding`, with the names in
     /// `header_row` (1-based), by the streaming reader when `stream`.
     fn input_fields(
@@ -247,7 +251,7 @@ pub trait Headers {
         encoding: Encoding,
         header_row: usize,
         stream: bool,
-    ) -> Result<Vec<String>, String>;
+    ) -> Result<Vec<String>, HeaderError>;
 }
 
 /// File name extensions of GeoParquet, which only the streaming reader reads.

@@ -40,8 +40,12 @@ pub fn load(path: &std::path::Path) -> Result<Pipeline, Box<config::ConfigError>
 pub struct Headers;
 
 impl config::Headers for Headers {
-    fn fields(&self, path: &std::path::Path, layer: Option<&str>) -> Result<Vec<String>, String> {
-        read::field_names(path, layer)
+    fn fields(
+        &self,
+        path: &std::path::Path,
+        layer: Option<&str>,
+    ) -> Result<Vec<String>, config::HeaderError> {
+        Ok(read::field_names(path, layer)?)
     }
 
     fn input_fields(
@@ -51,10 +55,10 @@ impl config::Headers for Headers {
         encoding: crate::config::Encoding,
         header_row: usize,
         stream: bool,
-    ) -> Result<Vec<String>, String> {
-        crate::stream::field_names(path, encoding, header_row)
+    ) -> Result<Vec<String>, config::HeaderError> {
+        Ok(crate::stream::field_names(path, encoding, header_row)
             .filter(|_| stream)
-            .unwrap_or_else(|| read::field_names_at(path, layer, encoding, header_row))
+            .unwrap_or_else(|| read::field_names_at(path, layer, encoding, header_row))?)
     }
 }
 

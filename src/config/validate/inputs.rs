@@ -61,7 +61,7 @@ impl Validator<'_> {
                 {
                     Ok(f) => Some(f),
                     Err(e) => {
-                        self.push(Problem::new(span(&raw.path), e).label("this input"));
+                        self.push(Problem::new(span(&raw.path), e.to_string()).label("this input"));
                         None
                     }
                 }

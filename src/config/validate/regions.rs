@@ -92,7 +92,7 @@ impl Validator<'_> {
                         self.check_field(&fields, f.get_ref(), Some(span(f)), &rg.path, "");
                     }
                 }
-                Err(e) => self.push(Problem::new(span(&rg.path), e)),
+                Err(e) => self.push(Problem::new(span(&rg.path), e.to_string())),
             }
         }
         RegionGroupsSpec {
@@ -132,7 +132,7 @@ impl Validator<'_> {
                     self.check_field(&fields, want, raw_f.as_ref().map(span), &pop.path, "");
                 }
             }
-            Err(e) => self.push(Problem::new(span(&pop.path), e)),
+            Err(e) => self.push(Problem::new(span(&pop.path), e.to_string())),
         }
         Some(PopulationSpec {
             path,
