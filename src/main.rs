@@ -103,8 +103,13 @@ fn main() -> ExitCode {
                 };
                 let t = &o.report.totals;
                 let dir = std::fs::canonicalize(&o.run_dir).unwrap_or_else(|_| o.run_dir.clone());
+                let negative = if t.rejected_negative_krw == 0 {
+                    String::new()
+                } else {
+                    format!(", {} KRW in negative amounts", t.rejected_negative_krw)
+                };
                 println!(
-                    "smartgap: {} records, {} KRW assigned, {} rejected ({} KRW); outputs in {}",
+                    "smartgap: {} records, {} KRW assigned, {} rejected ({} KRW{negative}); outputs in {}",
                     t.input_records,
                     t.assigned_krw,
                     t.rejected_records,

@@ -61,7 +61,11 @@ pub struct Totals {
     pub rejected_records: u64,
     pub input_krw: i128,
     pub assigned_krw: i128,
+    /// Rejected amounts that were read, all ≥ 0.
     pub rejected_krw: i128,
+    /// The negative amounts read (rejected as `amount_negative`), ≤ 0, kept apart so they do
+    /// not net against `rejected_krw`: input = assigned + rejected + rejected_negative.
+    pub rejected_negative_krw: i128,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,11 +110,18 @@ pub fn totals(
         .map(|a| i128::from(records[a.record].amount_krw.unwrap_or(0)))
         .sum::<i128>()
         + streamed.iter().map(|(_, s)| s.assigned_krw).sum::<i128>();
-    let rejected_krw: i128 = rejects
+    // Negative amounts (rejected as such) are summed apart, so they do not net against the
+    // money that was rejected for other reasons.
+    let listed = rejects
         .iter()
-        .map(|r| i128::from(r.amount_krw.unwrap_or(0)))
-        .sum::<i128>()
-        + unlisted().map(|u| u.1).sum::<i128>();
+        .map(|r| i128::from(r.amount_krw.unwrap_or(0)));
+    let unlisted_krw = unlisted().map(|u| u.1);
+    let rejected_krw: i128 = listed
+        .clone()
+        .chain(unlisted_krw.clone())
+        .filter(|a| *a > 0)
+        .sum();
+    let rejected_negative_krw: i128 = listed.chain(unlisted_krw).filter(|a| *a < 0).sum();
     let t = Totals {
         input_records,
         assigned_records: (money.len() + attrs.len()) as u64
@@ -119,6 +130,7 @@ pub fn totals(
         input_krw: read_krw,
         assigned_krw,
         rejected_krw,
+        rejected_negative_krw,
     };
     if t.assigned_records + t.rejected_records != t.input_records {
         return Err(Error::Invariant(format!(
@@ -129,10 +141,10 @@ pub fn totals(
             t.rejected_records
         )));
     }
-    if t.assigned_krw + t.rejected_krw != t.input_krw {
+    if t.assigned_krw + t.rejected_krw + t.rejected_negative_krw != t.input_krw {
         return Err(Error::Invariant(format!(
-            "{} KRW read, but {} assigned + {} rejected",
-            t.input_krw, t.assigned_krw, t.rejected_krw
+            "{} KRW read, but {} assigned + {} rejected + {} in negative amounts",
+            t.input_krw, t.assigned_krw, t.rejected_krw, t.rejected_negative_krw
         )));
     }
     Ok(t)

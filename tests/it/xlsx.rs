@@ -39,6 +39,14 @@ fn a_sheet_below_a_title_with_the_unit_in_its_header_is_read_exactly() {
         r.get("amount_negative").map(|s| (s.count, s.amount_krw)),
         Some((1, -300_000_000))
     );
+    // The negative amount is kept apart from the other rejected money.
+    let totals = &o.report.totals;
+    assert_eq!(totals.rejected_negative_krw, -300_000_000);
+    assert!(totals.rejected_krw >= 0);
+    assert_eq!(
+        totals.assigned_krw + totals.rejected_krw + totals.rejected_negative_krw,
+        totals.input_krw
+    );
     // The blank cell and the formula without a cached value are both empty.
     assert_eq!(r.get("amount_missing").map(|s| s.count), Some(2));
     assert_eq!(o.report.totals.input_records, 6);
