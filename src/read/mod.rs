@@ -136,8 +136,13 @@ pub fn open_input(
             }
             .into(),
         );
-    } else if csv && header_row > 1 {
-        prep.open_options.push("HEADERS=NO".into());
+    } else if csv {
+        // Empty values read as null, so that the fields a short row lacks, which GDAL leaves
+        // unset, can be told apart (`records`: `row_malformed`).
+        prep.open_options.push("EMPTY_STRING_AS_NULL=YES".into());
+        if header_row > 1 {
+            prep.open_options.push("HEADERS=NO".into());
+        }
     }
     let ds = open_with(&prep.path, &prep.open_options)?;
     Ok((prep, ds))

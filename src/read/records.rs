@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use gdal::vector::{Feature, Geometry, Layer, LayerAccess};
+use gdal::vector::{Feature, Geometry, Layer, LayerAccess, OGRFieldType};
 use geo::{Coord, CoordsIter, MultiPolygon, Point};
 
 use super::row::{
     Bad, Columns, Reader, Rejected, RowChecker, Val, Values, amount_text, coordinates, parse_f64,
+    short_row,
 };
 use super::{InputFile, checksum, geometry_kind, header, layer, open_input, text};
 use crate::config::{InputKind, InputSpec, Locate};
@@ -43,6 +44,9 @@ struct Layout {
     loc: Loc,
     /// The CRS of points and geometries (`None` for codes and names).
     source_crs: Option<String>,
+    /// A CSV's number of columns, when its last is text: a row that leaves that one unset (GDAL
+    /// reads empty values as null, see [`open_input`]) has fewer fields than the header.
+    csv_fields: Option<usize>,
 }
 
 /// What the rows gave, before reprojection and repair.
@@ -181,12 +185,21 @@ fn layout(spec: &InputSpec, l: &mut Layer<'_>) -> Result<Layout, Error> {
             (Loc::Geometry, Some(crs))
         }
     };
+    let csv_fields = l
+        .defn()
+        .fields()
+        .last()
+        .filter(|f| {
+            super::is_sheet_or_csv(&spec.path).1 && f.field_type() == OGRFieldType::OFTString
+        })
+        .map(|_| l.defn().fields().count());
     Ok(Layout {
         layer_name,
         columns,
         attributes,
         loc,
         source_crs,
+        csv_fields,
     })
 }
 
@@ -204,13 +217,26 @@ fn read_row(
     let cols = &layout.columns;
     let cell = |i: Option<usize>| i.map(|i| text(f, i));
     let (id, funding, date) = (cell(cols.id), cell(cols.funding), cell(cols.date));
+    let record_id = id
+        .as_deref()
+        .map_or_else(|| row.to_string(), |t| t.trim().to_string());
+    if let Some(fields) = layout.csv_fields.and_then(|n| short_fields(f, n)) {
+        let r = short_row(fields, layout.csv_fields.unwrap_or(0));
+        out.rejects.push(Reject {
+            input: index,
+            row,
+            record_id,
+            reason: r.reason,
+            detail: r.detail,
+            amount_krw: r.amount_krw,
+            point: None,
+        });
+        return;
+    }
     let amount = match (cols.amount, &spec.amount) {
         (Some(i), Some(a)) => Some(amount_text(&text(f, i), a.unit)),
         _ => None,
     };
-    let record_id = id
-        .as_deref()
-        .map_or_else(|| row.to_string(), |t| t.trim().to_string());
     let values = Values {
         id: Val::text(id.as_deref()),
         amount,
@@ -263,6 +289,16 @@ fn read_row(
         attributes,
         date: v.date,
     });
+}
+
+/// The number of fields of a CSV row shorter than the header's `n`: GDAL leaves the fields
+/// after the row's last unset, which (empty values being null) read as `Some("")`.
+fn short_fields(f: &Feature<'_>, n: usize) -> Option<usize> {
+    let unset = |i: usize| matches!(f.field_as_string(i), Ok(Some(s)) if s.is_empty());
+    if n == 0 || !unset(n - 1) {
+        return None;
+    }
+    Some((0..n).find(|&i| unset(i)).unwrap_or(n))
 }
 
 /// Where feature `f` says it is: a code, names, or a point or polygon in the input's CRS.

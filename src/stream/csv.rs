@@ -8,7 +8,9 @@ use super::rows::{Raw, Rows};
 use crate::config::{AmountUnit, Locate};
 use crate::error::Error;
 use crate::read::encoding::Encoding;
-use crate::read::row::{BadAmount, Columns, Val, amount_int, amount_text, coordinates, parse_f64};
+use crate::read::row::{
+    BadAmount, Columns, Val, amount_int, amount_text, coordinates, parse_f64, short_row,
+};
 pub(super) type CsvReader = csv::Reader<std::io::BufReader<File>>;
 
 /// Opens a CSV at its data rows: the reader, the encoding its text is decoded with, and the
@@ -124,6 +126,15 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
             .map_err(|e| rows.err(format!("after row {}: {e}", rows.rows)))?;
         if !more {
             return Ok(());
+        }
+        if rec.len() < names.len() {
+            let id = id_i
+                .and_then(|i| rec.get(i))
+                .and_then(|b| decode(b, enc, &mut b_id));
+            if !rows.push_rejected(Val::text(id), short_row(rec.len(), names.len()))? {
+                return Ok(());
+            }
+            continue;
         }
         let row = rows.rows + 1;
         let mut not_utf8 = None;

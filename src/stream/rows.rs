@@ -193,6 +193,14 @@ impl<'a> Rows<'a> {
         self.flush_if_full()
     }
 
+    /// Counts a row refused before its values are read (`read::row::short_row`). `Ok(false)`
+    /// once the consumer has stopped.
+    pub(super) fn push_rejected(&mut self, id: Val<'_>, r: Rejected) -> Result<bool, Error> {
+        self.rows += 1;
+        self.reject(self.rows, id, r);
+        self.flush_if_full()
+    }
+
     fn reject(&mut self, row: u64, id: Val<'_>, r: Rejected) {
         self.chunk.rejects.push(Reject {
             input: self.index,
