@@ -163,6 +163,29 @@ pub(crate) fn header(l: &mut gdal::vector::Layer<'_>, header_row: usize) -> Vec<
     names
 }
 
+/// Fails the read of `path`'s `layer` when GDAL raised a warning or an error on this thread
+/// since the last [`gdal_log::take`](crate::gdal_log::take) (call it before the features are
+/// read): a driver can stop early, or skip what it cannot read, with only a warning, and a
+/// short input must not pass for a whole one. `rows` is how many features were read.
+pub(crate) fn gdal_raised(path: &Path, layer: &str, rows: u64) -> Result<(), Error> {
+    let raised = crate::gdal_log::take();
+    let Some(first) = raised.first() else {
+        return Ok(());
+    };
+    let more = match raised.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Err(Error::Read {
+        path: path.to_path_buf(),
+        layer: layer.to_string(),
+        message: format!(
+            "GDAL raised while reading the features, after {rows} of them: {}{more}",
+            crate::gdal_log::clip(first)
+        ),
+    })
+}
+
 /// What the run manifest records about one input file.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct InputFile {

@@ -93,10 +93,14 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
     } else {
         0
     };
+    crate::gdal_log::install();
+    crate::gdal_log::take();
     for f in l.features().skip(skip) {
         rows += 1;
         read_row(index, rows, &f, spec, &layout, &mut checker, &mut read);
     }
+    // A driver that stops early (a CSV line beyond GDAL's limit) says so only here.
+    super::gdal_raised(&spec.path, &layout.layer_name, rows)?;
     let Rows {
         mut records,
         mut rejects,

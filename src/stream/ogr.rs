@@ -53,6 +53,8 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
     } else {
         0
     };
+    crate::gdal_log::install();
+    crate::gdal_log::take();
     for f in l.features().skip(skip) {
         let text = |i: Option<usize>| i.map(|i| read::text(&f, i));
         let (id, program, funding, date) =
@@ -96,8 +98,9 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
             xy,
         };
         if !rows.push(raw)? {
-            break;
+            return Ok(());
         }
     }
-    Ok(())
+    // A driver that stops early says so only through its error handler.
+    read::gdal_raised(&spec.path, &l.name(), rows.rows)
 }

@@ -2,7 +2,32 @@
 //! file changed while it is read, and values that would make the outputs or messages grow
 //! without bound.
 
-use crate::fixtures::{geojson, grid_dir, run_plain_and_streamed};
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::fixtures::{geojson, grid_dir, grid_pipeline, run_plain_and_streamed};
+
+/// Runs the smartgap binary in `dir` on `<name>.toml`, a grid pipeline of `inputs`, with `env`.
+fn smartgap(dir: &Path, name: &str, inputs: &str, env: &[(&str, &str)]) -> Output {
+    let toml = dir.join(format!("{name}.toml"));
+    std::fs::write(&toml, grid_pipeline(name, 0.5, inputs)).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_smartgap"))
+        .args(["--log-level", "error", "run"])
+        .arg(&toml)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// Standard error with miette's wrapping undone: words separated by single spaces.
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr)
+        .replace(['│', '×'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// Points in three 읍면동 of the grid (EPSG:5179).
 const POINTS: &str = "id,x,y,amount_krw,program\n\
@@ -51,4 +76,35 @@ fn a_row_cut_short_is_a_row_malformed_reject_materialised_and_streamed() {
             "the row has 4 of the header's 5 fields (a file cut short?); its amount is not booked"
         );
     }
+}
+
+#[test]
+fn gdal_stopping_early_fails_the_input() {
+    let dir = grid_dir();
+    // Row 2's programme makes its line longer than GDAL's CSV limit, lowered for the test
+    // from its default of 10 MB by the configuration option `OGR_CSV_MAX_LINE_SIZE`: GDAL ends
+    // the read there, saying so only through its error handler.
+    let long = "p".repeat(2000);
+    std::fs::write(
+        dir.path().join("points.csv"),
+        format!("{POINTS}3,1002500,2000500,3000,{long}\n4,1000500,2001500,4000,d\n"),
+    )
+    .unwrap();
+    let o = smartgap(
+        dir.path(),
+        "long",
+        POINTS_INPUT,
+        &[("OGR_CSV_MAX_LINE_SIZE", "1000")],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("points.csv, layer `points`"), "{err}");
+    assert!(
+        err.contains("GDAL raised while reading the features, after 2 of them: Maximum number of characters allowed reached"),
+        "{err}"
+    );
+    assert!(!dir.path().join("out/current").exists());
+    // Under GDAL's default limit the same file is read whole.
+    let o = smartgap(dir.path(), "long", POINTS_INPUT, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
