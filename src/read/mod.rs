@@ -7,7 +7,9 @@
 //! - [`records`](fn@records): a materialised input's rows as records and rejects;
 //! - [`row`]: the checks of one row's values, shared with the streaming reader (`stream`);
 //! - [`amount`], [`encoding`], [`checksum`](mod@checksum): exact amounts, text encodings, file
-//!   hashes; tables (crosswalk, KOSTAT codes, population, region groups).
+//!   hashes; tables (crosswalk, KOSTAT codes, population, region groups);
+//! - [`watch`]: inputs changed while they are read are refused, and the checksum published is
+//!   that of the bytes read.
 
 pub mod amount;
 mod boundaries;
@@ -16,6 +18,7 @@ pub mod encoding;
 mod records;
 pub mod row;
 mod tables;
+pub mod watch;
 
 pub use boundaries::boundaries;
 pub use checksum::checksum;

@@ -11,11 +11,13 @@ use super::row::{
     Bad, Columns, Reader, Rejected, RowChecker, Val, Values, amount_text, coordinates, parse_f64,
     short_row,
 };
+use super::watch::Watch;
 use super::{InputFile, checksum, geometry_kind, header, layer, open_input, text};
 use crate::config::{InputKind, InputSpec, Locate};
 use crate::crs::{Transformer, WORK_CRS};
 use crate::error::Error;
 use crate::model::{Investment, Location, Reject, RejectReason};
+use crate::progress::checkpoint;
 
 /// Records read from one input: the readable ones, the rejects, and what the manifest needs.
 #[derive(Debug)]
@@ -67,6 +69,9 @@ struct Rows {
 /// A file or layer that cannot be opened, a configured column it lacks, a CRS PROJ cannot use.
 /// Bad rows are rejects, not errors.
 pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
+    // GDAL reads the file itself: it is hashed just before (see `read::watch`).
+    let watch = Watch::start(&spec.path)?;
+    let sha256 = checksum(&spec.path)?;
     let (prep, ds) = open_input(&spec.path, spec.encoding, spec.header_row)?;
     for w in &prep.warnings {
         tracing::warn!(input = %spec.name, "{w}");
@@ -98,7 +103,12 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
     for f in l.features().skip(skip) {
         rows += 1;
         read_row(index, rows, &f, spec, &layout, &mut checker, &mut read);
+        if rows == 1 {
+            // A test can act here, mid-read (see `progress::checkpoint`).
+            checkpoint("read.first_chunk");
+        }
     }
+    watch.check(&layout.layer_name, None)?;
     // A driver that stops early (a CSV line beyond GDAL's limit) says so only here.
     super::gdal_raised(&spec.path, &layout.layer_name, rows)?;
     let Rows {
@@ -133,7 +143,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
         rejects,
         file: InputFile {
             path: spec.path.clone(),
-            sha256: checksum(&spec.path)?,
+            sha256,
             rows,
             encoding: Some(prep.encoding),
             warnings,

@@ -9,9 +9,13 @@ use crate::error::Error;
 use crate::model::RejectReason;
 use crate::read;
 use crate::read::row::{Columns, Val, amount_text, coordinates, parse_f64};
+use crate::read::watch::Watch;
 
 pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
     let spec = rows.spec;
+    // GDAL reads the file itself: it is hashed just before (see `read::watch`).
+    let watch = Watch::start(&spec.path)?;
+    rows.sha256 = read::checksum(&spec.path)?;
     let (prep, ds) = read::open_input(&spec.path, spec.encoding, spec.header_row)?;
     rows.warnings.extend(prep.warnings.iter().cloned());
     let mut l = read::layer(&ds, &spec.path, spec.layer.as_deref())?;
@@ -101,6 +105,7 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
             return Ok(());
         }
     }
+    watch.check(&l.name(), None)?;
     // A driver that stops early says so only through its error handler.
     read::gdal_raised(&spec.path, &l.name(), rows.rows)
 }
