@@ -179,6 +179,8 @@ pub enum RejectReason {
     DateInvalid,
     GeometryInvalid,
     GeometryTooComplex,
+    /// A CSV row with fewer fields than the header: a file cut mid-row (a writer that died).
+    RowMalformed,
 }
 
 impl RejectReason {
@@ -200,6 +202,7 @@ impl RejectReason {
             RejectReason::DateInvalid => "date_invalid",
             RejectReason::GeometryInvalid => "geometry_invalid",
             RejectReason::GeometryTooComplex => "geometry_too_complex",
+            RejectReason::RowMalformed => "row_malformed",
         }
     }
 }

@@ -6,7 +6,8 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 /// The named points of a run, in order, where [`checkpoint`] can hold the process.
-pub const CHECKPOINTS: [&str; 10] = [
+pub const CHECKPOINTS: [&str; 11] = [
+    "read.first_chunk",
     "read",
     "assign",
     "aggregate",
@@ -22,12 +23,19 @@ pub const CHECKPOINTS: [&str; 10] = [
 /// A named point of a run (one of [`CHECKPOINTS`]). With `SMARTGAP_PAUSE_AT=<name>` in the
 /// environment the process prints `smartgap: paused at <name>` on standard error and waits
 /// there until it is killed, so a test can stop a run at an exact moment (the nightly tests
-/// SIGKILL it at every point) instead of at a timed one. Without the variable it costs one
-/// environment lookup.
+/// SIGKILL it at every point) instead of at a timed one. With `SMARTGAP_PAUSE_UNTIL=stdin` as
+/// well, it waits instead for a line on standard input (or its end) and then goes on, so a
+/// test can act on the paused run and see what the run makes of it (rewrite an input mid-read
+/// at `read.first_chunk`, which every input passes once: after its first chunk when streamed,
+/// its first row when materialised). Without the variables it costs one environment lookup.
 pub fn checkpoint(name: &str) {
     debug_assert!(CHECKPOINTS.contains(&name), "unknown checkpoint {name}");
     if std::env::var_os("SMARTGAP_PAUSE_AT").is_some_and(|v| v == name) {
         let _ = writeln!(std::io::stderr(), "smartgap: paused at {name}");
+        if std::env::var_os("SMARTGAP_PAUSE_UNTIL").is_some_and(|v| v == "stdin") {
+            let _ = std::io::stdin().read_line(&mut String::new());
+            return;
+        }
         loop {
             std::thread::park();
         }

@@ -131,17 +131,12 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     run.write(&staging.dir, &agg, &mut indicators)?;
     clock.lap("write");
 
-    let fingerprint = fingerprinting
+    // The inputs hashed (a memo for the report, which takes the fingerprint again, made of the
+    // checksums of the bytes read).
+    fingerprinting
         .join()
         .map_err(|_| Error::Invariant("fingerprinting panicked".into()))??;
-    let report = run.report(
-        &staging.id,
-        fingerprint,
-        &mut inputs,
-        &assigned,
-        &agg,
-        clock.timings(),
-    )?;
+    let report = run.report(&staging.id, &inputs, &assigned, &agg, clock.timings())?;
     write::outputs::json(&staging.dir.join("run.json"), &report)?;
     checkpoint("report");
 

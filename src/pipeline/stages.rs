@@ -295,20 +295,26 @@ impl Run<'_> {
         write::outputs::json(&dir.join("summary.json"), &summary)
     }
 
-    /// The run's manifest.
+    /// The run's manifest. Each input's checksum is that of the bytes read (`read::watch`);
+    /// the file must still have it (taken from the memo while `stat` reports no change), and
+    /// the run's fingerprint is made of those checksums.
     pub fn report(
         &self,
         run_id: &str,
-        fingerprint: String,
-        inputs: &mut Inputs,
+        inputs: &Inputs,
         assigned: &Assignment,
         agg: &Aggregated,
         timings_ms: Vec<(String, u64)>,
     ) -> Result<RunReport, Error> {
-        for (i, _) in &inputs.streamed {
-            // Hashed by the fingerprint (memoised): the streamed file's own checksum.
-            inputs.files[*i].sha256 = read::checksum(&self.p.inputs[*i].path)?;
+        for (spec, file) in self.p.inputs.iter().zip(&inputs.files) {
+            let now = read::checksum(&spec.path)?;
+            if now != file.sha256 {
+                let how = format!("sha256 {} as read, {now} now", file.sha256);
+                let layer = spec.layer.as_deref().unwrap_or_default();
+                return Err(read::watch::changed(&spec.path, layer, &how));
+            }
         }
+        let fingerprint = crate::publish::fingerprint(self.p)?;
         RunReport::new(Facts {
             pipeline: self.p,
             run_id: run_id.to_string(),

@@ -158,8 +158,103 @@ pub fn checksum(path: &Path) -> Result<String, Error> {
     Ok(sum)
 }
 
-fn checksum_uncached(path: &Path) -> Result<String, Error> {
-    let mut h = Sha256::new();
+/// Remembers for the run that the bytes of `path` as `stamp` describes them (taken before they
+/// were read from `hashed_at_ns` on, and found unchanged after) have the sha256 `sha256`: a
+/// reader that hashed what it read itself. Later checksums of the file reuse it while `stat`
+/// reports no change (and in later runs once settled, as any other).
+///
+/// # Errors
+/// Why the bytes read cannot be those of the file: a hash of the same file taken meanwhile,
+/// `stat` reporting no change (a write within one tick of the file system's clock), gave
+/// other bytes.
+pub fn remember(
+    path: &Path,
+    stamp: super::watch::Stamp,
+    hashed_at_ns: i128,
+    sha256: &str,
+) -> Result<(), String> {
+    if files_of(path).len() > 1 {
+        // A Shapefile's sidecars are not part of the key: never memoised.
+        return Ok(());
+    }
+    let Ok(real) = std::fs::canonicalize(path) else {
+        return Ok(());
+    };
+    let entry = Entry {
+        len: stamp.len,
+        dev: stamp.dev,
+        ino: stamp.ino,
+        mtime_ns: stamp.mtime_ns,
+        ctime_ns: stamp.ctime_ns,
+        hashed_at_ns,
+        sha256: sha256.to_string(),
+        this_process: true,
+    };
+    let Ok(mut guard) = STATE.lock() else {
+        return Ok(());
+    };
+    let state = guard.get_or_insert_with(State::default);
+    if let Some(known) = state.known.get(&real)
+        && (
+            known.len,
+            known.dev,
+            known.ino,
+            known.mtime_ns,
+            known.ctime_ns,
+        ) == (
+            entry.len,
+            entry.dev,
+            entry.ino,
+            entry.mtime_ns,
+            entry.ctime_ns,
+        )
+        && (known.this_process
+            || known.mtime_ns.max(known.ctime_ns) + SETTLED_NS <= known.hashed_at_ns)
+        && known.sha256 != sha256
+    {
+        return Err(format!(
+            "the bytes read (sha256 {sha256}) are not those hashed for the run's fingerprint \
+             ({}), though stat reports no change",
+            known.sha256
+        ));
+    }
+    if state.known.get(&real) != Some(&entry) {
+        state.known.insert(real, entry);
+        state.dirty = true;
+    }
+    Ok(())
+}
+
+/// The checksum remembered for `path` as `stamp` describes it, when it is settled: hashed at
+/// least two seconds after the file's last change. A reader that finds `stat` unchanged after
+/// reading such a file read those bytes (a write would have moved the status-change time past
+/// it) and need not hash them again; an unsettled one, even of this process, is not trusted.
+pub fn settled(path: &Path, stamp: super::watch::Stamp) -> Option<String> {
+    if files_of(path).len() > 1 {
+        return None;
+    }
+    let real = std::fs::canonicalize(path).ok()?;
+    let guard = STATE.lock().ok()?;
+    let known = guard.as_ref()?.known.get(&real)?;
+    ((
+        known.len,
+        known.dev,
+        known.ino,
+        known.mtime_ns,
+        known.ctime_ns,
+    ) == (
+        stamp.len,
+        stamp.dev,
+        stamp.ino,
+        stamp.mtime_ns,
+        stamp.ctime_ns,
+    ) && known.mtime_ns.max(known.ctime_ns) + SETTLED_NS <= known.hashed_at_ns)
+        .then(|| known.sha256.clone())
+}
+
+/// The files `path` stands for: itself and, for a Shapefile, its sidecars that exist, in a
+/// fixed order.
+pub(crate) fn files_of(path: &Path) -> Vec<PathBuf> {
     let mut files = vec![path.to_path_buf()];
     if path
         .extension()
@@ -172,7 +267,12 @@ fn checksum_uncached(path: &Path) -> Result<String, Error> {
             }
         }
     }
-    for f in files {
+    files
+}
+
+fn checksum_uncached(path: &Path) -> Result<String, Error> {
+    let mut h = Sha256::new();
+    for f in files_of(path) {
         let mut file = std::fs::File::open(&f).map_err(|e| Error::Open {
             path: f.clone(),
             message: e.to_string(),
@@ -189,7 +289,7 @@ fn checksum_uncached(path: &Path) -> Result<String, Error> {
             h.update(&buf[..n]);
         }
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(super::watch::hex(&h.finalize()))
 }
 
 #[cfg(test)]
@@ -281,6 +381,28 @@ mod tests {
         assert_eq!(String::from_utf8(stored).unwrap().trim(), "{}");
 
         // No store: this process only.
+        use_store(None, false);
+
+        // A reader's own hash is remembered, unless a hash of the file with the same `stat`
+        // gave other bytes (a write `stat` cannot see: within one tick of the clock).
+        std::fs::write(&file, b"id,x,y\n3,127,37\n").unwrap();
+        let stamp = super::super::watch::Stamp::of(&std::fs::metadata(&file).unwrap());
+        let at = super::super::watch::now_ns();
+        let read = sha(b"id,x,y\n3,127,37\n");
+        remember(&file, stamp, at, &read).unwrap();
+        assert_eq!(checksum(&file).unwrap(), read);
+        let torn = sha(b"id,x,y\n3,127,38\n");
+        let e = remember(&file, stamp, at, &torn).unwrap_err();
+        assert!(e.contains("though stat reports no change"), "{e}");
+
+        // A settled checksum of the file as `stat` sees it (the next night's): a reader need
+        // not hash again, and publishes it.
+        plant(dir.path(), &file, &fake);
+        use_store(Some(dir.path()), false);
+        let w = super::super::watch::Watch::start(&file).unwrap();
+        assert!(!w.must_hash());
+        let open = std::fs::File::open(&file).unwrap();
+        assert_eq!(w.finish("", &open, None).unwrap(), fake);
         use_store(None, false);
     }
 }

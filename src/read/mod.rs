@@ -7,7 +7,9 @@
 //! - [`records`](fn@records): a materialised input's rows as records and rejects;
 //! - [`row`]: the checks of one row's values, shared with the streaming reader (`stream`);
 //! - [`amount`], [`encoding`], [`checksum`](mod@checksum): exact amounts, text encodings, file
-//!   hashes; tables (crosswalk, KOSTAT codes, population, region groups).
+//!   hashes; tables (crosswalk, KOSTAT codes, population, region groups);
+//! - [`watch`]: inputs changed while they are read are refused, and the checksum published is
+//!   that of the bytes read.
 
 pub mod amount;
 mod boundaries;
@@ -16,6 +18,7 @@ pub mod encoding;
 mod records;
 pub mod row;
 mod tables;
+pub mod watch;
 
 pub use boundaries::boundaries;
 pub use checksum::checksum;
@@ -136,8 +139,13 @@ pub fn open_input(
             }
             .into(),
         );
-    } else if csv && header_row > 1 {
-        prep.open_options.push("HEADERS=NO".into());
+    } else if csv {
+        // Empty values read as null, so that the fields a short row lacks, which GDAL leaves
+        // unset, can be told apart (`records`: `row_malformed`).
+        prep.open_options.push("EMPTY_STRING_AS_NULL=YES".into());
+        if header_row > 1 {
+            prep.open_options.push("HEADERS=NO".into());
+        }
     }
     let ds = open_with(&prep.path, &prep.open_options)?;
     Ok((prep, ds))
@@ -156,6 +164,29 @@ pub(crate) fn header(l: &mut gdal::vector::Layer<'_>, header_row: usize) -> Vec<
         .unwrap_or_default();
     l.reset_feature_reading();
     names
+}
+
+/// Fails the read of `path`'s `layer` when GDAL raised a warning or an error on this thread
+/// since the last [`gdal_log::take`](crate::gdal_log::take) (call it before the features are
+/// read): a driver can stop early, or skip what it cannot read, with only a warning, and a
+/// short input must not pass for a whole one. `rows` is how many features were read.
+pub(crate) fn gdal_raised(path: &Path, layer: &str, rows: u64) -> Result<(), Error> {
+    let raised = crate::gdal_log::take();
+    let Some(first) = raised.first() else {
+        return Ok(());
+    };
+    let more = match raised.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Err(Error::Read {
+        path: path.to_path_buf(),
+        layer: layer.to_string(),
+        message: format!(
+            "GDAL raised while reading the features, after {rows} of them: {}{more}",
+            crate::gdal_log::clip(first)
+        ),
+    })
 }
 
 /// What the run manifest records about one input file.

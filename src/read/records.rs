@@ -4,17 +4,20 @@
 
 use std::collections::BTreeMap;
 
-use gdal::vector::{Feature, Geometry, Layer, LayerAccess};
+use gdal::vector::{Feature, Geometry, Layer, LayerAccess, OGRFieldType};
 use geo::{Coord, CoordsIter, MultiPolygon, Point};
 
 use super::row::{
     Bad, Columns, Reader, Rejected, RowChecker, Val, Values, amount_text, coordinates, parse_f64,
+    short_row,
 };
+use super::watch::Watch;
 use super::{InputFile, checksum, geometry_kind, header, layer, open_input, text};
 use crate::config::{InputKind, InputSpec, Locate};
 use crate::crs::{Transformer, WORK_CRS};
 use crate::error::Error;
 use crate::model::{Investment, Location, Reject, RejectReason};
+use crate::progress::checkpoint;
 
 /// Records read from one input: the readable ones, the rejects, and what the manifest needs.
 #[derive(Debug)]
@@ -43,6 +46,9 @@ struct Layout {
     loc: Loc,
     /// The CRS of points and geometries (`None` for codes and names).
     source_crs: Option<String>,
+    /// A CSV's number of columns, when its last is text: a row that leaves that one unset (GDAL
+    /// reads empty values as null, see [`open_input`]) has fewer fields than the header.
+    csv_fields: Option<usize>,
 }
 
 /// What the rows gave, before reprojection and repair.
@@ -63,6 +69,9 @@ struct Rows {
 /// A file or layer that cannot be opened, a configured column it lacks, a CRS PROJ cannot use.
 /// Bad rows are rejects, not errors.
 pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
+    // GDAL reads the file itself: it is hashed just before (see `read::watch`).
+    let watch = Watch::start(&spec.path)?;
+    let sha256 = checksum(&spec.path)?;
     let (prep, ds) = open_input(&spec.path, spec.encoding, spec.header_row)?;
     for w in &prep.warnings {
         tracing::warn!(input = %spec.name, "{w}");
@@ -89,10 +98,19 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
     } else {
         0
     };
+    crate::gdal_log::install();
+    crate::gdal_log::take();
     for f in l.features().skip(skip) {
         rows += 1;
         read_row(index, rows, &f, spec, &layout, &mut checker, &mut read);
+        if rows == 1 {
+            // A test can act here, mid-read (see `progress::checkpoint`).
+            checkpoint("read.first_chunk");
+        }
     }
+    watch.check(&layout.layer_name, None)?;
+    // A driver that stops early (a CSV line beyond GDAL's limit) says so only here.
+    super::gdal_raised(&spec.path, &layout.layer_name, rows)?;
     let Rows {
         mut records,
         mut rejects,
@@ -125,7 +143,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
         rejects,
         file: InputFile {
             path: spec.path.clone(),
-            sha256: checksum(&spec.path)?,
+            sha256,
             rows,
             encoding: Some(prep.encoding),
             warnings,
@@ -181,12 +199,21 @@ fn layout(spec: &InputSpec, l: &mut Layer<'_>) -> Result<Layout, Error> {
             (Loc::Geometry, Some(crs))
         }
     };
+    let csv_fields = l
+        .defn()
+        .fields()
+        .last()
+        .filter(|f| {
+            super::is_sheet_or_csv(&spec.path).1 && f.field_type() == OGRFieldType::OFTString
+        })
+        .map(|_| l.defn().fields().count());
     Ok(Layout {
         layer_name,
         columns,
         attributes,
         loc,
         source_crs,
+        csv_fields,
     })
 }
 
@@ -204,13 +231,26 @@ fn read_row(
     let cols = &layout.columns;
     let cell = |i: Option<usize>| i.map(|i| text(f, i));
     let (id, funding, date) = (cell(cols.id), cell(cols.funding), cell(cols.date));
+    let record_id = id
+        .as_deref()
+        .map_or_else(|| row.to_string(), |t| t.trim().to_string());
+    if let Some(fields) = layout.csv_fields.and_then(|n| short_fields(f, n)) {
+        let r = short_row(fields, layout.csv_fields.unwrap_or(0));
+        out.rejects.push(Reject {
+            input: index,
+            row,
+            record_id,
+            reason: r.reason,
+            detail: r.detail,
+            amount_krw: r.amount_krw,
+            point: None,
+        });
+        return;
+    }
     let amount = match (cols.amount, &spec.amount) {
         (Some(i), Some(a)) => Some(amount_text(&text(f, i), a.unit)),
         _ => None,
     };
-    let record_id = id
-        .as_deref()
-        .map_or_else(|| row.to_string(), |t| t.trim().to_string());
     let values = Values {
         id: Val::text(id.as_deref()),
         amount,
@@ -263,6 +303,16 @@ fn read_row(
         attributes,
         date: v.date,
     });
+}
+
+/// The number of fields of a CSV row shorter than the header's `n`: GDAL leaves the fields
+/// after the row's last unset, which (empty values being null) read as `Some("")`.
+fn short_fields(f: &Feature<'_>, n: usize) -> Option<usize> {
+    let unset = |i: usize| matches!(f.field_as_string(i), Ok(Some(s)) if s.is_empty());
+    if n == 0 || !unset(n - 1) {
+        return None;
+    }
+    Some((0..n).find(|&i| unset(i)).unwrap_or(n))
 }
 
 /// Where feature `f` says it is: a code, names, or a point or polygon in the input's CRS.

@@ -5,7 +5,8 @@
 //! a row's values in their own ways (GDAL text, CSV bytes, Arrow columns) and do their own
 //! things with the checked ones (records, or chunks of columns), but both check them through
 //! one [`RowChecker`], so the two cannot drift apart. They check in the same order: amount, id,
-//! funding, date, then location; the programme never rejects a row.
+//! funding, date, then location; the programme never rejects a row. Before all of them, a CSV
+//! row with fewer fields than the header is refused whole ([`short_row`]).
 //!
 //! Where the two paths have always differed, the checker keeps each path's behaviour, chosen by
 //! [`Reader`] (see there). Before the checks, the readers also decode some values differently,
@@ -399,6 +400,19 @@ pub fn coordinates(
                 format!("coordinates x=`{xs}` y=`{ys}` are not finite numbers"),
             ))
         }
+    }
+}
+
+/// A CSV row with `fields` fields where the header has `header`: a file cut mid-row (a writer
+/// that died) or a damaged line. The row is not checked further and its amount, which may be
+/// cut too, is not booked.
+pub fn short_row(fields: usize, header: usize) -> Rejected {
+    Rejected {
+        reason: RejectReason::RowMalformed,
+        detail: format!(
+            "the row has {fields} of the header's {header} fields (a file cut short?); its amount is not booked"
+        ),
+        amount_krw: None,
     }
 }
 

@@ -1,29 +1,37 @@
 //! The CSV reader (`csv` crate; UTF-8 or CP949).
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 use super::rows::{Raw, Rows};
 use crate::config::{AmountUnit, Locate};
 use crate::error::Error;
 use crate::read::encoding::Encoding;
-use crate::read::row::{BadAmount, Columns, Val, amount_int, amount_text, coordinates, parse_f64};
-pub(super) type CsvReader = csv::Reader<std::io::BufReader<File>>;
+use crate::read::row::{
+    BadAmount, Columns, Val, amount_int, amount_text, coordinates, parse_f64, short_row,
+};
+use crate::read::watch::{Hashing, Watch};
+/// A streamed CSV's bytes: the first 4 MiB, read to tell the encoding, then the rest of the
+/// file, every byte hashed as it is read from the file (see `read::watch`).
+type Source = std::io::Chain<Cursor<Vec<u8>>, Hashing<File>>;
+pub(super) type CsvReader = csv::Reader<std::io::BufReader<Source>>;
 
 /// Opens a CSV at its data rows: the reader, the encoding its text is decoded with, and the
 /// column names of row `header_row`.
+/// The bytes are hashed when `hash`.
 pub(super) fn csv_open(
     path: &Path,
     configured: Encoding,
     header_row: usize,
     delim: u8,
+    hash: bool,
 ) -> Result<(CsvReader, Encoding, Vec<String>), Error> {
     let open_err = |e: std::io::Error| Error::Open {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    let mut f = File::open(path).map_err(open_err)?;
+    let mut f = Hashing::new(File::open(path).map_err(open_err)?, hash);
     // The encoding, from the first 4 MiB when not configured (as for GDAL-read CSVs: not
     // UTF-8 means CP949).
     let mut sample = Vec::new();
@@ -41,9 +49,9 @@ pub(super) fn csv_open(
         },
         e => e,
     };
-    use std::io::Seek;
-    f.seek(std::io::SeekFrom::Start(if bom { 3 } else { 0 }))
-        .map_err(open_err)?;
+    let mut head = Cursor::new(sample);
+    head.set_position(if bom { 3 } else { 0 });
+    let f = head.chain(f);
     let mut r = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -86,7 +94,14 @@ pub(super) fn decode<'b>(bytes: &'b [u8], enc: Encoding, buf: &'b mut String) ->
 
 pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
     let spec = rows.spec;
-    let (mut r, enc, names) = csv_open(&spec.path, spec.encoding, spec.header_row, delim)?;
+    let watch = Watch::start(&spec.path)?;
+    let (mut r, enc, names) = csv_open(
+        &spec.path,
+        spec.encoding,
+        spec.header_row,
+        delim,
+        watch.must_hash(),
+    )?;
     rows.encoding = Some(enc);
     let idx = |name: &str| {
         names.iter().position(|n| n == name).ok_or_else(|| {
@@ -123,7 +138,16 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
             .read_byte_record(&mut rec)
             .map_err(|e| rows.err(format!("after row {}: {e}", rows.rows)))?;
         if !more {
-            return Ok(());
+            break;
+        }
+        if rec.len() < names.len() {
+            let id = id_i
+                .and_then(|i| rec.get(i))
+                .and_then(|b| decode(b, enc, &mut b_id));
+            if !rows.push_rejected(Val::text(id), short_row(rec.len(), names.len()))? {
+                return Ok(());
+            }
+            continue;
         }
         let row = rows.rows + 1;
         let mut not_utf8 = None;
@@ -172,6 +196,13 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
             return Ok(());
         }
     }
+    let layer = spec.layer.clone().unwrap_or_default();
+    let (_, file) = r.into_inner().into_inner().into_inner();
+    let (file, sha) = file
+        .finish()
+        .map_err(|e| rows.err(format!("reading to the end: {e}")))?;
+    rows.sha256 = watch.finish(&layer, &file, sha)?;
+    Ok(())
 }
 
 /// Plain digits are converted directly; anything else (separators, decimals, full-width

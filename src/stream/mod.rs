@@ -125,7 +125,7 @@ pub fn field_names(
     match Format::of(path) {
         Format::Parquet => Some(parquet_field_names(path)),
         Format::Csv(delim) => Some(
-            csv_open(path, enc, header_row, delim)
+            csv_open(path, enc, header_row, delim, false)
                 .map(|(_, _, names)| names)
                 .map_err(|e| e.to_string()),
         ),
@@ -261,9 +261,8 @@ pub fn run(
     out.located = fold.finish(locators, &end.programs, periods);
     out.file = InputFile {
         path: spec.path.clone(),
-        // Filled in by the pipeline from the run's fingerprint, which hashes the file while
-        // it streams.
-        sha256: String::new(),
+        // The bytes read (see `read::watch`).
+        sha256: end.sha256.clone(),
         rows: end.rows,
         encoding: end.encoding,
         warnings: end.warnings,

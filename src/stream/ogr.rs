@@ -9,9 +9,13 @@ use crate::error::Error;
 use crate::model::RejectReason;
 use crate::read;
 use crate::read::row::{Columns, Val, amount_text, coordinates, parse_f64};
+use crate::read::watch::Watch;
 
 pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
     let spec = rows.spec;
+    // GDAL reads the file itself: it is hashed just before (see `read::watch`).
+    let watch = Watch::start(&spec.path)?;
+    rows.sha256 = read::checksum(&spec.path)?;
     let (prep, ds) = read::open_input(&spec.path, spec.encoding, spec.header_row)?;
     rows.warnings.extend(prep.warnings.iter().cloned());
     let mut l = read::layer(&ds, &spec.path, spec.layer.as_deref())?;
@@ -53,6 +57,8 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
     } else {
         0
     };
+    crate::gdal_log::install();
+    crate::gdal_log::take();
     for f in l.features().skip(skip) {
         let text = |i: Option<usize>| i.map(|i| read::text(&f, i));
         let (id, program, funding, date) =
@@ -96,8 +102,10 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
             xy,
         };
         if !rows.push(raw)? {
-            break;
+            return Ok(());
         }
     }
-    Ok(())
+    watch.check(&l.name(), None)?;
+    // A driver that stops early says so only through its error handler.
+    read::gdal_raised(&spec.path, &l.name(), rows.rows)
 }

@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -15,6 +16,8 @@ use arrow_array::{
 use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 use geo::Coord;
+use parquet::file::reader::ChunkReader;
+use sha2::{Digest, Sha256};
 
 use super::rows::{Raw, Rows};
 use super::{CHUNK_ROWS, UNSEEN};
@@ -22,21 +25,145 @@ use crate::config::{AmountUnit, FundingSpec, Locate, ValueSpec};
 use crate::error::Error;
 use crate::model::RejectReason;
 use crate::read::row::{Bad, BadAmount, Val, amount_int, amount_text, coordinates};
+use crate::read::watch::Watch;
 
-pub(super) fn parquet_builder(
-    path: &Path,
-) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>, String> {
-    let f = File::open(path).map_err(|e| e.to_string())?;
-    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-        .map_err(|e| format!("not a readable Parquet file: {e}"))
+/// The GeoParquet file as the reader reads it, hashed in file order as the reading goes (see
+/// [`crate::read::watch`]). The reader jumps about the file: the footer and metadata first,
+/// then the column chunks of each row group in turn. So every read first hashes the file up to
+/// the read's end through the same open file (the footer and metadata, which end the file, are
+/// hashed last by [`Hashed::finish`]): the file is read twice, the second time from the page
+/// cache, and the reading never runs ahead of the hashing by more than one row group.
+#[derive(Clone)]
+pub(super) struct Hashed(Arc<HashedFile>);
+
+pub(super) struct HashedFile {
+    file: File,
+    len: u64,
+    /// Where the footer's metadata starts (the file's length when it has no Parquet footer).
+    tail: u64,
+    state: Mutex<HashState>,
 }
 
-/// `builder` again, reading the text columns `names` as Arrow dictionaries.
-pub(super) fn with_dictionaries(
-    path: &Path,
-    builder: parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>,
+struct HashState {
+    /// `None`: not hashed ([`Watch::must_hash`]).
+    sha: Option<Sha256>,
+    /// The file is hashed up to here.
+    to: u64,
+    buf: Vec<u8>,
+}
+
+/// A page header is read through a `Read` from its offset: the hashing runs this far ahead.
+const HEADER_AHEAD: u64 = 64 << 10;
+
+impl Hashed {
+    /// Opens `path`, hashed when `hash`.
+    pub(super) fn open(path: &Path, hash: bool) -> std::io::Result<Hashed> {
+        use std::os::unix::fs::FileExt;
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        let mut footer = [0u8; 8];
+        let tail = match len.checked_sub(8) {
+            Some(at) if file.read_exact_at(&mut footer, at).is_ok() && &footer[4..] == b"PAR1" => {
+                let meta = u32::from_le_bytes([footer[0], footer[1], footer[2], footer[3]]);
+                at.saturating_sub(u64::from(meta))
+            }
+            _ => len,
+        };
+        Ok(Hashed(Arc::new(HashedFile {
+            file,
+            len,
+            tail,
+            state: Mutex::new(HashState {
+                sha: hash.then(Sha256::new),
+                to: 0,
+                buf: vec![0; 1 << 20],
+            }),
+        })))
+    }
+
+    /// Hashes the file up to `to` (through the same open file).
+    fn advance(&self, to: u64) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let mut guard = self
+            .0
+            .state
+            .lock()
+            .map_err(|_| std::io::Error::other("hashing state poisoned"))?;
+        let st = &mut *guard;
+        let Some(sha) = &mut st.sha else {
+            return Ok(());
+        };
+        while st.to < to {
+            let n = usize::try_from(to - st.to).map_or(st.buf.len(), |n| n.min(st.buf.len()));
+            let n = self.0.file.read_at(&mut st.buf[..n], st.to)?;
+            if n == 0 {
+                // Shorter than when opened: the watch reports it.
+                break;
+            }
+            sha.update(&st.buf[..n]);
+            st.to += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Before bytes `start..start + len` are read: hashes the file up to their end, unless
+    /// they are the footer's, which are hashed last.
+    fn before_read(&self, start: u64, len: u64) -> std::io::Result<()> {
+        if start >= self.0.tail {
+            return Ok(());
+        }
+        self.advance(start.saturating_add(len).min(self.0.tail))
+    }
+
+    /// Hashes the rest of the file: the sha256 of all of it (`None` when not hashing), and the
+    /// open file (for `fstat`).
+    pub(super) fn finish(&self) -> std::io::Result<(Option<String>, &File)> {
+        self.advance(u64::MAX)?;
+        let st = self
+            .0
+            .state
+            .lock()
+            .map_err(|_| std::io::Error::other("hashing state poisoned"))?;
+        let sha = st
+            .sha
+            .clone()
+            .map(|s| crate::read::watch::hex(&s.finalize()));
+        Ok((sha, &self.0.file))
+    }
+}
+
+impl parquet::file::reader::Length for Hashed {
+    fn len(&self) -> u64 {
+        self.0.len
+    }
+}
+
+impl parquet::file::reader::ChunkReader for Hashed {
+    type T = <File as parquet::file::reader::ChunkReader>::T;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        self.before_read(start, HEADER_AHEAD)?;
+        self.0.file.get_read(start)
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        self.before_read(start, length as u64)?;
+        self.0.file.get_bytes(start, length)
+    }
+}
+
+type Builder<R> = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<R>;
+
+pub(super) fn parquet_builder<R: ChunkReader + 'static>(r: R) -> Result<Builder<R>, String> {
+    Builder::try_new(r).map_err(|e| format!("not a readable Parquet file: {e}"))
+}
+
+/// `builder` again over `r`, reading the text columns `names` as Arrow dictionaries.
+pub(super) fn with_dictionaries<R: ChunkReader + Clone + 'static>(
+    r: &R,
+    builder: Builder<R>,
     names: &[&str],
-) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<File>, String> {
+) -> Result<Builder<R>, String> {
     use arrow_schema::{Field, Schema};
     let schema = builder.schema().clone();
     let text = |f: &Field| {
@@ -60,14 +187,13 @@ pub(super) fn with_dictionaries(
         })
         .collect();
     let schema = std::sync::Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-    let f = File::open(path).map_err(|e| e.to_string())?;
     let options = parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_schema(schema);
-    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new_with_options(f, options)
+    Builder::try_new_with_options(r.clone(), options)
         .map_err(|e| format!("not a readable Parquet file: {e}"))
 }
 
 pub(super) fn parquet_field_names(path: &Path) -> Result<Vec<String>, String> {
-    let b = parquet_builder(path)?;
+    let b = parquet_builder(File::open(path).map_err(|e| e.to_string())?)?;
     Ok(b.schema()
         .fields()
         .iter()
@@ -118,14 +244,19 @@ pub(super) fn geoparquet_geometry(
 
 pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
     let spec = rows.spec;
-    let builder = parquet_builder(&spec.path).map_err(|m| rows.err(m))?;
+    let watch = Watch::start(&spec.path)?;
+    let file = Hashed::open(&spec.path, watch.must_hash()).map_err(|e| Error::Open {
+        path: spec.path.clone(),
+        message: e.to_string(),
+    })?;
+    let builder = parquet_builder(file.clone()).map_err(|m| rows.err(m))?;
     // The program column decoded as a dictionary: a few distinct values, each read and
     // interned once per batch instead of once per row.
     let dictionary: Vec<&str> = match &spec.program {
         ValueSpec::Field(f) => vec![f.as_str()],
         _ => Vec::new(),
     };
-    let builder = with_dictionaries(&spec.path, builder, &dictionary).map_err(|m| rows.err(m))?;
+    let builder = with_dictionaries(&file, builder, &dictionary).map_err(|m| rows.err(m))?;
     let schema = builder.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let (geom, xy) = match &spec.locate {
@@ -258,6 +389,11 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
             }
         }
     }
+    let layer = spec.layer.clone().unwrap_or_default();
+    let (sha, open) = file
+        .finish()
+        .map_err(|e| rows.err(format!("reading to hash it: {e}")))?;
+    rows.sha256 = watch.finish(&layer, open, sha)?;
     Ok(())
 }
 

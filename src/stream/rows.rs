@@ -12,6 +12,7 @@ use super::{CHUNK_ROWS, NO_PERIOD, NO_PROGRAM, UNSEEN};
 use crate::config::{InputSpec, Period};
 use crate::error::Error;
 use crate::model::{FundingSource, Reject};
+use crate::progress::checkpoint;
 use crate::read::encoding::Encoding;
 use crate::read::row::{Bad, BadAmount, FxMap, Reader, Rejected, RowChecker, Val, Values};
 
@@ -77,6 +78,8 @@ pub(super) struct End {
     pub(super) encoding: Option<Encoding>,
     pub(super) warnings: Vec<String>,
     pub(super) read_time: Duration,
+    /// sha256 of the bytes read.
+    pub(super) sha256: String,
 }
 
 /// Turns raw rows into chunks: checks every row with the input's [`RowChecker`] (the one the
@@ -98,6 +101,8 @@ pub(super) struct Rows<'a> {
     pub(super) chunk: Chunk,
     pub(super) encoding: Option<Encoding>,
     pub(super) warnings: Vec<String>,
+    /// sha256 of the bytes read, set by the reader at the end (see `read::watch`).
+    pub(super) sha256: String,
     /// False once the consumer has gone (it stopped on an error of its own).
     pub(super) open: bool,
     pub(super) started: Instant,
@@ -124,6 +129,7 @@ impl<'a> Rows<'a> {
             chunk: Chunk::default(),
             encoding: None,
             warnings: Vec::new(),
+            sha256: String::new(),
             open: true,
             started: Instant::now(),
             crs_sent: false,
@@ -193,6 +199,14 @@ impl<'a> Rows<'a> {
         self.flush_if_full()
     }
 
+    /// Counts a row refused before its values are read (`read::row::short_row`). `Ok(false)`
+    /// once the consumer has stopped.
+    pub(super) fn push_rejected(&mut self, id: Val<'_>, r: Rejected) -> Result<bool, Error> {
+        self.rows += 1;
+        self.reject(self.rows, id, r);
+        self.flush_if_full()
+    }
+
     fn reject(&mut self, row: u64, id: Val<'_>, r: Rejected) {
         self.chunk.rejects.push(Reject {
             input: self.index,
@@ -250,11 +264,16 @@ impl<'a> Rows<'a> {
         if chunk.len() + chunk.rejects.len() == 0 {
             return Ok(self.open);
         }
-        if !self.crs_sent {
+        let first = !self.crs_sent;
+        if first {
             self.crs_sent = true;
             self.send(Msg::Crs(self.check.crs().to_string()));
         }
         self.send(Msg::Chunk(Box::new(chunk)));
+        if first {
+            // A test can act here, mid-read (see `progress::checkpoint`).
+            checkpoint("read.first_chunk");
+        }
         Ok(self.open)
     }
 
@@ -272,6 +291,7 @@ impl<'a> Rows<'a> {
             encoding: self.encoding,
             warnings: self.warnings,
             read_time: self.started.elapsed(),
+            sha256: self.sha256,
         })
     }
 }

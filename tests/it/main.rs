@@ -9,6 +9,7 @@ mod encodings;
 mod fixtures;
 mod fuzz;
 mod grid;
+mod integrity;
 mod locator;
 mod messy;
 mod national;
