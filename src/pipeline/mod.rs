@@ -143,6 +143,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         clock.timings(),
     )?;
     write::outputs::json(&staging.dir.join("run.json"), &report)?;
+    write::metadata::annotate(&staging.dir.join("smartgap.gpkg"), &report)?;
     checkpoint("report");
 
     for (reason, s) in &report.rejects_by_reason {
