@@ -4,7 +4,8 @@
 set -euo pipefail
 
 need_apt=()
-for pkg in libgdal-dev libproj-dev gdal-bin proj-bin pkg-config clang; do
+# python3-gdal: GDAL's validate_gpkg.py, which make test runs on the national GeoPackage.
+for pkg in libgdal-dev libproj-dev gdal-bin proj-bin pkg-config clang python3-gdal; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then

@@ -138,6 +138,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         .map_err(|_| Error::Invariant("fingerprinting panicked".into()))??;
     let report = run.report(&staging.id, &inputs, &assigned, &agg, clock.timings())?;
     write::outputs::json(&staging.dir.join("run.json"), &report)?;
+    write::metadata::annotate(&staging.dir.join("smartgap.gpkg"), &report)?;
     checkpoint("report");
 
     for (reason, s) in &report.rejects_by_reason {

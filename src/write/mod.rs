@@ -4,6 +4,7 @@
 pub mod geojson;
 pub mod geopackage;
 pub mod layers;
+pub mod metadata;
 pub mod outputs;
 pub mod text_cache;
 
