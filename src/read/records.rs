@@ -164,7 +164,7 @@ fn layout(spec: &InputSpec, l: &mut Layer<'_>) -> Result<Layout, Error> {
         names.iter().position(|n| n == name).ok_or_else(|| {
             read_err(format!(
                 "column `{name}` not found (columns: {})",
-                names.join(", ")
+                crate::model::name_list(&names)
             ))
         })
     };

@@ -30,7 +30,7 @@ use geo::Coord;
 use super::amount;
 use crate::config::{AmountUnit, FundingSpec, InputSpec, Locate, ValueSpec};
 use crate::error::Error;
-use crate::model::{Date, FundingSource, RejectReason, parse_date};
+use crate::model::{Date, FundingSource, QUOTED_CHARS, RejectReason, clip, parse_date};
 
 /// Why a value is unusable: the reject reason and its detail.
 pub type Bad = (RejectReason, String);
@@ -246,7 +246,11 @@ impl RowChecker {
         match seen.entry(id.to_text()) {
             Entry::Occupied(e) => Err((
                 RejectReason::DuplicateId,
-                format!("record id `{}` already seen at row {}", e.key(), e.get()),
+                format!(
+                    "record id `{}` already seen at row {}",
+                    clip(e.key(), QUOTED_CHARS),
+                    e.get()
+                ),
             )),
             Entry::Vacant(e) => {
                 e.insert(row);
@@ -263,7 +267,10 @@ impl RowChecker {
         FundingSource::parse(v).ok_or_else(|| {
             (
                 RejectReason::FundingInvalid,
-                format!("funding `{v}` is not one of national_program, development_fee, local"),
+                format!(
+                    "funding `{}` is not one of national_program, development_fee, local",
+                    clip(v, QUOTED_CHARS)
+                ),
             )
         })
     }
@@ -273,7 +280,10 @@ impl RowChecker {
         let invalid = |shown: &dyn std::fmt::Display| {
             (
                 RejectReason::DateInvalid,
-                format!("date `{shown}` is not YYYY, YYYY-MM or YYYY-MM-DD"),
+                format!(
+                    "date `{}` is not YYYY, YYYY-MM or YYYY-MM-DD",
+                    clip(&shown.to_string(), QUOTED_CHARS)
+                ),
             )
         };
         match (&self.date, v) {
@@ -397,7 +407,11 @@ pub fn coordinates(
             let (xs, ys) = text();
             Err((
                 RejectReason::CoordinateInvalid,
-                format!("coordinates x=`{xs}` y=`{ys}` are not finite numbers"),
+                format!(
+                    "coordinates x=`{}` y=`{}` are not finite numbers",
+                    clip(&xs, QUOTED_CHARS),
+                    clip(&ys, QUOTED_CHARS)
+                ),
             ))
         }
     }
@@ -537,6 +551,23 @@ mod tests {
             funding: Some(funding),
             date: Val::Text(date),
         }
+    }
+
+    #[test]
+    fn reject_details_quote_little_of_a_long_value() {
+        let mut c = RowChecker::new(&spec(), Reader::Streamed);
+        let huge = "9x".repeat(1 << 20);
+        for (amount, funding, date) in [
+            (huge.as_str(), "", ""),
+            ("1", huge.as_str(), ""),
+            ("1", "", huge.as_str()),
+        ] {
+            let r = c.values(1, values("a", amount, funding, date)).unwrap_err();
+            assert!(r.detail.len() < 250, "{}", &r.detail[..300]);
+            assert!(r.detail.contains("9x9x9x…`"), "{}", r.detail);
+        }
+        let (_, d) = coordinates(None, None, || (huge.clone(), "1".into())).unwrap_err();
+        assert!(d.len() < 250);
     }
 
     #[test]

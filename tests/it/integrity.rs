@@ -254,3 +254,48 @@ locate = { by = "geometry" }
         assert_eq!(o.report.inputs[0].file.sha256, sha(&path), "{input}");
     }
 }
+
+#[test]
+fn a_header_of_megabytes_is_echoed_in_a_few_lines() {
+    let dir = grid_dir();
+    // 30,000 column names of 100 bytes and one of 4 MiB, but no `id`.
+    let mut header: Vec<String> = (0..30_000)
+        .map(|i| format!("c{i:05}{}", "n".repeat(94)))
+        .collect();
+    header.push("h".repeat(4 << 20));
+    header.extend(["x", "y", "amount_krw", "program"].map(String::from));
+    std::fs::write(
+        dir.path().join("points.csv"),
+        format!("{}\n", header.join(",")),
+    )
+    .unwrap();
+    let toml = dir.path().join("wide.toml");
+    // A column name with no near miss among them, so that they are listed.
+    let input = POINTS_INPUT.replace("id = \"id\"", "id = \"record_id\"");
+    std::fs::write(
+        &toml,
+        grid_pipeline("wide", 0.5, &format!("{input}stream = true\n")),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_smartgap"))
+        .arg("check")
+        .arg(&toml)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        err.chars().take(2000).collect::<String>()
+    );
+    assert!(
+        o.stderr.len() < 10_000,
+        "{} bytes of stderr",
+        o.stderr.len()
+    );
+    assert!(err.contains("column `record_id` not found"), "{err}");
+    assert!(err.contains("c00019nnn"), "{err}");
+    assert!(err.contains("… and 29985 more"), "{err}");
+}
