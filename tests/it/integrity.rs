@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::fixtures::{geojson, grid_dir, grid_pipeline, run_plain_and_streamed};
+use crate::fixtures::{geojson, grid_dir, grid_pipeline, props, run_plain_and_streamed};
 
 /// Runs the smartgap binary in `dir` on `<name>.toml`, a grid pipeline of `inputs`, with `env`.
 fn smartgap(dir: &Path, name: &str, inputs: &str, env: &[(&str, &str)]) -> Output {
@@ -252,6 +252,49 @@ locate = { by = "geometry" }
         }
         let o = crate::fixtures::run_on_grid(dir.path(), "sum", 1.0, input);
         assert_eq!(o.report.inputs[0].file.sha256, sha(&path), "{input}");
+    }
+}
+
+#[test]
+fn a_programme_id_too_long_to_name_a_column_is_dropped_keeping_its_money() {
+    let dir = grid_dir();
+    // A 4 MiB value in the programme column (a misplaced text), and one of 65 bytes.
+    let huge = "x".repeat(4 << 20);
+    let long = "y".repeat(65);
+    std::fs::write(
+        dir.path().join("points.csv"),
+        format!("{POINTS}3,1002500,2000500,3000,{huge}\n4,1000500,2001500,4000,{long}\n"),
+    )
+    .unwrap();
+    let (plain, streamed, plain_out) = run_plain_and_streamed(dir.path(), POINTS_INPUT, "");
+    for (run, out) in [(&plain, plain_out), (&streamed, dir.path().join("out"))] {
+        let t = &run.report.totals;
+        assert_eq!((t.assigned_records, t.assigned_krw), (4, 10_000));
+        let w = &run.report.inputs[0].file.warnings;
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].starts_with(
+                "2 row(s) have a programme id longer than 64 bytes (the first, row 3: `xxxx"
+            ),
+            "{w:?}"
+        );
+        assert!(w[0].len() < 300);
+        let sido = geojson(&out, "sido");
+        let p = props(&sido, "11");
+        let programs: Vec<&String> = p
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with("amount_program_"))
+            .collect();
+        assert_eq!(programs, ["amount_program_a_krw", "amount_program_b_krw"]);
+        // Rows 1, 2 and 4 (row 3 is in 26), the last with no programme.
+        assert_eq!(p["amount_krw"], 7000);
+        assert_eq!(p["amount_program_a_krw"], 1000);
+        let size = std::fs::metadata(out.join("geojson/sido.geojson"))
+            .unwrap()
+            .len();
+        assert!(size < 100_000, "sido.geojson: {size} bytes");
     }
 }
 
