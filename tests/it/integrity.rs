@@ -299,6 +299,59 @@ fn a_programme_id_too_long_to_name_a_column_is_dropped_keeping_its_money() {
 }
 
 #[test]
+fn beyond_50_programmes_the_smaller_ones_share_one_column() {
+    let dir = grid_dir();
+    // 3,001 programmes: 49 of 1,000,000 KRW, `other` of 2,000,000 (a programme so named goes
+    // into the shared column once it exists), `t_a` and `t_b` tied for the 50th place at
+    // 500,000 (the lower id wins), and 2,949 of 1 KRW.
+    let mut text = String::from("id,x,y,amount_krw,program\n");
+    let mut row = |program: &str, amount: u64| {
+        let i = text.lines().count();
+        text.push_str(&format!("{i},1000500,2000500,{amount},{program}\n"));
+    };
+    for i in 0..49 {
+        row(&format!("z{i:02}"), 1_000_000);
+    }
+    row("other", 2_000_000);
+    row("t_b", 500_000);
+    row("t_a", 500_000);
+    for i in 0..2949 {
+        row(&format!("p{i:04}"), 1);
+    }
+    std::fs::write(dir.path().join("points.csv"), &text).unwrap();
+    let (plain, streamed, plain_out) = run_plain_and_streamed(dir.path(), POINTS_INPUT, "");
+    for (run, out) in [(&plain, plain_out), (&streamed, dir.path().join("out"))] {
+        assert_eq!(run.report.totals.assigned_records, 3001);
+        for layer in ["sido", "sigungu", "emd"] {
+            let fc = geojson(&out, layer);
+            let code = match layer {
+                "sido" => "11",
+                "sigungu" => "11010",
+                _ => "11010101",
+            };
+            let p = props(&fc, code);
+            let columns: Vec<&String> = p
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.starts_with("amount_program_"))
+                .collect();
+            assert_eq!(columns.len(), 51, "{layer}");
+            assert!(!p["amount_program_t_b_krw"].is_number(), "{layer}");
+            assert!(!p["amount_program_p0000_krw"].is_number(), "{layer}");
+            assert_eq!(p["amount_program_t_a_krw"], 500_000, "{layer}");
+            assert_eq!(p["amount_program_z48_krw"], 1_000_000, "{layer}");
+            assert_eq!(p["amount_program_other_krw"], 2_502_949, "{layer}");
+            let sum: i64 = columns
+                .iter()
+                .map(|c| p[c.as_str()].as_i64().unwrap())
+                .sum();
+            assert_eq!(sum, p["amount_krw"].as_i64().unwrap(), "{layer}");
+        }
+    }
+}
+
+#[test]
 fn a_header_of_megabytes_is_echoed_in_a_few_lines() {
     let dir = grid_dir();
     // 30,000 column names of 100 bytes and one of 4 MiB, but no `id`.
