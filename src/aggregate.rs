@@ -63,7 +63,9 @@ pub struct Aggregates {
     pub levels: Vec<LevelTotals>,
     pub assigned_krw: i128,
     pub assigned_count: u64,
-    /// Every distinct programme id, sorted (for stable output columns).
+    /// The programmes with a column of their own, sorted (for stable output columns): every
+    /// distinct programme id, or, beyond [`MAX_PROGRAM_COLUMNS`], the largest ones and
+    /// [`OTHER_PROGRAM`] (see [`cap_programs`]).
     pub programs: Vec<String>,
 }
 
@@ -212,11 +214,12 @@ pub fn aggregate(
         }
         levels.push(gt);
     }
+    let programs = cap_programs(&mut levels, programs.into_iter().collect());
     Aggregates {
         levels,
         assigned_krw,
         assigned_count,
-        programs: programs.into_iter().collect(),
+        programs,
     }
 }
 
@@ -267,6 +270,62 @@ pub enum InvariantError {
         held_here_krw: i128,
         total_krw: i128,
     },
+}
+
+/// Most programmes with a column of their own on the region layers (one column per programme,
+/// on every region of every layer).
+pub const MAX_PROGRAM_COLUMNS: usize = 50;
+/// Where the other programmes' money goes beyond [`MAX_PROGRAM_COLUMNS`]: the column
+/// `amount_program_other_krw`.
+pub const OTHER_PROGRAM: &str = "other";
+
+/// With more than [`MAX_PROGRAM_COLUMNS`] programmes, keeps the largest by money assigned to
+/// the regions (ties: the lower id first) and folds the others, and a programme named
+/// [`OTHER_PROGRAM`] itself, into [`OTHER_PROGRAM`] in every region's totals: the programmes
+/// that get a column, the kept ones sorted and then [`OTHER_PROGRAM`]. Up to the limit, every
+/// programme (`other` too) is its own column.
+pub fn cap_programs(levels: &mut [LevelTotals], programs: Vec<String>) -> Vec<String> {
+    if programs.len() <= MAX_PROGRAM_COLUMNS {
+        return programs;
+    }
+    let mut money: BTreeMap<&str, i128> = programs
+        .iter()
+        .filter(|p| *p != OTHER_PROGRAM)
+        .map(|p| (p.as_str(), 0))
+        .collect();
+    // Every level holds all the money assigned to regions: the first is enough.
+    for t in levels.iter().take(1).flat_map(|l| l.regions.values()) {
+        for (p, a) in &t.by_program {
+            if let Some(m) = money.get_mut(p.as_str()) {
+                *m += a;
+            }
+        }
+    }
+    let mut ranked: Vec<(&str, i128)> = money.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let kept: std::collections::BTreeSet<String> = ranked
+        .iter()
+        .take(MAX_PROGRAM_COLUMNS)
+        .map(|(p, _)| p.to_string())
+        .collect();
+    for t in levels.iter_mut().flat_map(|l| l.regions.values_mut()) {
+        let mut other = 0i128;
+        let mut folded = false;
+        t.by_program.retain(|p, a| {
+            let keep = kept.contains(p);
+            if !keep {
+                other += *a;
+                folded = true;
+            }
+            keep
+        });
+        if folded {
+            t.by_program.insert(OTHER_PROGRAM.to_string(), other);
+        }
+    }
+    kept.into_iter()
+        .chain([OTHER_PROGRAM.to_string()])
+        .collect()
 }
 
 /// Checks, independently of how the sums were built, that no money was lost or doubled:

@@ -333,6 +333,29 @@ pub fn show_date(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d / 10_000, d / 100 % 100, d % 100)
 }
 
+/// How many characters of a value read from an input a message, warning or reject detail
+/// quotes: a cell or a header can be megabytes long.
+pub const QUOTED_CHARS: usize = 100;
+
+/// At most `chars` characters of `text`, `…` marking a cut.
+pub fn clip(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// Column (or layer) names for a message: at most 20, each clipped to 64 characters, then how
+/// many more there are. A header can hold thousands of names, or one of megabytes.
+pub fn name_list(names: &[String]) -> String {
+    const LISTED: usize = 20;
+    let mut list: Vec<String> = names.iter().take(LISTED).map(|n| clip(n, 64)).collect();
+    if names.len() > LISTED {
+        list.push(format!("… and {} more", names.len() - LISTED));
+    }
+    list.join(", ")
+}
+
 /// An output column name made from data or config text: `amount_<kind>_<id>_krw` with the id
 /// reduced to lower-case ASCII letters, digits and `_`.
 pub fn amount_column(kind: &str, id: &str) -> String {
@@ -347,4 +370,24 @@ pub fn amount_column(kind: &str, id: &str) -> String {
         })
         .collect();
     format!("amount_{kind}_{clean}_krw")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_quote_little_of_what_an_input_holds() {
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("가나다라", 2), "가나…");
+        let names: Vec<String> = (0..5000).map(|i| format!("c{i}")).collect();
+        let list = name_list(&names);
+        assert!(list.starts_with("c0, c1, "), "{list}");
+        assert!(list.ends_with("c19, … and 4980 more"), "{list}");
+        assert_eq!(
+            name_list(&["x".repeat(1 << 20)]),
+            format!("{}…", "x".repeat(64))
+        );
+        assert_eq!(name_list(&["a".into(), "b".into()]), "a, b");
+    }
 }

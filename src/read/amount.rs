@@ -30,7 +30,7 @@ pub fn parse_amount(text: &str, unit: AmountUnit) -> Result<i64, (RejectReason, 
     let invalid = || {
         (
             RejectReason::AmountInvalid,
-            format!("`{text}` is not a number of {}", unit_name(unit)),
+            format!("`{}` is not a number of {}", quoted(text), unit_name(unit)),
         )
     };
     let (negative, digits) = match normalised.strip_prefix('-') {
@@ -49,7 +49,11 @@ pub fn parse_amount(text: &str, unit: AmountUnit) -> Result<i64, (RejectReason, 
     if frac_trimmed.len() > exp {
         return Err((
             RejectReason::AmountInvalid,
-            format!("`{text}` {} is not a whole number of KRW", unit_name(unit)),
+            format!(
+                "`{}` {} is not a whole number of KRW",
+                quoted(text),
+                unit_name(unit)
+            ),
         ));
     }
     let mut all = String::with_capacity(int_part.len() + exp);
@@ -59,7 +63,7 @@ pub fn parse_amount(text: &str, unit: AmountUnit) -> Result<i64, (RejectReason, 
     let overflow = || {
         (
             RejectReason::AmountInvalid,
-            format!("`{text}` {} is too large", unit_name(unit)),
+            format!("`{}` {} is too large", quoted(text), unit_name(unit)),
         )
     };
     let value: i64 = all
@@ -72,10 +76,15 @@ pub fn parse_amount(text: &str, unit: AmountUnit) -> Result<i64, (RejectReason, 
     if negative && value != 0 {
         return Err((
             RejectReason::AmountNegative,
-            format!("amount `{text}` is negative"),
+            format!("amount `{}` is negative", quoted(text)),
         ));
     }
     Ok(value)
+}
+
+/// The value as a reject's detail quotes it (clipped: a cell can be megabytes long).
+fn quoted(text: &str) -> String {
+    crate::model::clip(text, crate::model::QUOTED_CHARS)
 }
 
 fn unit_name(unit: AmountUnit) -> &'static str {

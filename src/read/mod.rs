@@ -78,7 +78,10 @@ pub(crate) fn layer<'a>(
         Error::Read {
             path: path.to_path_buf(),
             layer: name.unwrap_or("(first)").to_string(),
-            message: format!("no such layer; the file has: {}", names.join(", ")),
+            message: format!(
+                "no such layer; the file has: {}",
+                crate::model::name_list(&names)
+            ),
         }
     })
 }
@@ -97,7 +100,8 @@ pub fn field_names_encoded(
     field_names_at(path, layer_name, enc, 1)
 }
 
-/// [`field_names_encoded`] with the column names in spreadsheet/CSV row `header_row` (1-based).
+/// [`field_names_encoded`] with the column names in spreadsheet/CSV row `header_row` (1-based),
+/// clipped to [`MAX_NAME_CHARS`].
 pub fn field_names_at(
     path: &Path,
     layer_name: Option<&str>,
@@ -106,7 +110,26 @@ pub fn field_names_at(
 ) -> Result<Vec<String>, String> {
     let (_prep, ds) = open_input(path, enc, header_row).map_err(|e| e.to_string())?;
     let mut l = layer(&ds, path, layer_name).map_err(|e| e.to_string())?;
-    Ok(header(&mut l, header_row))
+    Ok(header_names(header(&mut l, header_row)))
+}
+
+/// The longest column name a configuration can name, in characters: the names a header gives
+/// for validating the configuration ([`field_names`], `stream::field_names`) are clipped to it,
+/// so that a header line of megabytes costs neither the spelling suggestions nor the messages.
+pub const MAX_NAME_CHARS: usize = 256;
+
+/// `names` clipped to [`MAX_NAME_CHARS`].
+pub fn header_names(names: Vec<String>) -> Vec<String> {
+    names
+        .into_iter()
+        .map(|n| {
+            if n.len() > MAX_NAME_CHARS {
+                crate::model::clip(&n, MAX_NAME_CHARS)
+            } else {
+                n
+            }
+        })
+        .collect()
 }
 
 fn is_sheet_or_csv(path: &Path) -> (bool, bool) {

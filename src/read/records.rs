@@ -124,6 +124,10 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
     let repaired = repair_areas(transformer.as_ref(), &areas, &mut records)
         .map_err(|m| err(format!("reprojecting polygons: {m}")))?;
     let mut warnings = prep.warnings.clone();
+    for w in checker.warnings() {
+        tracing::warn!(input = %spec.name, "{w}");
+        warnings.push(w);
+    }
     if !repaired.is_empty() {
         let rows: Vec<String> = repaired.iter().take(10).map(u64::to_string).collect();
         let w = format!(
@@ -164,7 +168,7 @@ fn layout(spec: &InputSpec, l: &mut Layer<'_>) -> Result<Layout, Error> {
         names.iter().position(|n| n == name).ok_or_else(|| {
             read_err(format!(
                 "column `{name}` not found (columns: {})",
-                names.join(", ")
+                crate::model::name_list(&names)
             ))
         })
     };
@@ -297,7 +301,9 @@ fn read_row(
         row,
         record_id,
         amount_krw: v.amount_krw,
-        program: checker.program(cell(cols.program).as_deref()).to_string(),
+        program: checker
+            .program(row, cell(cols.program).as_deref())
+            .to_string(),
         funding: v.funding,
         location,
         attributes,

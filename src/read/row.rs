@@ -30,7 +30,7 @@ use geo::Coord;
 use super::amount;
 use crate::config::{AmountUnit, FundingSpec, InputSpec, Locate, ValueSpec};
 use crate::error::Error;
-use crate::model::{Date, FundingSource, RejectReason, parse_date};
+use crate::model::{Date, FundingSource, QUOTED_CHARS, RejectReason, clip, parse_date};
 
 /// Why a value is unusable: the reject reason and its detail.
 pub type Bad = (RejectReason, String);
@@ -152,7 +152,16 @@ pub struct RowChecker {
     date_ints: FxMap<i64, Option<Date>>,
     /// The first row of each record id ([`Reader::Materialised`] only).
     first_row_of_id: Option<HashMap<String, u64>>,
+    /// Rows whose programme id is longer than [`MAX_PROGRAM_BYTES`], and the first of them with
+    /// its id clipped.
+    long_programs: (u64, Option<(u64, String)>),
 }
+
+/// The longest programme id kept, in bytes. A programme names an output column
+/// (`amount_program_<id>_krw`, on every region of every layer), so a longer one, which is not
+/// an id but a damaged or misplaced value, is dropped: the row keeps its money and counts with
+/// no programme, and the input gets a warning ([`RowChecker::warnings`]).
+pub const MAX_PROGRAM_BYTES: usize = 64;
 
 impl RowChecker {
     /// The checker of `spec`'s rows, its CRS the configured one (see [`RowChecker::set_crs`]).
@@ -188,6 +197,7 @@ impl RowChecker {
             dates: FxMap::default(),
             date_ints: FxMap::default(),
             first_row_of_id: (reader == Reader::Materialised).then(HashMap::new),
+            long_programs: (0, None),
         }
     }
 
@@ -246,7 +256,11 @@ impl RowChecker {
         match seen.entry(id.to_text()) {
             Entry::Occupied(e) => Err((
                 RejectReason::DuplicateId,
-                format!("record id `{}` already seen at row {}", e.key(), e.get()),
+                format!(
+                    "record id `{}` already seen at row {}",
+                    clip(e.key(), QUOTED_CHARS),
+                    e.get()
+                ),
             )),
             Entry::Vacant(e) => {
                 e.insert(row);
@@ -263,7 +277,10 @@ impl RowChecker {
         FundingSource::parse(v).ok_or_else(|| {
             (
                 RejectReason::FundingInvalid,
-                format!("funding `{v}` is not one of national_program, development_fee, local"),
+                format!(
+                    "funding `{}` is not one of national_program, development_fee, local",
+                    clip(v, QUOTED_CHARS)
+                ),
             )
         })
     }
@@ -273,7 +290,10 @@ impl RowChecker {
         let invalid = |shown: &dyn std::fmt::Display| {
             (
                 RejectReason::DateInvalid,
-                format!("date `{shown}` is not YYYY, YYYY-MM or YYYY-MM-DD"),
+                format!(
+                    "date `{}` is not YYYY, YYYY-MM or YYYY-MM-DD",
+                    clip(&shown.to_string(), QUOTED_CHARS)
+                ),
             )
         };
         match (&self.date, v) {
@@ -310,11 +330,31 @@ impl RowChecker {
         }
     }
 
-    /// The row's programme: the column's trimmed text or the constant; empty for none.
-    pub fn program<'a>(&'a self, v: Option<&'a str>) -> &'a str {
-        match &self.program {
+    /// Row `row`'s programme: the column's trimmed text or the constant; empty for none, and
+    /// for an id longer than [`MAX_PROGRAM_BYTES`] (counted for [`RowChecker::warnings`]).
+    pub fn program<'a>(&'a mut self, row: u64, v: Option<&'a str>) -> &'a str {
+        let p = match &self.program {
             ProgramRule::Field => v.map_or("", str::trim),
             ProgramRule::Fixed(c) => c,
+        };
+        if p.len() <= MAX_PROGRAM_BYTES {
+            return p;
+        }
+        let (n, first) = &mut self.long_programs;
+        *n += 1;
+        first.get_or_insert_with(|| (row, clip(p, 40)));
+        ""
+    }
+
+    /// What the input should be told about rows it kept: programme ids too long to keep.
+    pub fn warnings(&self) -> Vec<String> {
+        match &self.long_programs {
+            (n, Some((row, id))) => vec![format!(
+                "{n} row(s) have a programme id longer than {MAX_PROGRAM_BYTES} bytes (the first, row \
+                 {row}: `{id}`); an id names an output column, so these rows keep their money \
+                 with no programme"
+            )],
+            _ => Vec::new(),
         }
     }
 
@@ -397,7 +437,11 @@ pub fn coordinates(
             let (xs, ys) = text();
             Err((
                 RejectReason::CoordinateInvalid,
-                format!("coordinates x=`{xs}` y=`{ys}` are not finite numbers"),
+                format!(
+                    "coordinates x=`{}` y=`{}` are not finite numbers",
+                    clip(&xs, QUOTED_CHARS),
+                    clip(&ys, QUOTED_CHARS)
+                ),
             ))
         }
     }
@@ -540,6 +584,48 @@ mod tests {
     }
 
     #[test]
+    fn a_programme_id_over_64_bytes_is_dropped_and_counted() {
+        let spec = InputSpec {
+            program: ValueSpec::Field("program".into()),
+            ..spec()
+        };
+        let mut c = RowChecker::new(&spec, Reader::Streamed);
+        let ok = "p".repeat(MAX_PROGRAM_BYTES);
+        assert_eq!(c.program(1, Some(&format!(" {ok} "))), ok);
+        assert!(c.warnings().is_empty());
+        let long = "x".repeat(4 << 20);
+        assert_eq!(c.program(2, Some(&long)), "");
+        assert_eq!(c.program(3, Some(&long)), "");
+        let w = c.warnings();
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].starts_with(
+                "2 row(s) have a programme id longer than 64 bytes (the first, row 2: `xxxx"
+            ),
+            "{}",
+            w[0]
+        );
+        assert!(w[0].len() < 300);
+    }
+
+    #[test]
+    fn reject_details_quote_little_of_a_long_value() {
+        let mut c = RowChecker::new(&spec(), Reader::Streamed);
+        let huge = "9x".repeat(1 << 20);
+        for (amount, funding, date) in [
+            (huge.as_str(), "", ""),
+            ("1", huge.as_str(), ""),
+            ("1", "", huge.as_str()),
+        ] {
+            let r = c.values(1, values("a", amount, funding, date)).unwrap_err();
+            assert!(r.detail.len() < 250, "{}", &r.detail[..300]);
+            assert!(r.detail.contains("9x9x9x…`"), "{}", r.detail);
+        }
+        let (_, d) = coordinates(None, None, || (huge.clone(), "1".into())).unwrap_err();
+        assert!(d.len() < 250);
+    }
+
+    #[test]
     fn a_good_row_gives_exact_krw_funding_and_date() {
         let mut c = RowChecker::new(&spec(), Reader::Streamed);
         let v = c
@@ -549,7 +635,7 @@ mod tests {
         assert_eq!(v.funding, FundingSource::Local);
         assert_eq!(v.date, Some(20_200_501));
         assert_eq!(c.values(2, values("b", "1", "", " ")).unwrap().date, None);
-        assert_eq!(c.program(Some(" ignored ")), "P");
+        assert_eq!(c.program(1, Some(" ignored ")), "P");
     }
 
     #[test]

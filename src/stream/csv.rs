@@ -107,7 +107,7 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
         names.iter().position(|n| n == name).ok_or_else(|| {
             rows.err(format!(
                 "column `{name}` not found (columns: {})",
-                names.join(", ")
+                crate::model::name_list(&names)
             ))
         })
     };
@@ -169,7 +169,7 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
         if let Some(i) = not_utf8 {
             return Err(rows.err(format!(
                 "row {row}, column `{}`: not UTF-8 (the file's first 4 MiB were); set encoding = \"cp949\" on the input",
-                names[i]
+                crate::model::clip(&names[i], 64)
             )));
         }
         let amount = match (amount_i, unit) {

@@ -115,22 +115,21 @@ pub struct StreamProfile {
 /// the level in `Boundaries::levels` and its locator.
 pub type Locators<'a> = [(usize, Locator<'a>)];
 
-/// Column names of a file read by a streaming reader (CSV or GeoParquet); `None` for other
-/// formats, which GDAL reads.
+/// Column names of a file read by a streaming reader (CSV or GeoParquet), clipped as
+/// [`crate::read::header_names`] clips them; `None` for other formats, which GDAL reads.
 pub fn field_names(
     path: &Path,
     enc: Encoding,
     header_row: usize,
 ) -> Option<Result<Vec<String>, String>> {
-    match Format::of(path) {
-        Format::Parquet => Some(parquet_field_names(path)),
-        Format::Csv(delim) => Some(
-            csv_open(path, enc, header_row, delim, false)
-                .map(|(_, _, names)| names)
-                .map_err(|e| e.to_string()),
-        ),
-        Format::Gdal => None,
-    }
+    let names = match Format::of(path) {
+        Format::Parquet => parquet_field_names(path),
+        Format::Csv(delim) => csv_open(path, enc, header_row, delim, false)
+            .map(|(_, _, names)| names)
+            .map_err(|e| e.to_string()),
+        Format::Gdal => return None,
+    };
+    Some(names.map(crate::read::header_names))
 }
 
 #[derive(Clone, Copy)]

@@ -24,7 +24,7 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
         names.iter().position(|n| n == name).ok_or_else(|| {
             rows.err(format!(
                 "column `{name}` not found (columns: {})",
-                names.join(", ")
+                crate::model::name_list(&names)
             ))
         })
     };

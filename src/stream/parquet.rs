@@ -300,7 +300,7 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
             None => {
                 return Err(rows.err(format!(
                     "column `{w}` not found (columns: {})",
-                    names.join(", ")
+                    crate::model::name_list(&names)
                 )));
             }
         }

@@ -174,7 +174,7 @@ impl<'a> Rows<'a> {
                 return self.flush_if_full();
             }
         };
-        let program = self.program(raw.program, raw.program_key);
+        let program = self.program(row, raw.program, raw.program_key);
         let period = v
             .date
             .and_then(|d| self.periods.iter().position(|p| p.contains(d)))
@@ -224,15 +224,16 @@ impl<'a> Rows<'a> {
     }
 
     /// The id of an accepted row's programme (interned in first-seen order), remembered for
-    /// the batch by its dictionary key when the column has one.
-    fn program(&mut self, text: Option<&str>, key: Option<usize>) -> u32 {
+    /// the batch by its dictionary key when the column has one (but for no programme, so that
+    /// every row of an id too long to keep is counted).
+    fn program(&mut self, row: u64, text: Option<&str>, key: Option<usize>) -> u32 {
         let memo = key
             .and_then(|k| self.program_memo.get(k).copied())
             .filter(|&id| id != UNSEEN);
         if let Some(id) = memo {
             return id;
         }
-        let p = self.check.program(text);
+        let p = self.check.program(row, text);
         let id = if p.is_empty() {
             NO_PROGRAM
         } else if let Some(&i) = self.program_ids.get(p) {
@@ -243,7 +244,10 @@ impl<'a> Rows<'a> {
             self.program_ids.insert(p.to_string(), i);
             i
         };
-        if let Some(slot) = key.and_then(|k| self.program_memo.get_mut(k)) {
+        if let Some(slot) = key
+            .filter(|_| id != NO_PROGRAM)
+            .and_then(|k| self.program_memo.get_mut(k))
+        {
             *slot = id;
         }
         id
@@ -285,6 +289,7 @@ impl<'a> Rows<'a> {
 
     pub(super) fn finish(mut self) -> Result<End, Error> {
         self.flush()?;
+        self.warnings.extend(self.check.warnings());
         Ok(End {
             rows: self.rows,
             programs: self.programs,

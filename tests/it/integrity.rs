@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::fixtures::{geojson, grid_dir, grid_pipeline, run_plain_and_streamed};
+use crate::fixtures::{geojson, grid_dir, grid_pipeline, props, run_plain_and_streamed};
 
 /// Runs the smartgap binary in `dir` on `<name>.toml`, a grid pipeline of `inputs`, with `env`.
 fn smartgap(dir: &Path, name: &str, inputs: &str, env: &[(&str, &str)]) -> Output {
@@ -253,4 +253,145 @@ locate = { by = "geometry" }
         let o = crate::fixtures::run_on_grid(dir.path(), "sum", 1.0, input);
         assert_eq!(o.report.inputs[0].file.sha256, sha(&path), "{input}");
     }
+}
+
+#[test]
+fn a_programme_id_too_long_to_name_a_column_is_dropped_keeping_its_money() {
+    let dir = grid_dir();
+    // A 4 MiB value in the programme column (a misplaced text), and one of 65 bytes.
+    let huge = "x".repeat(4 << 20);
+    let long = "y".repeat(65);
+    std::fs::write(
+        dir.path().join("points.csv"),
+        format!("{POINTS}3,1002500,2000500,3000,{huge}\n4,1000500,2001500,4000,{long}\n"),
+    )
+    .unwrap();
+    let (plain, streamed, plain_out) = run_plain_and_streamed(dir.path(), POINTS_INPUT, "");
+    for (run, out) in [(&plain, plain_out), (&streamed, dir.path().join("out"))] {
+        let t = &run.report.totals;
+        assert_eq!((t.assigned_records, t.assigned_krw), (4, 10_000));
+        let w = &run.report.inputs[0].file.warnings;
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].starts_with(
+                "2 row(s) have a programme id longer than 64 bytes (the first, row 3: `xxxx"
+            ),
+            "{w:?}"
+        );
+        assert!(w[0].len() < 300);
+        let sido = geojson(&out, "sido");
+        let p = props(&sido, "11");
+        let programs: Vec<&String> = p
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with("amount_program_"))
+            .collect();
+        assert_eq!(programs, ["amount_program_a_krw", "amount_program_b_krw"]);
+        // Rows 1, 2 and 4 (row 3 is in 26), the last with no programme.
+        assert_eq!(p["amount_krw"], 7000);
+        assert_eq!(p["amount_program_a_krw"], 1000);
+        let size = std::fs::metadata(out.join("geojson/sido.geojson"))
+            .unwrap()
+            .len();
+        assert!(size < 100_000, "sido.geojson: {size} bytes");
+    }
+}
+
+#[test]
+fn beyond_50_programmes_the_smaller_ones_share_one_column() {
+    let dir = grid_dir();
+    // 3,001 programmes: 49 of 1,000,000 KRW, `other` of 2,000,000 (a programme so named goes
+    // into the shared column once it exists), `t_a` and `t_b` tied for the 50th place at
+    // 500,000 (the lower id wins), and 2,949 of 1 KRW.
+    let mut text = String::from("id,x,y,amount_krw,program\n");
+    let mut row = |program: &str, amount: u64| {
+        let i = text.lines().count();
+        text.push_str(&format!("{i},1000500,2000500,{amount},{program}\n"));
+    };
+    for i in 0..49 {
+        row(&format!("z{i:02}"), 1_000_000);
+    }
+    row("other", 2_000_000);
+    row("t_b", 500_000);
+    row("t_a", 500_000);
+    for i in 0..2949 {
+        row(&format!("p{i:04}"), 1);
+    }
+    std::fs::write(dir.path().join("points.csv"), &text).unwrap();
+    let (plain, streamed, plain_out) = run_plain_and_streamed(dir.path(), POINTS_INPUT, "");
+    for (run, out) in [(&plain, plain_out), (&streamed, dir.path().join("out"))] {
+        assert_eq!(run.report.totals.assigned_records, 3001);
+        for layer in ["sido", "sigungu", "emd"] {
+            let fc = geojson(&out, layer);
+            let code = match layer {
+                "sido" => "11",
+                "sigungu" => "11010",
+                _ => "11010101",
+            };
+            let p = props(&fc, code);
+            let columns: Vec<&String> = p
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.starts_with("amount_program_"))
+                .collect();
+            assert_eq!(columns.len(), 51, "{layer}");
+            assert!(!p["amount_program_t_b_krw"].is_number(), "{layer}");
+            assert!(!p["amount_program_p0000_krw"].is_number(), "{layer}");
+            assert_eq!(p["amount_program_t_a_krw"], 500_000, "{layer}");
+            assert_eq!(p["amount_program_z48_krw"], 1_000_000, "{layer}");
+            assert_eq!(p["amount_program_other_krw"], 2_502_949, "{layer}");
+            let sum: i64 = columns
+                .iter()
+                .map(|c| p[c.as_str()].as_i64().unwrap())
+                .sum();
+            assert_eq!(sum, p["amount_krw"].as_i64().unwrap(), "{layer}");
+        }
+    }
+}
+
+#[test]
+fn a_header_of_megabytes_is_echoed_in_a_few_lines() {
+    let dir = grid_dir();
+    // 30,000 column names of 100 bytes and one of 4 MiB, but no `id`.
+    let mut header: Vec<String> = (0..30_000)
+        .map(|i| format!("c{i:05}{}", "n".repeat(94)))
+        .collect();
+    header.push("h".repeat(4 << 20));
+    header.extend(["x", "y", "amount_krw", "program"].map(String::from));
+    std::fs::write(
+        dir.path().join("points.csv"),
+        format!("{}\n", header.join(",")),
+    )
+    .unwrap();
+    let toml = dir.path().join("wide.toml");
+    // A column name with no near miss among them, so that they are listed.
+    let input = POINTS_INPUT.replace("id = \"id\"", "id = \"record_id\"");
+    std::fs::write(
+        &toml,
+        grid_pipeline("wide", 0.5, &format!("{input}stream = true\n")),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_smartgap"))
+        .arg("check")
+        .arg(&toml)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        err.chars().take(2000).collect::<String>()
+    );
+    assert!(
+        o.stderr.len() < 10_000,
+        "{} bytes of stderr",
+        o.stderr.len()
+    );
+    assert!(err.contains("column `record_id` not found"), "{err}");
+    assert!(err.contains("c00019nnn"), "{err}");
+    assert!(err.contains("… and 29985 more"), "{err}");
 }

@@ -246,7 +246,7 @@ impl Validator<'_> {
         .label("no such column");
         p = match did_you_mean(want, fields.iter().map(String::as_str)) {
             Some(s) => p.help(format!("did you mean `{s}`?")),
-            None => p.help(format!("columns: {}", fields.join(", "))),
+            None => p.help(format!("columns: {}", crate::model::name_list(fields))),
         };
         self.push(p);
     }
