@@ -22,6 +22,9 @@ pub struct LevelSpatial {
     /// Global Moran's I, computed while the region layers are written.
     pub moran: Option<spatial::Moran>,
     pub local: Vec<spatial::Local>,
+    /// Why a region's local statistics are withheld, for every region (also when `local` is
+    /// empty because the values have no variance).
+    pub notes: Vec<Option<spatial::LocalNote>>,
 }
 
 impl LevelSpatial {
@@ -52,6 +55,7 @@ impl LevelSpatial {
             .collect();
         let t2 = std::time::Instant::now();
         let local = spatial::local(&y, &weights, spec.permutations, spec.seed);
+        let notes = spatial::local_notes(&y, &weights);
         let local_ms = t2.elapsed().as_millis() as u64;
         let islands = weights.islands.len();
         info!(level = %l.level, regions = l.regions.len(), islands, weights_ms, local_ms, "spatial");
@@ -62,6 +66,7 @@ impl LevelSpatial {
             y,
             moran: None,
             local,
+            notes,
         }
     }
 

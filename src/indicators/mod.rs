@@ -50,6 +50,8 @@ pub struct RegionIndicators {
     pub neighbor_count: Option<u32>,
     /// Local Moran and Gi* of `amount_per_km2_krw`.
     pub local: Option<spatial::Local>,
+    /// Why the local statistics are withheld (`lisa_note`).
+    pub lisa_note: Option<spatial::LocalNote>,
 }
 
 /// Computes every region's indicators for one level, in the level's code order.
@@ -125,6 +127,7 @@ pub fn compute(
                 class_fisher_jenks: f[i],
                 neighbor_count: None,
                 local: None,
+                lisa_note: None,
             }
         })
         .collect()

@@ -53,6 +53,7 @@ pub fn build(
         for (i, r) in ind.iter_mut().enumerate() {
             r.neighbor_count = Some(sp.weights.neighbors[i].len() as u32);
             r.local = sp.local.get(i).cloned();
+            r.lisa_note = sp.notes.get(i).copied().flatten();
             population.apply(
                 r,
                 population

@@ -152,6 +152,7 @@ pub fn region_layer(
         ("lisa_p_sim".into(), FieldType::Real),
         ("gi_star_z".into(), FieldType::Real),
         ("gi_star_p_norm".into(), FieldType::Real),
+        ("lisa_note".into(), FieldType::Text),
         ("area_method".into(), FieldType::Text),
     ]);
     for c in &attr_cols {
@@ -208,9 +209,12 @@ pub fn region_layer(
             ind.neighbor_count
                 .map_or(Value::Null, |c| Value::Int(i64::from(c))),
             local.map_or(Value::Null, |l| Value::Real(l.lisa_i)),
-            local.map_or(Value::Null, |l| {
-                Value::Text(QUADRANTS[usize::from(l.lisa_quadrant.clamp(1, 4)) - 1].into())
-            }),
+            // Null (not a label) where the quadrant is withheld: see `lisa_note`.
+            local
+                .and_then(|l| l.lisa_quadrant)
+                .map_or(Value::Null, |q| {
+                    Value::Text(QUADRANTS[usize::from(q.clamp(1, 4)) - 1].into())
+                }),
             local
                 .and_then(|l| l.lisa_p_sim)
                 .map_or(Value::Null, Value::Real),
@@ -220,6 +224,8 @@ pub fn region_layer(
             local
                 .and_then(|l| l.gi_star_p_norm)
                 .map_or(Value::Null, Value::Real),
+            ind.lisa_note
+                .map_or(Value::Null, |n| Value::Text(n.as_str().into())),
             Value::Text(AREA_METHOD.into()),
         ]);
         let a = attrs

@@ -389,3 +389,47 @@ fn per_capita_figures_name_their_census_year_and_roll_up_population() {
         .unwrap();
     assert!((g - 2_800_000.0 / 47_070_000.0).abs() < 1e-12, "{g}");
 }
+
+#[test]
+fn zero_among_zeros_has_no_quadrant_and_nulls_are_nulls_in_both_formats() {
+    let dir = grid_dir();
+    run(dir.path());
+    let out = dir.path().join("out");
+    let emd = geojson(&out, "emd");
+    // Queen neighbours on the 3×3 grid: 26010101 (top right, row 0 col 2) touches 11020101,
+    // 11020102 and 26010102, which like itself hold nothing; every other empty cell touches
+    // 11010101 (600) or 11020103 (30,000).
+    for f in emd["features"].as_array().unwrap() {
+        let p = &f["properties"];
+        if p["code"] == "26010101" {
+            assert_eq!(p["lisa_note"], "zero among zeros");
+            for col in ["lisa_quadrant", "lisa_p_sim", "gi_star_z", "gi_star_p_norm"] {
+                assert!(p[col].is_null(), "{col}: {}", p[col]);
+            }
+            // Local Moran's I itself is still given (esda's value).
+            assert!(p["lisa_i"].is_f64());
+        } else {
+            assert!(p["lisa_note"].is_null(), "{}", p["code"]);
+            assert!(p["lisa_quadrant"].is_string(), "{}", p["code"]);
+            assert!(p["gi_star_z"].is_f64(), "{}", p["code"]);
+        }
+    }
+    // The GeoPackage holds SQL NULLs, not empty strings or zeros.
+    let ds = gdal::Dataset::open(out.join("smartgap.gpkg")).unwrap();
+    let mut rs = ds
+        .execute_sql(
+            "SELECT lisa_quadrant IS NULL, lisa_p_sim IS NULL, lisa_note, gi_star_z IS NULL \
+             FROM emd WHERE code = '26010101'",
+            None,
+            gdal::vector::sql::Dialect::DEFAULT,
+        )
+        .unwrap()
+        .unwrap();
+    let f = rs.features().next().unwrap();
+    let i = |k: usize| f.field_as_integer(k).unwrap();
+    assert_eq!((i(0), i(1), i(3)), (Some(1), Some(1), Some(1)));
+    assert_eq!(
+        f.field_as_string(2).unwrap().as_deref(),
+        Some("zero among zeros")
+    );
+}
