@@ -78,6 +78,11 @@ pub struct RegionRow<'a> {
     pub geometry: Option<&'a MultiPolygon<f64>>,
 }
 
+/// A count or class, or null.
+fn int(v: Option<u32>) -> Value {
+    v.map_or(Value::Null, |v| Value::Int(i64::from(v)))
+}
+
 fn money(v: i128, what: &str) -> Result<Value, String> {
     i64::try_from(v)
         .map(Value::Int)
@@ -138,6 +143,7 @@ pub fn region_layer(
         ("amount_per_capita_krw".into(), FieldType::Real),
         ("share_of_national".into(), FieldType::Real),
         ("rank".into(), FieldType::Int64),
+        ("rank_ties".into(), FieldType::Int64),
         ("percentile".into(), FieldType::Real),
         ("tier".into(), FieldType::Int64),
         ("tier_label".into(), FieldType::Text),
@@ -194,20 +200,17 @@ pub fn region_layer(
             ind.population_year.map_or(Value::Null, Value::Int),
             ind.amount_per_capita_krw.map_or(Value::Null, Value::Real),
             ind.share_of_national.map_or(Value::Null, Value::Real),
-            Value::Int(i64::from(ind.rank)),
-            Value::Real(ind.percentile),
-            Value::Int(i64::from(ind.tier)),
+            int(ind.rank),
+            int(ind.rank_ties),
+            ind.percentile.map_or(Value::Null, Value::Real),
+            int(ind.tier),
             Value::Text(ind.tier_label.clone()),
             Value::Real(ind.target_per_km2_krw),
-            Value::Int(ind.deficit_krw),
-            ind.class_quantile
-                .map_or(Value::Null, |c| Value::Int(i64::from(c))),
-            ind.class_equal_interval
-                .map_or(Value::Null, |c| Value::Int(i64::from(c))),
-            ind.class_fisher_jenks
-                .map_or(Value::Null, |c| Value::Int(i64::from(c))),
-            ind.neighbor_count
-                .map_or(Value::Null, |c| Value::Int(i64::from(c))),
+            ind.deficit_krw.map_or(Value::Null, Value::Int),
+            int(ind.class_quantile),
+            int(ind.class_equal_interval),
+            int(ind.class_fisher_jenks),
+            int(ind.neighbor_count),
             local.map_or(Value::Null, |l| Value::Real(l.lisa_i)),
             // Null (not a label) where the quadrant is withheld: see `lisa_note`.
             local
@@ -425,6 +428,44 @@ pub fn lorenz_layer(points: &[crate::indicators::summary::LorenzPoint]) -> OutLa
                     Value::Int(p.index as i64),
                     Value::Real(p.cumulative_weight_share),
                     Value::Real(p.cumulative_amount_share),
+                ],
+            })
+            .collect(),
+    }
+}
+
+/// The `legend` table: per region layer, the classes of `amount_per_km2_krw` (quantile, equal
+/// interval, Fisher–Jenks) and the tiers of `amount_krw`, with bounds, label and count, and a
+/// `자료 없음` row per (layer, method) (see [`crate::indicators::legend`]).
+pub fn legend_layer(rows: &[crate::indicators::legend::LegendRow]) -> OutLayer {
+    let t = |s: &str| Value::Text(s.to_string());
+    let real = |v: Option<f64>| v.map_or(Value::Null, Value::Real);
+    OutLayer {
+        name: "legend".into(),
+        geom: GeomKind::None,
+        fields: vec![
+            ("layer".into(), FieldType::Text),
+            ("variable".into(), FieldType::Text),
+            ("method".into(), FieldType::Text),
+            ("class".into(), FieldType::Int64),
+            ("lower".into(), FieldType::Real),
+            ("upper".into(), FieldType::Real),
+            ("label".into(), FieldType::Text),
+            ("count".into(), FieldType::Int64),
+        ],
+        features: rows
+            .iter()
+            .map(|r| OutFeature {
+                geometry: None,
+                values: vec![
+                    t(&r.layer),
+                    t(r.variable),
+                    t(r.method),
+                    int(r.class),
+                    real(r.lower),
+                    real(r.upper),
+                    t(&r.label),
+                    Value::Int(r.count as i64),
                 ],
             })
             .collect(),
