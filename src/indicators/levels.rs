@@ -122,7 +122,9 @@ pub fn spatial_summary(
 }
 
 /// Inequality of amount per km² across the regions of every boundary level, decomposed by
-/// 시도 (below the 시도 level) and by regional group.
+/// 시도 (below the 시도 level) and by regional group, after what the level describes (its
+/// regions with data and its share of the money, [`summary::described`]). A level whose regions
+/// received no money at all has its inequality withheld ([`summary::withhold`]).
 pub fn summarize(
     b: &Boundaries,
     groups: &[RegionGroup],
@@ -188,8 +190,20 @@ pub fn summarize(
         if population.levels.get(li).is_some_and(|m| !m.is_empty()) {
             bases.push(Base::Population);
         }
+        let described =
+            summary::described(l.level.as_str(), totals, agg.assigned_krw, l.regions.len());
+        let no_money = totals.sum_krw() == 0;
+        let with_data = totals
+            .regions
+            .values()
+            .filter(|t| t.record_count > 0)
+            .count();
+        rows.extend(described);
         for base in bases {
-            let (r, p) = summary::summarize(l.level.as_str(), &values, &partitions, base);
+            let (mut r, p) = summary::summarize(l.level.as_str(), &values, &partitions, base);
+            if no_money {
+                summary::withhold(&mut r, with_data);
+            }
             rows.extend(r);
             points.extend(p);
         }

@@ -615,3 +615,91 @@ fn the_legend_gives_the_breaks_of_the_class_columns_and_counts_every_region() {
         }
     }
 }
+
+#[test]
+fn the_summary_says_how_much_each_level_describes() {
+    let dir = grid_dir();
+    run(dir.path());
+    let text = std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap();
+    let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let row = |level: &str, ind: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["level"] == level && r["indicator"] == ind)
+            .unwrap_or_else(|| panic!("{level} {ind}"))
+            .clone()
+    };
+    // Regions reached by a record: both 시도, all three 시군구, 3 of 9 읍면동.
+    assert_eq!(row("sido", "regions_with_data")["value"], 2.0);
+    assert_eq!(row("sigungu", "regions_with_data")["value"], 3.0);
+    assert_eq!(row("emd", "regions_with_data")["value"], 3.0);
+    // Money described: 52,300 of 52,300 at 시도; 49,300 at 시군구 (n4's 3,000 held at 서울);
+    // 31,300 at 읍면동 (21,000 held above).
+    assert_eq!(row("sido", "money_share_described")["value"], 1.0);
+    let sg = row("sigungu", "money_share_described")["value"]
+        .as_f64()
+        .unwrap();
+    assert!((sg - 49_300.0 / 52_300.0).abs() < 1e-15);
+    let e = row("emd", "money_share_described");
+    assert!((e["value"].as_f64().unwrap() - 31_300.0 / 52_300.0).abs() < 1e-15);
+    assert_eq!(
+        e["note"],
+        "31300 of 52300 KRW assigned; 21000 KRW held above this level"
+    );
+}
+
+#[test]
+fn a_level_no_record_reaches_publishes_no_inequality() {
+    let dir = grid_dir();
+    // Only a code record for 시도 26: nothing reaches 시군구 or 읍면동.
+    std::fs::write(
+        dir.path().join("only_sido.csv"),
+        "id,code,amount_krw\nx1,26,5000\n",
+    )
+    .unwrap();
+    crate::fixtures::run_on_grid(
+        dir.path(),
+        "only_sido",
+        0.0,
+        "[[inputs]]\nname = \"codes\"\npath = \"only_sido.csv\"\nid = \"id\"\n\
+         amount = { field = \"amount_krw\" }\nlocate = { by = \"code\", field = \"code\" }\n",
+    );
+    let text = std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap();
+    let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let rows = rows.as_array().unwrap();
+    let of = |level: &str| -> Vec<&serde_json::Value> {
+        rows.iter().filter(|r| r["level"] == level).collect()
+    };
+    for level in ["sigungu", "emd"] {
+        let ineq: Vec<&serde_json::Value> = of(level)
+            .into_iter()
+            .filter(|r| {
+                r["variable"] == "amount_per_km2_krw"
+                    && !r["indicator"].as_str().unwrap().starts_with("moran")
+                    && r["indicator"] != "islands"
+                    || r["indicator"] == "hoover_vs_area"
+            })
+            .collect();
+        assert!(ineq.len() > 20, "{level}: {}", ineq.len());
+        for r in ineq {
+            assert!(r["value"].is_null(), "{level} {}", r["indicator"]);
+            assert_eq!(
+                r["note"], "no record reaches this level",
+                "{level} {}",
+                r["indicator"]
+            );
+        }
+        let with_data = of(level)
+            .into_iter()
+            .find(|r| r["indicator"] == "regions_with_data")
+            .unwrap();
+        assert_eq!(with_data["value"], 0.0);
+    }
+    // The 시도 level has its figures: Gini of 0 and 5,000 / 3 per km² over two 시도 = ½.
+    let gini = of("sido")
+        .into_iter()
+        .find(|r| r["indicator"] == "gini" && r["weighting"] == "none" && r["partition"] == "")
+        .unwrap();
+    assert_eq!(gini["value"], 0.5);
+}
