@@ -22,6 +22,9 @@ pub struct LevelSpatial {
     /// Global Moran's I, computed while the region layers are written.
     pub moran: Option<spatial::Moran>,
     pub local: Vec<spatial::Local>,
+    /// Why a region's local statistics are withheld, for every region (also when `local` is
+    /// empty because the values have no variance).
+    pub notes: Vec<Option<spatial::LocalNote>>,
 }
 
 impl LevelSpatial {
@@ -52,6 +55,7 @@ impl LevelSpatial {
             .collect();
         let t2 = std::time::Instant::now();
         let local = spatial::local(&y, &weights, spec.permutations, spec.seed);
+        let notes = spatial::local_notes(&y, &weights);
         let local_ms = t2.elapsed().as_millis() as u64;
         let islands = weights.islands.len();
         info!(level = %l.level, regions = l.regions.len(), islands, weights_ms, local_ms, "spatial");
@@ -62,6 +66,7 @@ impl LevelSpatial {
             y,
             moran: None,
             local,
+            notes,
         }
     }
 
@@ -117,7 +122,9 @@ pub fn spatial_summary(
 }
 
 /// Inequality of amount per km² across the regions of every boundary level, decomposed by
-/// 시도 (below the 시도 level) and by regional group.
+/// 시도 (below the 시도 level) and by regional group, after what the level describes (its
+/// regions with data and its share of the money, [`summary::described`]). A level whose regions
+/// received no money at all has its inequality withheld ([`summary::withhold`]).
 pub fn summarize(
     b: &Boundaries,
     groups: &[RegionGroup],
@@ -183,8 +190,20 @@ pub fn summarize(
         if population.levels.get(li).is_some_and(|m| !m.is_empty()) {
             bases.push(Base::Population);
         }
+        let described =
+            summary::described(l.level.as_str(), totals, agg.assigned_krw, l.regions.len());
+        let no_money = totals.sum_krw() == 0;
+        let with_data = totals
+            .regions
+            .values()
+            .filter(|t| t.record_count > 0)
+            .count();
+        rows.extend(described);
         for base in bases {
-            let (r, p) = summary::summarize(l.level.as_str(), &values, &partitions, base);
+            let (mut r, p) = summary::summarize(l.level.as_str(), &values, &partitions, base);
+            if no_money {
+                summary::withhold(&mut r, with_data);
+            }
             rows.extend(r);
             points.extend(p);
         }

@@ -101,11 +101,13 @@ impl Populations {
         })
     }
 
+    /// Sets the region's population and year, and its amount per person (`None` without data
+    /// or without a positive population).
     pub fn apply(&self, r: &mut RegionIndicators, population: Option<&i64>) {
         r.population_year = self.year;
         r.population = population.copied();
         r.amount_per_capita_krw = population
-            .filter(|p| **p > 0)
+            .filter(|p| **p > 0 && r.has_data)
             .map(|p| r.amount_krw as f64 / *p as f64);
     }
 }

@@ -318,22 +318,66 @@ pub fn moran(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Option<M
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Local {
     pub lisa_i: f64,
-    /// 1 HH, 2 LH, 3 LL, 4 HL (esda's quadrants).
-    pub lisa_quadrant: u8,
+    /// 1 HH, 2 LH, 3 LL, 4 HL (esda's quadrants); `None` for a region with a [`LocalNote`].
+    pub lisa_quadrant: Option<u8>,
+    /// `None` for a region with a [`LocalNote`].
     pub lisa_p_sim: Option<f64>,
-    /// `None` for an island (no neighbour: esda gives NaN).
+    /// `None` for a region with a [`LocalNote`] (for an island esda gives NaN).
     pub gi_star_z: Option<f64>,
     /// Normal tail of `gi_star_z` as esda reports it (`sf(|z|)`).
     pub gi_star_p_norm: Option<f64>,
 }
 
+/// Why a region's local statistics are withheld (its quadrant, pseudo p-value and Gi* are
+/// null) although esda would give them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LocalNote {
+    /// The region's value and every neighbour's are 0: a cluster of regions that received
+    /// nothing (mostly regions without any record) is not a finding, so it is not called
+    /// significant. esda would give it LL, often with a small p.
+    ZeroAmongZeros,
+    /// An island: no neighbour under the weights, so no lag to compare with.
+    NoNeighbours,
+}
+
+impl LocalNote {
+    /// The text of the `lisa_note` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocalNote::ZeroAmongZeros => "zero among zeros",
+            LocalNote::NoNeighbours => "no neighbours",
+        }
+    }
+}
+
+/// The [`LocalNote`] of every region: `NoNeighbours` for an island, `ZeroAmongZeros` for a
+/// region whose value and every neighbour's value are 0, else none. Depends only on `y` and
+/// the weights, so it is given even when the values have no variance.
+pub fn local_notes(y: &[f64], w: &Weights) -> Vec<Option<LocalNote>> {
+    y.iter()
+        .zip(&w.neighbors)
+        .map(|(&v, nb)| {
+            if nb.is_empty() {
+                Some(LocalNote::NoNeighbours)
+            } else if v == 0.0 && nb.iter().all(|&j| y[j] == 0.0) {
+                Some(LocalNote::ZeroAmongZeros)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 /// esda's `Moran_Local(y, w)` (row-standardised; conditional permutations) and
-/// `G_Local(y, w, star=True, transform='R')`. Empty when the values have no variance.
+/// `G_Local(y, w, star=True, transform='R')`, computed over every region as esda does, then
+/// withheld where [`local_notes`] gives a note: `lisa_i` stays, the quadrant, `lisa_p_sim` and
+/// Gi* become `None`. Empty when the values have no variance.
 pub fn local(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Vec<Local> {
     let n = y.len();
     if n < 3 {
         return Vec::new();
     }
+    let notes = local_notes(y, w);
     let nf = n as f64;
     let mean = y.iter().sum::<f64>() / nf;
     let sd = (y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / nf).sqrt();
@@ -381,13 +425,22 @@ pub fn local(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Vec<Loca
         .into_par_iter()
         .map(|i| {
             let nb = &w.neighbors[i];
+            if notes[i].is_some() {
+                return Local {
+                    lisa_i: is[i],
+                    lisa_quadrant: None,
+                    lisa_p_sim: None,
+                    gi_star_z: None,
+                    gi_star_p_norm: None,
+                };
+            }
             let quadrant = match (z[i] > 0.0, zl[i] > 0.0) {
                 (true, true) => 1,
                 (false, true) => 2,
                 (false, false) => 3,
                 (true, false) => 4,
             };
-            let p_sim = (permutations > 0 && !nb.is_empty()).then(|| {
+            let p_sim = (permutations > 0).then(|| {
                 // Conditional randomisation: z_i fixed, neighbours drawn from the other n − 1
                 // (shared draw j of 0..n − 1 stands for region j, or j + 1 from i on).
                 let k = nb.len();
@@ -404,15 +457,12 @@ pub fn local(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Vec<Loca
                 let extreme = larger.min(permutations - larger);
                 (extreme as f64 + 1.0) / (permutations as f64 + 1.0)
             });
-            let gz = (!nb.is_empty()).then(|| {
-                let g = (y[i] + nb.iter().map(|&j| y[j]).sum::<f64>())
-                    / (nb.len() as f64 + 1.0)
-                    / y_sum;
-                (g - 1.0 / nf) / g_sd
-            });
+            let g =
+                (y[i] + nb.iter().map(|&j| y[j]).sum::<f64>()) / (nb.len() as f64 + 1.0) / y_sum;
+            let gz = Some((g - 1.0 / nf) / g_sd);
             Local {
                 lisa_i: is[i],
-                lisa_quadrant: quadrant,
+                lisa_quadrant: Some(quadrant),
                 lisa_p_sim: p_sim,
                 gi_star_z: gz,
                 gi_star_p_norm: gz.map(|z| normal_sf(z.abs())),
@@ -639,5 +689,57 @@ mod tests {
         let y = [5.0, 1.0, 3.0, 9.0, 2.0, 8.0, 4.0, 7.0, 6.0];
         assert_eq!(local(&y, &w, 199, 7), local(&y, &w, 199, 7));
         assert_eq!(moran(&y, &w, 199, 7), moran(&y, &w, 199, 7));
+    }
+
+    #[test]
+    fn zeros_among_zeros_and_islands_are_not_called_significant() {
+        // A 4×4 rook lattice (index = row * 4 + col) plus a far island (16). The corner block
+        // 0, 1, 4 (and 5) holds nothing; the rest rises to the far corner; the island too.
+        let mut cells: Vec<MultiPolygon<f64>> = (0..16)
+            .map(|c| square((c % 4) as f64, (c / 4) as f64))
+            .collect();
+        cells.push(square(50.0, 50.0));
+        let refs: Vec<&MultiPolygon<f64>> = cells.iter().collect();
+        let w = contiguity(&refs, 0.01, Contiguity::Rook, 0);
+        assert_eq!(w.islands, vec![16]);
+        let mut y: Vec<f64> = (0..16).map(|c| ((c % 4) + (c / 4)) as f64).collect();
+        for c in [0, 1, 4, 5] {
+            y[c] = 0.0;
+        }
+        y.push(0.0);
+        let notes = local_notes(&y, &w);
+        // 0: itself and 1, 4 are 0. 1: neighbour 2 holds 2. 5: neighbours 6 and 9 hold 3.
+        assert_eq!(notes[0], Some(LocalNote::ZeroAmongZeros));
+        assert_eq!(notes[1], None);
+        assert_eq!(notes[4], None);
+        assert_eq!(notes[5], None);
+        assert_eq!(notes[16], Some(LocalNote::NoNeighbours));
+        assert_eq!(notes.iter().flatten().count(), 2);
+        assert_eq!(LocalNote::ZeroAmongZeros.as_str(), "zero among zeros");
+        assert_eq!(LocalNote::NoNeighbours.as_str(), "no neighbours");
+        let l = local(&y, &w, 199, 3);
+        for i in [0, 16] {
+            let r = &l[i];
+            assert_eq!(
+                (r.lisa_quadrant, r.lisa_p_sim, r.gi_star_z, r.gi_star_p_norm),
+                (None, None, None, None),
+                "{i}"
+            );
+        }
+        // Local Moran's I itself is still esda's: (n − 1) zᵢ (Wz)ᵢ / Σz² (region 0 is LL).
+        let n = y.len() as f64;
+        let mean = y.iter().sum::<f64>() / n;
+        let sd = (y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let z: Vec<f64> = y.iter().map(|v| (v - mean) / sd).collect();
+        let den: f64 = z.iter().map(|v| v * v).sum();
+        let lag0 = (z[1] + z[4]) / 2.0;
+        assert!((l[0].lisa_i - (n - 1.0) * z[0] * lag0 / den).abs() < 1e-12);
+        // Everyone else keeps a quadrant, a pseudo p-value and Gi*, as before the rule.
+        for (i, r) in l.iter().enumerate().filter(|(i, _)| ![0, 16].contains(i)) {
+            assert!(r.lisa_quadrant.is_some() && r.lisa_p_sim.is_some(), "{i}");
+            assert!(r.gi_star_z.is_some() && r.gi_star_p_norm.is_some(), "{i}");
+        }
+        assert_eq!(l[1].lisa_quadrant, Some(3));
+        assert_eq!(l[15].lisa_quadrant, Some(1));
     }
 }

@@ -116,6 +116,81 @@ pub fn rich_get_richer(
     ]
 }
 
+/// The note of inequality indicators withheld because no record reaches the level.
+pub const NO_RECORD: &str = "no record reaches this level";
+
+/// What a level's figures describe, as two summary rows (variable `amount_krw`):
+/// `regions_with_data`, the regions that at least one record reached (at or below them), and
+/// `money_share_described`, the level's regions' sum over the national assigned total: the
+/// rest is held above the level (records resolved only to a coarser region) or, for polygon
+/// records, outside every region. `None` when nothing was assigned.
+pub fn described(
+    level: &str,
+    totals: &crate::aggregate::LevelTotals,
+    national_krw: i128,
+    n_regions: usize,
+) -> Vec<SummaryRow> {
+    let sum = totals.sum_krw();
+    let with_data = totals
+        .regions
+        .values()
+        .filter(|t| t.record_count > 0)
+        .count();
+    let mut note = format!(
+        "{sum} of {national_krw} KRW assigned; {} KRW held above this level",
+        totals.held_above_krw
+    );
+    if totals.outside_krw != 0 {
+        note.push_str(&format!(
+            ", {} KRW outside every region",
+            totals.outside_krw
+        ));
+    }
+    let row = |indicator: &str, value: Option<f64>, note: String| SummaryRow {
+        level: level.into(),
+        variable: "amount_krw".into(),
+        indicator: indicator.into(),
+        weighting: "none".into(),
+        partition: String::new(),
+        n_regions,
+        value,
+        note,
+    };
+    vec![
+        row(
+            "regions_with_data",
+            Some(with_data as f64),
+            format!("{with_data} of {n_regions} region(s) reached by at least one record"),
+        ),
+        row(
+            "money_share_described",
+            (national_krw != 0).then(|| sum as f64 / national_krw as f64),
+            if national_krw == 0 {
+                "undefined: nothing was assigned".into()
+            } else {
+                note
+            },
+        ),
+    ]
+}
+
+/// Withholds the inequality `rows` of a level whose regions received no money at all: every
+/// value becomes `None`, with the note [`NO_RECORD`] (or, when records without amounts reach
+/// `with_data` regions, that no money does), instead of zeros or "the total is zero".
+pub fn withhold(rows: &mut [SummaryRow], with_data: usize) {
+    let note = if with_data == 0 {
+        NO_RECORD.to_string()
+    } else {
+        format!(
+            "no money reaches this level: {with_data} region(s) have only records without amounts"
+        )
+    };
+    for r in rows {
+        r.value = None;
+        r.note.clone_from(&note);
+    }
+}
+
 /// What the amount is divided by: the region's area (KRW per km²) or its population (KRW per
 /// person). The same base weights the weighted variants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,5 +385,43 @@ mod tests {
         // Hoover: all money in one of four equal areas → 3/4 must move.
         assert!((get("hoover_vs_area", "none").unwrap() - 0.75).abs() < 1e-12);
         assert_eq!(lorenz.len(), 2 * 5);
+    }
+
+    #[test]
+    fn a_level_says_what_it_describes_and_withholds_inequality_without_money() {
+        use crate::aggregate::{LevelTotals, RegionTotals};
+        let region = |amount_krw, record_count| RegionTotals {
+            amount_krw,
+            record_count,
+            ..Default::default()
+        };
+        let t = LevelTotals {
+            level: "emd".into(),
+            regions: [("a", region(0, 2)), ("b", region(0, 0))]
+                .into_iter()
+                .map(|(c, r)| (c.to_string(), r))
+                .collect(),
+            held_above_krw: 900,
+            held_above_count: 3,
+            outside_krw: 100,
+        };
+        let d = described("emd", &t, 1000, 2);
+        assert_eq!(d[0].indicator, "regions_with_data");
+        assert_eq!(d[0].value, Some(1.0));
+        assert_eq!(d[1].indicator, "money_share_described");
+        assert_eq!(d[1].value, Some(0.0));
+        assert_eq!(
+            d[1].note,
+            "0 of 1000 KRW assigned; 900 KRW held above this level, 100 KRW outside every region"
+        );
+        let regions = vec![r(0.0, 1.0, "a"), r(0.0, 1.0, "a")];
+        let (mut rows, _) = summarize("emd", &regions, &[], Base::Area);
+        withhold(&mut rows, 1);
+        assert!(rows.iter().all(|r| r.value.is_none()
+            && r.note
+                == "no money reaches this level: 1 region(s) have only records without amounts"));
+        withhold(&mut rows, 0);
+        assert!(rows.iter().all(|r| r.note == NO_RECORD));
+        assert_eq!(described("emd", &t, 0, 0)[1].value, None);
     }
 }

@@ -1,5 +1,5 @@
 //! The run's output layers, built from the aggregates and indicators: one per boundary level,
-//! the regional groups and the rejects.
+//! the regional groups, the rejects and the legend of the region layers' classes.
 
 use crate::aggregate::Aggregates;
 use crate::assign::RegionAttributes;
@@ -16,7 +16,8 @@ pub struct Derived<'a> {
     pub population: &'a Populations,
 }
 
-/// The output layers: one per boundary level, the regional groups, and the rejects.
+/// The output layers: one per boundary level, the regional groups, the rejects, and the
+/// `legend` table (no geometry: GeoPackage only) of every region layer's classes and tiers.
 pub fn build(
     p: &Pipeline,
     b: &Boundaries,
@@ -35,6 +36,7 @@ pub fn build(
         periods: &p.indicators.periods,
     };
     let mut layers = Vec::new();
+    let mut legend = Vec::new();
     for (li, ((l, totals), sp)) in b.levels.iter().zip(&agg.levels).zip(spatial).enumerate() {
         let rows: Vec<RegionRow<'_>> = l
             .regions
@@ -49,10 +51,17 @@ pub fn build(
             })
             .collect();
         let areas: Vec<f64> = l.regions.iter().map(|r| r.area_km2).collect();
-        let mut ind = indicators::compute(totals, &areas, agg.assigned_krw, &p.indicators);
+        let level = indicators::compute(totals, &areas, agg.assigned_krw, &p.indicators);
+        legend.extend(indicators::legend::rows(
+            l.level.as_str(),
+            &level,
+            &p.indicators.tiers,
+        ));
+        let mut ind = level.regions;
         for (i, r) in ind.iter_mut().enumerate() {
             r.neighbor_count = Some(sp.weights.neighbors[i].len() as u32);
             r.local = sp.local.get(i).cloned();
+            r.lisa_note = sp.notes.get(i).copied().flatten();
             population.apply(
                 r,
                 population
@@ -109,7 +118,13 @@ pub fn build(
                 geometry: geom.as_ref(),
             })
             .collect();
-        let mut ind = indicators::compute(gt, &areas, agg.assigned_krw, &p.indicators);
+        let level = indicators::compute(gt, &areas, agg.assigned_krw, &p.indicators);
+        legend.extend(indicators::legend::rows(
+            "region_group",
+            &level,
+            &p.indicators.tiers,
+        ));
+        let mut ind = level.regions;
         for (r, g) in ind.iter_mut().zip(groups) {
             population.apply(r, population.groups.get(&g.id));
         }
@@ -125,6 +140,7 @@ pub fn build(
         .map(|i| i.path.display().to_string())
         .collect();
     layers.push(write::rejects_layer(rejects, &names, &paths));
+    layers.push(write::legend_layer(&legend));
     Ok(layers)
 }
 

@@ -100,6 +100,11 @@ pub enum LayerError {
     },
 }
 
+/// A count or class, or null.
+fn int(v: Option<u32>) -> Value {
+    v.map_or(Value::Null, |v| Value::Int(i64::from(v)))
+}
+
 fn money(krw: i128, what: &str) -> Result<Value, LayerError> {
     i64::try_from(krw)
         .map(Value::Int)
@@ -166,6 +171,7 @@ pub fn region_layer(
         ("amount_per_capita_krw".into(), FieldType::Real),
         ("share_of_national".into(), FieldType::Real),
         ("rank".into(), FieldType::Int64),
+        ("rank_ties".into(), FieldType::Int64),
         ("percentile".into(), FieldType::Real),
         ("tier".into(), FieldType::Int64),
         ("tier_label".into(), FieldType::Text),
@@ -180,6 +186,7 @@ pub fn region_layer(
         ("lisa_p_sim".into(), FieldType::Real),
         ("gi_star_z".into(), FieldType::Real),
         ("gi_star_p_norm".into(), FieldType::Real),
+        ("lisa_note".into(), FieldType::Text),
         ("area_method".into(), FieldType::Text),
     ]);
     for c in &attr_cols {
@@ -221,24 +228,24 @@ pub fn region_layer(
             ind.population_year.map_or(Value::Null, Value::Int),
             ind.amount_per_capita_krw.map_or(Value::Null, Value::Real),
             ind.share_of_national.map_or(Value::Null, Value::Real),
-            Value::Int(i64::from(ind.rank)),
-            Value::Real(ind.percentile),
-            Value::Int(i64::from(ind.tier)),
+            int(ind.rank),
+            int(ind.rank_ties),
+            ind.percentile.map_or(Value::Null, Value::Real),
+            int(ind.tier),
             Value::Text(ind.tier_label.clone()),
             Value::Real(ind.target_per_km2_krw),
-            Value::Int(ind.deficit_krw),
-            ind.class_quantile
-                .map_or(Value::Null, |c| Value::Int(i64::from(c))),
-            ind.class_equal_interval
-                .map_or(Value::Null, |c| Value::Int(i64::from(c))),
-            ind.class_fisher_jenks
-                .map_or(Value::Null, |c| Value::Int(i64::from(c))),
-            ind.neighbor_count
-                .map_or(Value::Null, |c| Value::Int(i64::from(c))),
+            ind.deficit_krw.map_or(Value::Null, Value::Int),
+            int(ind.class_quantile),
+            int(ind.class_equal_interval),
+            int(ind.class_fisher_jenks),
+            int(ind.neighbor_count),
             local.map_or(Value::Null, |l| Value::Real(l.lisa_i)),
-            local.map_or(Value::Null, |l| {
-                Value::Text(QUADRANTS[usize::from(l.lisa_quadrant.clamp(1, 4)) - 1].into())
-            }),
+            // Null (not a label) where the quadrant is withheld: see `lisa_note`.
+            local
+                .and_then(|l| l.lisa_quadrant)
+                .map_or(Value::Null, |q| {
+                    Value::Text(QUADRANTS[usize::from(q.clamp(1, 4)) - 1].into())
+                }),
             local
                 .and_then(|l| l.lisa_p_sim)
                 .map_or(Value::Null, Value::Real),
@@ -248,6 +255,8 @@ pub fn region_layer(
             local
                 .and_then(|l| l.gi_star_p_norm)
                 .map_or(Value::Null, Value::Real),
+            ind.lisa_note
+                .map_or(Value::Null, |n| Value::Text(n.as_str().into())),
             Value::Text(AREA_METHOD.into()),
         ]);
         let a = attrs
@@ -447,6 +456,44 @@ pub fn lorenz_layer(points: &[crate::indicators::summary::LorenzPoint]) -> OutLa
                     Value::Int(p.index as i64),
                     Value::Real(p.cumulative_weight_share),
                     Value::Real(p.cumulative_amount_share),
+                ],
+            })
+            .collect(),
+    }
+}
+
+/// The `legend` table: per region layer, the classes of `amount_per_km2_krw` (quantile, equal
+/// interval, Fisher–Jenks) and the tiers of `amount_krw`, with bounds, label and count, and a
+/// `자료 없음` row per (layer, method) (see [`crate::indicators::legend`]).
+pub fn legend_layer(rows: &[crate::indicators::legend::LegendRow]) -> OutLayer {
+    let t = |s: &str| Value::Text(s.to_string());
+    let real = |v: Option<f64>| v.map_or(Value::Null, Value::Real);
+    OutLayer {
+        name: "legend".into(),
+        geom: GeomKind::None,
+        fields: vec![
+            ("layer".into(), FieldType::Text),
+            ("variable".into(), FieldType::Text),
+            ("method".into(), FieldType::Text),
+            ("class".into(), FieldType::Int64),
+            ("lower".into(), FieldType::Real),
+            ("upper".into(), FieldType::Real),
+            ("label".into(), FieldType::Text),
+            ("count".into(), FieldType::Int64),
+        ],
+        features: rows
+            .iter()
+            .map(|r| OutFeature {
+                geometry: None,
+                values: vec![
+                    t(&r.layer),
+                    t(r.variable),
+                    t(r.method),
+                    int(r.class),
+                    real(r.lower),
+                    real(r.upper),
+                    t(&r.label),
+                    Value::Int(r.count as i64),
                 ],
             })
             .collect(),

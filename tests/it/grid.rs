@@ -156,6 +156,7 @@ fn geopackage_has_every_layer_in_epsg_5179_and_rejects_name_their_row() {
         [
             "assignments",
             "emd",
+            "legend",
             "lorenz",
             "region_group",
             "rejects",
@@ -388,4 +389,317 @@ fn per_capita_figures_name_their_census_year_and_roll_up_population() {
         .and_then(|r| r["value"].as_f64())
         .unwrap();
     assert!((g - 2_800_000.0 / 47_070_000.0).abs() < 1e-12, "{g}");
+}
+
+/// 읍면동 of the grid (row, column as in `fixtures::grid_dir`): only three received records,
+/// 11010101 (p1 p2 p3: 600), 11020103 (c3: 30,000) and 26010103 (p7: 700).
+const EMD_WITH_DATA: [&str; 3] = ["11010101", "11020103", "26010103"];
+
+#[test]
+fn regions_without_records_have_no_tier_rank_or_class_and_the_others_are_ranked_among_themselves() {
+    let dir = grid_dir();
+    run(dir.path());
+    let out = dir.path().join("out");
+    let emd = geojson(&out, "emd");
+    for f in emd["features"].as_array().unwrap() {
+        let p = &f["properties"];
+        if EMD_WITH_DATA.contains(&p["code"].as_str().unwrap()) {
+            continue;
+        }
+        assert_eq!(p["record_count"], 0);
+        assert_eq!(p["amount_krw"], 0, "money is exact: 0 stays 0");
+        assert_eq!(p["tier_label"], "자료 없음");
+        for col in [
+            "tier",
+            "rank",
+            "rank_ties",
+            "percentile",
+            "class_quantile",
+            "class_equal_interval",
+            "class_fisher_jenks",
+            "amount_per_km2_krw",
+            "amount_per_capita_krw",
+            "share_of_national",
+            "deficit_krw",
+        ] {
+            assert!(p[col].is_null(), "{} {col}: {}", p["code"], p[col]);
+        }
+    }
+    // Ranked among the three with data: 30,000 > 700 > 600; weak percentiles 3/3, 2/3, 1/3.
+    let (a, b, c) = (
+        props(&emd, "11020103"),
+        props(&emd, "26010103"),
+        props(&emd, "11010101"),
+    );
+    assert_eq!(
+        (&a["rank"], &b["rank"], &c["rank"]),
+        (&1.into(), &2.into(), &3.into())
+    );
+    for p in [a, b, c] {
+        assert_eq!(p["rank_ties"], 1);
+    }
+    assert_eq!(a["percentile"], 100.0);
+    assert!((b["percentile"].as_f64().unwrap() - 200.0 / 3.0).abs() < 1e-12);
+    assert!((c["percentile"].as_f64().unwrap() - 100.0 / 3.0).abs() < 1e-12);
+    // Tiers (high ≥ 10,000, mid ≥ 1,000, low): 30,000 high; 700 and 600 low.
+    assert_eq!((&a["tier"], &a["tier_label"]), (&1.into(), &"high".into()));
+    assert_eq!((&b["tier"], &c["tier"]), (&3.into(), &3.into()));
+    // Classes (k = 5) of y = 600, 700, 30,000 per km² (1 km² each).
+    // Quantiles: numpy.percentile at 20…100 % of [600, 700, 30,000] = 640, 680, 6,560,
+    // 18,280, 30,000 → classes 1, 3, 5.
+    assert_eq!(
+        (
+            &c["class_quantile"],
+            &b["class_quantile"],
+            &a["class_quantile"]
+        ),
+        (&1.into(), &3.into(), &5.into())
+    );
+    // Equal interval: width (30,000 − 600) / 5 = 5,880 → 600 and 700 in 1, 30,000 in 5.
+    assert_eq!(
+        (
+            &c["class_equal_interval"],
+            &b["class_equal_interval"],
+            &a["class_equal_interval"]
+        ),
+        (&1.into(), &1.into(), &5.into())
+    );
+    // Fisher–Jenks: 3 values, at most 3 classes, one each.
+    assert_eq!(
+        (
+            &c["class_fisher_jenks"],
+            &b["class_fisher_jenks"],
+            &a["class_fisher_jenks"]
+        ),
+        (&1.into(), &2.into(), &3.into())
+    );
+    // 시도 both have data: ranks as before, one region per rank.
+    let sido = geojson(&out, "sido");
+    assert_eq!(props(&sido, "11")["rank_ties"], 1);
+    assert_eq!(props(&sido, "26")["rank_ties"], 1);
+}
+
+#[test]
+fn zero_among_zeros_has_no_quadrant_and_nulls_are_nulls_in_both_formats() {
+    let dir = grid_dir();
+    run(dir.path());
+    let out = dir.path().join("out");
+    let emd = geojson(&out, "emd");
+    // Queen neighbours on the 3×3 grid: 26010101 (top right, row 0 col 2) touches 11020101,
+    // 11020102 and 26010102, which like itself hold nothing; every other empty cell touches
+    // 11010101 (600) or 11020103 (30,000).
+    for f in emd["features"].as_array().unwrap() {
+        let p = &f["properties"];
+        if p["code"] == "26010101" {
+            assert_eq!(p["lisa_note"], "zero among zeros");
+            for col in ["lisa_quadrant", "lisa_p_sim", "gi_star_z", "gi_star_p_norm"] {
+                assert!(p[col].is_null(), "{col}: {}", p[col]);
+            }
+            // Local Moran's I itself is still given (esda's value).
+            assert!(p["lisa_i"].is_f64());
+        } else {
+            assert!(p["lisa_note"].is_null(), "{}", p["code"]);
+            assert!(p["lisa_quadrant"].is_string(), "{}", p["code"]);
+            assert!(p["gi_star_z"].is_f64(), "{}", p["code"]);
+        }
+    }
+    // The GeoPackage holds SQL NULLs, not empty strings or zeros.
+    let ds = gdal::Dataset::open(out.join("smartgap.gpkg")).unwrap();
+    let mut rs = ds
+        .execute_sql(
+            "SELECT lisa_quadrant IS NULL, lisa_p_sim IS NULL, lisa_note, tier IS NULL, \
+             tier_label, rank IS NULL, class_fisher_jenks IS NULL FROM emd WHERE code = '26010101'",
+            None,
+            gdal::vector::sql::Dialect::DEFAULT,
+        )
+        .unwrap()
+        .unwrap();
+    let f = rs.features().next().unwrap();
+    let i = |k: usize| f.field_as_integer(k).unwrap();
+    assert_eq!(
+        (i(0), i(1), i(3), i(5), i(6)),
+        (Some(1), Some(1), Some(1), Some(1), Some(1))
+    );
+    assert_eq!(
+        f.field_as_string(2).unwrap().as_deref(),
+        Some("zero among zeros")
+    );
+    assert_eq!(f.field_as_string(4).unwrap().as_deref(), Some("자료 없음"));
+}
+
+#[test]
+fn the_legend_gives_the_breaks_of_the_class_columns_and_counts_every_region() {
+    let dir = grid_dir();
+    run(dir.path());
+    let out = dir.path().join("out");
+    assert!(
+        !out.join("geojson/legend.geojson").exists(),
+        "a table has no GeoJSON"
+    );
+    let ds = gdal::Dataset::open(out.join("smartgap.gpkg")).unwrap();
+    let mut legend = ds.layer_by_name("legend").unwrap();
+    type Row = (
+        String,
+        String,
+        String,
+        Option<i64>,
+        Option<f64>,
+        Option<f64>,
+        String,
+        i64,
+    );
+    let rows: Vec<Row> = legend
+        .features()
+        .map(|f| {
+            let i = |n: &str| f.field_index(n).unwrap();
+            let s = |n: &str| f.field_as_string(i(n)).unwrap().unwrap_or_default();
+            let r = |n: &str| f.field_as_double(i(n)).unwrap();
+            (
+                s("layer"),
+                s("variable"),
+                s("method"),
+                f.field_as_integer64(i("class")).unwrap(),
+                r("lower"),
+                r("upper"),
+                s("label"),
+                f.field_as_integer64(i("count")).unwrap().unwrap(),
+            )
+        })
+        .collect();
+    let of = |layer: &str, method: &str| -> Vec<&Row> {
+        rows.iter()
+            .filter(|r| r.0 == layer && r.2 == method)
+            .collect()
+    };
+    // emd quantiles: bins 640, 680, 6,560, 18,280, 30,000 from the smallest value 600.
+    let q = of("emd", "quantile");
+    // (numpy's interpolation is not exact in binary: 6,559.999999999999; compared to 1e-9.)
+    let near = |v: Option<f64>| v.map(|v| (v * 1e6).round() as i64);
+    let bounds: Vec<_> = q.iter().map(|r| (r.3, near(r.4), near(r.5), r.7)).collect();
+    let krw = |v: i64| Some(v * 1_000_000);
+    assert_eq!(
+        bounds,
+        vec![
+            (Some(1), krw(600), krw(640), 1),
+            (Some(2), krw(640), krw(680), 0),
+            (Some(3), krw(680), krw(6_560), 1),
+            (Some(4), krw(6_560), krw(18_280), 0),
+            (Some(5), krw(18_280), krw(30_000), 1),
+            (None, None, None, 6),
+        ]
+    );
+    assert_eq!(q[0].1, "amount_per_km2_krw");
+    assert_eq!(q[0].6, "600 – 640/km²");
+    assert_eq!(q[4].6, "1.83만 – 3만/km²");
+    assert_eq!(q[5].6, "자료 없음");
+    // Tiers of amount_krw: from the tier's minimum to the next higher one's.
+    let t: Vec<_> = of("emd", "tier")
+        .iter()
+        .map(|r| (r.3, r.4, r.5, r.6.as_str(), r.7))
+        .collect();
+    assert_eq!(
+        t,
+        vec![
+            (Some(1), Some(10_000.0), None, "high", 1),
+            (Some(2), Some(1_000.0), Some(10_000.0), "mid", 0),
+            (Some(3), Some(0.0), Some(1_000.0), "low", 2),
+            (None, None, None, "자료 없음", 6),
+        ]
+    );
+    assert!(of("emd", "tier").iter().all(|r| r.1 == "amount_krw"));
+    // Every (layer, method) counts each region of the layer once.
+    for (layer, n) in [("sido", 2), ("sigungu", 3), ("emd", 9), ("region_group", 2)] {
+        for method in ["quantile", "equal_interval", "fisher_jenks", "tier"] {
+            let sum: i64 = of(layer, method).iter().map(|r| r.7).sum();
+            assert_eq!(sum, n, "{layer} {method}");
+        }
+    }
+}
+
+#[test]
+fn the_summary_says_how_much_each_level_describes() {
+    let dir = grid_dir();
+    run(dir.path());
+    let text = std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap();
+    let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let row = |level: &str, ind: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["level"] == level && r["indicator"] == ind)
+            .unwrap_or_else(|| panic!("{level} {ind}"))
+            .clone()
+    };
+    // Regions reached by a record: both 시도, all three 시군구, 3 of 9 읍면동.
+    assert_eq!(row("sido", "regions_with_data")["value"], 2.0);
+    assert_eq!(row("sigungu", "regions_with_data")["value"], 3.0);
+    assert_eq!(row("emd", "regions_with_data")["value"], 3.0);
+    // Money described: 52,300 of 52,300 at 시도; 49,300 at 시군구 (n4's 3,000 held at 서울);
+    // 31,300 at 읍면동 (21,000 held above).
+    assert_eq!(row("sido", "money_share_described")["value"], 1.0);
+    let sg = row("sigungu", "money_share_described")["value"]
+        .as_f64()
+        .unwrap();
+    assert!((sg - 49_300.0 / 52_300.0).abs() < 1e-15);
+    let e = row("emd", "money_share_described");
+    assert!((e["value"].as_f64().unwrap() - 31_300.0 / 52_300.0).abs() < 1e-15);
+    assert_eq!(
+        e["note"],
+        "31300 of 52300 KRW assigned; 21000 KRW held above this level"
+    );
+}
+
+#[test]
+fn a_level_no_record_reaches_publishes_no_inequality() {
+    let dir = grid_dir();
+    // Only a code record for 시도 26: nothing reaches 시군구 or 읍면동.
+    std::fs::write(
+        dir.path().join("only_sido.csv"),
+        "id,code,amount_krw\nx1,26,5000\n",
+    )
+    .unwrap();
+    crate::fixtures::run_on_grid(
+        dir.path(),
+        "only_sido",
+        0.0,
+        "[[inputs]]\nname = \"codes\"\npath = \"only_sido.csv\"\nid = \"id\"\n\
+         amount = { field = \"amount_krw\" }\nlocate = { by = \"code\", field = \"code\" }\n",
+    );
+    let text = std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap();
+    let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let rows = rows.as_array().unwrap();
+    let of = |level: &str| -> Vec<&serde_json::Value> {
+        rows.iter().filter(|r| r["level"] == level).collect()
+    };
+    for level in ["sigungu", "emd"] {
+        let ineq: Vec<&serde_json::Value> = of(level)
+            .into_iter()
+            .filter(|r| {
+                r["variable"] == "amount_per_km2_krw"
+                    && !r["indicator"].as_str().unwrap().starts_with("moran")
+                    && r["indicator"] != "islands"
+                    || r["indicator"] == "hoover_vs_area"
+            })
+            .collect();
+        assert!(ineq.len() > 20, "{level}: {}", ineq.len());
+        for r in ineq {
+            assert!(r["value"].is_null(), "{level} {}", r["indicator"]);
+            assert_eq!(
+                r["note"], "no record reaches this level",
+                "{level} {}",
+                r["indicator"]
+            );
+        }
+        let with_data = of(level)
+            .into_iter()
+            .find(|r| r["indicator"] == "regions_with_data")
+            .unwrap();
+        assert_eq!(with_data["value"], 0.0);
+    }
+    // The 시도 level has its figures: Gini of 0 and 5,000 / 3 per km² over two 시도 = ½.
+    let gini = of("sido")
+        .into_iter()
+        .find(|r| r["indicator"] == "gini" && r["weighting"] == "none" && r["partition"] == "")
+        .unwrap();
+    assert_eq!(gini["value"], 0.5);
 }

@@ -4,6 +4,8 @@
 //! same sums; the awards' share is summed from `awards.csv` by the tests' own CSV reader
 //! (`awards.rs`, which checks the awards themselves).
 
+use gdal::vector::LayerAccess;
+
 use crate::awards::awards_krw;
 use crate::fixtures::{geojson, props};
 
@@ -131,4 +133,87 @@ fn figure_1_tiers_land_on_every_listed_municipality() {
         .find(|f| f["properties"]["name"] == "서울특별시")
         .unwrap();
     assert_eq!(seoul["properties"]["report_tier"], "1");
+}
+
+#[test]
+fn no_region_without_records_has_a_tier_or_class_and_the_legend_counts_every_region() {
+    let (out, _) = national();
+    let ds = gdal::Dataset::open(out.path().join("smartgap.gpkg")).unwrap();
+    let mut reported_without_records = 0;
+    for layer in ["sido", "sigungu", "emd", "region_group"] {
+        let fc = geojson(out.path(), layer);
+        let features = fc["features"].as_array().unwrap();
+        for f in features {
+            let p = &f["properties"];
+            let code = &p["code"];
+            if p["record_count"] == 0 {
+                assert_eq!(p["tier_label"], "자료 없음", "{layer} {code}");
+                for col in [
+                    "tier",
+                    "rank",
+                    "rank_ties",
+                    "percentile",
+                    "class_quantile",
+                    "class_equal_interval",
+                    "class_fisher_jenks",
+                    "amount_per_km2_krw",
+                    "amount_per_capita_krw",
+                    "share_of_national",
+                    "deficit_krw",
+                ] {
+                    assert!(p[col].is_null(), "{layer} {code} {col}: {}", p[col]);
+                }
+                // The report's own tier (an attribute input) is not ours to withhold.
+                if !p["report_tier"].is_null() {
+                    reported_without_records += 1;
+                }
+            } else {
+                assert!(p["tier"].is_i64(), "{layer} {code}");
+                assert!(p["rank_ties"].as_i64().unwrap() >= 1, "{layer} {code}");
+                assert!(p["class_fisher_jenks"].is_i64(), "{layer} {code}");
+            }
+            // An island has no lag: no quadrant, and says why.
+            if p["neighbor_count"] == 0 {
+                assert!(p["lisa_quadrant"].is_null(), "{layer} {code}");
+                assert_eq!(p["lisa_note"], "no neighbours", "{layer} {code}");
+            }
+            if p["lisa_note"] == "zero among zeros" {
+                assert_eq!(p["amount_krw"], 0, "{layer} {code}");
+                assert!(p["lisa_p_sim"].is_null() && p["gi_star_z"].is_null());
+            }
+        }
+        // Every (layer, method) of the legend counts each region of the layer once.
+        let mut rs = ds
+            .execute_sql(
+                format!(
+                    "SELECT method, SUM(count), COUNT(*) FROM legend WHERE layer = '{layer}' \
+                     GROUP BY method ORDER BY method"
+                ),
+                None,
+                gdal::vector::sql::Dialect::DEFAULT,
+            )
+            .unwrap()
+            .unwrap();
+        let sums: Vec<(String, i64)> = rs
+            .features()
+            .map(|f| {
+                (
+                    f.field_as_string(0).unwrap().unwrap(),
+                    f.field_as_integer64(1).unwrap().unwrap(),
+                )
+            })
+            .collect();
+        let n = features.len() as i64;
+        assert_eq!(
+            sums,
+            ["equal_interval", "fisher_jenks", "quantile", "tier"]
+                .map(|m| (m.to_string(), n))
+                .to_vec(),
+            "{layer}"
+        );
+    }
+    assert!(
+        reported_without_records > 0,
+        "some Figure 1 municipalities have no record here but keep the report's tier"
+    );
 }
