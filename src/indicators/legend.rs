@@ -74,11 +74,11 @@ pub fn rows(layer: &str, level: &LevelIndicators, tiers: &[Tier]) -> Vec<LegendR
             } else {
                 Some(bins[c - 1])
             };
-            let label = format!(
-                "{} – {}/km²",
-                lower.map_or_else(String::new, krw_short),
-                krw_short(upper)
-            );
+            let label = match lower.map(krw_short) {
+                // A class of one repeated value (e.g. the regions whose records hold no money).
+                Some(lo) if lo == krw_short(upper) => format!("{lo}/km²"),
+                lo => format!("{} – {}/km²", lo.unwrap_or_default(), krw_short(upper)),
+            };
             let count = r.iter().filter(|x| class_of(x) == Some(class)).count();
             out.push(row(
                 "amount_per_km2_krw",
@@ -236,6 +236,13 @@ mod tests {
             ]
         );
         assert_eq!(eq[0].label, "0 – 1500/km²");
+        // Quantiles of 0, 500, 3000 in 2: bins 500 and 3000; from 0.
+        let q: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.method == "quantile")
+            .map(|r| r.label.as_str())
+            .collect();
+        assert_eq!(q, ["0 – 500/km²", "500 – 3000/km²", NO_DATA]);
         assert_eq!(eq[2].label, NO_DATA);
         let tier: Vec<String> = rows
             .iter()

@@ -1,11 +1,12 @@
 //! The run's output layers, built from the aggregates and indicators: one per boundary level,
 //! the regional groups, the rejects and the legend of the region layers' classes.
 
-use crate::aggregate::Aggregates;
+use crate::aggregate::{Aggregates, LevelTotals};
 use crate::assign::RegionAttributes;
 use crate::config::Pipeline;
 use crate::error::Error;
-use crate::indicators::{self, levels::LevelSpatial, population::Populations};
+use crate::indicators::legend::LegendRow;
+use crate::indicators::{self, RegionIndicators, levels::LevelSpatial, population::Populations};
 use crate::model::{AdminLevel, Boundaries, RegionGroup, Reject};
 use crate::write::{self, OutLayer, RegionRow};
 
@@ -51,13 +52,7 @@ pub fn build(
             })
             .collect();
         let areas: Vec<f64> = l.regions.iter().map(|r| r.area_km2).collect();
-        let level = indicators::compute(totals, &areas, agg.assigned_krw, &p.indicators);
-        legend.extend(indicators::legend::rows(
-            l.level.as_str(),
-            &level,
-            &p.indicators.tiers,
-        ));
-        let mut ind = level.regions;
+        let mut ind = with_legend(l.level.as_str(), totals, &areas, agg, p, &mut legend);
         for (i, r) in ind.iter_mut().enumerate() {
             r.neighbor_count = Some(sp.weights.neighbors[i].len() as u32);
             r.local = sp.local.get(i).cloned();
@@ -118,13 +113,7 @@ pub fn build(
                 geometry: geom.as_ref(),
             })
             .collect();
-        let level = indicators::compute(gt, &areas, agg.assigned_krw, &p.indicators);
-        legend.extend(indicators::legend::rows(
-            "region_group",
-            &level,
-            &p.indicators.tiers,
-        ));
-        let mut ind = level.regions;
+        let mut ind = with_legend("region_group", gt, &areas, agg, p, &mut legend);
         for (r, g) in ind.iter_mut().zip(groups) {
             population.apply(r, population.groups.get(&g.id));
         }
@@ -142,6 +131,20 @@ pub fn build(
     layers.push(write::rejects_layer(rejects, &names, &paths));
     layers.push(write::legend_layer(&legend));
     Ok(layers)
+}
+
+/// The indicators of one region layer; its rows of the `legend` table are appended to `legend`.
+fn with_legend(
+    layer: &str,
+    totals: &LevelTotals,
+    areas: &[f64],
+    agg: &Aggregates,
+    p: &Pipeline,
+    legend: &mut Vec<LegendRow>,
+) -> Vec<RegionIndicators> {
+    let level = indicators::compute(totals, areas, agg.assigned_krw, &p.indicators);
+    legend.extend(indicators::legend::rows(layer, &level, &p.indicators.tiers));
+    level.regions
 }
 
 /// Union of the member polygons of a group (sums are by code; geometry is only for display).
