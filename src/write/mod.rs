@@ -121,20 +121,11 @@ pub fn program_column(id: &str) -> String {
     amount_column("program", id)
 }
 
-/// Builds one region layer (a boundary level or the regional groups).
-///
-/// `rows`, `totals.regions` and `ind` are all in code order.
-///
-/// # Errors
-/// A total does not fit the outputs' 64-bit integers.
-pub fn region_layer(
-    name: &str,
-    rows: &[RegionRow<'_>],
-    totals: &LevelTotals,
-    ind: &[RegionIndicators],
+/// The columns of a region layer, in order, and the attribute columns among them.
+fn region_fields(
     columns: &ExtraColumns<'_>,
     attrs: Option<(AdminLevel, &RegionAttributes)>,
-) -> Result<OutLayer, LayerError> {
+) -> (Vec<(String, FieldType)>, Vec<String>) {
     let programs = columns.programs;
     let attr_cols: Vec<String> = {
         let mut cols = std::collections::BTreeSet::new();
@@ -192,6 +183,25 @@ pub fn region_layer(
     for c in &attr_cols {
         fields.push((c.clone(), FieldType::Text));
     }
+    (fields, attr_cols)
+}
+
+/// Builds one region layer (a boundary level or the regional groups).
+///
+/// `rows`, `totals.regions` and `ind` are all in code order.
+///
+/// # Errors
+/// A total does not fit the outputs' 64-bit integers.
+pub fn region_layer(
+    name: &str,
+    rows: &[RegionRow<'_>],
+    totals: &LevelTotals,
+    ind: &[RegionIndicators],
+    columns: &ExtraColumns<'_>,
+    attrs: Option<(AdminLevel, &RegionAttributes)>,
+) -> Result<OutLayer, LayerError> {
+    let programs = columns.programs;
+    let (fields, attr_cols) = region_fields(columns, attrs);
     let empty = RegionTotals::default();
     let no_attrs = BTreeMap::new();
     let mut features = Vec::with_capacity(rows.len());
