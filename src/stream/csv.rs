@@ -95,13 +95,8 @@ pub(super) fn decode<'b>(bytes: &'b [u8], enc: Encoding, buf: &'b mut String) ->
 pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
     let spec = rows.spec;
     let watch = Watch::start(&spec.path)?;
-    let (mut r, enc, names) = csv_open(
-        &spec.path,
-        spec.encoding,
-        spec.header_row,
-        delim,
-        watch.must_hash(),
-    )?;
+    let hash = watch.must_hash();
+    let (mut r, enc, names) = csv_open(&spec.path, spec.encoding, spec.header_row, delim, hash)?;
     rows.encoding = Some(enc);
     let idx = |name: &str| {
         names.iter().position(|n| n == name).ok_or_else(|| {
@@ -126,13 +121,8 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
     } = Columns::of(spec, idx)?;
     let unit = spec.amount.as_ref().map(|a| a.unit);
     let mut rec = csv::ByteRecord::new();
-    let (mut b_id, mut b_prog, mut b_fund, mut b_date, mut b_amount) = (
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-    );
+    let [mut b_id, mut b_prog, mut b_fund, mut b_date, mut b_amount] =
+        std::array::from_fn(|_| String::new());
     loop {
         let more = r
             .read_byte_record(&mut rec)
@@ -196,13 +186,18 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
             return Ok(());
         }
     }
-    let layer = spec.layer.clone().unwrap_or_default();
+    rows.sha256 = checksum(r, &watch, rows)?;
+    Ok(())
+}
+
+/// After the last row: reads the file to its end (hashing it) and checks that it did not
+/// change while read ([`Watch::finish`]); the checksum of its bytes.
+fn checksum(r: CsvReader, watch: &Watch, rows: &Rows<'_>) -> Result<String, Error> {
     let (_, file) = r.into_inner().into_inner().into_inner();
     let (file, sha) = file
         .finish()
         .map_err(|e| rows.err(format!("reading to the end: {e}")))?;
-    rows.sha256 = watch.finish(&layer, &file, sha)?;
-    Ok(())
+    watch.finish(&rows.spec.layer.clone().unwrap_or_default(), &file, sha)
 }
 
 /// Plain digits are converted directly; anything else (separators, decimals, full-width

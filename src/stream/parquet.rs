@@ -115,20 +115,22 @@ impl Hashed {
         self.advance(start.saturating_add(len).min(self.0.tail))
     }
 
-    /// Hashes the rest of the file: the sha256 of all of it (`None` when not hashing), and the
-    /// open file (for `fstat`).
-    pub(super) fn finish(&self) -> std::io::Result<(Option<String>, &File)> {
-        self.advance(u64::MAX)?;
-        let st = self
-            .0
-            .state
-            .lock()
-            .map_err(|_| std::io::Error::other("hashing state poisoned"))?;
-        let sha = st
-            .sha
-            .clone()
-            .map(|s| crate::read::watch::hex(&s.finalize()));
-        Ok((sha, &self.0.file))
+    /// After the last read: hashes the rest of the file and checks that it did not change
+    /// while read ([`Watch::finish`]); the checksum of its bytes.
+    pub(super) fn checksum(&self, watch: &Watch, rows: &Rows<'_>) -> Result<String, Error> {
+        let sha = self
+            .advance(u64::MAX)
+            .and_then(|()| {
+                let st = self.0.state.lock();
+                let st = st.map_err(|_| std::io::Error::other("hashing state poisoned"))?;
+                Ok(st
+                    .sha
+                    .clone()
+                    .map(|s| crate::read::watch::hex(&s.finalize())))
+            })
+            .map_err(|e| rows.err(format!("reading to hash it: {e}")))?;
+        let layer = rows.spec.layer.clone().unwrap_or_default();
+        watch.finish(&layer, &self.0.file, sha)
     }
 }
 
@@ -389,11 +391,7 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
             }
         }
     }
-    let layer = spec.layer.clone().unwrap_or_default();
-    let (sha, open) = file
-        .finish()
-        .map_err(|e| rows.err(format!("reading to hash it: {e}")))?;
-    rows.sha256 = watch.finish(&layer, open, sha)?;
+    rows.sha256 = file.checksum(&watch, rows)?;
     Ok(())
 }
 
