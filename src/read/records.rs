@@ -240,15 +240,7 @@ fn read_row(
         .map_or_else(|| row.to_string(), |t| t.trim().to_string());
     if let Some(fields) = layout.csv_fields.and_then(|n| short_fields(f, n)) {
         let r = short_row(fields, layout.csv_fields.unwrap_or(0));
-        out.rejects.push(Reject {
-            input: index,
-            row,
-            record_id,
-            reason: r.reason,
-            detail: r.detail,
-            amount_krw: r.amount_krw,
-            point: None,
-        });
+        out.rejects.push(rejected(index, row, record_id, r));
         return;
     }
     let amount = match (cols.amount, &spec.amount) {
@@ -274,15 +266,7 @@ fn read_row(
     let (v, location) = match checked {
         Ok(c) => c,
         Err(r) => {
-            out.rejects.push(Reject {
-                input: index,
-                row,
-                record_id,
-                reason: r.reason,
-                detail: r.detail,
-                amount_krw: r.amount_krw,
-                point: None,
-            });
+            out.rejects.push(rejected(index, row, record_id, r));
             return;
         }
     };
@@ -533,4 +517,17 @@ fn reject_unusable(
         rejects.push(reject(r, RejectReason::CoordinateInvalid, d));
     }
     good
+}
+
+/// The reject of row `row` of input `index`, without a point.
+fn rejected(index: usize, row: u64, record_id: String, r: Rejected) -> Reject {
+    Reject {
+        input: index,
+        row,
+        record_id,
+        reason: r.reason,
+        detail: r.detail,
+        amount_krw: r.amount_krw,
+        point: None,
+    }
 }
