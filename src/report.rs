@@ -26,8 +26,27 @@ pub struct RunReport {
     pub totals: Totals,
     pub levels: Vec<LevelReport>,
     pub rejects_by_reason: BTreeMap<String, RejectSummary>,
+    /// What snap-rounding to the GeoJSON grid did to each polygon layer.
+    pub geojson: Vec<GeoJsonReport>,
     /// Wall time per stage in milliseconds, in stage order.
     pub timings_ms: Vec<(String, u64)>,
+}
+
+/// One GeoJSON polygon layer made valid at its output precision (`write::snap`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct GeoJsonReport {
+    pub layer: String,
+    pub decimals: u32,
+    pub features: usize,
+    /// Features whose area changed at all when snapped to the grid.
+    pub features_changed: usize,
+    /// The largest relative change of a feature's area (in CRS84 degrees²), and where.
+    pub largest_area_change: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub largest_area_change_id: Option<String>,
+    /// Features whose whole polygon collapsed at this precision: written without geometry
+    /// (a warning in the log names each).
+    pub collapsed: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -220,6 +239,7 @@ pub struct Facts<'a> {
     pub streamed: &'a [(usize, Streamed)],
     pub totals: Totals,
     pub aggregates: &'a Aggregates,
+    pub geojson: Vec<GeoJsonReport>,
     pub timings_ms: Vec<(String, u64)>,
 }
 
@@ -269,6 +289,7 @@ impl RunReport {
                 })
                 .collect(),
             rejects_by_reason: rejects_by_reason(f.rejects, f.streamed),
+            geojson: f.geojson,
             timings_ms: f.timings_ms,
         })
     }

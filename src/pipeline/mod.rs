@@ -128,7 +128,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     clock.lap("indicators");
 
     let staging = publish::stage(&p.output_dir)?;
-    run.write(&staging.dir, &agg, &mut indicators)?;
+    let geojson = run.write(&staging.dir, &agg, &mut indicators)?;
     clock.lap("write");
 
     // The inputs hashed (a memo for the report, which takes the fingerprint again, made of the
@@ -136,7 +136,14 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     fingerprinting
         .join()
         .map_err(|_| Error::Invariant("fingerprinting panicked".into()))??;
-    let report = run.report(&staging.id, &inputs, &assigned, &agg, clock.timings())?;
+    let report = run.report(
+        &staging.id,
+        &inputs,
+        &assigned,
+        &agg,
+        geojson,
+        clock.timings(),
+    )?;
     write::outputs::json(&staging.dir.join("run.json"), &report)?;
     write::metadata::annotate(&staging.dir.join("smartgap.gpkg"), &report)?;
     checkpoint("report");

@@ -19,7 +19,7 @@ use crate::locate::Locator;
 use crate::model::{Boundaries, Investment, RegionGroup, Reject};
 use crate::progress::{checkpoint, peak_rss_mib, per_second};
 use crate::read::{self, InputFile};
-use crate::report::{self, Facts, RunReport, Totals};
+use crate::report::{self, Facts, GeoJsonReport, RunReport, Totals};
 use crate::stream::{self, Streamed};
 use crate::write::{self, OutLayer, layers::Derived};
 
@@ -263,7 +263,13 @@ impl Run<'_> {
     /// Writes the outputs into the staging folder `dir`. The global statistics that only the last
     /// layers need (Moran's I, inequality, Lorenz curves) are computed while the GeoPackage
     /// writes the region layers.
-    pub fn write(&self, dir: &Path, agg: &Aggregated, ind: &mut Indicators) -> Result<(), Error> {
+    /// Returns what snapping to the GeoJSON grid did to each polygon layer.
+    pub fn write(
+        &self,
+        dir: &Path,
+        agg: &Aggregated,
+        ind: &mut Indicators,
+    ) -> Result<Vec<GeoJsonReport>, Error> {
         let (p, b) = (self.p, self.boundaries);
         let Indicators {
             layers,
@@ -275,7 +281,7 @@ impl Run<'_> {
         let assignments = assignments
             .take()
             .ok_or_else(|| Error::Invariant("the write stage ran twice".into()))?;
-        let summary =
+        let (summary, geojson) =
             write::outputs::layers(dir, layers, p.output.geojson_decimals, cache, || {
                 for sp in spatial.iter_mut() {
                     sp.moran(&p.indicators.spatial);
@@ -292,7 +298,8 @@ impl Run<'_> {
                 (summary, late)
             })?;
         write::outputs::weights(dir, spatial)?;
-        write::outputs::json(&dir.join("summary.json"), &summary)
+        write::outputs::json(&dir.join("summary.json"), &summary)?;
+        Ok(geojson)
     }
 
     /// The run's manifest. Each input's checksum is that of the bytes read (`read::watch`);
@@ -304,6 +311,7 @@ impl Run<'_> {
         inputs: &Inputs,
         assigned: &Assignment,
         agg: &Aggregated,
+        geojson: Vec<GeoJsonReport>,
         timings_ms: Vec<(String, u64)>,
     ) -> Result<RunReport, Error> {
         for (spec, file) in self.p.inputs.iter().zip(&inputs.files) {
@@ -328,6 +336,7 @@ impl Run<'_> {
             streamed: &inputs.streamed,
             totals: agg.totals.clone(),
             aggregates: &agg.aggregates,
+            geojson,
             timings_ms,
         })
     }

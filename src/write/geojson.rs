@@ -1,17 +1,20 @@
-//! RFC 7946 GeoJSON: CRS84 longitude/latitude (no `crs` member), exterior rings
-//! counter-clockwise and holes clockwise (right-hand rule), a fixed number of decimals, and the
-//! same bytes for the same inputs.
+//! RFC 7946 GeoJSON: CRS84 longitude/latitude (no `crs` member), a fixed number of decimals,
+//! polygons valid on that grid with exterior rings counter-clockwise and holes clockwise
+//! (right-hand rule, [`super::snap`]), each feature's `id` its region code, and the same bytes
+//! for the same inputs.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-use geo::{Coord, Geometry, LineString, Polygon};
+use geo::{Coord, Geometry, Polygon};
 use thiserror::Error;
 
-use super::{GeomKind, OutLayer, Value, text_cache};
+use super::text_cache::{self, Shape};
+use super::{GeomKind, OutFeature, OutLayer, Value, snap};
 use crate::cache::Cache;
 use crate::crs::{CrsError, GEOJSON_CRS, Transformer, WORK_CRS};
+use crate::report::GeoJsonReport;
 use rayon::prelude::*;
 
 /// Why a GeoJSON file cannot be written.
@@ -27,13 +30,21 @@ pub enum GeoJsonError {
     /// A geometry other than a point, polygon or multipolygon.
     #[error("only points and polygons are written")]
     Unsupported,
+    /// A polygon too wide for the integer grid at this precision.
+    #[error("feature {id}: {source}")]
+    TooWide {
+        id: String,
+        #[source]
+        source: snap::TooWide,
+    },
     /// The cached geometry texts failed part-way; [`write()`] then writes the layer again
     /// without them.
     #[error("cached geometry: {0}")]
     Cache(#[source] text_cache::TextCacheError),
 }
 
-/// Writes `layer` (EPSG:5179) to `path` as a GeoJSON FeatureCollection in CRS84.
+/// Writes `layer` (EPSG:5179) to `path` as a GeoJSON FeatureCollection in CRS84, its polygons
+/// snap-rounded to valid polygons at `decimals` ([`super::snap`]), and says what that did.
 ///
 /// With a `cache`, a polygon layer's geometry texts are taken from it when they were
 /// saved for exactly these coordinates, or saved there for the next run ([`super::text_cache`]);
@@ -46,7 +57,7 @@ pub fn write(
     layer: &OutLayer,
     decimals: u32,
     cache: Option<&Cache>,
-) -> Result<(), GeoJsonError> {
+) -> Result<GeoJsonReport, GeoJsonError> {
     let Some(cache) = cache.filter(|_| layer.geom == GeomKind::MultiPolygon) else {
         return write_from(path, layer, decimals, Geometries::Compute(None));
     };
@@ -88,21 +99,27 @@ fn write_from(
     layer: &OutLayer,
     decimals: u32,
     mut geometries: Geometries,
-) -> Result<(), GeoJsonError> {
+) -> Result<GeoJsonReport, GeoJsonError> {
     let f = std::fs::File::create(path)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     // Features are reprojected and formatted in parallel (one PROJ object per thread), a
     // thousand at a time, and written in order: the bytes are those of `render`.
     let conv = |cs: &mut [Coord<f64>]| crate::crs::reproject(WORK_CRS, GEOJSON_CRS, cs);
+    let mut report = GeoJsonReport {
+        layer: layer.name.clone(),
+        decimals,
+        features: layer.features.len(),
+        ..GeoJsonReport::default()
+    };
     w.write_all(HEADER.as_bytes())?;
     for (ci, chunk) in layer.features.chunks(1024).enumerate() {
-        let shapes: Vec<String> = match &mut geometries {
+        let shapes: Vec<Shape> = match &mut geometries {
             Geometries::Cached(r) => r.take(chunk.len()).map_err(GeoJsonError::Cache)?,
             Geometries::Compute(saver) => {
                 let shapes = chunk
                     .par_iter()
-                    .map(|f| geometry_text(f, &conv, decimals))
-                    .collect::<Result<Vec<String>, GeoJsonError>>()?;
+                    .map(|f| shape(layer, f, &conv, decimals))
+                    .collect::<Result<Vec<Shape>, GeoJsonError>>()?;
                 if let Some(s) = saver
                     && let Err(e) = s.add(&shapes)
                 {
@@ -115,13 +132,16 @@ fn write_from(
         let texts: Vec<String> = chunk
             .par_iter()
             .zip(&shapes)
-            .map(|(f, g)| feature_text(layer, f, g))
+            .map(|(f, s)| feature_text(layer, f, &s.text))
             .collect();
         for (k, t) in texts.iter().enumerate() {
             if ci > 0 || k > 0 {
                 w.write_all(b",\n")?;
             }
             w.write_all(t.as_bytes())?;
+        }
+        for (f, s) in chunk.iter().zip(&shapes) {
+            tally(&mut report, layer, f, s.area_change);
         }
     }
     match geometries {
@@ -135,7 +155,23 @@ fn write_from(
     }
     w.write_all(FOOTER.as_bytes())?;
     let f = w.into_inner().map_err(|e| e.into_error())?;
-    Ok(f.sync_all()?)
+    f.sync_all()?;
+    Ok(report)
+}
+
+/// Adds one feature's area change to the layer's report; a collapsed polygon is also a warning.
+fn tally(report: &mut GeoJsonReport, layer: &OutLayer, f: &OutFeature, change: f64) {
+    if change.is_nan() {
+        let id = feature_id(layer, f).unwrap_or_default();
+        tracing::warn!(layer = %layer.name, id = %id, decimals = report.decimals, "the polygon collapses to no area at the GeoJSON precision; written without geometry");
+        report.collapsed.push(id);
+    } else if change > 0.0 {
+        report.features_changed += 1;
+        if change > report.largest_area_change {
+            report.largest_area_change = change;
+            report.largest_area_change_id = feature_id(layer, f);
+        }
+    }
 }
 
 const HEADER: &str = "{\"type\":\"FeatureCollection\",\"features\":[\n";
@@ -152,30 +188,65 @@ pub fn render(layer: &OutLayer, t: &Transformer, decimals: u32) -> Result<String
         if i > 0 {
             out.push_str(",\n");
         }
-        out.push_str(&feature_text(layer, f, &geometry_text(f, &conv, decimals)?));
+        out.push_str(&feature_text(
+            layer,
+            f,
+            &shape(layer, f, &conv, decimals)?.text,
+        ));
     }
     out.push_str(FOOTER);
     Ok(out)
 }
 
-/// A feature's geometry member: its text, or `null`.
-fn geometry_text<F: Fn(&mut [Coord<f64>]) -> Result<(), CrsError>>(
-    f: &super::OutFeature,
+fn shape<F: Fn(&mut [Coord<f64>]) -> Result<(), CrsError>>(
+    layer: &OutLayer,
+    f: &OutFeature,
     t: &F,
     decimals: u32,
-) -> Result<String, GeoJsonError> {
-    let mut out = String::new();
-    match &f.geometry {
-        None => out.push_str("null"),
-        Some(g) => geometry(&mut out, g, t, decimals)?,
+) -> Result<Shape, GeoJsonError> {
+    let mut text = String::new();
+    let area_change = match &f.geometry {
+        None => {
+            text.push_str("null");
+            0.0
+        }
+        Some(g) => geometry(&mut text, g, t, decimals).map_err(|e| match e {
+            GeoJsonError::TooWide { source, .. } => GeoJsonError::TooWide {
+                id: feature_id(layer, f).unwrap_or_default(),
+                source,
+            },
+            e => e,
+        })?,
+    };
+    Ok(Shape { text, area_change })
+}
+
+/// A feature's stable `id`: its region code (the `code` column), or for a layer of records
+/// (the rejects) `<input>:<row>`.
+fn feature_id(layer: &OutLayer, f: &OutFeature) -> Option<String> {
+    let col = |name: &str| layer.fields.iter().position(|(n, _)| n == name);
+    if let Some(Value::Text(code)) = col("code").and_then(|i| f.values.get(i)) {
+        return Some(code.clone());
     }
-    Ok(out)
+    match (
+        col("input").and_then(|i| f.values.get(i)),
+        col("row").and_then(|i| f.values.get(i)),
+    ) {
+        (Some(Value::Text(input)), Some(Value::Int(row))) => Some(format!("{input}:{row}")),
+        _ => None,
+    }
 }
 
 /// One feature's text around its geometry's.
-fn feature_text(layer: &OutLayer, f: &super::OutFeature, geometry: &str) -> String {
+fn feature_text(layer: &OutLayer, f: &OutFeature, geometry: &str) -> String {
     let mut out = String::with_capacity(geometry.len() + 64 * layer.fields.len());
-    out.push_str("{\"type\":\"Feature\",\"properties\":{");
+    out.push_str("{\"type\":\"Feature\",");
+    if let Some(id) = feature_id(layer, f) {
+        out.push_str("\"id\":");
+        out.push_str(&json_string(&id));
+        out.push(',');
+    }
+    out.push_str("\"properties\":{");
     for (j, ((name, _), v)) in layer.fields.iter().zip(&f.values).enumerate() {
         if j > 0 {
             out.push(',');
@@ -204,120 +275,76 @@ fn json_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
+/// Writes `g`'s text; returns a polygon's relative area change (NaN: collapsed, `null`
+/// written) or 0.
 fn geometry<F: Fn(&mut [Coord<f64>]) -> Result<(), CrsError>>(
     out: &mut String,
     g: &Geometry<f64>,
     t: &F,
     decimals: u32,
-) -> Result<(), GeoJsonError> {
-    match g {
+) -> Result<f64, GeoJsonError> {
+    let polygons: Vec<&Polygon<f64>> = match g {
         Geometry::Point(p) => {
             let mut c = [p.0];
             t(&mut c)?;
             out.push_str("{\"type\":\"Point\",\"coordinates\":");
             coord(out, round(c[0], decimals), decimals);
             out.push('}');
+            return Ok(0.0);
         }
-        Geometry::MultiPolygon(mp) => {
-            out.push_str("{\"type\":\"MultiPolygon\",\"coordinates\":[");
-            let mut first = true;
-            for p in &mp.0 {
-                let Some(rings) = polygon_rings(p, t, decimals)? else {
-                    continue;
-                };
-                if !first {
+        Geometry::MultiPolygon(mp) => mp.0.iter().collect(),
+        Geometry::Polygon(p) => vec![p],
+        _ => return Err(GeoJsonError::Unsupported),
+    };
+    let mut projected: Vec<Vec<Vec<Coord<f64>>>> = Vec::with_capacity(polygons.len());
+    for p in polygons {
+        let mut rings = Vec::with_capacity(1 + p.interiors().len());
+        for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+            let mut cs = ring.0.clone();
+            t(&mut cs)?;
+            rings.push(cs);
+        }
+        projected.push(rings);
+    }
+    let snapped = snap::snap(&projected, decimals).map_err(|source| GeoJsonError::TooWide {
+        id: String::new(),
+        source,
+    })?;
+    if snapped.polygons.is_empty() {
+        out.push_str("null");
+        return Ok(f64::NAN);
+    }
+    multipolygon_text(out, &snapped.polygons, decimals);
+    Ok(snapped.area_change)
+}
+
+fn multipolygon_text(out: &mut String, polygons: &[snap::GridPolygon], decimals: u32) {
+    out.push_str("{\"type\":\"MultiPolygon\",\"coordinates\":[");
+    for (i, rings) in polygons.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        for (k, ring) in rings.iter().enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            out.push('[');
+            for (m, p) in ring.iter().enumerate() {
+                if m > 0 {
                     out.push(',');
                 }
-                first = false;
                 out.push('[');
-                for (k, ring) in rings.iter().enumerate() {
-                    if k > 0 {
-                        out.push(',');
-                    }
-                    out.push('[');
-                    for (m, c) in ring.iter().enumerate() {
-                        if m > 0 {
-                            out.push(',');
-                        }
-                        coord(out, *c, decimals);
-                    }
-                    out.push(']');
-                }
+                grid_number(out, p[0], decimals);
+                out.push(',');
+                grid_number(out, p[1], decimals);
                 out.push(']');
             }
-            out.push_str("]}");
+            out.push(']');
         }
-        Geometry::Polygon(p) => {
-            geometry(
-                out,
-                &Geometry::MultiPolygon(geo::MultiPolygon::new(vec![p.clone()])),
-                t,
-                decimals,
-            )?;
-        }
-        _ => return Err(GeoJsonError::Unsupported),
+        out.push(']');
     }
-    Ok(())
-}
-
-/// Transforms, rounds, drops repeated points and orients the rings of one polygon.
-/// `None` when the exterior collapses at this precision.
-fn polygon_rings<F: Fn(&mut [Coord<f64>]) -> Result<(), CrsError>>(
-    p: &Polygon<f64>,
-    t: &F,
-    decimals: u32,
-) -> Result<Option<Vec<Vec<Coord<f64>>>>, CrsError> {
-    let mut rings = Vec::with_capacity(1 + p.interiors().len());
-    for (k, ring) in std::iter::once(p.exterior())
-        .chain(p.interiors())
-        .enumerate()
-    {
-        let Some(r) = ring_out(ring, t, decimals, k == 0)? else {
-            if k == 0 {
-                return Ok(None);
-            }
-            continue;
-        };
-        rings.push(r);
-    }
-    Ok(Some(rings))
-}
-
-fn ring_out<F: Fn(&mut [Coord<f64>]) -> Result<(), CrsError>>(
-    ring: &LineString<f64>,
-    t: &F,
-    decimals: u32,
-    exterior: bool,
-) -> Result<Option<Vec<Coord<f64>>>, CrsError> {
-    let mut cs: Vec<Coord<f64>> = ring.0.clone();
-    t(&mut cs)?;
-    let mut out: Vec<Coord<f64>> = Vec::with_capacity(cs.len());
-    for c in cs {
-        let c = round(c, decimals);
-        if out.last() != Some(&c) {
-            out.push(c);
-        }
-    }
-    if out.first() != out.last()
-        && let Some(&f) = out.first()
-    {
-        out.push(f);
-    }
-    if out.len() < 4 {
-        return Ok(None);
-    }
-    // Shoelace on the rounded coordinates: positive = counter-clockwise.
-    let twice_area: f64 = out
-        .windows(2)
-        .map(|w| w[0].x * w[1].y - w[1].x * w[0].y)
-        .sum();
-    if twice_area == 0.0 {
-        return Ok(None);
-    }
-    if (twice_area > 0.0) != exterior {
-        out.reverse();
-    }
-    Ok(Some(out))
+    out.push_str("]}");
 }
 
 fn round(c: Coord<f64>, decimals: u32) -> Coord<f64> {
@@ -343,40 +370,44 @@ fn coord(out: &mut String, c: Coord<f64>, decimals: u32) {
 fn number(out: &mut String, x: f64, decimals: u32) {
     let scaled = (x * 10f64.powi(decimals as i32)).round();
     if scaled.abs() < 9.0e15 && decimals <= 9 {
-        let n = scaled as i64;
-        if n == 0 {
-            out.push('0');
-            return;
-        }
-        if n < 0 {
-            out.push('-');
-        }
-        // The digits of |n|, least significant first; a point goes in after `decimals` of
-        // them, and the fraction's trailing zeros are dropped.
-        let mut digits = [0u8; 24];
-        let (mut m, mut len) = (n.unsigned_abs(), 0);
-        while m > 0 || len <= decimals as usize {
-            digits[len] = b'0' + (m % 10) as u8;
-            m /= 10;
-            len += 1;
-        }
-        let point = decimals as usize;
-        let lowest = digits[..point]
-            .iter()
-            .position(|&d| d != b'0')
-            .unwrap_or(point);
-        for k in (point..len).rev() {
-            out.push(digits[k] as char);
-        }
-        if lowest < point {
-            out.push('.');
-            for k in (lowest..point).rev() {
-                out.push(digits[k] as char);
-            }
-        }
+        grid_number(out, scaled as i64, decimals);
         return;
     }
     number_by_format(out, x, decimals);
+}
+
+/// The number `n · 10^-decimals` in decimal, the fraction's trailing zeros dropped.
+fn grid_number(out: &mut String, n: i64, decimals: u32) {
+    if n == 0 {
+        out.push('0');
+        return;
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    // The digits of |n|, least significant first; a point goes in after `decimals` of
+    // them, and the fraction's trailing zeros are dropped.
+    let mut digits = [0u8; 24];
+    let (mut m, mut len) = (n.unsigned_abs(), 0);
+    while m > 0 || len <= decimals as usize {
+        digits[len] = b'0' + (m % 10) as u8;
+        m /= 10;
+        len += 1;
+    }
+    let point = decimals as usize;
+    let lowest = digits[..point]
+        .iter()
+        .position(|&d| d != b'0')
+        .unwrap_or(point);
+    for k in (point..len).rev() {
+        out.push(digits[k] as char);
+    }
+    if lowest < point {
+        out.push('.');
+        for k in (lowest..point).rev() {
+            out.push(digits[k] as char);
+        }
+    }
 }
 
 fn number_by_format(out: &mut String, x: f64, decimals: u32) {
@@ -393,6 +424,7 @@ fn number_by_format(out: &mut String, x: f64, decimals: u32) {
 mod tests {
     use super::*;
     use crate::write::{FieldType, GeomKind, OutFeature};
+    use geo::LineString;
 
     #[test]
     fn integer_formatting_equals_the_formatter_on_rounded_coordinates() {
@@ -426,29 +458,26 @@ mod tests {
     }
 
     #[test]
-    fn rings_follow_the_right_hand_rule() {
-        let tr = Transformer::new(WORK_CRS, WORK_CRS).unwrap();
-        let t = |cs: &mut [Coord<f64>]| tr.convert(cs);
-        // A clockwise square: must come out counter-clockwise as an exterior.
-        let cw = LineString::from(vec![
-            (0.0, 0.0),
-            (0.0, 1.0),
-            (1.0, 1.0),
-            (1.0, 0.0),
-            (0.0, 0.0),
-        ]);
-        let r = ring_out(&cw, &t, 6, true).unwrap().unwrap();
-        let twice: f64 = r
-            .windows(2)
-            .map(|w| w[0].x * w[1].y - w[1].x * w[0].y)
-            .sum();
-        assert!(twice > 0.0);
-        let h = ring_out(&cw, &t, 6, false).unwrap().unwrap();
-        let twice: f64 = h
-            .windows(2)
-            .map(|w| w[0].x * w[1].y - w[1].x * w[0].y)
-            .sum();
-        assert!(twice < 0.0);
+    fn features_have_their_code_or_record_key_as_id() {
+        let l = square_layer(950_000.0);
+        let t = Transformer::new(WORK_CRS, GEOJSON_CRS).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&render(&l, &t, 6).unwrap()).unwrap();
+        assert_eq!(v["features"][7]["id"], "00007");
+        let rejects = crate::write::rejects_layer(
+            &[crate::model::Reject {
+                input: 0,
+                row: 12,
+                record_id: "r".into(),
+                reason: crate::model::RejectReason::GeometryInvalid,
+                detail: String::new(),
+                amount_krw: None,
+                point: None,
+            }],
+            &["projects".into()],
+            &["p.csv".into()],
+        );
+        let v: serde_json::Value = serde_json::from_str(&render(&rejects, &t, 6).unwrap()).unwrap();
+        assert_eq!(v["features"][0]["id"], "projects:12");
     }
 
     #[test]

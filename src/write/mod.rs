@@ -6,6 +6,7 @@ pub mod geopackage;
 pub mod layers;
 pub mod metadata;
 pub mod outputs;
+pub mod snap;
 pub mod text_cache;
 
 use std::collections::BTreeMap;

@@ -11,6 +11,7 @@ use tracing::debug;
 use crate::cache::Cache;
 use crate::error::Error;
 use crate::indicators::levels::LevelSpatial;
+use crate::report::GeoJsonReport;
 use crate::write::{self, GeomKind, OutLayer};
 
 /// Writes `layers` into `dir/smartgap.gpkg` and, those with geometry, into `dir/geojson/`.
@@ -19,7 +20,8 @@ use crate::write::{self, GeomKind, OutLayer};
 /// while `late` computes what only the last layers need (the global statistics) on this
 /// thread; the layers `late` returns are appended to the GeoPackage only, then the GeoJSON
 /// files (formatted in parallel) are written. The stage takes about the GeoPackage's time
-/// instead of the sum. GeoJSON geometry texts are kept in `cache` between runs.
+/// instead of the sum. GeoJSON geometry texts are kept in `cache` between runs. Returns
+/// `late`'s value and what snapping to the GeoJSON grid did to each polygon layer.
 ///
 /// # Errors
 /// Any file that cannot be written, naming it.
@@ -29,7 +31,7 @@ pub fn layers<T>(
     geojson_decimals: u32,
     cache: &Cache,
     late: impl FnOnce() -> (T, Vec<OutLayer>),
-) -> Result<T, Error> {
+) -> Result<(T, Vec<GeoJsonReport>), Error> {
     let gpkg = dir.join("smartgap.gpkg");
     let (gpkg_written, geojson_written, value) = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<Arc<OutLayer>>();
@@ -58,15 +60,17 @@ pub fn layers<T>(
         let geojson = layers
             .iter()
             .filter(|l| l.geom != GeomKind::None)
-            .try_for_each(|l| {
+            .map(|l| {
                 let path = dir.join("geojson").join(format!("{}.geojson", l.name));
-                write::geojson::write(&path, l, geojson_decimals, Some(cache)).map_err(|e| {
-                    Error::Write {
+                write::geojson::write(&path, l, geojson_decimals, Some(cache))
+                    .map(|r| (l.geom == GeomKind::MultiPolygon).then_some(r))
+                    .map_err(|e| Error::Write {
                         path,
                         message: e.to_string(),
-                    }
-                })
-            });
+                    })
+            })
+            .filter_map(Result::transpose)
+            .collect::<Result<Vec<GeoJsonReport>, Error>>();
         debug!(ms = t0.elapsed().as_millis() as u64, "GeoJSON written");
         let gpkg = gpkg_thread
             .join()
@@ -74,8 +78,7 @@ pub fn layers<T>(
         (gpkg, geojson, value)
     });
     gpkg_written?;
-    geojson_written?;
-    Ok(value)
+    Ok((value, geojson_written?))
 }
 
 /// Writes the weights of each level as `dir/weights/<level>.gal`.

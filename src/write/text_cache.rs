@@ -9,8 +9,8 @@
 //! `geojson-<layer>-<key>.bin`; a file is checked against its own sha256 trailer at the end,
 //! and if that fails the layer is written again without it (the caller's job).
 //!
-//! Content: `SGGJSN01`, the 32-byte key (checked again on reading), the text count (u64 LE),
-//! then each text as its length (u32 LE) and UTF-8 bytes.
+//! Content: `SGGJSN02`, the 32-byte key (checked again on reading), the text count (u64 LE),
+//! then each [`Shape`] as its area change (f64 LE), its text's length (u32 LE) and UTF-8 bytes.
 
 use std::path::Path;
 
@@ -22,14 +22,24 @@ use thiserror::Error;
 
 use super::OutLayer;
 
-const MAGIC: &[u8; 8] = b"SGGJSN01";
+const MAGIC: &[u8; 8] = b"SGGJSN02";
+
+/// A feature's geometry member and what snapping it to the grid did to its area.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shape {
+    /// The geometry's GeoJSON text, or `null`.
+    pub text: String,
+    /// The relative change of a polygon's area; 0 for other geometries and none; NaN when the
+    /// polygon collapsed at this precision and is written as `null`.
+    pub area_change: f64,
+}
 
 /// The key of a layer's geometry texts at `decimals`.
 pub fn key(layer: &OutLayer, decimals: u32) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(
         format!(
-            "smartgap geojson geometry {} {} {} {} {decimals} {}\n",
+            "smartgap geojson geometry snapped {} {} {} {} {decimals} {}\n",
             crate::report::VERSION,
             crate::crs::proj_release(),
             crate::crs::WORK_CRS,
@@ -142,13 +152,15 @@ impl Reader {
     ///
     /// # Errors
     /// The file is damaged or holds fewer texts.
-    pub fn take(&mut self, n: usize) -> Result<Vec<String>, TextCacheError> {
+    pub fn take(&mut self, n: usize) -> Result<Vec<Shape>, TextCacheError> {
         if n as u64 > self.left {
             return Err(TextCacheError::FewerTexts);
         }
         self.left -= n as u64;
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
+            let mut change = [0u8; 8];
+            self.r.read(&mut change)?;
             let mut len = [0u8; 4];
             self.r.read(&mut len)?;
             let len = u64::from(u32::from_le_bytes(len));
@@ -158,7 +170,10 @@ impl Reader {
             }
             let mut bytes = vec![0u8; len as usize];
             self.r.read(&mut bytes)?;
-            out.push(String::from_utf8(bytes).map_err(TextCacheError::NotUtf8)?);
+            out.push(Shape {
+                text: String::from_utf8(bytes).map_err(TextCacheError::NotUtf8)?,
+                area_change: f64::from_le_bytes(change),
+            });
         }
         Ok(out)
     }
@@ -194,11 +209,12 @@ impl Writer {
         })
     }
 
-    pub fn add(&mut self, texts: &[String]) -> std::io::Result<()> {
-        for t in texts {
-            let len = u32::try_from(t.len()).map_err(std::io::Error::other)?;
+    pub fn add(&mut self, shapes: &[Shape]) -> std::io::Result<()> {
+        for s in shapes {
+            let len = u32::try_from(s.text.len()).map_err(std::io::Error::other)?;
+            self.w.put(&s.area_change.to_le_bytes())?;
             self.w.put(&len.to_le_bytes())?;
-            self.w.put(t.as_bytes())?;
+            self.w.put(s.text.as_bytes())?;
         }
         Ok(())
     }

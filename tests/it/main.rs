@@ -8,6 +8,7 @@ mod districts;
 mod encodings;
 mod fixtures;
 mod fuzz;
+mod geojson_valid;
 mod gpkg_metadata;
 mod grid;
 mod integrity;

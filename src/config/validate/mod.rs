@@ -217,9 +217,11 @@ impl Validator<'_> {
             && let Some(d) = &o.get_ref().geojson_decimals
         {
             match u32::try_from(*d.get_ref()) {
-                Ok(n) if (5..=9).contains(&n) => geojson_decimals = n,
+                // 8 at most: snap-rounding works on an i32 grid of 2³⁰ units (write::snap),
+                // 10.7° at 8 decimals, wider than any country's region but not at 9.
+                Ok(n) if (5..=8).contains(&n) => geojson_decimals = n,
                 _ => self.push(
-                    Problem::new(span(d), "geojson_decimals must be between 5 and 9")
+                    Problem::new(span(d), "geojson_decimals must be between 5 and 8")
                         .help("6 decimals of a degree is about 0.1 m"),
                 ),
             }
