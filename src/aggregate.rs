@@ -22,6 +22,8 @@ pub struct RegionTotals {
     pub by_program: BTreeMap<String, i128>,
     /// By configured period label (dated records only).
     pub by_period: BTreeMap<String, i128>,
+    /// National-programme money (funding `national_program`) by period label.
+    pub program_by_period: BTreeMap<String, i128>,
 }
 
 impl RegionTotals {
@@ -34,6 +36,9 @@ impl RegionTotals {
         }
         if let Some(p) = period {
             *self.by_period.entry(p.to_string()).or_default() += amount;
+            if r.funding == FundingSource::NationalProgram {
+                *self.program_by_period.entry(p.to_string()).or_default() += amount;
+            }
         }
     }
 }

@@ -212,6 +212,19 @@ pub struct IndicatorSpec {
     pub spatial: SpatialSpec,
     /// Periods of record dates (e.g. 2003–2012 and 2013–2018) with their own amount columns.
     pub periods: Vec<Period>,
+    /// Regions counted as already equipped when the summary asks who won the programme money
+    /// (`program_share_in_incumbents`), besides those in the top tier of fee-funded money.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incumbents: Option<Incumbents>,
+}
+
+/// Regions whose attribute `attribute` (from an `attributes` input) is one of `values`, on the
+/// region itself or on a region above it (a whole 광역시 in the report's top tier makes its
+/// 구 incumbents).
+#[derive(Debug, Clone, Serialize)]
+pub struct Incumbents {
+    pub attribute: String,
+    pub values: Vec<String>,
 }
 
 /// A period of record dates, inclusive years.

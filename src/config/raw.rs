@@ -128,6 +128,14 @@ pub struct RawIndicators {
     pub spatial: Option<S<RawSpatial>>,
     #[serde(default)]
     pub periods: Vec<S<RawPeriod>>,
+    pub incumbents: Option<S<RawIncumbents>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIncumbents {
+    pub attribute: S<String>,
+    pub values: Vec<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

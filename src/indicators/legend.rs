@@ -197,6 +197,7 @@ mod tests {
             target_per_km2: Target::Mean,
             spatial: SpatialSpec::default(),
             periods: Vec::new(),
+            incumbents: None,
         };
         let totals = LevelTotals {
             level: "emd".into(),

@@ -2,15 +2,18 @@
 //! of amount per km² (contiguity weights, LISA and Gi*, global Moran's I) and the inequality
 //! summary and Lorenz curves of every level.
 
+use std::collections::BTreeSet;
+
 use tracing::info;
 
 use crate::aggregate::{Aggregates, LevelTotals};
+use crate::assign::RegionAttributes;
 use crate::cache::{Cache, Entry};
-use crate::config::SpatialSpec;
+use crate::config::{Incumbents, IndicatorSpec, SpatialSpec};
 use crate::indicators::population::Populations;
 use crate::indicators::spatial;
 use crate::indicators::summary::{self, Base, LorenzPoint, RegionValue, SummaryRow};
-use crate::model::{AdminLevel, Boundaries, FundingSource, LevelRegions, RegionGroup};
+use crate::model::{AdminLevel, Boundaries, FundingSource, LevelRegions, RegionCode, RegionGroup};
 
 /// Weights, global Moran and local statistics of one level's amount per km².
 pub struct LevelSpatial {
@@ -108,6 +111,7 @@ pub fn spatial_summary(
                 indicator: indicator.into(),
                 weighting: "none".into(),
                 partition: String::new(),
+                period: String::new(),
                 n_regions: l.regions.len(),
                 value,
                 note: if value.is_none() {
@@ -127,11 +131,14 @@ pub fn spatial_summary(
 /// received no money at all has its inequality withheld ([`summary::withhold`]).
 pub fn summarize(
     b: &Boundaries,
+    incumbents: &[BTreeSet<RegionCode>],
     groups: &[RegionGroup],
     agg: &Aggregates,
     population: &Populations,
-    top_tier_min_krw: f64,
+    spec: &IndicatorSpec,
 ) -> (Vec<SummaryRow>, Vec<LorenzPoint>) {
+    let top_tier_min_krw = spec.tiers.first().map_or(0.0, |t| t.min_krw as f64);
+    let periods: Vec<String> = spec.periods.iter().map(|p| p.label.clone()).collect();
     let mut rows = Vec::new();
     let mut points = Vec::new();
     for (li, (l, totals)) in b.levels.iter().zip(&agg.levels).enumerate() {
@@ -180,6 +187,14 @@ pub fn summarize(
                         .map(|v| *v as f64),
                     fee_krw: by(FundingSource::DevelopmentFee),
                     program_krw: by(FundingSource::NationalProgram),
+                    incumbent: incumbents.get(li).is_some_and(|set| set.contains(&r.code)),
+                    program_by_period: periods
+                        .iter()
+                        .map(|p| {
+                            t.and_then(|t| t.program_by_period.get(p))
+                                .map_or(0.0, |v| *v as f64)
+                        })
+                        .collect(),
                     amount_krw: t.map_or(0.0, |t| t.amount_krw as f64),
                     area_km2: r.area_km2,
                     groups: keys,
@@ -212,8 +227,52 @@ pub fn summarize(
             &values,
             top_tier_min_krw,
         ));
+        let mut competitive = summary::competitive(
+            l.level.as_str(),
+            &values,
+            &periods,
+            top_tier_min_krw,
+            spec.incumbents.as_ref(),
+        );
+        if no_money {
+            summary::withhold(&mut competitive, with_data);
+        }
+        rows.extend(competitive);
     }
     (rows, points)
+}
+
+/// The regions of each level that `spec` names incumbents: those whose configured attribute
+/// (from an `attributes` input) holds one of the values, on the region itself or on a region
+/// above it. Empty sets without `incumbents` in the config.
+pub fn incumbents(
+    b: &Boundaries,
+    attributes: &RegionAttributes,
+    spec: Option<&Incumbents>,
+) -> Vec<BTreeSet<RegionCode>> {
+    let Some(spec) = spec else {
+        return vec![BTreeSet::new(); b.levels.len()];
+    };
+    let marked = |level: AdminLevel, code: &str| {
+        attributes
+            .get(&(level, code.to_string()))
+            .and_then(|cols| cols.get(&spec.attribute))
+            .is_some_and(|v| spec.values.iter().any(|w| w == v.trim()))
+    };
+    b.levels
+        .iter()
+        .map(|l| {
+            l.regions
+                .iter()
+                .filter(|r| {
+                    b.lineage(l.level, &r.code)
+                        .iter()
+                        .any(|(lv, c)| marked(*lv, c))
+                })
+                .map(|r| r.code.clone())
+                .collect()
+        })
+        .collect()
 }
 
 /// Contiguity weights of a level, from `cache` when the boundaries (`boundaries_sha256`) and

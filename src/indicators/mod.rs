@@ -334,6 +334,7 @@ mod tests {
             target_per_km2: Target::Mean,
             spatial: crate::config::SpatialSpec::default(),
             periods: Vec::new(),
+            incumbents: None,
         }
     }
 

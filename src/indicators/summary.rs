@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::inequality as ineq;
+use crate::config::Incumbents;
 
 /// One region's inputs to the summary.
 #[derive(Debug, Clone)]
@@ -15,6 +16,10 @@ pub struct RegionValue {
     pub fee_krw: f64,
     /// Money of national (mostly competitive) programmes.
     pub program_krw: f64,
+    /// The same by configured period, in the order of the periods (dated records only).
+    pub program_by_period: Vec<f64>,
+    /// Named an incumbent by the config's `[indicators] incumbents` (the report's top tier).
+    pub incumbent: bool,
     pub area_km2: f64,
     /// Group keys of the partitions used for decomposition, in the order of `partitions`.
     pub groups: Vec<String>,
@@ -30,6 +35,9 @@ pub struct SummaryRow {
     pub weighting: String,
     /// The partition of a decomposition (`sido`, `region_group`), empty for national figures.
     pub partition: String,
+    /// The period of record dates the row is about (a configured period's label), empty for
+    /// figures over every record.
+    pub period: String,
     pub n_regions: usize,
     /// `None` when the indicator is undefined for the data (see `note`).
     pub value: Option<f64>,
@@ -80,6 +88,7 @@ pub fn rich_get_richer(
         indicator: indicator.into(),
         weighting: "none".into(),
         partition: String::new(),
+        period: String::new(),
         n_regions: regions.len(),
         value,
         note,
@@ -114,6 +123,139 @@ pub fn rich_get_richer(
             },
         ),
     ]
+}
+
+/// Whether a region belongs to a group of [`competitive`].
+type Holds<'a> = dyn Fn(&RegionValue) -> bool + 'a;
+
+/// The report's question by period: how much of the national (competitive) programme money
+/// went to regions that already had fee-funded new-town infrastructure, and how unequal that
+/// money is per km² and per person. For each configured period (`periods`, labels in the
+/// order of [`RegionValue::program_by_period`]) and over every record (period empty):
+///
+/// - `program_share_in_top_fee_tier`: the share won by regions whose fee-funded money reaches
+///   the top tier (`top_tier_min_krw`, the report's 50억 이상);
+/// - `program_share_in_fee_regions`: the share won by regions with any fee-funded money (the
+///   new towns);
+/// - `program_share_in_incumbents`: the share won by regions in the top fee tier or named by
+///   `incumbents` (e.g. the report's own Figure 1 tier of 50억 이상, which places the 2003–2018
+///   investment of 69 governments that the records themselves cannot);
+/// - `gini` of programme money per km² (variable `program_per_km2_krw`) and, with a
+///   population, per person (`program_per_capita_krw`), every region counted once.
+///
+/// Incumbency is judged on fee-funded money over all dates (the report's 2003–2018 new
+/// towns). Each note gives the counts behind the figure; a figure without programme money in
+/// the period is null and says so.
+pub fn competitive(
+    level: &str,
+    regions: &[RegionValue],
+    periods: &[String],
+    top_tier_min_krw: f64,
+    incumbents: Option<&Incumbents>,
+) -> Vec<SummaryRow> {
+    let in_top = |r: &RegionValue| r.fee_krw > 0.0 && r.fee_krw >= top_tier_min_krw;
+    let with_fee = |r: &RegionValue| r.fee_krw > 0.0;
+    let incumbent = |r: &RegionValue| r.incumbent || in_top(r);
+    let incumbent_rule = match incumbents {
+        Some(i) => format!(
+            "in the top fee tier or with {} = {}",
+            i.attribute,
+            i.values.join("/")
+        ),
+        None => "in the top fee tier".to_string(),
+    };
+    let groups: [(&str, &Holds<'_>, String); 3] = [
+        (
+            "program_share_in_top_fee_tier",
+            &in_top,
+            "in the top fee tier".into(),
+        ),
+        (
+            "program_share_in_fee_regions",
+            &with_fee,
+            "with fee-funded money".into(),
+        ),
+        ("program_share_in_incumbents", &incumbent, incumbent_rule),
+    ];
+    let mut rows = Vec::new();
+    let all = std::iter::once((String::new(), None));
+    for (period, k) in all.chain(
+        periods
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (p.clone(), Some(k))),
+    ) {
+        let program = |r: &RegionValue| match k {
+            None => r.program_krw,
+            Some(k) => r.program_by_period.get(k).copied().unwrap_or(0.0),
+        };
+        let total: f64 = regions.iter().map(program).sum();
+        let n_program = regions.iter().filter(|r| program(r) > 0.0).count();
+        let row = |variable: &str, indicator: &str, value: Option<f64>, note: String| SummaryRow {
+            level: level.into(),
+            variable: variable.into(),
+            indicator: indicator.into(),
+            weighting: "none".into(),
+            partition: String::new(),
+            period: period.clone(),
+            n_regions: regions.len(),
+            value,
+            note,
+        };
+        for (indicator, holds, what) in &groups {
+            let n_in = regions.iter().filter(|r| holds(r)).count();
+            let won: f64 = regions.iter().filter(|r| holds(r)).map(program).sum();
+            let winners = regions
+                .iter()
+                .filter(|r| holds(r) && program(r) > 0.0)
+                .count();
+            let note = format!(
+                "{won:.0} of {total:.0} KRW; {winners} of the {n_in} region(s) {what} won programme money, of {n_program} region(s) that did"
+            );
+            let indicator: &str = indicator;
+            rows.push(if total > 0.0 {
+                row("program_krw", indicator, Some(won / total), note)
+            } else {
+                row(
+                    "program_krw",
+                    indicator,
+                    None,
+                    "undefined: no programme money".into(),
+                )
+            });
+        }
+        let bases = [
+            ("program_per_km2_krw", Base::Area),
+            ("program_per_capita_krw", Base::Population),
+        ];
+        for (variable, base) in bases {
+            let kept: Vec<&RegionValue> = regions.iter().filter(|r| base.of(r) > 0.0).collect();
+            if base == Base::Population && kept.is_empty() {
+                continue;
+            }
+            let y: Vec<f64> = kept.iter().map(|r| program(r) / base.of(r)).collect();
+            let ones = vec![1.0; y.len()];
+            let left_out = regions.len() - kept.len();
+            let mut note = format!(
+                "{n_program} of {} region(s) with programme money",
+                kept.len()
+            );
+            if left_out > 0 {
+                note.push_str(&format!(
+                    "; {left_out} without {} left out",
+                    base.weighting()
+                ));
+            }
+            let value = ineq::gini_weighted(&y, &ones);
+            if value.is_none() {
+                note = format!("undefined: no programme money; {note}");
+            }
+            let mut r = row(variable, "gini", value, note);
+            r.n_regions = kept.len();
+            rows.push(r);
+        }
+    }
+    rows
 }
 
 /// The note of inequality indicators withheld because no record reaches the level.
@@ -152,6 +294,7 @@ pub fn described(
         indicator: indicator.into(),
         weighting: "none".into(),
         partition: String::new(),
+        period: String::new(),
         n_regions,
         value,
         note,
@@ -257,6 +400,7 @@ pub fn summarize(
                 indicator: indicator.into(),
                 weighting: weighting.into(),
                 partition: partition.into(),
+                period: String::new(),
                 n_regions: y.len(),
                 value,
                 note,
@@ -339,6 +483,7 @@ pub fn summarize(
         indicator: format!("hoover_vs_{}", base.weighting()),
         weighting: "none".into(),
         partition: String::new(),
+        period: String::new(),
         n_regions: y.len(),
         value: ineq::hoover(&amounts, &area),
         note: base_note,
@@ -355,6 +500,8 @@ mod tests {
             amount_krw: amount,
             fee_krw: 0.0,
             program_krw: 0.0,
+            program_by_period: Vec::new(),
+            incumbent: false,
             area_km2: area,
             population: None,
             groups: vec![g.into()],
@@ -385,6 +532,64 @@ mod tests {
         // Hoover: all money in one of four equal areas → 3/4 must move.
         assert!((get("hoover_vs_area", "none").unwrap() - 0.75).abs() < 1e-12);
         assert_eq!(lorenz.len(), 2 * 5);
+    }
+
+    #[test]
+    fn competitive_money_is_split_by_incumbency_and_period() {
+        // A: 60억 fee-funded (top tier), 10 of programme money in the first period; B: named
+        // incumbent by attribute, 30 in the second; C: 60 in the second; D: nothing.
+        let region = |fee: f64, incumbent: bool, by_period: [f64; 2]| RegionValue {
+            program_krw: by_period.iter().sum(),
+            program_by_period: by_period.to_vec(),
+            fee_krw: fee,
+            incumbent,
+            population: Some(10.0),
+            ..r(0.0, 1.0, "a")
+        };
+        let regions = vec![
+            region(6e9, false, [10.0, 0.0]),
+            region(0.0, true, [0.0, 30.0]),
+            region(0.0, false, [0.0, 60.0]),
+            region(0.0, false, [0.0, 0.0]),
+        ];
+        let inc = Incumbents {
+            attribute: "report_tier".into(),
+            values: vec!["1".into()],
+        };
+        let periods = ["p1".to_string(), "p2".to_string()];
+        let rows = competitive("sigungu", &regions, &periods, 5e9, Some(&inc));
+        let get = |ind: &str, var: &str, period: &str| {
+            rows.iter()
+                .find(|x| x.indicator == ind && x.variable == var && x.period == period)
+                .unwrap_or_else(|| panic!("{ind} {var} {period}"))
+        };
+        let share = |ind: &str, period: &str| get(ind, "program_krw", period).value;
+        assert_eq!(share("program_share_in_top_fee_tier", ""), Some(0.1));
+        assert_eq!(share("program_share_in_fee_regions", ""), Some(0.1));
+        assert_eq!(share("program_share_in_incumbents", ""), Some(0.4));
+        assert_eq!(share("program_share_in_incumbents", "p1"), Some(1.0));
+        assert_eq!(
+            share("program_share_in_incumbents", "p2"),
+            Some(30.0 / 90.0)
+        );
+        assert_eq!(share("program_share_in_top_fee_tier", "p2"), Some(0.0));
+        assert_eq!(
+            get("program_share_in_incumbents", "program_krw", "").note,
+            "40 of 100 KRW; 2 of the 2 region(s) in the top fee tier or with report_tier = 1 won programme money, of 3 region(s) that did"
+        );
+        // Gini per km² over every record, areas 1: Σ|yi − yj| over ordered pairs 400, n 4,
+        // mean 25: 400 / (2 · 16 · 25) = 0.5. Per person (10 each) the same.
+        let gini = |var: &str, period: &str| get("gini", var, period).value.unwrap();
+        assert!((gini("program_per_km2_krw", "") - 0.5).abs() < 1e-12);
+        assert!((gini("program_per_capita_krw", "") - 0.5).abs() < 1e-12);
+        // First period: one region holds everything: (n − 1) / n.
+        assert!((gini("program_per_km2_krw", "p1") - 0.75).abs() < 1e-12);
+        // No programme money at all: null with the reason.
+        let none = competitive("emd", &regions[3..], &periods, 5e9, None);
+        assert!(
+            none.iter()
+                .all(|r| r.value.is_none() && r.note.starts_with("undefined"))
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What the stages hand to one another, and the clock that times them.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::indicators::levels::{self, LevelSpatial};
 use crate::indicators::population::Populations;
 use crate::locate::Locator;
-use crate::model::{Boundaries, Investment, RegionGroup, Reject};
+use crate::model::{Boundaries, Investment, RegionCode, RegionGroup, Reject};
 use crate::progress::{checkpoint, peak_rss_mib, per_second};
 use crate::read::{self, InputFile};
 use crate::report::{self, Facts, GeoJsonReport, RunReport, Totals};
@@ -72,6 +72,8 @@ pub struct Indicators {
     pub assignments: Option<OutLayer>,
     pub spatial: Vec<LevelSpatial>,
     pub population: Populations,
+    /// Per level, the regions `[indicators] incumbents` names (for the summary).
+    pub incumbents: Vec<BTreeSet<RegionCode>>,
     pub cache: Cache,
 }
 
@@ -256,6 +258,11 @@ impl Run<'_> {
             assignments: Some(self.assignments_layer(inputs, assigned)),
             spatial,
             population,
+            incumbents: levels::incumbents(
+                b,
+                &assigned.attributes,
+                p.indicators.incumbents.as_ref(),
+            ),
             cache,
         })
     }
@@ -276,6 +283,7 @@ impl Run<'_> {
             assignments,
             spatial,
             population,
+            incumbents,
             cache,
         } = ind;
         let assignments = assignments
@@ -286,9 +294,14 @@ impl Run<'_> {
                 for sp in spatial.iter_mut() {
                     sp.moran(&p.indicators.spatial);
                 }
-                let top_tier = p.indicators.tiers.first().map_or(0.0, |t| t.min_krw as f64);
-                let (mut summary, lorenz) =
-                    levels::summarize(b, self.groups, &agg.aggregates, population, top_tier);
+                let (mut summary, lorenz) = levels::summarize(
+                    b,
+                    incumbents,
+                    self.groups,
+                    &agg.aggregates,
+                    population,
+                    &p.indicators,
+                );
                 summary.extend(levels::spatial_summary(b, spatial, &p.indicators.spatial));
                 let late = vec![
                     write::summary_layer(&summary),

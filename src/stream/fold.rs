@@ -38,6 +38,8 @@ pub(super) struct Acc {
     pub(super) funding: [(i128, u64); 4],
     pub(super) program: Vec<(i128, u64)>,
     pub(super) period: Vec<(i128, u64)>,
+    /// (amount, count) of national-programme money by period.
+    pub(super) program_period: Vec<(i128, u64)>,
 }
 
 impl Fold {
@@ -145,6 +147,11 @@ impl Fold {
             }
             if chunk.period[i] != NO_PERIOD {
                 add_at(&mut acc.period, usize::from(chunk.period[i]), a);
+                if FundingSource::ALL.get(usize::from(chunk.funding[i]))
+                    == Some(&FundingSource::NationalProgram)
+                {
+                    add_at(&mut acc.program_period, usize::from(chunk.period[i]), a);
+                }
             }
             out.assigned_count += 1;
             out.assigned_krw += a;
@@ -197,6 +204,11 @@ impl Fold {
                 for (p, (a, n)) in periods.iter().zip(acc.period) {
                     if n > 0 {
                         t.by_period.insert(p.label.clone(), a);
+                    }
+                }
+                for (p, (a, n)) in periods.iter().zip(acc.program_period) {
+                    if n > 0 {
+                        t.program_by_period.insert(p.label.clone(), a);
                     }
                 }
                 out.push((*level, ri, t));

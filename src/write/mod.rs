@@ -415,15 +415,22 @@ pub fn summary_layer(rows: &[crate::indicators::summary::SummaryRow]) -> OutLaye
     OutLayer {
         name: "summary".into(),
         geom: GeomKind::None,
-        fields: ["level", "variable", "indicator", "weighting", "partition"]
-            .iter()
-            .map(|n| (n.to_string(), FieldType::Text))
-            .chain([
-                ("n_regions".to_string(), FieldType::Int64),
-                ("value".to_string(), FieldType::Real),
-                ("note".to_string(), FieldType::Text),
-            ])
-            .collect(),
+        fields: [
+            "level",
+            "variable",
+            "indicator",
+            "weighting",
+            "partition",
+            "period",
+        ]
+        .iter()
+        .map(|n| (n.to_string(), FieldType::Text))
+        .chain([
+            ("n_regions".to_string(), FieldType::Int64),
+            ("value".to_string(), FieldType::Real),
+            ("note".to_string(), FieldType::Text),
+        ])
+        .collect(),
         features: rows
             .iter()
             .map(|r| OutFeature {
@@ -434,6 +441,7 @@ pub fn summary_layer(rows: &[crate::indicators::summary::SummaryRow]) -> OutLaye
                     t(&r.indicator),
                     t(&r.weighting),
                     t(&r.partition),
+                    t(&r.period),
                     Value::Int(r.n_regions as i64),
                     r.value.map_or(Value::Null, Value::Real),
                     t(&r.note),

@@ -678,3 +678,85 @@ fn national_run_books_every_award_once_where_it_was_won() {
         projects.len() + listed.len() + awards.len() + unpriced.len()
     );
 }
+
+/// Issue #21, item 4: the summary's share of programme money won by incumbents, per period,
+/// recomputed here from the published 시군구 and 시도 layers: a 시군구 is an incumbent when it or
+/// its 시도 carries the report's Figure 1 top tier (`report_tier` = 1) or its fee-funded money
+/// reaches 50억. The per-period programme money is the layer's `amount_national_program_krw`
+/// for every record, and for a period the awards' own rows (`awards.csv`, the only programme
+/// records dated in 2019–2026 besides the report's) are summed by year.
+#[test]
+fn summary_answers_who_won_the_competitive_money_by_period() {
+    let (out, _) = crate::fixtures::run_repo_pipeline("pipelines/national.toml");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap())
+            .unwrap();
+    let sido = geojson(out.path(), "sido");
+    let sigungu = geojson(out.path(), "sigungu");
+    let tier1 = |p: &serde_json::Value| p["report_tier"].as_str() == Some("1");
+    let mut total = 0i64;
+    let mut won = 0i64;
+    for f in sigungu["features"].as_array().unwrap() {
+        let p = &f["properties"];
+        let program = p["amount_national_program_krw"].as_i64().unwrap();
+        let parent = props(&sido, p["parent_code"].as_str().unwrap());
+        let incumbent = tier1(p)
+            || tier1(parent)
+            || p["amount_development_fee_krw"].as_i64().unwrap() >= 5_000_000_000;
+        total += program;
+        if incumbent {
+            won += program;
+        }
+    }
+    let row = |indicator: &str, variable: &str, period: &str| {
+        summary
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| {
+                r["level"] == "sigungu"
+                    && r["indicator"] == indicator
+                    && r["variable"] == variable
+                    && r["period"] == period
+            })
+            .unwrap_or_else(|| panic!("no row {indicator} {variable} {period}"))
+            .clone()
+    };
+    let all = row("program_share_in_incumbents", "program_krw", "");
+    assert!(total > 0);
+    assert!(
+        (all["value"].as_f64().unwrap() - won as f64 / total as f64).abs() < 1e-12,
+        "{all}"
+    );
+    assert!(
+        all["note"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{won} of {total} KRW")),
+        "{all}"
+    );
+    // Every period has its share and both Gini figures, and the period totals add up to the
+    // programme money of dated records.
+    let mut period_total = 0i64;
+    for period in ["2003-2012", "2013-2018", "2019-2026"] {
+        let r = row("program_share_in_incumbents", "program_krw", period);
+        let v = r["value"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{r}");
+        let note = r["note"].as_str().unwrap();
+        let of: i64 = note
+            .split(" of ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        period_total += of;
+        for variable in ["program_per_km2_krw", "program_per_capita_krw"] {
+            let g = row("gini", variable, period)["value"].as_f64().unwrap();
+            assert!(g > 0.0 && g < 1.0, "{variable} {period}: {g}");
+        }
+    }
+    assert!(period_total <= total && period_total > 0);
+}

@@ -1,8 +1,12 @@
 //! `[indicators]`: the investment tiers, the number of map classes, the target per km², the
 //! spatial statistics' settings and the reporting periods.
 
-use crate::config::raw::{RawIndicators, RawPeriod, RawSpatial, RawTarget, RawTier, S};
-use crate::config::{Contiguity, IndicatorSpec, Period, Problem, SpatialSpec, Target, Tier};
+use crate::config::raw::{
+    RawIncumbents, RawIndicators, RawPeriod, RawSpatial, RawTarget, RawTier, S,
+};
+use crate::config::{
+    Contiguity, Incumbents, IndicatorSpec, Period, Problem, SpatialSpec, Target, Tier,
+};
 
 use super::{Validator, span};
 
@@ -33,9 +37,11 @@ impl Validator<'_> {
         let mut target_per_km2 = Target::Mean;
         let mut spatial = SpatialSpec::default();
         let mut periods = Vec::new();
+        let mut incumbents = None;
         if let Some(ind) = raw {
             let ind = ind.into_inner();
             periods = self.periods(&ind.periods);
+            incumbents = ind.incumbents.as_ref().and_then(|i| self.incumbents(i));
             if let Some(sp) = &ind.spatial {
                 spatial = self.spatial(sp.get_ref());
             }
@@ -59,7 +65,37 @@ impl Validator<'_> {
             target_per_km2,
             spatial,
             periods,
+            incumbents,
         }
+    }
+
+    /// `incumbents = { attribute = "...", values = [...] }`: a column name and at least one value.
+    fn incumbents(&mut self, raw: &S<RawIncumbents>) -> Option<Incumbents> {
+        let r = raw.get_ref();
+        let attribute = r.attribute.get_ref().trim().to_string();
+        if attribute.is_empty() {
+            self.push(
+                Problem::new(span(&r.attribute), "incumbents.attribute is empty")
+                    .help("the output column of an `attributes` input, e.g. \"report_tier\""),
+            );
+            return None;
+        }
+        let values: Vec<String> = r
+            .values
+            .iter()
+            .map(|v| v.get_ref().trim().to_string())
+            .collect();
+        if values.is_empty() || values.iter().any(String::is_empty) {
+            self.push(
+                Problem::new(
+                    span(raw),
+                    "incumbents.values must list at least one non-empty value",
+                )
+                .help("values = [\"1\"]"),
+            );
+            return None;
+        }
+        Some(Incumbents { attribute, values })
     }
 
     /// `periods`: each from a year to a later one, each with its own column name.
