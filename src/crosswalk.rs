@@ -76,15 +76,23 @@ impl Crosswalk {
         self.by_old.is_empty()
     }
 
-    /// Old codes whose recorded full name (e.g. `경상남도 마산시`) matches `name_key` once
-    /// whitespace is removed, for names that no longer exist in the boundaries.
+    /// Codes whose recorded full name (e.g. `경상남도 마산시`, or `경기도 여주시` for a name newer
+    /// than the boundaries) matches, for names not in the boundaries: the old code of a change
+    /// whose old name matches, and the new code of one whose new name does (mapped back to the
+    /// boundaries' unit by [`Crosswalk::map`] when the change is one-to-one).
     pub fn codes_named(&self, matches: impl Fn(&str) -> bool) -> Vec<String> {
-        let mut out: Vec<String> = self
+        let old = self
             .by_old
             .iter()
             .filter(|(_, cs)| cs.iter().any(|c| matches(&c.old_name)))
-            .map(|(code, _)| code.clone())
-            .collect();
+            .map(|(code, _)| code.clone());
+        let new = self
+            .by_new
+            .iter()
+            .filter(|(_, cs)| cs.iter().any(|c| matches(&c.new_name)))
+            .map(|(code, _)| code.clone());
+        let mut out: Vec<String> = old.chain(new).collect();
+        out.sort();
         out.dedup();
         out
     }
@@ -362,6 +370,39 @@ mod tests {
         assert_eq!(g.targets[0].code, "42110");
         let e = cw().map("99999", None, &exists, &area).unwrap_err();
         assert_eq!(e.0, RejectReason::CrosswalkUnmapped);
+    }
+
+    #[test]
+    fn names_old_and_newer_than_the_boundaries_are_found() {
+        let named = |date, kind, old: (&str, &str), new: (&str, &str)| Change {
+            old_name: old.1.into(),
+            new_name: new.1.into(),
+            ..change(date, kind, old.0, new.0)
+        };
+        let cw = Crosswalk::new(vec![
+            named(
+                "2013-09-23",
+                "upgrade",
+                ("41730", "경기도 여주군"),
+                ("41670", "경기도 여주시"),
+            ),
+            named(
+                "2010-07-01",
+                "merge",
+                ("48160", "경상남도 마산시"),
+                ("48120", "경상남도 창원시"),
+            ),
+        ]);
+        let is = |want: &'static str| move |n: &str| n == want;
+        assert_eq!(cw.codes_named(is("경기도 여주시")), vec!["41670"]);
+        assert_eq!(cw.codes_named(is("경상남도 마산시")), vec!["48160"]);
+        // The newer name maps back, one to one, to the boundaries' unit.
+        let exists = |c: &str| c == "41730";
+        let m = cw
+            .map("41670", parse_date("2020"), &exists, &|_| Some(1.0))
+            .unwrap();
+        assert_eq!(m.targets[0].code, "41730");
+        assert!(m.rule.contains("upgrade 2013-09-23"), "{}", m.rule);
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub(super) fn old_name(
     });
     match codes.as_slice() {
         [code] => resolve_code(b, cw, code, date)
-            .map(|(res, rule)| (res, format!("old name {sigungu} = {code}: {rule}"))),
+            .map(|(res, rule)| (res, format!("name {sigungu} = {code}: {rule}"))),
         [] => Err((RejectReason::NameNotFound, String::new())),
         many => Err((
             RejectReason::NameAmbiguous,

@@ -151,7 +151,7 @@ fn sido_short(sido: &str) -> String {
 
 /// Governments announced under a name that is not a form of their `sido` / `sigungu`, as listed
 /// in data/README.md ("Name normalisations"): (announced, sido, sigungu).
-const DOCUMENTED_NAMES: [(&str, &str, &str); 6] = [
+const DOCUMENTED_NAMES: [(&str, &str, &str); 5] = [
     // 인천경제자유구역청 is an agency of 인천광역시; IFEZ spans 연수구, 중구 and 서구.
     ("인천경제자유구역청", "인천광역시", ""),
     ("인천경제자유구역(IFEZ)", "인천광역시", ""),
@@ -159,8 +159,6 @@ const DOCUMENTED_NAMES: [(&str, &str, &str); 6] = [
     // A joint award of two 시군, held at their 시도.
     ("공주·부여", "충청남도", ""),
     ("공주시·부여군", "충청남도", ""),
-    // 여주군 became 여주시 on 2013-09-23; the bundled boundaries still call it 여주군 (41730).
-    ("여주시", "경기도", "여주군"),
 ];
 
 /// Whether `announced` names the government of `sido` / `sigungu`: its name, the name without
