@@ -8,6 +8,10 @@ need_apt=()
 for pkg in libgdal-dev libproj-dev gdal-bin proj-bin pkg-config clang python3-gdal; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
+# chromium and fonts-nanum: make test opens report.html in headless Chromium (Korean text).
+for pkg in chromium fonts-nanum; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
   SUDO=""

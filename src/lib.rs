@@ -20,7 +20,7 @@
 //!   inputs read, located and folded in one pass;
 //! - [`indicators`]: per-region indicators, inequality, spatial statistics;
 //! - [`report`]: the run manifest; [`write`](mod@write): output layers, GeoPackage and GeoJSON;
-//!   [`publish`]: lock, staging, atomic swap;
+//!   [`html`]: `report.html` and its maps; [`publish`]: lock, staging, atomic swap;
 //! - [`pipeline`]: the stages in order.
 
 #![forbid(unsafe_code)]
@@ -33,6 +33,7 @@ pub mod crosswalk;
 pub mod crs;
 pub mod error;
 pub mod gdal_log;
+pub mod html;
 pub mod indicators;
 pub mod locate;
 pub mod model;

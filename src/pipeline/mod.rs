@@ -5,7 +5,7 @@
 
 mod stages;
 
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::{self, Pipeline};
 use crate::error::Error;
@@ -128,7 +128,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     clock.lap("indicators");
 
     let staging = publish::stage(&p.output_dir)?;
-    let geojson = run.write(&staging.dir, &agg, &mut indicators)?;
+    let written = run.write(&staging.dir, &agg, &mut indicators)?;
     clock.lap("write");
 
     // The inputs hashed (a memo for the report, which takes the fingerprint again, made of the
@@ -141,11 +141,25 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         &inputs,
         &assigned,
         &agg,
-        geojson,
+        written.geojson.clone(),
         clock.timings(),
     )?;
     write::outputs::json(&staging.dir.join("run.json"), &report)?;
     write::metadata::annotate(&staging.dir.join("smartgap.gpkg"), &report)?;
+    let t0 = std::time::Instant::now();
+    crate::html::write(
+        &staging.dir,
+        Some(&p.output_dir.join("current")),
+        &crate::html::Facts {
+            report: &report,
+            layers: &indicators.layers,
+            summary: &written.summary,
+            lorenz: &written.lorenz,
+            records: &written.records,
+            rules: &written.rules,
+        },
+    )?;
+    debug!(ms = t0.elapsed().as_millis() as u64, "report.html written");
     checkpoint("report");
 
     for (reason, s) in &report.rejects_by_reason {

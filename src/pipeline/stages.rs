@@ -1,6 +1,6 @@
 //! What the stages hand to one another, and the clock that times them.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,6 +15,7 @@ use crate::crosswalk::Crosswalk;
 use crate::error::Error;
 use crate::indicators::levels::{self, LevelSpatial};
 use crate::indicators::population::Populations;
+use crate::indicators::summary::{LorenzPoint, SummaryRow};
 use crate::locate::Locator;
 use crate::model::{Boundaries, Investment, RegionCode, RegionGroup, Reject};
 use crate::progress::{checkpoint, peak_rss_mib, per_second};
@@ -270,13 +271,13 @@ impl Run<'_> {
     /// Writes the outputs into the staging folder `dir`. The global statistics that only the last
     /// layers need (Moran's I, inequality, Lorenz curves) are computed while the GeoPackage
     /// writes the region layers.
-    /// Returns what snapping to the GeoJSON grid did to each polygon layer.
+    /// Returns what the manifest and the HTML report need of it.
     pub fn write(
         &self,
         dir: &Path,
         agg: &Aggregated,
         ind: &mut Indicators,
-    ) -> Result<Vec<GeoJsonReport>, Error> {
+    ) -> Result<Written, Error> {
         let (p, b) = (self.p, self.boundaries);
         let Indicators {
             layers,
@@ -289,6 +290,7 @@ impl Run<'_> {
         let assignments = assignments
             .take()
             .ok_or_else(|| Error::Invariant("the write stage ran twice".into()))?;
+        let (records, rules) = records_and_rules(&assignments);
         let (summary, geojson) =
             write::outputs::layers(dir, layers, p.output.geojson_decimals, cache, || {
                 for sp in spatial.iter_mut() {
@@ -308,11 +310,18 @@ impl Run<'_> {
                     assignments,
                     write::lorenz_layer(&lorenz),
                 ];
-                (summary, late)
+                ((summary, lorenz), late)
             })?;
+        let (summary, lorenz) = summary;
         write::outputs::weights(dir, spatial)?;
         write::outputs::json(&dir.join("summary.json"), &summary)?;
-        Ok(geojson)
+        Ok(Written {
+            geojson,
+            summary,
+            lorenz,
+            records,
+            rules,
+        })
     }
 
     /// The run's manifest. Each input's checksum is that of the bytes read (`read::watch`);
@@ -353,6 +362,39 @@ impl Run<'_> {
             timings_ms,
         })
     }
+}
+
+/// What the write stage hands on to the manifest and the HTML report.
+pub struct Written {
+    pub geojson: Vec<GeoJsonReport>,
+    pub summary: Vec<SummaryRow>,
+    pub lorenz: Vec<LorenzPoint>,
+    /// The records assigned, as `input:record_id`.
+    pub records: BTreeSet<String>,
+    /// The crosswalk rules applied (rules with `→` or `←`) and their number of records.
+    pub rules: BTreeMap<String, u64>,
+}
+
+/// The assigned records and the crosswalk rules of the `assignments` table.
+fn records_and_rules(assignments: &OutLayer) -> (BTreeSet<String>, BTreeMap<String, u64>) {
+    let col = |name: &str| assignments.fields.iter().position(|(n, _)| n == name);
+    let text = |f: &write::OutFeature, i: Option<usize>| match i.and_then(|i| f.values.get(i)) {
+        Some(write::Value::Text(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let (input, id, rule) = (col("input"), col("record_id"), col("rule"));
+    let mut records = BTreeSet::new();
+    let mut rules = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for f in &assignments.features {
+        let key = format!("{}:{}", text(f, input), text(f, id));
+        let r = text(f, rule);
+        if (r.contains('→') || r.contains('←')) && seen.insert((key.clone(), r.clone())) {
+            *rules.entry(r).or_default() += 1;
+        }
+        records.insert(key);
+    }
+    (records, rules)
 }
 
 /// Wall time per stage, for the manifest and the log; each lap is also a [`checkpoint`].

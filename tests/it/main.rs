@@ -17,5 +17,6 @@ mod messy;
 mod national;
 mod nightly;
 mod overlay;
+mod report_html;
 mod stream;
 mod xlsx;

@@ -1,0 +1,994 @@
+//! `report.html`: what a planner reads, made from the run's own numbers.
+//!
+//! One self-contained Korean page beside the layers (no script, style sheet, font or image
+//! loaded from anywhere; the maps are inline SVG): headline figures, a choropleth of every
+//! level with the published classes, the report's Figure 1 beside the data's tiers, Lorenz
+//! curves and inequality with a sentence each, LISA clusters, rankings, the programme money
+//! by incumbency, rejects with examples, the crosswalk rules applied, the changes since the
+//! previous published run (from its `state.json`) and the provenance. Each map is also written
+//! as `maps/<name>.svg` for slides. Deterministic: the same inputs give the same bytes but for
+//! the run id and the previous run it names.
+
+mod svg;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::indicators::summary::{LorenzPoint, SummaryRow};
+use crate::report::RunReport;
+use crate::write::{GeomKind, OutFeature, OutLayer, Value};
+
+/// Everything the page is made from.
+pub struct Facts<'a> {
+    pub report: &'a RunReport,
+    /// The region layers, the rejects and the legend, as written.
+    pub layers: &'a [Arc<OutLayer>],
+    pub summary: &'a [SummaryRow],
+    pub lorenz: &'a [LorenzPoint],
+    /// The records assigned, as `input:record_id`, and the crosswalk rules applied with their
+    /// number of records.
+    pub records: &'a BTreeSet<String>,
+    pub rules: &'a BTreeMap<String, u64>,
+}
+
+/// What the next night compares itself with (`state.json`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct State {
+    pub run_id: String,
+    pub input_records: u64,
+    pub assigned_krw: i128,
+    pub rejected_records: u64,
+    pub rejected_krw: i128,
+    /// Per level, each region's tier label and per-km² class label.
+    pub regions: BTreeMap<String, BTreeMap<String, (String, String)>>,
+    pub records: BTreeSet<String>,
+}
+
+/// Writes `report.html`, `maps/*.svg` and `state.json` into `dir`; `previous` is the published
+/// run's folder, if any.
+///
+/// # Errors
+/// A file cannot be written.
+pub fn write(dir: &Path, previous: Option<&Path>, f: &Facts<'_>) -> Result<(), Error> {
+    let state = state(f);
+    let before: Option<State> = previous
+        .and_then(|p| std::fs::read(p.join("state.json")).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let maps_dir = dir.join("maps");
+    std::fs::create_dir_all(&maps_dir).map_err(|e| Error::write_io(&maps_dir, &e))?;
+    let mut page = Page::default();
+    page.headline(f);
+    let maps = page.maps(f);
+    for (name, svg) in &maps {
+        let path = maps_dir.join(format!("{name}.svg"));
+        std::fs::write(&path, svg).map_err(|e| Error::write_io(&path, &e))?;
+    }
+    page.inequality(f);
+    page.rankings(f);
+    page.competitive(f);
+    page.rejects(f);
+    page.changes(&state, before.as_ref());
+    page.provenance(f);
+    let html = page.finish(f);
+    let path = dir.join("report.html");
+    std::fs::write(&path, html).map_err(|e| Error::write_io(&path, &e))?;
+    let path = dir.join("state.json");
+    let json = serde_json::to_string_pretty(&state).map_err(|e| Error::Write {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(&path, json + "\n").map_err(|e| Error::write_io(&path, &e))
+}
+
+/// HTML-escapes `s` for text and attribute values.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// KRW in 억원 with one decimal and thousands separators: 822630000000 → `8,226.3억 원`.
+fn eok(krw: i128) -> String {
+    let tenths = (krw as f64 / 1e7).round() as i128;
+    format!(
+        "{}{}.{}억 원",
+        if tenths < 0 { "-" } else { "" },
+        thousands(tenths.unsigned_abs() / 10),
+        tenths.unsigned_abs() % 10
+    )
+}
+
+fn thousands(n: u128) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A layer's columns by name.
+struct Table<'a> {
+    layer: &'a OutLayer,
+    cols: BTreeMap<&'a str, usize>,
+}
+
+impl<'a> Table<'a> {
+    fn new(layer: &'a OutLayer) -> Table<'a> {
+        let cols = layer
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.as_str(), i))
+            .collect();
+        Table { layer, cols }
+    }
+
+    fn value<'f>(&self, f: &'f OutFeature, col: &str) -> Option<&'f Value> {
+        self.cols.get(col).and_then(|&i| f.values.get(i))
+    }
+
+    fn text<'f>(&self, f: &'f OutFeature, col: &str) -> Option<&'f str> {
+        match self.value(f, col)? {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn num(&self, f: &OutFeature, col: &str) -> Option<f64> {
+        match self.value(f, col)? {
+            Value::Int(n) => Some(*n as f64),
+            Value::Real(x) => Some(*x),
+            _ => None,
+        }
+    }
+
+    fn int(&self, f: &OutFeature, col: &str) -> Option<i64> {
+        match self.value(f, col)? {
+            Value::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    fn codes(&self) -> Vec<String> {
+        self.layer
+            .features
+            .iter()
+            .map(|f| self.text(f, "code").unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+/// The region layers, in the order written.
+fn region_layers<'a>(f: &'a Facts<'_>) -> Vec<&'a OutLayer> {
+    f.layers
+        .iter()
+        .filter(|l| l.geom == GeomKind::MultiPolygon)
+        .map(|l| l.as_ref())
+        .collect()
+}
+
+fn layer<'a>(f: &'a Facts<'_>, name: &str) -> Option<&'a OutLayer> {
+    f.layers.iter().find(|l| l.name == name).map(|l| l.as_ref())
+}
+
+fn level_ko(level: &str) -> &str {
+    match level {
+        "sido" => "시도",
+        "sigungu" => "시군구",
+        "emd" => "읍면동",
+        "ri" => "리",
+        "region_group" => "권역 (보고서 9개 권역)",
+        other => other,
+    }
+}
+
+/// Sequential colours (ColorBrewer YlOrRd, 9 classes) of which `k` are taken evenly.
+const RAMP: [&str; 9] = [
+    "#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026",
+    "#800026",
+];
+/// Tiers, highest first (ColorBrewer Blues).
+const TIERS: [&str; 5] = ["#08519c", "#3182bd", "#6baed6", "#bdd7e7", "#eff3ff"];
+pub const NO_DATA: &str = "#d9d9d9";
+
+/// The colour of class `c` (1-based) of `k` classes.
+pub fn class_colour(c: i64, k: usize) -> &'static str {
+    if k <= 1 {
+        return RAMP[4];
+    }
+    let i = ((c - 1).max(0) as usize).min(k - 1) * (RAMP.len() - 1) / (k - 1);
+    RAMP[i]
+}
+
+fn tier_colour(t: i64) -> &'static str {
+    TIERS[((t - 1).max(0) as usize).min(TIERS.len() - 1)]
+}
+
+/// The page being assembled: its table of contents and sections.
+#[derive(Default)]
+struct Page {
+    toc: Vec<(String, String)>,
+    body: String,
+}
+
+impl Page {
+    fn section(&mut self, id: &str, title: &str) {
+        self.toc.push((id.into(), title.into()));
+        let _ = writeln!(self.body, "<h2 id=\"{id}\">{}</h2>", esc(title));
+    }
+
+    fn p(&mut self, text: &str) {
+        let _ = writeln!(self.body, "<p>{text}</p>");
+    }
+
+    fn headline(&mut self, f: &Facts<'_>) {
+        let t = &f.report.totals;
+        self.section("headline", "주요 수치 (headline figures)");
+        let _ = writeln!(
+            self.body,
+            "<div class=\"cards\"><div class=\"card\"><b id=\"total-krw\">{}</b><span>배정된 투자액 (assigned)</span></div><div class=\"card\"><b>{}</b><span>레코드 {} 건 중 배정 {} 건</span></div><div class=\"card\"><b>{}</b><span>제외 {} 건 (rejected)</span></div></div>",
+            eok(t.assigned_krw),
+            thousands(t.assigned_records as u128),
+            thousands(t.input_records as u128),
+            thousands(t.assigned_records as u128),
+            eok(t.rejected_krw),
+            thousands(t.rejected_records as u128),
+        );
+        let Some(top) = region_layers(f).first().copied() else {
+            return;
+        };
+        let tab = Table::new(top);
+        let sums = |prefix: &str| -> Vec<(String, i128)> {
+            top.fields
+                .iter()
+                .filter(|(n, _)| n.starts_with(prefix) && n.ends_with("_krw"))
+                .map(|(n, _)| {
+                    let s: i128 = top
+                        .features
+                        .iter()
+                        .map(|x| i128::from(tab.int(x, n).unwrap_or(0)))
+                        .sum();
+                    let key = n
+                        .trim_start_matches(prefix)
+                        .trim_end_matches("_krw")
+                        .to_string();
+                    (key, s)
+                })
+                .filter(|(_, s)| *s != 0)
+                .collect()
+        };
+        for (prefix, title) in [
+            ("amount_", "재원별 (by funding source)"),
+            ("amount_program_", "사업별 (by programme)"),
+            ("amount_period_", "기간별 (by period)"),
+        ] {
+            let mut rows = sums(prefix);
+            if prefix == "amount_" {
+                rows.retain(|(k, _)| {
+                    [
+                        "national_program",
+                        "development_fee",
+                        "local",
+                        "unspecified",
+                    ]
+                    .contains(&k.as_str())
+                });
+            }
+            if rows.is_empty() {
+                continue;
+            }
+            let _ = write!(
+                self.body,
+                "<h3>{title}</h3><table class=\"num\"><tr><th>구분</th><th>금액</th></tr>"
+            );
+            for (k, s) in rows {
+                let _ = write!(
+                    self.body,
+                    "<tr><td>{}</td><td>{}</td></tr>",
+                    esc(&k),
+                    eok(s)
+                );
+            }
+            self.body.push_str("</table>\n");
+        }
+        let _ = writeln!(
+            self.body,
+            "<p class=\"note\">{} level sums (money held at {} or below); records outside every region are in the rejects.</p>",
+            esc(level_ko(&top.name)),
+            esc(level_ko(&top.name))
+        );
+    }
+
+    /// The choropleths, Figure 1 beside the data's tiers, and LISA: inline, and returned as
+    /// standalone SVG files by name.
+    fn maps(&mut self, f: &Facts<'_>) -> Vec<(String, String)> {
+        self.section("maps", "지도 (maps)");
+        self.p("면적당 투자액 (KRW per km²), Fisher–Jenks 구간; 회색은 자료 없음 (no record reached the region). The classes are those of the GeoPackage's <code>legend</code> table and <code>class_fisher_jenks</code> column.");
+        let legend = layer(f, "legend").map(Table::new);
+        let mut files = Vec::new();
+        self.body.push_str("<div class=\"maps\">\n");
+        for l in region_layers(f) {
+            let tab = Table::new(l);
+            let shapes = svg::shapes(l);
+            let codes = tab.codes();
+            let keys_of = |method: &str, colour: &dyn Fn(i64) -> &'static str| -> Vec<svg::Key> {
+                let Some(lt) = &legend else { return Vec::new() };
+                lt.layer
+                    .features
+                    .iter()
+                    .filter(|x| {
+                        lt.text(x, "layer") == Some(l.name.as_str())
+                            && lt.text(x, "method") == Some(method)
+                    })
+                    .map(|x| svg::Key {
+                        colour: lt.int(x, "class").map_or(NO_DATA, colour),
+                        label: lt.text(x, "label").unwrap_or_default().to_string(),
+                        count: lt.int(x, "count").unwrap_or(0) as usize,
+                    })
+                    .collect()
+            };
+            let k = keys_of("fisher_jenks", &|_| NO_DATA)
+                .len()
+                .saturating_sub(1);
+            let colours: Vec<&str> = l
+                .features
+                .iter()
+                .map(|x| {
+                    tab.int(x, "class_fisher_jenks")
+                        .map_or(NO_DATA, |c| class_colour(c, k))
+                })
+                .collect();
+            let title = format!("{} 면적당 투자액 (KRW/km²)", level_ko(&l.name));
+            let keys = keys_of("fisher_jenks", &|c| class_colour(c, k));
+            let stroke = l.features.len() < 1000;
+            let m = svg::map(&shapes, &colours, &codes, &title, &keys, stroke);
+            let _ = writeln!(
+                self.body,
+                "<figure data-layer=\"{}\" data-regions=\"{}\">{m}</figure>",
+                esc(&l.name),
+                l.features.len()
+            );
+            files.push((format!("{}_per_km2", l.name), m));
+            if l.name == "sigungu" {
+                files.extend(self.tier_maps(l, &tab, &shapes, &codes));
+            }
+        }
+        self.body.push_str("</div>\n");
+        files
+    }
+
+    /// Figure 1 of the report (its tiers of 2003–2018 investment, 69 governments) beside the
+    /// tiers the data give, and the LISA clusters, for the 시군구.
+    fn tier_maps(
+        &mut self,
+        l: &OutLayer,
+        tab: &Table<'_>,
+        shapes: &svg::Shapes,
+        codes: &[String],
+    ) -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        let categorised = |values: Vec<Option<(i64, String)>>| {
+            let mut keys: BTreeMap<i64, (String, usize)> = BTreeMap::new();
+            let mut none = 0;
+            for v in &values {
+                match v {
+                    Some((t, label)) => keys.entry(*t).or_insert((label.clone(), 0)).1 += 1,
+                    None => none += 1,
+                }
+            }
+            let colours: Vec<&'static str> = values
+                .iter()
+                .map(|v| v.as_ref().map_or(NO_DATA, |(t, _)| tier_colour(*t)))
+                .collect();
+            let mut k: Vec<svg::Key> = keys
+                .into_iter()
+                .map(|(t, (label, count))| svg::Key {
+                    colour: tier_colour(t),
+                    label,
+                    count,
+                })
+                .collect();
+            k.push(svg::Key {
+                colour: NO_DATA,
+                label: "자료 없음 (no data)".into(),
+                count: none,
+            });
+            (colours, k)
+        };
+        let report: Vec<Option<(i64, String)>> = l
+            .features
+            .iter()
+            .map(|x| {
+                let t: i64 = tab.text(x, "report_tier")?.trim().parse().ok()?;
+                let label = match t {
+                    1 => "50억 이상",
+                    2 => "10억 이상 50억 미만",
+                    _ => "10억 미만",
+                };
+                Some((t, label.to_string()))
+            })
+            .collect();
+        let data: Vec<Option<(i64, String)>> = l
+            .features
+            .iter()
+            .map(|x| Some((tab.int(x, "tier")?, tab.text(x, "tier_label")?.to_string())))
+            .collect();
+        self.body.push_str("</div>\n<h3>보고서 그림 1과 자료의 비교 (the report's Figure 1 beside the data)</h3>\n<p>왼쪽: 보고서 그림 1의 누적 투자 등급 (2003–2018, 69개 지자체; 광역시는 전체로 표시되어 그 구·군에 모두 칠해짐). 오른쪽: 이 실행의 레코드가 주는 등급 (every record, all years).</p>\n<div class=\"maps\">\n");
+        for (name, title, values) in [
+            (
+                "sigungu_figure1",
+                "보고서 그림 1 등급 (report_tier)",
+                report,
+            ),
+            ("sigungu_tier", "자료의 투자 등급 (tier)", data),
+        ] {
+            let (colours, keys) = categorised(values);
+            let m = svg::map(shapes, &colours, codes, title, &keys, true);
+            let _ = writeln!(
+                self.body,
+                "<figure data-layer=\"{}\" data-regions=\"{}\">{m}</figure>",
+                esc(&l.name),
+                l.features.len()
+            );
+            files.push((name.to_string(), m));
+        }
+        // LISA: a quadrant where p (permutations) ≤ 0.05; withheld regions say why.
+        let quadrant = |q: &str| match q {
+            "HH" => (1, "#d7191c", "HH 고-고 (high among high)"),
+            "LL" => (2, "#2c7bb6", "LL 저-저 (low among low)"),
+            "LH" => (3, "#abd9e9", "LH 저-고 (low among high)"),
+            "HL" => (4, "#fdae61", "HL 고-저 (high among low)"),
+            _ => (5, "#f7f7f7", "유의하지 않음 (p > 0.05)"),
+        };
+        let mut keys: BTreeMap<i64, (&'static str, &'static str, usize)> = BTreeMap::new();
+        let colours: Vec<&'static str> = l
+            .features
+            .iter()
+            .map(|x| {
+                let (k, c, label) = match (tab.text(x, "lisa_quadrant"), tab.num(x, "lisa_p_sim")) {
+                    (Some(q), Some(p)) if p <= 0.05 => quadrant(q),
+                    (Some(_), _) => quadrant(""),
+                    _ => (
+                        6,
+                        NO_DATA,
+                        "판단 보류 (withheld: no neighbours or zero among zeros)",
+                    ),
+                };
+                keys.entry(k).or_insert((c, label, 0)).2 += 1;
+                c
+            })
+            .collect();
+        let keys: Vec<svg::Key> = keys
+            .into_values()
+            .map(|(colour, label, count)| svg::Key {
+                colour,
+                label: label.into(),
+                count,
+            })
+            .collect();
+        let m = svg::map(
+            shapes,
+            &colours,
+            codes,
+            "LISA 군집 (local Moran, 시군구)",
+            &keys,
+            true,
+        );
+        let _ = writeln!(
+            self.body,
+            "<figure data-layer=\"{}\" data-regions=\"{}\">{m}</figure>",
+            esc(&l.name),
+            l.features.len()
+        );
+        files.push(("sigungu_lisa".into(), m));
+        files
+    }
+
+    fn inequality(&mut self, f: &Facts<'_>) {
+        self.section("inequality", "불균형 지표 (inequality)");
+        self.p("각 지표는 면적당 투자액 (KRW per km²) 을 지역마다 한 번씩 센 값입니다 (weighting none). 0 = 완전 균등.");
+        let value = |level: &str, indicator: &str, partition: &str| {
+            f.summary.iter().find(|r| {
+                r.level == level
+                    && r.indicator == indicator
+                    && r.weighting == "none"
+                    && r.partition == partition
+                    && r.period.is_empty()
+                    && r.variable == crate::indicators::summary::VARIABLE
+            })
+        };
+        let shown = |r: Option<&SummaryRow>| match r {
+            Some(SummaryRow { value: Some(v), .. }) => format!("{v:.3}"),
+            Some(r) => format!("— <span class=\"note\">{}</span>", esc(&r.note)),
+            None => "—".into(),
+        };
+        let explained = [
+            (
+                "gini",
+                "",
+                "Gini: 두 지역을 무작위로 골랐을 때 면적당 투자액 차이가 평균의 몇 배인지의 절반 (0 균등, 1 한 곳에 집중).",
+            ),
+            (
+                "theil_t",
+                "",
+                "Theil T: 투자가 균등 분포에서 벗어난 정도 (정보량); 아래 두 줄로 나뉩니다.",
+            ),
+            (
+                "theil_t_between",
+                "region_group",
+                "Theil T 권역 간: 9개 권역 사이의 차이가 설명하는 부분.",
+            ),
+            (
+                "theil_t_within",
+                "region_group",
+                "Theil T 권역 내: 같은 권역 안의 차이.",
+            ),
+            (
+                "atkinson_0.5",
+                "",
+                "Atkinson (ε = 0.5): 같은 사회후생을 주는 균등 분배라면 포기할 수 있는 평균의 비율.",
+            ),
+            (
+                "palma",
+                "",
+                "Palma: 상위 10 % 지역의 몫 / 하위 40 % 지역의 몫.",
+            ),
+        ];
+        let levels: Vec<&OutLayer> = region_layers(f);
+        let _ = write!(self.body, "<table class=\"num\"><tr><th>지표</th>");
+        for l in &levels {
+            let _ = write!(self.body, "<th>{}</th>", esc(level_ko(&l.name)));
+        }
+        self.body.push_str("<th>뜻 (meaning)</th></tr>\n");
+        for (ind, part, meaning) in explained {
+            let _ = write!(self.body, "<tr><td>{ind}</td>");
+            for l in &levels {
+                let _ = write!(self.body, "<td>{}</td>", shown(value(&l.name, ind, part)));
+            }
+            let _ = writeln!(self.body, "<td class=\"text\">{meaning}</td></tr>");
+        }
+        let hoover = |level: &str| {
+            f.summary
+                .iter()
+                .find(|r| r.level == level && r.indicator == "hoover_vs_area")
+        };
+        let _ = write!(self.body, "<tr><td>hoover_vs_area</td>");
+        for l in &levels {
+            let _ = write!(self.body, "<td>{}</td>", shown(hoover(&l.name)));
+        }
+        self.body.push_str("<td class=\"text\">Hoover: 투자액이 면적에 비례하려면 옮겨야 할 돈의 비율.</td></tr>\n");
+        let moran = |level: &str, ind: &str| {
+            f.summary
+                .iter()
+                .find(|r| r.level == level && r.indicator == ind)
+        };
+        let _ = write!(self.body, "<tr><td>Moran's I (p)</td>");
+        for l in &levels {
+            let i = moran(&l.name, "moran_i").and_then(|r| r.value);
+            let p = moran(&l.name, "moran_p_sim").and_then(|r| r.value);
+            let _ = write!(
+                self.body,
+                "<td>{}</td>",
+                match (i, p) {
+                    (Some(i), Some(p)) => format!("{i:.3} ({p:.3})"),
+                    (Some(i), None) => format!("{i:.3}"),
+                    _ => "—".into(),
+                }
+            );
+        }
+        self.body.push_str("<td class=\"text\">Moran's I: 이웃한 지역끼리 면적당 투자액이 비슷한 정도 (0 무작위, 양수 군집); p 는 순열 검정.</td></tr></table>\n");
+        // Lorenz curves per level, unweighted and area-weighted.
+        self.body
+            .push_str("<h3>로렌츠 곡선 (Lorenz curves)</h3><div class=\"charts\">\n");
+        for l in &levels {
+            let series: Vec<svg::Series> = [
+                ("none", "#bd0026", "지역 수 기준"),
+                ("area", "#2c7bb6", "면적 가중"),
+            ]
+            .iter()
+            .map(|(w, colour, label)| {
+                let pts: Vec<(f64, f64)> = f
+                    .lorenz
+                    .iter()
+                    .filter(|p| {
+                        p.level == l.name
+                            && p.weighting == *w
+                            && p.variable == crate::indicators::summary::VARIABLE
+                    })
+                    .map(|p| (p.cumulative_weight_share, p.cumulative_amount_share))
+                    .collect();
+                (label.to_string(), *colour, pts)
+            })
+            .filter(|(_, _, pts)| !pts.is_empty())
+            .collect();
+            if series.is_empty() {
+                continue;
+            }
+            let gini = value(&l.name, "gini", "").and_then(|r| r.value);
+            let title = format!(
+                "{} (Gini {})",
+                level_ko(&l.name),
+                gini.map_or("—".into(), |g| format!("{g:.3}"))
+            );
+            let _ = writeln!(
+                self.body,
+                "<figure>{}</figure>",
+                svg::lorenz(&series, &title)
+            );
+        }
+        self.body.push_str("</div>\n");
+    }
+
+    fn rankings(&mut self, f: &Facts<'_>) {
+        self.section("rankings", "순위 (rankings)");
+        let Some(l) = layer(f, "sigungu").or_else(|| region_layers(f).first().copied()) else {
+            return;
+        };
+        let tab = Table::new(l);
+        for (col, title) in [
+            ("amount_per_km2_krw", "면적당 투자액 (KRW per km²)"),
+            ("amount_per_capita_krw", "1인당 투자액 (KRW per person)"),
+            (
+                "deficit_krw",
+                "목표 대비 부족액 (gap to the target per km², KRW)",
+            ),
+        ] {
+            if !tab.cols.contains_key(col) {
+                continue;
+            }
+            let mut rows: Vec<(&OutFeature, f64)> = l
+                .features
+                .iter()
+                .filter_map(|x| tab.num(x, col).map(|v| (x, v)))
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            rows.sort_by(|a, b| {
+                b.1.total_cmp(&a.1)
+                    .then_with(|| tab.text(a.0, "code").cmp(&tab.text(b.0, "code")))
+            });
+            let n = rows.len();
+            let _ = writeln!(
+                self.body,
+                "<h3>{} — {} ({n} regions with data)</h3><table class=\"num\"><tr><th>순위</th><th>지역</th><th>값</th></tr>",
+                esc(level_ko(&l.name)),
+                esc(title)
+            );
+            let show: Vec<usize> = if n <= 20 {
+                (0..n).collect()
+            } else {
+                (0..10).chain(n - 10..n).collect()
+            };
+            for (k, &i) in show.iter().enumerate() {
+                if k == 10 && n > 20 {
+                    self.body.push_str("<tr><td colspan=\"3\">…</td></tr>");
+                }
+                let (x, v) = rows[i];
+                let _ = write!(
+                    self.body,
+                    "<tr><td>{}</td><td class=\"text\">{}</td><td>{}</td></tr>",
+                    i + 1,
+                    esc(tab
+                        .text(x, "full_name")
+                        .or(tab.text(x, "name"))
+                        .unwrap_or_default()),
+                    thousands(v.max(0.0).round() as u128)
+                );
+            }
+            self.body.push_str("</table>\n");
+        }
+    }
+
+    fn competitive(&mut self, f: &Facts<'_>) {
+        self.section(
+            "rich",
+            "부익부: 공모사업비는 어디로 갔나 (the rich get richer)",
+        );
+        self.p("국가 공모사업비 (national programme money) 중 이미 기반시설이 있던 지역 (incumbents: 보고서 그림 1의 50억 이상 등급, 또는 개발부담 재원 상위 등급) 이 받은 몫, 기간별.");
+        let rows: Vec<&SummaryRow> = f
+            .summary
+            .iter()
+            .filter(|r| {
+                r.indicator.starts_with("program_share_in_")
+                    || r.indicator == "spearman_fee_vs_program"
+                    || (r.indicator == "gini" && r.variable.starts_with("program_"))
+            })
+            .collect();
+        if rows.is_empty() {
+            return;
+        }
+        self.body.push_str("<table class=\"num\"><tr><th>수준</th><th>기간</th><th>지표</th><th>값</th><th>근거 (counts)</th></tr>\n");
+        for r in rows {
+            let _ = writeln!(
+                self.body,
+                "<tr><td>{}</td><td>{}</td><td class=\"text\">{} {}</td><td>{}</td><td class=\"text\">{}</td></tr>",
+                esc(level_ko(&r.level)),
+                if r.period.is_empty() {
+                    "전체".to_string()
+                } else {
+                    esc(&r.period)
+                },
+                esc(&r.indicator),
+                if r.indicator == "gini" {
+                    esc(&r.variable)
+                } else {
+                    String::new()
+                },
+                r.value.map_or("—".into(), |v| format!("{v:.3}")),
+                esc(&r.note)
+            );
+        }
+        self.body.push_str("</table>\n");
+    }
+
+    fn rejects(&mut self, f: &Facts<'_>) {
+        self.section(
+            "rejects",
+            "제외된 레코드와 코드 변환 (rejects and crosswalk)",
+        );
+        let by = &f.report.rejects_by_reason;
+        if by.is_empty() {
+            self.p("제외된 레코드 없음 (no record was rejected).");
+        } else {
+            self.body.push_str("<table class=\"num\"><tr><th>사유 (reason)</th><th>건수</th><th>금액</th><th>예</th></tr>\n");
+            let rejects = layer(f, "rejects").map(Table::new);
+            for (reason, s) in by {
+                let examples: Vec<String> = rejects
+                    .as_ref()
+                    .map(|t| {
+                        t.layer
+                            .features
+                            .iter()
+                            .filter(|x| t.text(x, "reason") == Some(reason.as_str()))
+                            .take(3)
+                            .map(|x| {
+                                format!(
+                                    "{} row {}: {}",
+                                    t.text(x, "input").unwrap_or_default(),
+                                    t.int(x, "row").unwrap_or(0),
+                                    t.text(x, "detail").unwrap_or_default()
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    self.body,
+                    "<tr><td class=\"text\">{}</td><td>{}</td><td>{}</td><td class=\"text\">{}</td></tr>",
+                    esc(reason),
+                    s.count,
+                    eok(s.amount_krw),
+                    esc(&examples.join(" · "))
+                );
+            }
+            self.body.push_str("</table>\n");
+        }
+        if f.rules.is_empty() {
+            self.p("코드 변환 없음 (no record needed the crosswalk).");
+            return;
+        }
+        self.body.push_str("<h3>적용된 행정구역 변경 (crosswalk rules applied)</h3><table class=\"num\"><tr><th>규칙 (rule)</th><th>레코드</th></tr>\n");
+        for (rule, n) in f.rules {
+            let _ = writeln!(
+                self.body,
+                "<tr><td class=\"text\">{}</td><td>{n}</td></tr>",
+                esc(rule)
+            );
+        }
+        self.body.push_str("</table>\n");
+    }
+
+    fn changes(&mut self, now: &State, before: Option<&State>) {
+        self.section(
+            "changes",
+            "지난 발행 이후 변화 (changes since the previous published run)",
+        );
+        let Some(b) = before else {
+            self.p("이전에 발행된 실행이 없습니다 (no previous published run to compare with).");
+            return;
+        };
+        let _ = writeln!(
+            self.body,
+            "<p>이전 실행 <code>{}</code> 대비: 배정액 {} → {}, 레코드 {} → {}, 제외 {} → {} 건.</p>",
+            esc(&b.run_id),
+            eok(b.assigned_krw),
+            eok(now.assigned_krw),
+            b.input_records,
+            now.input_records,
+            b.rejected_records,
+            now.rejected_records
+        );
+        let added: Vec<&String> = now.records.difference(&b.records).collect();
+        let gone: Vec<&String> = b.records.difference(&now.records).collect();
+        let list = |v: &[&String]| {
+            let mut s = v
+                .iter()
+                .take(20)
+                .map(|x| esc(x))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if v.len() > 20 {
+                let _ = write!(s, " … (+{})", v.len() - 20);
+            }
+            s
+        };
+        let _ = writeln!(
+            self.body,
+            "<p>새 레코드 <span id=\"new-records\">{}</span> 건: {}</p><p>사라진 레코드 {} 건: {}</p>",
+            added.len(),
+            list(&added),
+            gone.len(),
+            list(&gone)
+        );
+        let mut changed = Vec::new();
+        for (level, regions) in &now.regions {
+            let Some(old) = b.regions.get(level) else {
+                continue;
+            };
+            for (code, (tier, class)) in regions {
+                if let Some((ot, oc)) = old.get(code)
+                    && (ot != tier || oc != class)
+                {
+                    changed.push(format!(
+                        "{} {code}: {ot} / {oc} → {tier} / {class}",
+                        level_ko(level)
+                    ));
+                }
+            }
+        }
+        let _ = writeln!(
+            self.body,
+            "<p>등급이나 구간이 바뀐 지역 {} 곳{}</p>",
+            changed.len(),
+            if changed.is_empty() {
+                ".".to_string()
+            } else {
+                format!(
+                    ":</p><ul>{}</ul><p>",
+                    changed
+                        .iter()
+                        .take(50)
+                        .map(|c| format!("<li>{}</li>", esc(c)))
+                        .collect::<String>()
+                )
+            }
+        );
+    }
+
+    fn provenance(&mut self, f: &Facts<'_>) {
+        let r = f.report;
+        self.section("provenance", "출처와 재현 정보 (provenance)");
+        let _ = writeln!(
+            self.body,
+            "<p>smartgap {} (commit <code>{}</code>), 실행 <code>{}</code>, 설정 <code>{}</code>.</p>",
+            esc(r.smartgap_version),
+            esc(r.git_commit),
+            esc(&r.run_id),
+            esc(&r.pipeline.config_path.display().to_string())
+        );
+        self.body
+            .push_str("<table><tr><th>입력 (input)</th><th>행</th><th>sha256</th></tr>\n");
+        let _ = writeln!(
+            self.body,
+            "<tr><td>경계 (boundaries) {}</td><td>{}</td><td><code>{}</code></td></tr>",
+            esc(&r.boundaries.file.path.display().to_string()),
+            r.boundaries.file.rows,
+            esc(&r.boundaries.file.sha256)
+        );
+        for i in &r.inputs {
+            let _ = writeln!(
+                self.body,
+                "<tr><td>{} ({})</td><td>{}</td><td><code>{}</code></td></tr>",
+                esc(&i.name),
+                esc(&i.file.path.display().to_string()),
+                i.file.rows,
+                esc(&i.file.sha256)
+            );
+        }
+        self.body.push_str("</table>\n");
+        let _ = writeln!(
+            self.body,
+            "<p class=\"note\">{}</p>",
+            esc(crate::write::metadata::ATTRIBUTION)
+        );
+    }
+
+    fn finish(self, f: &Facts<'_>) -> String {
+        let mut out = String::with_capacity(self.body.len() + 4096);
+        let _ = write!(
+            out,
+            "<!DOCTYPE html>\n<html lang=\"ko\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n<title>smartgap 보고서 — {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>스마트시티 투자 격차 보고서 <small>{} · {}</small></h1>\n<nav><ol>",
+            esc(&f.report.pipeline.name),
+            esc(&f.report.pipeline.name),
+            esc(&f.report.run_id)
+        );
+        for (id, title) in &self.toc {
+            let _ = write!(out, "<li><a href=\"#{id}\">{}</a></li>", esc(title));
+        }
+        out.push_str("</ol></nav>\n<main>\n");
+        out.push_str(&self.body);
+        out.push_str("</main>\n</body>\n</html>\n");
+        out
+    }
+}
+
+const STYLE: &str = "body{font-family:NanumGothic,'Noto Sans CJK KR','Malgun Gothic',sans-serif;margin:24px auto;max-width:1120px;color:#222;line-height:1.5}h1 small{font-size:14px;color:#666;font-weight:normal}h2{border-bottom:2px solid #bd0026;padding-bottom:4px;margin-top:36px}nav ol{columns:2}table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}table.num td{text-align:right}td.text{text-align:left}.note{color:#666;font-size:12px}.cards{display:flex;gap:16px}.card{border:1px solid #ddd;padding:12px 16px;border-radius:6px}.card b{display:block;font-size:22px}.maps,.charts{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}code{font-size:12px}";
+
+/// The state the next night compares itself with.
+fn state(f: &Facts<'_>) -> State {
+    let t = &f.report.totals;
+    let regions = region_layers(f)
+        .into_iter()
+        .map(|l| {
+            let tab = Table::new(l);
+            let codes = l
+                .features
+                .iter()
+                .map(|x| {
+                    (
+                        tab.text(x, "code").unwrap_or_default().to_string(),
+                        (
+                            tab.text(x, "tier_label").unwrap_or_default().to_string(),
+                            tab.int(x, "class_fisher_jenks")
+                                .map_or("자료 없음".to_string(), |c| c.to_string()),
+                        ),
+                    )
+                })
+                .collect();
+            (l.name.clone(), codes)
+        })
+        .collect();
+    State {
+        run_id: f.report.run_id.clone(),
+        input_records: t.input_records,
+        assigned_krw: t.assigned_krw,
+        rejected_records: t.rejected_records,
+        rejected_krw: t.rejected_krw,
+        regions,
+        records: f.records.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_and_text_read_as_planners_write_them() {
+        assert_eq!(eok(822_630_000_000), "8,226.3억 원");
+        assert_eq!(eok(5_000_000), "0.1억 원");
+        assert_eq!(eok(0), "0.0억 원");
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn class_colours_span_the_ramp() {
+        assert_eq!(class_colour(1, 5), RAMP[0]);
+        assert_eq!(class_colour(5, 5), RAMP[8]);
+        assert_eq!(class_colour(3, 5), RAMP[4]);
+        assert_eq!(class_colour(9, 5), RAMP[8]);
+    }
+}
