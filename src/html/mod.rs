@@ -10,6 +10,7 @@
 //! the run id and the previous run it names.
 
 mod svg;
+mod web;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::Cache;
 use crate::error::Error;
 use crate::indicators::summary::{LorenzPoint, SummaryRow};
 use crate::report::RunReport;
@@ -49,12 +51,17 @@ pub struct State {
     pub records: BTreeSet<String>,
 }
 
-/// Writes `report.html`, `maps/*.svg` and `state.json` into `dir`; `previous` is the published
-/// run's folder, if any.
+/// Writes `report.html`, `maps/*.svg`, `state.json`, `map.html` and `web/*.fgb` into `dir`;
+/// `previous` is the published run's folder, if any; generalised web geometry is kept in `cache`.
 ///
 /// # Errors
 /// A file cannot be written.
-pub fn write(dir: &Path, previous: Option<&Path>, f: &Facts<'_>) -> Result<(), Error> {
+pub fn write(
+    dir: &Path,
+    previous: Option<&Path>,
+    cache: Option<&Cache>,
+    f: &Facts<'_>,
+) -> Result<(), Error> {
     let state = state(f);
     let before: Option<State> = previous
         .and_then(|p| std::fs::read(p.join("state.json")).ok())
@@ -77,12 +84,49 @@ pub fn write(dir: &Path, previous: Option<&Path>, f: &Facts<'_>) -> Result<(), E
     let html = page.finish(f);
     let path = dir.join("report.html");
     std::fs::write(&path, html).map_err(|e| Error::write_io(&path, &e))?;
+    web_layers(dir, f, cache)?;
     let path = dir.join("state.json");
     let json = serde_json::to_string_pretty(&state).map_err(|e| Error::Write {
         path: path.clone(),
         message: e.to_string(),
     })?;
     std::fs::write(&path, json + "\n").map_err(|e| Error::write_io(&path, &e))
+}
+
+/// `web/<level>.fgb` and `map.html` (see [`web`]).
+fn web_layers(dir: &Path, f: &Facts<'_>, cache: Option<&Cache>) -> Result<(), Error> {
+    let web_dir = dir.join("web");
+    std::fs::create_dir_all(&web_dir).map_err(|e| Error::write_io(&web_dir, &e))?;
+    let mut embedded = Vec::new();
+    for l in region_layers(f) {
+        let t0 = std::time::Instant::now();
+        let w = web::generalise(l, cache)?;
+        let t1 = t0.elapsed().as_millis() as u64;
+        web::flatgeobuf(&web_dir, &w)?;
+        let t2 = t0.elapsed().as_millis() as u64;
+        let k = classes(f, &l.name);
+        embedded.push((l.name.clone(), web::map_json(&w, k), l.features.len()));
+        tracing::debug!(layer = %l.name, generalise_ms = t1, fgb_ms = t2 - t1, json_ms = t0.elapsed().as_millis() as u64 - t2, "web layer");
+    }
+    let title = format!("smartgap 지도 — {}", f.report.pipeline.name);
+    let path = dir.join("map.html");
+    std::fs::write(&path, web::map_html(&title, &embedded)).map_err(|e| Error::write_io(&path, &e))
+}
+
+/// The number of Fisher–Jenks classes of `layer` in the `legend` table.
+fn classes(f: &Facts<'_>, layer_name: &str) -> usize {
+    let Some(l) = layer(f, "legend") else {
+        return 0;
+    };
+    let t = Table::new(l);
+    l.features
+        .iter()
+        .filter(|x| {
+            t.text(x, "layer") == Some(layer_name)
+                && t.text(x, "method") == Some("fisher_jenks")
+                && t.int(x, "class").is_some()
+        })
+        .count()
 }
 
 /// HTML-escapes `s` for text and attribute values.

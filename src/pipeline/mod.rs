@@ -150,6 +150,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     crate::html::write(
         &staging.dir,
         Some(&p.output_dir.join("current")),
+        Some(&indicators.cache),
         &crate::html::Facts {
             report: &report,
             layers: &indicators.layers,

@@ -143,6 +143,42 @@ fn report_html_opens_offline_in_chromium_with_every_region_drawn() {
         );
     }
 
+    // map.html: the web layers drawn offline, every region of every level.
+    let (dom, log) = chromium(&dir.join("map.html"), None);
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(lines.is_empty(), "map.html logged: {lines:#?}");
+    let drawn = dom
+        .split("data-drawn=\"")
+        .nth(1)
+        .expect("map.html marks what it drew")
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&quot;", "\"");
+    let drawn: serde_json::Value = serde_json::from_str(&drawn).unwrap();
+    for layer in ["sido", "sigungu", "emd", "region_group"] {
+        assert_eq!(
+            drawn[layer].as_u64(),
+            Some(features(layer) as u64),
+            "map.html {layer}"
+        );
+        // The FlatGeobuf layer: every region, with its code, in lon/lat.
+        let ds = gdal::Dataset::open(dir.join("web").join(format!("{layer}.fgb"))).unwrap();
+        let mut l = ds.layer(0).unwrap();
+        use gdal::vector::LayerAccess;
+        assert_eq!(l.feature_count() as usize, features(layer), "{layer}.fgb");
+        let code = l.defn().field_index("code").unwrap();
+        let env = l.get_extent().unwrap();
+        let f = l.features().next().unwrap();
+        assert!(f.field_as_string(code).unwrap().is_some());
+        assert!(
+            env.MinX > 124.0 && env.MaxX < 132.0 && env.MinY > 33.0 && env.MaxY < 39.0,
+            "{layer}.fgb extent {env:?}"
+        );
+    }
+    let map_png = artifacts().join("map.png");
+    chromium(&dir.join("map.html"), Some(&map_png));
+
     let png = artifacts().join("report.png");
     let _ = std::fs::remove_file(&png);
     chromium(&page, Some(&png));
