@@ -13,6 +13,7 @@ use crate::cache::Cache;
 use crate::config::{InputKind, Locate, Pipeline};
 use crate::crosswalk::Crosswalk;
 use crate::error::Error;
+use crate::indicators::legend::LegendRow;
 use crate::indicators::levels::{self, LevelSpatial};
 use crate::indicators::population::Populations;
 use crate::locate::Locator;
@@ -73,6 +74,8 @@ pub struct Indicators {
     pub spatial: Vec<LevelSpatial>,
     pub population: Populations,
     pub cache: Cache,
+    /// The rows of the `legend` table, for the layers' styles.
+    pub legend: Vec<LegendRow>,
 }
 
 impl Run<'_> {
@@ -241,7 +244,7 @@ impl Run<'_> {
             spatial: &spatial,
             population: &population,
         };
-        let layers = write::layers::build(
+        let (layers, legend) = write::layers::build(
             p,
             b,
             self.groups,
@@ -257,6 +260,7 @@ impl Run<'_> {
             spatial,
             population,
             cache,
+            legend,
         })
     }
 
@@ -271,6 +275,7 @@ impl Run<'_> {
             spatial,
             population,
             cache,
+            legend,
         } = ind;
         let assignments = assignments
             .take()
@@ -292,6 +297,7 @@ impl Run<'_> {
                 (summary, late)
             })?;
         write::outputs::weights(dir, spatial)?;
+        write::outputs::qgis(dir, layers, legend, &p.indicators.tiers)?;
         write::outputs::json(&dir.join("summary.json"), &summary)
     }
 

@@ -6,6 +6,9 @@ pub mod geopackage;
 pub mod layers;
 pub mod metadata;
 pub mod outputs;
+pub mod qgis_project;
+pub mod qml;
+pub mod styles;
 pub mod text_cache;
 
 use std::collections::BTreeMap;

@@ -16,5 +16,6 @@ mod messy;
 mod national;
 mod nightly;
 mod overlay;
+mod qgis_styles;
 mod stream;
 mod xlsx;
