@@ -434,6 +434,10 @@ pub fn write(gpkg: &Path, styles: &[LayerStyle], update_time: &str) -> Result<()
                 source,
             })
     };
+    // No fsync at COMMIT (~40 ms on the national run): the file is in the staging folder,
+    // which publishing fsyncs whole before it renames it into place, and a staging folder that
+    // a crash leaves behind is removed, never published.
+    exec("PRAGMA synchronous = OFF")?;
     exec("BEGIN")?;
     for s in statements(styles, update_time) {
         exec(&s)?;
