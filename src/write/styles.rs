@@ -335,7 +335,7 @@ fn lisa_renderer() -> Renderer {
         ),
         (
             zeros,
-            "0 속의 0, 판정 안 함 / zero among zeros".into(),
+            "0, 이웃도 모두 0: 판정 안 함 / zero among zeros".into(),
             [224, 224, 224],
             Filter::Equals(note.into(), zeros.into()),
         ),
