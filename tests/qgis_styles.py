@@ -134,6 +134,20 @@ def check_project(qgs, problems):
             problems.append(f"project layer {layer.name()}: renderer {kind}")
         if layer.crs().authid() != "EPSG:5179":
             problems.append(f"project layer {layer.name()}: CRS {layer.crs().authid()}")
+        # Every named style of the layer's style list applies a styled renderer.
+        manager = layer.styleManager()
+        default = manager.currentStyle()
+        for name in manager.styles():
+            manager.setCurrentStyle(name)
+            other = layer.renderer().type() if layer.renderer() else None
+            labels = [i.label() for i in layer.renderer().legendSymbolItems()]
+            if other not in STYLED:
+                problems.append(f"project layer {layer.name()} style {name}: renderer {other}")
+            # Switching really applies the style (a broken one would leave the last renderer).
+            if name.startswith("LISA") and "이웃 없음 / no neighbours" not in labels:
+                problems.append(f"project layer {layer.name()} style {name}: legend {labels}")
+        manager.setCurrentStyle(default)
+        out[layer.name()] = [kind, len(manager.styles())]
     if not out:
         problems.append("project has no layers")
     return out

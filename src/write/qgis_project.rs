@@ -1,6 +1,7 @@
 //! `smartgap.qgs`: a QGIS project (plain XML) beside `smartgap.gpkg` that opens every region
 //! layer in EPSG:5179 with its default style (the same renderer as the `layer_styles` row
-//! with `useAsDefault`), the GeoPackage named by a relative path so the run's folder can move.
+//! with `useAsDefault`) and its other styles in the layer's style list, the GeoPackage named
+//! by a relative path so the run's folder can move.
 //!
 //! Deterministic: layer ids are the table names, the extent comes from the features, and no
 //! date, user or absolute path is written.
@@ -107,7 +108,11 @@ pub fn project(layers: &[&OutLayer], styles: &[LayerStyle]) -> String {
     }
     out.push_str("  </layer-tree-group>\n  <projectlayers>\n");
     for (l, s, e) in &styled {
-        map_layer(&mut out, l, s, *e);
+        let others: Vec<&LayerStyle> = styles
+            .iter()
+            .filter(|o| o.layer == l.name && !o.default)
+            .collect();
+        map_layer(&mut out, l, s, &others, *e);
     }
     out.push_str("  </projectlayers>\n  <layerorder>\n");
     for (l, _, _) in &styled {
@@ -137,7 +142,13 @@ pub fn project(layers: &[&OutLayer], styles: &[LayerStyle]) -> String {
 }
 
 /// One `maplayer`: the GeoPackage table by relative path, EPSG:5179, the style's renderer.
-fn map_layer(out: &mut String, l: &OutLayer, s: &LayerStyle, e: Option<Extent>) {
+fn map_layer(
+    out: &mut String,
+    l: &OutLayer,
+    s: &LayerStyle,
+    others: &[&LayerStyle],
+    e: Option<Extent>,
+) {
     let _ = writeln!(
         out,
         "    <maplayer type=\"vector\" geometry=\"Polygon\" wkbType=\"MultiPolygon\" styleCategories=\"AllStyleCategories\" labelsEnabled=\"0\" hasScaleBasedVisibilityFlag=\"0\" minScale=\"100000000\" maxScale=\"0\" readOnly=\"0\">"
@@ -153,6 +164,7 @@ fn map_layer(out: &mut String, l: &OutLayer, s: &LayerStyle, e: Option<Extent>) 
     );
     let _ = writeln!(out, "      <srs>{EPSG_5179}</srs>");
     out.push_str("      <provider encoding=\"UTF-8\">ogr</provider>\n");
+    style_manager(out, s, others);
     out.push_str(&s.renderer.xml("      "));
     out.push_str("      <blendMode>0</blendMode>\n      <featureBlendMode>0</featureBlendMode>\n      <layerOpacity>1</layerOpacity>\n");
     let _ = writeln!(
@@ -161,6 +173,26 @@ fn map_layer(out: &mut String, l: &OutLayer, s: &LayerStyle, e: Option<Extent>) 
         esc("\"name\"")
     );
     out.push_str("    </maplayer>\n");
+}
+
+/// The layer's named styles (QGIS's style drop-down): the default, current, as the layer's own
+/// renderer; each other one as its QML document.
+fn style_manager(out: &mut String, default: &LayerStyle, others: &[&LayerStyle]) {
+    let _ = writeln!(
+        out,
+        "      <map-layer-style-manager current=\"{0}\">\n        <map-layer-style name=\"{0}\"/>",
+        esc(&default.name)
+    );
+    for s in others {
+        let qml = super::qml::qml(&s.renderer);
+        let body = qml.split_once('\n').map_or(qml.as_str(), |(_, rest)| rest);
+        let _ = write!(
+            out,
+            "        <map-layer-style name=\"{}\">\n{body}        </map-layer-style>\n",
+            esc(&s.name)
+        );
+    }
+    out.push_str("      </map-layer-style-manager>\n");
 }
 
 /// Writes [`project`] as `dir/smartgap.qgs`.
@@ -211,7 +243,11 @@ mod tests {
         let p = project(&[&l], &styles);
         assert!(p.contains("<datasource>./smartgap.gpkg|layername=sigungu</datasource>"));
         assert!(p.contains("<authid>EPSG:5179</authid>"));
-        assert!(p.contains("value=\"default\"") && !p.contains("value=\"other\""));
+        // The default is the layer's renderer; the other style is in the style manager.
+        let (manager, renderer) = p.split_once("</map-layer-style-manager>").unwrap();
+        assert!(renderer.contains("value=\"default\"") && !renderer.contains("value=\"other\""));
+        assert!(manager.contains("<map-layer-style-manager current=\"default\">"));
+        assert!(manager.contains("<map-layer-style name=\"other\">\n<qgis "));
         assert!(p.contains("<xmin>1</xmin><ymin>2</ymin><xmax>3</xmax><ymax>5</ymax>"));
         assert!(p.contains("<Absolute type=\"bool\">false</Absolute>"));
         assert_eq!(p, project(&[&l], &styles));
