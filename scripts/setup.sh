@@ -5,7 +5,9 @@ set -euo pipefail
 
 need_apt=()
 # python3-gdal: GDAL's validate_gpkg.py, which make test runs on the national GeoPackage.
-for pkg in libgdal-dev libproj-dev gdal-bin proj-bin pkg-config clang python3-gdal; do
+# python3-qgis: headless QGIS, which make test uses to open the styled layers and the project
+# (tests/qgis_styles.py); fonts-nanum: Korean glyphs for the legend labels it renders.
+for pkg in libgdal-dev libproj-dev gdal-bin proj-bin pkg-config clang python3-gdal python3-qgis fonts-nanum; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 # chromium and fonts-nanum: make test opens report.html in headless Chromium (Korean text).

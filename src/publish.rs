@@ -3,9 +3,10 @@
 //! Layout of the output directory:
 //! ```text
 //! out/.smartgap.lock          held (flock) for the whole run; a second run exits at once
-//! out/runs/<run-id>/          one complete run: smartgap.gpkg, geojson/, run.json
+//! out/runs/<run-id>/          one complete run: smartgap.gpkg, smartgap.qgs, geojson/, run.json
 //! out/current -> runs/<id>    swapped atomically (rename of a symlink) when a run succeeds
-//! out/smartgap.gpkg -> current/smartgap.gpkg, out/geojson -> current/geojson,
+//! out/smartgap.gpkg -> current/smartgap.gpkg, out/smartgap.qgs -> current/smartgap.qgs,
+//! out/geojson -> current/geojson,
 //! out/run.json -> current/run.json, out/summary.json -> current/summary.json
 //! ```
 //! A run writes into `runs/.staging-<id>/`, closes and syncs every file, renames the staging
@@ -22,8 +23,9 @@ use crate::progress::checkpoint;
 use crate::read;
 
 /// The published names, each a symlink through `current`.
-pub const PUBLISHED: [&str; 5] = [
+pub const PUBLISHED: [&str; 6] = [
     "smartgap.gpkg",
+    "smartgap.qgs",
     "geojson",
     "run.json",
     "summary.json",

@@ -113,7 +113,7 @@ fn web_layers(dir: &Path, f: &Facts<'_>, cache: Option<&Cache>) -> Result<(), Er
     std::fs::write(&path, web::map_html(&title, &embedded)).map_err(|e| Error::write_io(&path, &e))
 }
 
-/// The number of Fisher–Jenks classes of `layer` in the `legend` table.
+/// The number of quantile classes of `layer` in the `legend` table (the layer styles' default).
 fn classes(f: &Facts<'_>, layer_name: &str) -> usize {
     let Some(l) = layer(f, "legend") else {
         return 0;
@@ -123,7 +123,7 @@ fn classes(f: &Facts<'_>, layer_name: &str) -> usize {
         .iter()
         .filter(|x| {
             t.text(x, "layer") == Some(layer_name)
-                && t.text(x, "method") == Some("fisher_jenks")
+                && t.text(x, "method") == Some("quantile")
                 && t.int(x, "class").is_some()
         })
         .count()
@@ -244,26 +244,24 @@ fn level_ko(level: &str) -> &str {
     }
 }
 
-/// Sequential colours (ColorBrewer YlOrRd, 9 classes) of which `k` are taken evenly.
-const RAMP: [&str; 9] = [
-    "#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026",
-    "#800026",
-];
-/// Tiers, highest first (ColorBrewer Blues).
-const TIERS: [&str; 5] = ["#08519c", "#3182bd", "#6baed6", "#bdd7e7", "#eff3ff"];
-pub const NO_DATA: &str = "#d9d9d9";
+/// Regions without data: the grey of the layer styles.
+pub const NO_DATA: &str = "#c8c8c8";
 
-/// The colour of class `c` (1-based) of `k` classes.
-pub fn class_colour(c: i64, k: usize) -> &'static str {
-    if k <= 1 {
-        return RAMP[4];
-    }
-    let i = ((c - 1).max(0) as usize).min(k - 1) * (RAMP.len() - 1) / (k - 1);
-    RAMP[i]
+/// `#rrggbb` of a style colour.
+fn hex(c: crate::write::qml::Rgb) -> String {
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
 }
 
-fn tier_colour(t: i64) -> &'static str {
-    TIERS[((t - 1).max(0) as usize).min(TIERS.len() - 1)]
+/// The colour of class `c` (1-based) of `k`: the layer styles' (`write::qml::sequential`,
+/// ColorBrewer YlOrRd), so the report, map.html and QGIS show the same map.
+pub fn class_colour(c: i64, k: usize) -> String {
+    hex(crate::write::qml::sequential((c - 1).max(0) as usize, k))
+}
+
+/// The colour of tier `t` (1 = highest) of `n`: the darkest for the top tier, as in the styles.
+fn tier_colour(t: i64, n: usize) -> String {
+    let i = ((t - 1).max(0) as usize).min(n.saturating_sub(1));
+    hex(crate::write::qml::sequential(n.saturating_sub(1) - i, n))
 }
 
 /// The page being assembled: its table of contents and sections.
@@ -365,7 +363,7 @@ impl Page {
     /// standalone SVG files by name.
     fn maps(&mut self, f: &Facts<'_>) -> Vec<(String, String)> {
         self.section("maps", "지도 (maps)");
-        self.p("면적당 투자액 (KRW per km²), Fisher–Jenks 구간; 회색은 자료 없음 (no record reached the region). The classes are those of the GeoPackage's <code>legend</code> table and <code>class_fisher_jenks</code> column.");
+        self.p("면적당 투자액 (KRW per km²), 분위 (quantile) 구간; 회색은 자료 없음 (no record reached the region). The classes and colours are those of the GeoPackage's <code>legend</code> table, <code>class_quantile</code> column and default QGIS style.");
         let legend = layer(f, "legend").map(Table::new);
         let mut files = Vec::new();
         self.body.push_str("<div class=\"maps\">\n");
@@ -373,7 +371,7 @@ impl Page {
             let tab = Table::new(l);
             let shapes = svg::shapes(l);
             let codes = tab.codes();
-            let keys_of = |method: &str, colour: &dyn Fn(i64) -> &'static str| -> Vec<svg::Key> {
+            let keys_of = |method: &str, colour: &dyn Fn(i64) -> String| -> Vec<svg::Key> {
                 let Some(lt) = &legend else { return Vec::new() };
                 lt.layer
                     .features
@@ -383,25 +381,23 @@ impl Page {
                             && lt.text(x, "method") == Some(method)
                     })
                     .map(|x| svg::Key {
-                        colour: lt.int(x, "class").map_or(NO_DATA, colour),
+                        colour: lt.int(x, "class").map_or(NO_DATA.to_string(), colour),
                         label: lt.text(x, "label").unwrap_or_default().to_string(),
                         count: lt.int(x, "count").unwrap_or(0) as usize,
                     })
                     .collect()
             };
-            let k = keys_of("fisher_jenks", &|_| NO_DATA)
-                .len()
-                .saturating_sub(1);
-            let colours: Vec<&str> = l
+            let k = classes(f, &l.name);
+            let colours: Vec<String> = l
                 .features
                 .iter()
                 .map(|x| {
-                    tab.int(x, "class_fisher_jenks")
-                        .map_or(NO_DATA, |c| class_colour(c, k))
+                    tab.int(x, "class_quantile")
+                        .map_or(NO_DATA.to_string(), |c| class_colour(c, k))
                 })
                 .collect();
             let title = format!("{} 면적당 투자액 (KRW/km²)", level_ko(&l.name));
-            let keys = keys_of("fisher_jenks", &|c| class_colour(c, k));
+            let keys = keys_of("quantile", &|c| class_colour(c, k));
             let stroke = l.features.len() < 1000;
             let m = svg::map(&shapes, &colours, &codes, &title, &keys, stroke);
             let _ = writeln!(
@@ -412,7 +408,8 @@ impl Page {
             );
             files.push((format!("{}_per_km2", l.name), m));
             if l.name == "sigungu" {
-                files.extend(self.tier_maps(l, &tab, &shapes, &codes));
+                let n_tiers = f.report.pipeline.indicators.tiers.len();
+                files.extend(self.tier_maps(l, &tab, &shapes, &codes, n_tiers));
             }
         }
         self.body.push_str("</div>\n");
@@ -427,6 +424,7 @@ impl Page {
         tab: &Table<'_>,
         shapes: &svg::Shapes,
         codes: &[String],
+        n_tiers: usize,
     ) -> Vec<(String, String)> {
         let mut files = Vec::new();
         let categorised = |values: Vec<Option<(i64, String)>>| {
@@ -438,20 +436,23 @@ impl Page {
                     None => none += 1,
                 }
             }
-            let colours: Vec<&'static str> = values
+            let colours: Vec<String> = values
                 .iter()
-                .map(|v| v.as_ref().map_or(NO_DATA, |(t, _)| tier_colour(*t)))
+                .map(|v| {
+                    v.as_ref()
+                        .map_or(NO_DATA.to_string(), |(t, _)| tier_colour(*t, n_tiers))
+                })
                 .collect();
             let mut k: Vec<svg::Key> = keys
                 .into_iter()
                 .map(|(t, (label, count))| svg::Key {
-                    colour: tier_colour(t),
+                    colour: tier_colour(t, n_tiers),
                     label,
                     count,
                 })
                 .collect();
             k.push(svg::Key {
-                colour: NO_DATA,
+                colour: NO_DATA.to_string(),
                 label: "자료 없음 (no data)".into(),
                 count: none,
             });
@@ -503,7 +504,7 @@ impl Page {
             _ => (5, "#f7f7f7", "유의하지 않음 (p > 0.05)"),
         };
         let mut keys: BTreeMap<i64, (&'static str, &'static str, usize)> = BTreeMap::new();
-        let colours: Vec<&'static str> = l
+        let colours: Vec<String> = l
             .features
             .iter()
             .map(|x| {
@@ -517,13 +518,13 @@ impl Page {
                     ),
                 };
                 keys.entry(k).or_insert((c, label, 0)).2 += 1;
-                c
+                c.to_string()
             })
             .collect();
         let keys: Vec<svg::Key> = keys
             .into_values()
             .map(|(colour, label, count)| svg::Key {
-                colour,
+                colour: colour.to_string(),
                 label: label.into(),
                 count,
             })
@@ -992,7 +993,7 @@ fn state(f: &Facts<'_>) -> State {
                         tab.text(x, "code").unwrap_or_default().to_string(),
                         (
                             tab.text(x, "tier_label").unwrap_or_default().to_string(),
-                            tab.int(x, "class_fisher_jenks")
+                            tab.int(x, "class_quantile")
                                 .map_or("자료 없음".to_string(), |c| c.to_string()),
                         ),
                     )
@@ -1029,10 +1030,11 @@ mod tests {
     }
 
     #[test]
-    fn class_colours_span_the_ramp() {
-        assert_eq!(class_colour(1, 5), RAMP[0]);
-        assert_eq!(class_colour(5, 5), RAMP[8]);
-        assert_eq!(class_colour(3, 5), RAMP[4]);
-        assert_eq!(class_colour(9, 5), RAMP[8]);
+    fn colours_are_the_layer_styles() {
+        assert_eq!(class_colour(1, 5), "#ffffcc");
+        assert_eq!(class_colour(5, 5), "#800026");
+        assert_eq!(class_colour(3, 5), "#fd8d3c");
+        assert_eq!(tier_colour(1, 3), "#800026");
+        assert_eq!(tier_colour(3, 3), "#ffffcc");
     }
 }

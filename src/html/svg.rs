@@ -104,7 +104,7 @@ fn ring_area(cs: &[geo::Coord<f64>]) -> f64 {
 
 /// One entry of a map's legend: its colour, label and number of regions.
 pub struct Key {
-    pub colour: &'static str,
+    pub colour: String,
     pub label: String,
     pub count: usize,
 }
@@ -113,7 +113,7 @@ pub struct Key {
 /// path are left out), region codes as `data-code`, a title and the legend below the map.
 pub fn map(
     shapes: &Shapes,
-    colours: &[&str],
+    colours: &[String],
     codes: &[String],
     title: &str,
     keys: &[Key],

@@ -32,7 +32,7 @@ const PROPERTIES: [&str; 6] = [
     "amount_krw",
     "amount_per_km2_krw",
     "tier_label",
-    "class_fisher_jenks",
+    "class_quantile",
 ];
 
 /// One level, generalised: per feature its polygons on the 10⁻⁴° grid (valid: snap-rounded).
@@ -135,7 +135,7 @@ pub fn flatgeobuf(dir: &Path, w: &WebLayer<'_>) -> Result<(), Error> {
         .iter()
         .map(|&n| {
             let ty = match n {
-                "amount_krw" | "class_fisher_jenks" => OGRFieldType::OFTInteger64,
+                "amount_krw" | "class_quantile" => OGRFieldType::OFTInteger64,
                 "amount_per_km2_krw" => OGRFieldType::OFTReal,
                 _ => OGRFieldType::OFTString,
             };
@@ -147,7 +147,7 @@ pub fn flatgeobuf(dir: &Path, w: &WebLayer<'_>) -> Result<(), Error> {
         let mut feature = Feature::new(layer.defn()).map_err(fail)?;
         for (i, name) in PROPERTIES.iter().enumerate() {
             match *name {
-                "amount_krw" | "class_fisher_jenks" => match tab.int(f, name) {
+                "amount_krw" | "class_quantile" => match tab.int(f, name) {
                     Some(n) => feature.set_field_integer64(i, n),
                     None => feature.set_field_null(i),
                 },
@@ -201,8 +201,8 @@ pub fn map_json(w: &WebLayer<'_>, k: usize) -> String {
             out.push(',');
         }
         let fill = tab
-            .int(f, "class_fisher_jenks")
-            .map_or(NO_DATA, |c| class_colour(c, k));
+            .int(f, "class_quantile")
+            .map_or(NO_DATA.to_string(), |c| class_colour(c, k));
         let value = match tab.num(f, "amount_per_km2_krw") {
             Some(v) => format!(
                 "{:.0} KRW/km², {}",

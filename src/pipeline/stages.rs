@@ -13,6 +13,7 @@ use crate::cache::Cache;
 use crate::config::{InputKind, Locate, Pipeline};
 use crate::crosswalk::Crosswalk;
 use crate::error::Error;
+use crate::indicators::legend::LegendRow;
 use crate::indicators::levels::{self, LevelSpatial};
 use crate::indicators::population::Populations;
 use crate::indicators::summary::{LorenzPoint, SummaryRow};
@@ -76,6 +77,8 @@ pub struct Indicators {
     /// Per level, the regions `[indicators] incumbents` names (for the summary).
     pub incumbents: Vec<BTreeSet<RegionCode>>,
     pub cache: Cache,
+    /// The rows of the `legend` table, for the layers' styles.
+    pub legend: Vec<LegendRow>,
 }
 
 impl Run<'_> {
@@ -244,7 +247,7 @@ impl Run<'_> {
             spatial: &spatial,
             population: &population,
         };
-        let layers = write::layers::build(
+        let (layers, legend) = write::layers::build(
             p,
             b,
             self.groups,
@@ -265,6 +268,7 @@ impl Run<'_> {
                 p.indicators.incumbents.as_ref(),
             ),
             cache,
+            legend,
         })
     }
 
@@ -286,6 +290,7 @@ impl Run<'_> {
             population,
             incumbents,
             cache,
+            legend,
         } = ind;
         let assignments = assignments
             .take()
@@ -314,6 +319,7 @@ impl Run<'_> {
             })?;
         let (summary, lorenz) = summary;
         write::outputs::weights(dir, spatial)?;
+        write::outputs::qgis(dir, layers, legend, &p.indicators.tiers)?;
         write::outputs::json(&dir.join("summary.json"), &summary)?;
         Ok(Written {
             geojson,

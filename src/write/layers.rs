@@ -18,7 +18,8 @@ pub struct Derived<'a> {
 }
 
 /// The output layers: one per boundary level, the regional groups, the rejects, and the
-/// `legend` table (no geometry: GeoPackage only) of every region layer's classes and tiers.
+/// `legend` table (no geometry: GeoPackage only) of every region layer's classes and tiers,
+/// whose rows are also returned (the layers' styles are made from them).
 pub fn build(
     p: &Pipeline,
     b: &Boundaries,
@@ -27,7 +28,7 @@ pub fn build(
     attributes: &RegionAttributes,
     rejects: &[Reject],
     derived: Derived<'_>,
-) -> Result<Vec<OutLayer>, Error> {
+) -> Result<(Vec<OutLayer>, Vec<LegendRow>), Error> {
     let Derived {
         spatial,
         population,
@@ -130,7 +131,7 @@ pub fn build(
         .collect();
     layers.push(write::rejects_layer(rejects, &names, &paths));
     layers.push(write::legend_layer(&legend));
-    Ok(layers)
+    Ok((layers, legend))
 }
 
 /// The indicators of one region layer; its rows of the `legend` table are appended to `legend`.

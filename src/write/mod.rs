@@ -6,7 +6,10 @@ pub mod geopackage;
 pub mod layers;
 pub mod metadata;
 pub mod outputs;
+pub mod qgis_project;
+pub mod qml;
 pub mod snap;
+pub mod styles;
 pub mod text_cache;
 
 use std::collections::BTreeMap;

@@ -9,7 +9,9 @@ use serde::Serialize;
 use tracing::debug;
 
 use crate::cache::Cache;
+use crate::config::Tier;
 use crate::error::Error;
+use crate::indicators::legend::LegendRow;
 use crate::indicators::levels::LevelSpatial;
 use crate::report::GeoJsonReport;
 use crate::write::{self, GeomKind, OutLayer};
@@ -79,6 +81,37 @@ pub fn layers<T>(
     });
     gpkg_written?;
     Ok((value, geojson_written?))
+}
+
+/// Adds the region layers' QGIS styles to `dir/smartgap.gpkg` (`layer_styles`) and writes the
+/// QGIS project `dir/smartgap.qgs` that opens them with their default styles. The styles'
+/// `update_time` is the GeoPackage's fixed timestamp, so reruns give the same rows.
+///
+/// # Errors
+/// The GeoPackage refuses the styles, or the project cannot be written.
+pub fn qgis(
+    dir: &Path,
+    layers: &[Arc<OutLayer>],
+    legend: &[LegendRow],
+    tiers: &[Tier],
+) -> Result<(), Error> {
+    let t0 = Instant::now();
+    let region: Vec<&OutLayer> = layers.iter().map(|l| &**l).collect();
+    let styles = write::styles::for_layers(region.iter().copied(), legend, tiers);
+    let gpkg = dir.join("smartgap.gpkg");
+    write::styles::write(&gpkg, &styles, write::geopackage::FIXED_TIMESTAMP).map_err(|e| {
+        Error::Write {
+            path: gpkg.clone(),
+            message: e.to_string(),
+        }
+    })?;
+    write::qgis_project::write(dir, &region, &styles)?;
+    debug!(
+        styles = styles.len(),
+        ms = t0.elapsed().as_millis() as u64,
+        "QGIS styles and project written"
+    );
+    Ok(())
 }
 
 /// Writes the weights of each level as `dir/weights/<level>.gal`.

@@ -156,6 +156,7 @@ fn geopackage_has_every_layer_in_epsg_5179_and_rejects_name_their_row() {
         [
             "assignments",
             "emd",
+            "layer_styles",
             "legend",
             "lorenz",
             "region_group",

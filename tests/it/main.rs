@@ -17,6 +17,7 @@ mod messy;
 mod national;
 mod nightly;
 mod overlay;
+mod qgis_styles;
 mod report_html;
 mod stream;
 mod xlsx;
