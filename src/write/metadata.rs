@@ -4,10 +4,11 @@
 //! unit per column in `gpkg_data_columns` (schema extension).
 //!
 //! Written after `run.json` is built, while the GeoPackage is still in staging, by SQL through
-//! GDAL (SQLite dialect). Nothing here reads a clock: `gpkg_metadata_reference.timestamp`
-//! is the same fixed instant as `gpkg_contents.last_change` (see
-//! [`super::geopackage::FIXED_TIMESTAMP`]), so two runs over the same inputs give the same
-//! rows.
+//! GDAL (SQLite dialect). Nothing here reads a clock: `gpkg_contents.last_change`,
+//! `gpkg_metadata_reference.timestamp` and `layer_styles.update_time` are the data's date
+//! ([`data_timestamp`]: the newest modification time of the boundaries and inputs), so two
+//! runs over the same input files give the same rows, and the date says when the data last
+//! changed, not when the job ran.
 
 use std::path::Path;
 
@@ -19,6 +20,48 @@ use serde_json::json;
 use crate::error::Error;
 use crate::report::RunReport;
 use crate::write::geopackage::FIXED_TIMESTAMP;
+
+/// The data's date: the newest modification time of the files a run read (boundaries, region
+/// groups, crosswalk, population and every input) as `YYYY-MM-DDTHH:MM:SS.sssZ`, or
+/// [`FIXED_TIMESTAMP`] when none can be read.
+pub fn data_timestamp(report: &RunReport) -> String {
+    let p = &report.pipeline;
+    let mut paths = vec![p.boundaries.path.clone()];
+    paths.extend(p.region_groups.as_ref().map(|g| g.path.clone()));
+    paths.extend(p.crosswalk.clone());
+    paths.extend(p.population.as_ref().map(|g| g.path.clone()));
+    paths.extend(p.inputs.iter().map(|i| i.path.clone()));
+    let newest = paths
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+        .max();
+    newest
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(FIXED_TIMESTAMP.to_string(), |d| {
+            iso_utc(d.as_millis() as i64)
+        })
+}
+
+/// Milliseconds since 1970 as ISO 8601 UTC (days to civil date after H. Hinnant).
+fn iso_utc(ms: i64) -> String {
+    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000
+    )
+}
 
 /// `md_standard_uri` of the manifest row: smartgap's own JSON, the essentials of `run.json`.
 pub const MANIFEST_URI: &str =
@@ -261,6 +304,7 @@ const DDL: &[&str] = &[
 /// # Errors
 /// [`Error::Write`] with GDAL's message when the file cannot be opened or a statement fails.
 pub fn annotate(gpkg: &Path, report: &RunReport) -> Result<(), Error> {
+    let stamp = data_timestamp(report);
     let fail = |message: String| Error::Write {
         path: gpkg.to_path_buf(),
         message,
@@ -305,7 +349,26 @@ pub fn annotate(gpkg: &Path, report: &RunReport) -> Result<(), Error> {
             "INSERT INTO gpkg_metadata_reference (reference_scope, table_name, column_name, \
              row_id_value, timestamp, md_file_id, md_parent_id) \
              VALUES ('geopackage', NULL, NULL, NULL, {}, {id}, NULL)",
-            lit(FIXED_TIMESTAMP)
+            lit(&stamp)
+        ))?;
+    }
+    exec(&format!(
+        "UPDATE gpkg_contents SET last_change = {}",
+        lit(&stamp)
+    ))?;
+    let has_styles = ds
+        .execute_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'layer_styles'",
+            None,
+            Dialect::SQLITE,
+        )
+        .ok()
+        .flatten()
+        .is_some_and(|mut r| r.features().next().is_some());
+    if has_styles {
+        exec(&format!(
+            "UPDATE layer_styles SET update_time = {}",
+            lit(&stamp)
         ))?;
     }
     let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
@@ -340,4 +403,17 @@ pub fn annotate(gpkg: &Path, report: &RunReport) -> Result<(), Error> {
     ds.close()
         .map(|_| ())
         .map_err(|e| fail(format!("closing after metadata: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::iso_utc;
+
+    #[test]
+    fn timestamps_are_iso_utc() {
+        assert_eq!(iso_utc(0), "1970-01-01T00:00:00.000Z");
+        // 2026-12-03T11:52:07.123Z = 1796298727123 ms (date -u -d @1796298727).
+        assert_eq!(iso_utc(1_796_298_727_123), "2026-12-03T11:52:07.123Z");
+        assert_eq!(iso_utc(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
 }

@@ -2,6 +2,8 @@
 //! titles, and passes GDAL's own validator (`validate_gpkg.py`, from python3-gdal, which
 //! scripts/setup.sh installs) with warnings as errors.
 
+use std::path::Path;
+
 use gdal::Dataset;
 use gdal::vector::LayerAccess;
 use gdal::vector::sql::Dialect;
@@ -60,18 +62,51 @@ fn the_national_geopackage_carries_its_metadata_and_validates() {
         assert_eq!(j["rows"], r.file.rows);
     }
     assert_eq!(m["totals"]["input_records"], o.report.totals.input_records);
-    // Licences and attribution, each referenced at GeoPackage scope with the fixed timestamp.
+    // Licences and attribution, each referenced at GeoPackage scope with the data's date: the
+    // newest modification time of the files read, also every layer's last_change.
     let licence = strings(
         &ds,
         "SELECT metadata FROM gpkg_metadata WHERE mime_type = 'text/plain'",
     );
     assert!(licence[0].contains("NGII") && licence[0].contains("KRIHS"));
+    let newest = [
+        "data/boundaries.gpkg",
+        "data/region_groups.csv",
+        "data/admin_changes.csv",
+        "data/population.csv",
+    ]
+    .iter()
+    .map(|f| Path::new(env!("CARGO_MANIFEST_DIR")).join(f))
+    .chain(o.report.inputs.iter().map(|i| i.file.path.clone()))
+    .map(|f| std::fs::metadata(&f).unwrap().modified().unwrap())
+    .max()
+    .unwrap();
+    let secs = newest
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%S"])
+        .output()
+        .unwrap();
+    let stamp = smartgap::write::metadata::data_timestamp(&o.report);
+    assert!(
+        stamp.starts_with(String::from_utf8_lossy(&out.stdout).trim()),
+        "{stamp}"
+    );
     assert_eq!(
         strings(
             &ds,
             "SELECT DISTINCT reference_scope || ' ' || timestamp FROM gpkg_metadata_reference"
         ),
-        vec!["geopackage 2000-01-01T00:00:00.000Z".to_string()]
+        vec![format!("geopackage {stamp}")]
+    );
+    assert_eq!(
+        strings(
+            &ds,
+            "SELECT DISTINCT strftime('%Y-%m-%dT%H:%M:%fZ', last_change) FROM gpkg_contents"
+        ),
+        vec![stamp.clone()]
     );
     // Layer titles in Korean and English; column titles and units.
     assert_eq!(
