@@ -23,13 +23,18 @@ use crate::progress::checkpoint;
 use crate::read;
 
 /// The published names, each a symlink through `current`.
-pub const PUBLISHED: [&str; 6] = [
+pub const PUBLISHED: [&str; 11] = [
     "smartgap.gpkg",
     "smartgap.qgs",
     "geojson",
     "run.json",
     "summary.json",
     "weights",
+    "report.html",
+    "maps",
+    "map.html",
+    "web",
+    "state.json",
 ];
 
 /// An exclusive lock on an output directory, released when dropped (or when the process dies).

@@ -351,6 +351,10 @@ pub struct Tier {
 #[derive(Debug, Clone, Serialize)]
 pub struct OutputSpec {
     pub geojson_decimals: u32,
+    /// `report.html`, `maps/*.svg` and `state.json`.
+    pub report: bool,
+    /// `map.html` and `web/<level>.fgb`.
+    pub web: bool,
 }
 
 /// All problems found in one pipeline file, rendered together.

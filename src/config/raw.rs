@@ -175,4 +175,6 @@ pub struct RawTier {
 #[serde(deny_unknown_fields)]
 pub struct RawOutput {
     pub geojson_decimals: Option<S<i64>>,
+    pub report: Option<S<bool>>,
+    pub web: Option<S<bool>>,
 }

@@ -62,6 +62,13 @@ pub fn write(
     cache: Option<&Cache>,
     f: &Facts<'_>,
 ) -> Result<(), Error> {
+    let out = &f.report.pipeline.output;
+    if out.web {
+        web_layers(dir, f, cache)?;
+    }
+    if !out.report {
+        return Ok(());
+    }
     let state = state(f);
     let before: Option<State> = previous
         .and_then(|p| std::fs::read(p.join("state.json")).ok())
@@ -84,7 +91,6 @@ pub fn write(
     let html = page.finish(f);
     let path = dir.join("report.html");
     std::fs::write(&path, html).map_err(|e| Error::write_io(&path, &e))?;
-    web_layers(dir, f, cache)?;
     let path = dir.join("state.json");
     let json = serde_json::to_string_pretty(&state).map_err(|e| Error::Write {
         path: path.clone(),

@@ -185,3 +185,46 @@ fn report_html_opens_offline_in_chromium_with_every_region_drawn() {
     let bytes = std::fs::read(&png).unwrap();
     assert!(bytes.len() > 50_000, "screenshot of {} bytes", bytes.len());
 }
+
+#[test]
+fn output_switches_turn_the_report_and_web_layers_off() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (report, web) in [(false, false), (true, false), (false, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = format!(
+            r#"[pipeline]
+name = "switches"
+output_dir = "{out}"
+roots = ["{data}", "{tmp}"]
+
+[boundaries]
+path = "{data}/boundaries.gpkg"
+levels = ["sido", "sigungu"]
+
+[output]
+report = {report}
+web = {web}
+
+[[inputs]]
+name = "report_projects"
+path = "{data}/investments/projects.csv"
+id = "record_id"
+amount = {{ field = "amount_krw", unit = "krw" }}
+locate = {{ by = "name", sido = "sido", sigungu = "sigungu" }}
+"#,
+            out = dir.path().join("out").display(),
+            data = root.join("data").display(),
+            tmp = dir.path().display(),
+        );
+        let cfg = dir.path().join("p.toml");
+        std::fs::write(&cfg, toml).unwrap();
+        let p = smartgap::pipeline::load(&cfg).unwrap();
+        smartgap::pipeline::run(&p).unwrap();
+        let cur = dir.path().join("out/current");
+        assert_eq!(cur.join("report.html").exists(), report, "{report} {web}");
+        assert_eq!(cur.join("maps/sigungu_per_km2.svg").exists(), report);
+        assert_eq!(cur.join("map.html").exists(), web, "{report} {web}");
+        assert_eq!(cur.join("web/sigungu.fgb").exists(), web);
+        assert!(cur.join("smartgap.gpkg").exists());
+    }
+}

@@ -210,9 +210,12 @@ impl Validator<'_> {
         }
     }
 
-    /// `[output]`: the GeoJSON coordinate precision.
+    /// `[output]`: the GeoJSON coordinate precision and which artefacts to write.
     fn output(&mut self, raw: Option<S<RawOutput>>) -> OutputSpec {
         let mut geojson_decimals = 6;
+        let switch = |b: Option<&S<bool>>| b.is_none_or(|b| *b.get_ref());
+        let report = switch(raw.as_ref().and_then(|o| o.get_ref().report.as_ref()));
+        let web = switch(raw.as_ref().and_then(|o| o.get_ref().web.as_ref()));
         if let Some(o) = raw
             && let Some(d) = &o.get_ref().geojson_decimals
         {
@@ -226,7 +229,11 @@ impl Validator<'_> {
                 ),
             }
         }
-        OutputSpec { geojson_decimals }
+        OutputSpec {
+            geojson_decimals,
+            report,
+            web,
+        }
     }
 
     fn check_field(
