@@ -82,6 +82,7 @@ pub fn write(
         let path = maps_dir.join(format!("{name}.svg"));
         std::fs::write(&path, svg).map_err(|e| Error::write_io(&path, &e))?;
     }
+    pngs(&maps_dir, &maps)?;
     page.inequality(f);
     page.rankings(f);
     page.competitive(f);
@@ -97,6 +98,42 @@ pub fn write(
         message: e.to_string(),
     })?;
     std::fs::write(&path, json + "\n").map_err(|e| Error::write_io(&path, &e))
+}
+
+/// Each map also as `maps/<name>.png` at twice its size, for slides: the SVG rendered by resvg
+/// with the Nanum fonts (fonts-nanum) for the Korean labels, or the system's when absent.
+fn pngs(dir: &Path, maps: &[(String, String)]) -> Result<(), Error> {
+    use rayon::prelude::*;
+    use resvg::{tiny_skia, usvg};
+    let mut opt = usvg::Options::default();
+    let db = opt.fontdb_mut();
+    db.load_fonts_dir("/usr/share/fonts/truetype/nanum");
+    if db.is_empty() {
+        db.load_system_fonts();
+    }
+    db.set_sans_serif_family("NanumGothic");
+    maps.par_iter().try_for_each(|(name, svg)| {
+        let path = dir.join(format!("{name}.png"));
+        let fail = |message: String| Error::Write {
+            path: path.clone(),
+            message,
+        };
+        let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| fail(e.to_string()))?;
+        let size = tree
+            .size()
+            .to_int_size()
+            .scale_by(2.0)
+            .ok_or_else(|| fail("empty map".into()))?;
+        let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
+            .ok_or_else(|| fail("empty map".into()))?;
+        resvg::render(
+            &tree,
+            tiny_skia::Transform::from_scale(2.0, 2.0),
+            &mut pixmap.as_mut(),
+        );
+        let png = pixmap.encode_png().map_err(|e| fail(e.to_string()))?;
+        std::fs::write(&path, png).map_err(|e| Error::write_io(&path, &e))
+    })
 }
 
 /// `web/<level>.fgb` and `map.html` (see [`web`]).
