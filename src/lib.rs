@@ -38,6 +38,7 @@ pub mod locate;
 pub mod model;
 pub mod overlay;
 pub mod pipeline;
+pub mod postgis;
 pub mod progress;
 pub mod publish;
 pub mod read;
