@@ -5,7 +5,9 @@ set -euo pipefail
 
 need_apt=()
 # python3-gdal: GDAL's validate_gpkg.py, which make test runs on the national GeoPackage.
-for pkg in libgdal-dev libproj-dev gdal-bin proj-bin pkg-config clang python3-gdal; do
+# postgresql-15-postgis-3 (with postgresql-15 and its client): tests/it/postgis.rs starts a
+# throwaway cluster from it.
+for pkg in libgdal-dev libproj-dev gdal-bin proj-bin pkg-config clang python3-gdal postgresql-15-postgis-3 postgresql-client-15; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then

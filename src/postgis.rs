@@ -90,7 +90,8 @@ pub fn publish(spec: &PostgisSpec, gpkg: &Path, run_id: &str) -> Result<Publishe
     let fail = |step: &'static str, message: String| Error::Postgis {
         host: host.clone(),
         step,
-        message: crate::gdal_log::clip(message.trim()),
+        // libpq's first line says what happened; its CONTEXT lines quote our SQL.
+        message: crate::gdal_log::clip(message.trim().lines().next().unwrap_or_default()),
     };
     let gdal_fail = |step: &'static str, e: gdal::errors::GdalError| {
         let raised = crate::gdal_log::take();

@@ -17,5 +17,6 @@ mod messy;
 mod national;
 mod nightly;
 mod overlay;
+mod postgis;
 mod stream;
 mod xlsx;
