@@ -20,7 +20,7 @@
 //!   inputs read, located and folded in one pass;
 //! - [`indicators`]: per-region indicators, inequality, spatial statistics;
 //! - [`report`]: the run manifest; [`write`](mod@write): output layers, GeoPackage and GeoJSON;
-//!   [`publish`]: lock, staging, atomic swap;
+//!   [`publish`]: lock, staging, atomic swap; [`postgis`]: the PostGIS target;
 //! - [`pipeline`]: the stages in order.
 
 #![forbid(unsafe_code)]
