@@ -10,8 +10,13 @@ need_apt=()
 for pkg in libgdal-dev libproj-dev gdal-bin proj-bin pkg-config clang python3-gdal python3-qgis fonts-nanum; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
-# chromium and fonts-nanum: make test opens report.html in headless Chromium (Korean text).
-for pkg in chromium fonts-nanum; do
+# chromium: make test opens report.html and map.html in headless Chromium (fonts-nanum above).
+for pkg in chromium; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
+# postgresql-15-postgis-3 (with postgresql-15 and its client): tests/it/postgis.rs starts a
+# throwaway cluster from it.
+for pkg in postgresql-15-postgis-3 postgresql-client-15; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then

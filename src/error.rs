@@ -66,6 +66,19 @@ pub enum Error {
     )]
     Locked { path: PathBuf, holder: String },
 
+    #[error("PostGIS publish to {host} failed at step {step}: {message}")]
+    #[diagnostic(
+        code(smartgap::postgis),
+        help(
+            "the files were published; the database keeps the previous night's schema and the next run retries (run again, no --force needed)"
+        )
+    )]
+    Postgis {
+        host: String,
+        step: &'static str,
+        message: String,
+    },
+
     #[error("{0}")]
     #[diagnostic(
         code(smartgap::data_limit),

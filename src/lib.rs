@@ -21,6 +21,7 @@
 //! - [`indicators`]: per-region indicators, inequality, spatial statistics;
 //! - [`report`]: the run manifest; [`write`](mod@write): output layers, GeoPackage and GeoJSON;
 //!   [`html`]: `report.html` and its maps; [`publish`]: lock, staging, atomic swap;
+//!   [`postgis`]: the PostGIS target;
 //! - [`pipeline`]: the stages in order.
 
 #![forbid(unsafe_code)]
@@ -39,6 +40,7 @@ pub mod locate;
 pub mod model;
 pub mod overlay;
 pub mod pipeline;
+pub mod postgis;
 pub mod progress;
 pub mod publish;
 pub mod read;

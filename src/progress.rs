@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 /// The named points of a run, in order, where [`checkpoint`] can hold the process.
-pub const CHECKPOINTS: [&str; 11] = [
+pub const CHECKPOINTS: [&str; 13] = [
     "read.first_chunk",
     "read",
     "assign",
@@ -18,6 +18,8 @@ pub const CHECKPOINTS: [&str; 11] = [
     "publish.renamed",
     "publish.swapped",
     "publish.linked",
+    "postgis.loaded",
+    "postgis.swapping",
 ];
 
 /// A named point of a run (one of [`CHECKPOINTS`]). With `SMARTGAP_PAUSE_AT=<name>` in the

@@ -360,6 +360,27 @@ pub fn unchanged(out: &Path, fingerprint: &str) -> Option<String> {
         .then(|| prev["run_id"].as_str().unwrap_or("?").to_string())
 }
 
+/// The file that records the run last published to PostGIS (written only after its swap).
+const POSTGIS_MARK: &str = ".postgis-published";
+
+/// The run id last published to PostGIS from `out`, if any.
+pub fn postgis_published(out: &Path) -> Option<String> {
+    let text = fs::read_to_string(out.join(POSTGIS_MARK)).ok()?;
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// Records that run `run_id` is the one in PostGIS (written aside and renamed into place).
+///
+/// # Errors
+/// The mark cannot be written.
+pub fn mark_postgis(out: &Path, run_id: &str) -> Result<(), Error> {
+    let path = out.join(POSTGIS_MARK);
+    let tmp = out.join(format!("{POSTGIS_MARK}.tmp-{}", std::process::id()));
+    fs::write(&tmp, format!("{run_id}\n"))
+        .and_then(|()| fs::rename(&tmp, &path))
+        .map_err(|e| Error::write_io(&path, &e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

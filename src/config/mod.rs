@@ -38,6 +38,25 @@ pub struct Pipeline {
     pub inputs: Vec<InputSpec>,
     pub indicators: IndicatorSpec,
     pub output: OutputSpec,
+    /// `[publish.postgis]`: the night also goes to a PostGIS schema.
+    pub postgis: Option<PostgisSpec>,
+}
+
+/// Where and how a run is published to PostGIS (`[publish.postgis]`). The connection comes
+/// from libpq's environment (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGPASSFILE`, …) or
+/// the named service; a password is never part of the pipeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostgisSpec {
+    /// The published schema: a plain lower-case identifier of at most 30 bytes.
+    pub schema: String,
+    /// A role granted USAGE on the schema and SELECT on its tables (quoted, any name).
+    pub reader_role: Option<String>,
+    /// Previous nights kept as `<schema>_prev_<run id>` for rollback.
+    pub keep: usize,
+    /// A libpq service name (`pg_service.conf`).
+    pub service: Option<String>,
+    /// Seconds a publish waits for another one to the same schema before failing.
+    pub lock_wait_s: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

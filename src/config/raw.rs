@@ -20,6 +20,25 @@ pub struct RawPipeline {
     pub inputs: Vec<S<RawInput>>,
     pub indicators: Option<S<RawIndicators>>,
     pub output: Option<S<RawOutput>>,
+    pub publish: Option<S<RawPublish>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPublish {
+    pub postgis: Option<S<RawPostgis>>,
+}
+
+/// `[publish.postgis]`: no connection setting here but the libpq service name; the rest comes
+/// from the environment (PGHOST, PGPASSFILE, …), so no password is ever in a pipeline file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPostgis {
+    pub schema: S<String>,
+    pub reader_role: Option<S<String>>,
+    pub keep: Option<S<i64>>,
+    pub service: Option<S<String>>,
+    pub lock_wait_s: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

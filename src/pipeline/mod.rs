@@ -79,7 +79,12 @@ pub fn run_incremental_with(
 }
 
 fn run_skipping(p: &Pipeline, force: bool) -> Result<Option<RunOutcome>, Error> {
-    if !force && let Some(run) = publish::unchanged(&p.output_dir, &publish::fingerprint(p)?) {
+    // A night whose PostGIS publish failed is not skipped: the database still has an older
+    // run than the files.
+    if !force
+        && let Some(run) = publish::unchanged(&p.output_dir, &publish::fingerprint(p)?)
+        && (p.postgis.is_none() || publish::postgis_published(&p.output_dir) == Some(run.clone()))
+    {
         info!(
             run,
             "inputs, config and version unchanged; nothing to do (--force reruns)"
@@ -183,5 +188,11 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     stages::free_in_background((boundaries, groups, inputs, assigned, agg, indicators));
     let run_dir = staging.publish(p.keep_runs)?;
     info!(run = %report.run_id, dir = %run_dir.display(), "published");
+    if let Some(pg) = &p.postgis {
+        // The files are published whatever the database does; a failure exits 1 and the
+        // next night, finding no mark of this run in the database, runs again.
+        crate::postgis::publish(pg, &run_dir.join("smartgap.gpkg"), &report.run_id)?;
+        publish::mark_postgis(&p.output_dir, &report.run_id)?;
+    }
     Ok(RunOutcome { report, run_dir })
 }

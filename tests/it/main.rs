@@ -17,6 +17,7 @@ mod messy;
 mod national;
 mod nightly;
 mod overlay;
+mod postgis;
 mod qgis_styles;
 mod report_html;
 mod stream;

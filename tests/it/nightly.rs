@@ -79,7 +79,11 @@ fn sigkill_at_every_stage_leaves_the_published_outputs_complete() {
     let before = published(&out);
     // Each run is held at one named point (`SMARTGAP_PAUSE_AT`, see `progress::checkpoint`)
     // and killed there: before and after every stage and every step of publishing.
-    for point in smartgap::progress::CHECKPOINTS {
+    // (The database publish's points are `postgis.rs`'s: this pipeline publishes files only.)
+    for point in smartgap::progress::CHECKPOINTS
+        .into_iter()
+        .filter(|p| !p.starts_with("postgis."))
+    {
         let mut child = Command::new(env!("CARGO_BIN_EXE_smartgap"))
             .args(["--log-level", "error", "run", "--force", "grid.toml"])
             .env("SMARTGAP_PAUSE_AT", point)

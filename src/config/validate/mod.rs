@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use miette::NamedSource;
 
 use super::Headers;
-use super::raw::{RawMeta, RawOutput, RawPipeline, S};
-use super::{ConfigError, OutputSpec, Pipeline, Problem, did_you_mean};
+use super::raw::{RawMeta, RawOutput, RawPipeline, RawPostgis, S};
+use super::{ConfigError, OutputSpec, Pipeline, PostgisSpec, Problem, did_you_mean};
 
 /// Reads, parses and validates a pipeline file; the column names of the files it names come
 /// from `headers` (the read stage's `read::Headers`), so every configured field is checked.
@@ -153,6 +153,10 @@ impl Validator<'_> {
         let inputs = self.inputs(raw.inputs);
         let indicators = self.indicators(raw.indicators);
         let output = self.output(raw.output);
+        let postgis = raw
+            .publish
+            .and_then(|p| p.into_inner().postgis)
+            .and_then(|pg| self.postgis(pg.into_inner()));
 
         Some(Pipeline {
             name,
@@ -168,6 +172,89 @@ impl Validator<'_> {
             inputs,
             indicators,
             output,
+            postgis,
+        })
+    }
+
+    /// `[publish.postgis]`: the schema is a plain identifier (it is also part of the rollback
+    /// schemas' names, within PostgreSQL's 63 bytes), the role any name without a NUL.
+    fn postgis(&mut self, raw: RawPostgis) -> Option<PostgisSpec> {
+        let schema = raw.schema.get_ref().clone();
+        let plain = |s: &str| {
+            let b = s.as_bytes();
+            !b.is_empty()
+                && (b[0].is_ascii_lowercase() || b[0] == b'_')
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+        };
+        let mut ok = true;
+        if !plain(&schema) || schema.len() > 30 || schema.starts_with("pg_") {
+            self.push(
+                Problem::new(
+                    span(&raw.schema),
+                    format!("schema {schema:?} is not a plain identifier"),
+                )
+                .label("expected lower-case letters, digits and _, at most 30 bytes, not pg_…")
+                .help("e.g. schema = \"smartgap\""),
+            );
+            ok = false;
+        }
+        let reader_role = raw.reader_role.as_ref().map(|r| r.get_ref().clone());
+        if let Some(r) = &raw.reader_role {
+            let name = r.get_ref();
+            if name.is_empty() || name.len() > 63 || name.contains('\0') {
+                self.push(Problem::new(
+                    span(r),
+                    "reader_role must be 1 to 63 bytes without NUL",
+                ));
+                ok = false;
+            }
+        }
+        let keep = match &raw.keep {
+            None => 1,
+            Some(k) => match usize::try_from(*k.get_ref()) {
+                Ok(n) if n <= 30 => n,
+                _ => {
+                    self.push(Problem::new(span(k), "keep must be between 0 and 30"));
+                    ok = false;
+                    0
+                }
+            },
+        };
+        let service = raw.service.as_ref().map(|s| s.get_ref().clone());
+        if let Some(s) = &raw.service
+            && (s.get_ref().is_empty()
+                || !s
+                    .get_ref()
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.'))
+        {
+            self.push(Problem::new(
+                span(s),
+                "service must be a pg_service.conf section name (letters, digits, _ - .)",
+            ));
+            ok = false;
+        }
+        let lock_wait_s = match &raw.lock_wait_s {
+            None => 60,
+            Some(w) => match u64::try_from(*w.get_ref()) {
+                Ok(n) if (1..=86_400).contains(&n) => n,
+                _ => {
+                    self.push(Problem::new(
+                        span(w),
+                        "lock_wait_s must be between 1 and 86400",
+                    ));
+                    ok = false;
+                    60
+                }
+            },
+        };
+        ok.then_some(PostgisSpec {
+            schema,
+            reader_role,
+            keep,
+            service,
+            lock_wait_s,
         })
     }
 
