@@ -96,6 +96,9 @@ pub struct InputSpec {
     pub locate: Locate,
     /// Read in chunks and fold into per-region totals (points only; see `stream.rs`).
     pub stream: bool,
+    /// Labels of rows to skip besides the built-in subtotal and note rows (`read::footer`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skip_rows: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

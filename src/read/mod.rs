@@ -15,6 +15,7 @@ pub mod amount;
 mod boundaries;
 pub mod checksum;
 pub mod encoding;
+pub mod footer;
 mod records;
 pub mod row;
 mod tables;
@@ -217,7 +218,10 @@ pub(crate) fn gdal_raised(path: &Path, layer: &str, rows: u64) -> Result<(), Err
 pub struct InputFile {
     pub path: PathBuf,
     pub sha256: String,
+    /// Data rows read, footers included.
     pub rows: u64,
+    /// Subtotal and footer rows skipped (`read::footer`): not records, their amounts not counted.
+    pub skipped_rows: u64,
     /// The encoding the text was read as (CSV and Shapefile).
     pub encoding: Option<encoding::Encoding>,
     /// Encoding contradictions and the like, also logged as WARN.

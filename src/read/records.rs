@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use gdal::vector::{Feature, Geometry, Layer, LayerAccess, OGRFieldType};
 use geo::{Coord, CoordsIter, MultiPolygon, Point};
 
+use super::footer::Footers;
 use super::row::{
     Bad, Columns, Reader, Rejected, RowChecker, Val, Values, amount_text, coordinates, parse_f64,
     short_row,
@@ -60,6 +61,8 @@ struct Rows {
     points: Vec<(usize, Coord<f64>)>,
     /// Records located by a polygon (their index).
     areas: Vec<usize>,
+    /// Subtotal and footer rows, skipped.
+    footers: Footers,
 }
 
 /// Reads one input's rows into records, rejecting rows whose amount, funding or location can't
@@ -91,7 +94,10 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
     if let Some(crs) = &layout.source_crs {
         checker.set_crs(crs.clone());
     }
-    let mut read = Rows::default();
+    let mut read = Rows {
+        footers: Footers::new(&spec.skip_rows),
+        ..Rows::default()
+    };
     let mut rows = 0u64;
     let skip = if spec.header_row > 1 {
         spec.header_row
@@ -116,6 +122,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
         mut rejects,
         points,
         areas,
+        footers,
     } = read;
     if let Some(t) = &transformer {
         reproject_points(t, &points, &mut records)
@@ -124,7 +131,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
     let repaired = repair_areas(transformer.as_ref(), &areas, &mut records)
         .map_err(|m| err(format!("reprojecting polygons: {m}")))?;
     let mut warnings = prep.warnings.clone();
-    for w in checker.warnings() {
+    for w in checker.warnings().into_iter().chain(footers.note()) {
         tracing::warn!(input = %spec.name, "{w}");
         warnings.push(w);
     }
@@ -149,6 +156,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
             path: spec.path.clone(),
             sha256,
             rows,
+            skipped_rows: footers.count,
             encoding: Some(prep.encoding),
             warnings,
         },
@@ -232,6 +240,11 @@ fn read_row(
     checker: &mut RowChecker,
     out: &mut Rows,
 ) {
+    let cells: Vec<String> = (0..f.field_count()).map(|i| text(f, i)).collect();
+    if let Some(label) = out.footers.label(cells.iter().map(String::as_str)) {
+        out.footers.skip(row, label);
+        return;
+    }
     let cols = &layout.columns;
     let cell = |i: Option<usize>| i.map(|i| text(f, i));
     let (id, funding, date) = (cell(cols.id), cell(cols.funding), cell(cols.date));

@@ -571,6 +571,7 @@ mod tests {
                 crs: "EPSG:4326".into(),
             },
             stream: false,
+            skip_rows: Vec::new(),
         }
     }
 

@@ -92,6 +92,14 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
                 )),
             },
         };
+        // A footer row carries no usable point or amount: only such rows are looked at.
+        if xy.is_err() || matches!(amount, Some(Err(_))) {
+            let cells: Vec<String> = (0..f.field_count()).map(|i| read::text(&f, i)).collect();
+            if let Some(label) = rows.footers.label(cells.iter().map(String::as_str)) {
+                rows.skip(label);
+                continue;
+            }
+        }
         let raw = Raw {
             id: Val::text(id.as_deref()),
             amount,

@@ -7,6 +7,7 @@ mod crosswalk;
 mod districts;
 mod encodings;
 mod fixtures;
+mod footers;
 mod fuzz;
 mod gpkg_metadata;
 mod grid;

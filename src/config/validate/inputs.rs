@@ -99,7 +99,24 @@ impl Validator<'_> {
             date,
             locate,
             stream,
+            skip_rows: self.skip_rows(raw.skip_rows.as_ref()),
         })
+    }
+
+    /// `skip_rows`: labels of rows that are not records, each non-blank.
+    fn skip_rows(&mut self, raw: Option<&S<Vec<S<String>>>>) -> Vec<String> {
+        let mut labels = Vec::new();
+        for l in raw.map(|r| r.get_ref().as_slice()).unwrap_or_default() {
+            if l.get_ref().trim().is_empty() {
+                self.push(Problem::new(
+                    span(l),
+                    "a blank row label would skip nothing",
+                ));
+            } else {
+                labels.push(l.get_ref().clone());
+            }
+        }
+        labels
     }
 
     /// A configured column of the input: checked against its columns, returned as named.
