@@ -116,6 +116,66 @@ impl FundingSource {
             t => FundingSource::ALL.into_iter().find(|f| f.as_str() == t),
         }
     }
+    /// The category of a Korean funding label as budgets write it (`국비`, `지방비`, `시비`,
+    /// `민간`, `LH`, …: [`FUNDING_LABELS`]), compared without spaces or a trailing `(…)`.
+    pub fn from_label(s: &str) -> Option<FundingSource> {
+        let key = funding_key(s);
+        FUNDING_LABELS
+            .iter()
+            .find(|(l, _)| funding_key(l) == key)
+            .map(|(_, f)| *f)
+    }
+}
+
+/// The built-in Korean funding labels and their categories. Private and developer money
+/// (민간, 민자, 공기업/LH, 사업시행자, 개발부담금) is `development_fee`, the category of money that
+/// comes with land development rather than from a budget; 기금 (national funds) is a
+/// `national_program` source.
+pub const FUNDING_LABELS: [(&str, FundingSource); 31] = [
+    ("국비", FundingSource::NationalProgram),
+    ("국고", FundingSource::NationalProgram),
+    ("국고보조금", FundingSource::NationalProgram),
+    ("국비보조금", FundingSource::NationalProgram),
+    ("정부", FundingSource::NationalProgram),
+    ("중앙정부", FundingSource::NationalProgram),
+    ("국가", FundingSource::NationalProgram),
+    ("기금", FundingSource::NationalProgram),
+    ("균특", FundingSource::NationalProgram),
+    ("균특회계", FundingSource::NationalProgram),
+    ("지방비", FundingSource::Local),
+    ("지자체", FundingSource::Local),
+    ("자체", FundingSource::Local),
+    ("자체재원", FundingSource::Local),
+    ("시비", FundingSource::Local),
+    ("도비", FundingSource::Local),
+    ("군비", FundingSource::Local),
+    ("구비", FundingSource::Local),
+    ("시도비", FundingSource::Local),
+    ("시군비", FundingSource::Local),
+    ("시군구비", FundingSource::Local),
+    ("민간", FundingSource::DevelopmentFee),
+    ("민자", FundingSource::DevelopmentFee),
+    ("민간자본", FundingSource::DevelopmentFee),
+    ("공기업", FundingSource::DevelopmentFee),
+    ("LH", FundingSource::DevelopmentFee),
+    ("공기업/LH", FundingSource::DevelopmentFee),
+    ("한국토지주택공사", FundingSource::DevelopmentFee),
+    ("사업시행자", FundingSource::DevelopmentFee),
+    ("개발부담금", FundingSource::DevelopmentFee),
+    ("기반시설부담금", FundingSource::DevelopmentFee),
+];
+
+/// A funding label as compared: no spaces or middle dots, no trailing `(…)`, ASCII upper-case.
+pub fn funding_key(s: &str) -> String {
+    let t: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '·' && *c != 'ㆍ')
+        .collect::<String>()
+        .to_ascii_uppercase();
+    match t.find('(') {
+        Some(i) if i > 0 && t.ends_with(')') => t[..i].to_string(),
+        _ => t,
+    }
 }
 
 /// Where a record says it is, before assignment.

@@ -89,6 +89,7 @@ pub struct RawInput {
     pub locate: S<RawLocate>,
     pub attributes: Option<S<BTreeMap<String, S<String>>>>,
     pub skip_rows: Option<S<Vec<S<String>>>>,
+    pub funding_labels: Option<S<BTreeMap<String, S<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

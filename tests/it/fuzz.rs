@@ -34,6 +34,7 @@ fn spec(path: std::path::PathBuf, locate: Locate) -> InputSpec {
         locate,
         stream: false,
         skip_rows: Vec::new(),
+        funding_labels: Default::default(),
     }
 }
 

@@ -8,6 +8,7 @@ mod districts;
 mod encodings;
 mod fixtures;
 mod footers;
+mod funding;
 mod fuzz;
 mod gpkg_metadata;
 mod grid;
