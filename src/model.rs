@@ -451,3 +451,61 @@ mod tests {
         assert_eq!(name_list(&["a".into(), "b".into()]), "a, b");
     }
 }
+
+/// `s` with decomposed Hangul (conjoining jamo, as macOS file names and some exports write
+/// them) composed into syllables, as Unicode NFC does for Hangul (The Unicode Standard,
+/// §3.12): L + V → LV, LV + T → LVT. Other text is kept as it is.
+pub fn compose_hangul(s: &str) -> String {
+    const S_BASE: u32 = 0xAC00;
+    const L_BASE: u32 = 0x1100;
+    const V_BASE: u32 = 0x1161;
+    const T_BASE: u32 = 0x11A7;
+    const L_COUNT: u32 = 19;
+    const V_COUNT: u32 = 21;
+    const T_COUNT: u32 = 28;
+    const S_COUNT: u32 = L_COUNT * V_COUNT * T_COUNT;
+    if !s.chars().any(|c| ('\u{1100}'..='\u{11FF}').contains(&c)) {
+        return s.to_string();
+    }
+    let mut out: Vec<char> = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        let u = c as u32;
+        let composed = out.last().and_then(|&last| {
+            let l = last as u32;
+            if (L_BASE..L_BASE + L_COUNT).contains(&l) && (V_BASE..V_BASE + V_COUNT).contains(&u) {
+                char::from_u32(S_BASE + ((l - L_BASE) * V_COUNT + (u - V_BASE)) * T_COUNT)
+            } else if (S_BASE..S_BASE + S_COUNT).contains(&l)
+                && (l - S_BASE).is_multiple_of(T_COUNT)
+                && (T_BASE + 1..T_BASE + T_COUNT).contains(&u)
+            {
+                char::from_u32(l + (u - T_BASE))
+            } else {
+                None
+            }
+        });
+        match composed {
+            Some(c) => {
+                out.pop();
+                out.push(c);
+            }
+            None => out.push(c),
+        }
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod hangul_tests {
+    use super::compose_hangul;
+
+    #[test]
+    fn decomposed_jamo_compose_into_syllables() {
+        // 성북구 as macOS writes it: ᄉ ᅥ ᆼ ᄇ ᅮ ᆨ ᄀ ᅮ.
+        let nfd = "\u{1109}\u{1165}\u{11BC}\u{1107}\u{116E}\u{11A8}\u{1100}\u{116E}";
+        assert_eq!(compose_hangul(nfd), "성북구");
+        assert_eq!(compose_hangul("서울 성북구"), "서울 성북구");
+        assert_eq!(compose_hangul("a\u{1100}"), "a\u{1100}", "a lone L stays");
+        // An LVT syllable takes no second T.
+        assert_eq!(compose_hangul("각\u{11A8}"), "각\u{11A8}");
+    }
+}

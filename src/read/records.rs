@@ -338,6 +338,11 @@ fn location(
             }
         }
         Loc::Names(s, g, e) => {
+            // Names as people write them: decomposed jamo composed (NFC), runs of spaces one.
+            let cell = |i: usize| {
+                let t = crate::model::compose_hangul(&text(f, i));
+                t.split_whitespace().collect::<Vec<_>>().join(" ")
+            };
             let (sido, sigungu) = (cell(s), g.map(cell).unwrap_or_default());
             if sido.is_empty() && sigungu.is_empty() {
                 return Err((

@@ -15,6 +15,7 @@ mod grid;
 mod integrity;
 mod locator;
 mod messy;
+mod names;
 mod national;
 mod nightly;
 mod overlay;
