@@ -242,6 +242,25 @@ pub(crate) fn text(f: &gdal::vector::Feature<'_>, idx: usize) -> String {
     f.field_as_string(idx).ok().flatten().unwrap_or_default()
 }
 
+/// Whether a geometry has Z or M coordinates (Point Z, Polygon Z, a Shapefile's PointZ).
+/// A null geometry (gdal's `Feature::geometry` gives one without a pointer) is not Z.
+pub(crate) fn has_z_or_m(g: &gdal::vector::Geometry) -> bool {
+    if !g.has_gdal_ptr() {
+        return false;
+    }
+    let t = g.geometry_type();
+    gdal::vector::geometry_type_has_z(t) || gdal::vector::geometry_type_has_m(t)
+}
+
+/// The note of an input whose geometries had Z or M coordinates, dropped: `n` of them.
+pub(crate) fn flattened_note(n: u64) -> Option<String> {
+    (n > 0).then(|| {
+        format!(
+            "{n} geometr(y/ies) with Z or M coordinates: Z and M were dropped, the geometry read in 2D"
+        )
+    })
+}
+
 /// The name of a geometry's kind, for messages.
 fn geometry_kind(g: &geo::Geometry<f64>) -> &'static str {
     match g {

@@ -63,6 +63,8 @@ struct Rows {
     areas: Vec<usize>,
     /// Subtotal and footer rows, skipped.
     footers: Footers,
+    /// Geometries read with Z or M coordinates, which were dropped.
+    flattened: u64,
 }
 
 /// Reads one input's rows into records, rejecting rows whose amount, funding or location can't
@@ -123,6 +125,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
         points,
         areas,
         footers,
+        flattened,
     } = read;
     if let Some(t) = &transformer {
         reproject_points(t, &points, &mut records)
@@ -131,7 +134,12 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
     let repaired = repair_areas(transformer.as_ref(), &areas, &mut records)
         .map_err(|m| err(format!("reprojecting polygons: {m}")))?;
     let mut warnings = prep.warnings.clone();
-    for w in checker.warnings().into_iter().chain(footers.note()) {
+    for w in checker
+        .warnings()
+        .into_iter()
+        .chain(footers.note())
+        .chain(super::flattened_note(flattened))
+    {
         tracing::warn!(input = %spec.name, "{w}");
         warnings.push(w);
     }
@@ -266,6 +274,9 @@ fn read_row(
         funding: funding.as_deref(),
         date: Val::text(date.as_deref()),
     };
+    if matches!(layout.loc, Loc::Geometry) && f.geometry().is_some_and(super::has_z_or_m) {
+        out.flattened += 1;
+    }
     let checked = checker.values(row, values).and_then(|v| {
         let location = location(f, layout, spec.max_vertices, checker);
         location
@@ -360,7 +371,12 @@ fn location(
                 .and_then(|c| checker.point(c))
                 .map(|c| Location::Point(Point(c)))
         }
-        Loc::Geometry => geometry(f.geometry(), max_vertices, checker),
+        // A null geometry comes without a GDAL pointer.
+        Loc::Geometry => geometry(
+            f.geometry().filter(|g| g.has_gdal_ptr()),
+            max_vertices,
+            checker,
+        ),
     }
 }
 
@@ -388,10 +404,18 @@ fn geometry(
         }
         Ok(Location::Area(mp))
     };
-    match g.map(|g| g.to_geo()) {
-        Some(Ok(geo::Geometry::Point(p))) if p.x().is_finite() && p.y().is_finite() => {
-            checker.point(p.0).map(|c| Location::Point(Point(c)))
-        }
+    if g.is_some_and(Geometry::is_empty) {
+        return Err((RejectReason::LocationMissing, "empty geometry".into()));
+    }
+    // Z and M are dropped (counted by the caller for the input's note).
+    let flat = g.filter(|g| super::has_z_or_m(g)).map(|g| {
+        let mut c = g.clone();
+        c.flatten_to_2d();
+        c
+    });
+    match flat.as_ref().or(g).map(|g| g.to_geo()) {
+        // A NaN or infinite point says so (`RowChecker::point`).
+        Some(Ok(geo::Geometry::Point(p))) => checker.point(p.0).map(|c| Location::Point(Point(c))),
         Some(Ok(geo::Geometry::Polygon(p))) => area(MultiPolygon::new(vec![p])),
         Some(Ok(geo::Geometry::MultiPolygon(mp))) => area(mp),
         Some(Ok(g)) => Err((

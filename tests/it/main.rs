@@ -20,4 +20,5 @@ mod national;
 mod nightly;
 mod overlay;
 mod stream;
+mod three_d;
 mod xlsx;
