@@ -59,10 +59,27 @@ pub fn open_with(path: &Path, open_options: &[String]) -> Result<Dataset, Error>
         open_options: (!opts.is_empty()).then_some(opts.as_slice()),
         sibling_files: None,
     };
+    allow_large_geojson_objects();
     Dataset::open_ex(path, options).map_err(|e| Error::Open {
         path: path.to_path_buf(),
         message: e.to_string(),
     })
+}
+
+/// GDAL refuses a GeoJSON object (a feature, or a whole collection it cannot stream) above
+/// `OGR_GEOJSON_MAX_OBJ_SIZE`, 200 MB by default, with an error that names no limit of ours.
+/// Every input is already bounded by `max_input_mib` (checked before it is opened) and every
+/// geometry by `max_vertices`, so GDAL's limit is lifted (0 = none) and those two apply.
+fn allow_large_geojson_objects() {
+    static SET: std::sync::Once = std::sync::Once::new();
+    SET.call_once(|| {
+        if gdal::config::get_config_option("OGR_GEOJSON_MAX_OBJ_SIZE", "")
+            .unwrap_or_default()
+            .is_empty()
+        {
+            let _ = gdal::config::set_config_option("OGR_GEOJSON_MAX_OBJ_SIZE", "0");
+        }
+    });
 }
 
 pub(crate) fn layer<'a>(

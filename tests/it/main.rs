@@ -13,6 +13,7 @@ mod fuzz;
 mod gpkg_metadata;
 mod grid;
 mod integrity;
+mod large_geojson;
 mod locator;
 mod messy;
 mod names;
