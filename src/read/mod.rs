@@ -62,7 +62,30 @@ pub fn open_with(path: &Path, open_options: &[String]) -> Result<Dataset, Error>
     allow_large_geojson_objects();
     Dataset::open_ex(path, options).map_err(|e| Error::Open {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: not_a_workbook(path).unwrap_or_else(|| e.to_string()),
+    })
+}
+
+/// Why a `.xlsx` GDAL cannot open is not a workbook, when its bytes say so: GDAL's own error
+/// for these is empty.
+fn not_a_workbook(path: &Path) -> Option<String> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    if ext != "xlsx" {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Some(
+            "not an Excel workbook (.xlsx files are zip archives; this is not one: an old .xls \
+             or another file renamed? save it as .xlsx or CSV)"
+                .into(),
+        );
+    }
+    let has = |name: &[u8]| bytes.windows(name.len()).any(|w| w == name);
+    (!has(b"xl/workbook.xml")).then(|| {
+        "a zip archive but not an Excel workbook (it has no xl/workbook.xml): a .zip renamed \
+         .xlsx? unzip it and point the input at the file inside"
+            .into()
     })
 }
 

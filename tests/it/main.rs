@@ -12,6 +12,7 @@ mod funding;
 mod fuzz;
 mod gpkg_metadata;
 mod grid;
+mod hostile;
 mod integrity;
 mod large_geojson;
 mod locator;
