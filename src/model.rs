@@ -116,6 +116,66 @@ impl FundingSource {
             t => FundingSource::ALL.into_iter().find(|f| f.as_str() == t),
         }
     }
+    /// The category of a Korean funding label as budgets write it (`국비`, `지방비`, `시비`,
+    /// `민간`, `LH`, …: [`FUNDING_LABELS`]), compared without spaces or a trailing `(…)`.
+    pub fn from_label(s: &str) -> Option<FundingSource> {
+        let key = funding_key(s);
+        FUNDING_LABELS
+            .iter()
+            .find(|(l, _)| funding_key(l) == key)
+            .map(|(_, f)| *f)
+    }
+}
+
+/// The built-in Korean funding labels and their categories. Private and developer money
+/// (민간, 민자, 공기업/LH, 사업시행자, 개발부담금) is `development_fee`, the category of money that
+/// comes with land development rather than from a budget; 기금 (national funds) is a
+/// `national_program` source.
+pub const FUNDING_LABELS: [(&str, FundingSource); 31] = [
+    ("국비", FundingSource::NationalProgram),
+    ("국고", FundingSource::NationalProgram),
+    ("국고보조금", FundingSource::NationalProgram),
+    ("국비보조금", FundingSource::NationalProgram),
+    ("정부", FundingSource::NationalProgram),
+    ("중앙정부", FundingSource::NationalProgram),
+    ("국가", FundingSource::NationalProgram),
+    ("기금", FundingSource::NationalProgram),
+    ("균특", FundingSource::NationalProgram),
+    ("균특회계", FundingSource::NationalProgram),
+    ("지방비", FundingSource::Local),
+    ("지자체", FundingSource::Local),
+    ("자체", FundingSource::Local),
+    ("자체재원", FundingSource::Local),
+    ("시비", FundingSource::Local),
+    ("도비", FundingSource::Local),
+    ("군비", FundingSource::Local),
+    ("구비", FundingSource::Local),
+    ("시도비", FundingSource::Local),
+    ("시군비", FundingSource::Local),
+    ("시군구비", FundingSource::Local),
+    ("민간", FundingSource::DevelopmentFee),
+    ("민자", FundingSource::DevelopmentFee),
+    ("민간자본", FundingSource::DevelopmentFee),
+    ("공기업", FundingSource::DevelopmentFee),
+    ("LH", FundingSource::DevelopmentFee),
+    ("공기업/LH", FundingSource::DevelopmentFee),
+    ("한국토지주택공사", FundingSource::DevelopmentFee),
+    ("사업시행자", FundingSource::DevelopmentFee),
+    ("개발부담금", FundingSource::DevelopmentFee),
+    ("기반시설부담금", FundingSource::DevelopmentFee),
+];
+
+/// A funding label as compared: no spaces or middle dots, no trailing `(…)`, ASCII upper-case.
+pub fn funding_key(s: &str) -> String {
+    let t: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '·' && *c != 'ㆍ')
+        .collect::<String>()
+        .to_ascii_uppercase();
+    match t.find('(') {
+        Some(i) if i > 0 && t.ends_with(')') => t[..i].to_string(),
+        _ => t,
+    }
 }
 
 /// Where a record says it is, before assignment.
@@ -389,5 +449,63 @@ mod tests {
             format!("{}…", "x".repeat(64))
         );
         assert_eq!(name_list(&["a".into(), "b".into()]), "a, b");
+    }
+}
+
+/// `s` with decomposed Hangul (conjoining jamo, as macOS file names and some exports write
+/// them) composed into syllables, as Unicode NFC does for Hangul (The Unicode Standard,
+/// §3.12): L + V → LV, LV + T → LVT. Other text is kept as it is.
+pub fn compose_hangul(s: &str) -> String {
+    const S_BASE: u32 = 0xAC00;
+    const L_BASE: u32 = 0x1100;
+    const V_BASE: u32 = 0x1161;
+    const T_BASE: u32 = 0x11A7;
+    const L_COUNT: u32 = 19;
+    const V_COUNT: u32 = 21;
+    const T_COUNT: u32 = 28;
+    const S_COUNT: u32 = L_COUNT * V_COUNT * T_COUNT;
+    if !s.chars().any(|c| ('\u{1100}'..='\u{11FF}').contains(&c)) {
+        return s.to_string();
+    }
+    let mut out: Vec<char> = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        let u = c as u32;
+        let composed = out.last().and_then(|&last| {
+            let l = last as u32;
+            if (L_BASE..L_BASE + L_COUNT).contains(&l) && (V_BASE..V_BASE + V_COUNT).contains(&u) {
+                char::from_u32(S_BASE + ((l - L_BASE) * V_COUNT + (u - V_BASE)) * T_COUNT)
+            } else if (S_BASE..S_BASE + S_COUNT).contains(&l)
+                && (l - S_BASE).is_multiple_of(T_COUNT)
+                && (T_BASE + 1..T_BASE + T_COUNT).contains(&u)
+            {
+                char::from_u32(l + (u - T_BASE))
+            } else {
+                None
+            }
+        });
+        match composed {
+            Some(c) => {
+                out.pop();
+                out.push(c);
+            }
+            None => out.push(c),
+        }
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod hangul_tests {
+    use super::compose_hangul;
+
+    #[test]
+    fn decomposed_jamo_compose_into_syllables() {
+        // 성북구 as macOS writes it: ᄉ ᅥ ᆼ ᄇ ᅮ ᆨ ᄀ ᅮ.
+        let nfd = "\u{1109}\u{1165}\u{11BC}\u{1107}\u{116E}\u{11A8}\u{1100}\u{116E}";
+        assert_eq!(compose_hangul(nfd), "성북구");
+        assert_eq!(compose_hangul("서울 성북구"), "서울 성북구");
+        assert_eq!(compose_hangul("a\u{1100}"), "a\u{1100}", "a lone L stays");
+        // An LVT syllable takes no second T.
+        assert_eq!(compose_hangul("각\u{11A8}"), "각\u{11A8}");
     }
 }

@@ -75,7 +75,11 @@ pub struct InputReport {
 /// Σ input = Σ assigned + Σ rejected, checked exactly in integer KRW.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Totals {
+    /// Records read: data rows but the skipped ones.
     pub input_records: u64,
+    /// Subtotal and footer rows (`합계`, `※ …`, `skip_rows`): not records, and their amounts
+    /// are in none of the KRW totals.
+    pub skipped_records: u64,
     pub assigned_records: u64,
     pub rejected_records: u64,
     pub input_krw: i128,
@@ -122,7 +126,12 @@ pub fn totals(
     streamed: &[(usize, Streamed)],
     files: &[InputFile],
 ) -> Result<Totals, Error> {
-    let input_records: u64 = files.iter().map(|f| f.rows).sum();
+    let skipped_records: u64 = files.iter().map(|f| f.skipped_rows).sum();
+    let input_records: u64 = files
+        .iter()
+        .map(|f| f.rows)
+        .sum::<u64>()
+        .saturating_sub(skipped_records);
     let unlisted = || streamed.iter().flat_map(|(_, s)| s.unlisted.values());
     let assigned_krw: i128 = money
         .iter()
@@ -143,6 +152,7 @@ pub fn totals(
     let rejected_negative_krw: i128 = listed.chain(unlisted_krw).filter(|a| *a < 0).sum();
     let t = Totals {
         input_records,
+        skipped_records,
         assigned_records: (money.len() + attrs.len()) as u64
             + streamed.iter().map(|(_, s)| s.assigned_count).sum::<u64>(),
         rejected_records: rejects.len() as u64 + unlisted().map(|u| u.0).sum::<u64>(),
@@ -262,6 +272,7 @@ impl RunReport {
                     path: p.boundaries.path.clone(),
                     sha256: read::checksum(&p.boundaries.path)?,
                     rows: b.levels.iter().map(|l| l.regions.len() as u64).sum(),
+                    skipped_rows: 0,
                     encoding: None,
                     warnings: Vec::new(),
                 },

@@ -41,9 +41,10 @@ pub(super) fn old_name(
     }
 }
 
-/// Normalises a name for matching: no whitespace, no middle dots.
+/// Normalises a name for matching: Hangul composed (NFC), no whitespace, no middle dots.
 fn key(name: &str) -> String {
-    name.chars()
+    crate::model::compose_hangul(name)
+        .chars()
         .filter(|c| !c.is_whitespace() && *c != '·')
         .collect()
 }
@@ -157,15 +158,25 @@ impl<'a> NameIndex<'a> {
                 )),
             };
         }
-        let Some(sido_region) = sido_region else {
-            return Err((
-                RejectReason::NameAmbiguous,
-                format!(
-                    "시군구 `{sigungu}` without a 시도: names repeat across 시도 (e.g. 중구), so a 시도 is required"
-                ),
-            ));
+        let (sido_region, sg) = match sido_region {
+            Some(r) => match self.child(r, sigungu, "시군구") {
+                // `서울특별시` beside `서울특별시 성북구`.
+                Err(e) => match self.within_sido(r, sigungu) {
+                    Some(found) => (r, found),
+                    None => return Err(e),
+                },
+                Ok(f) => (r, f),
+            },
+            None => self.sido_in_sigungu(sigungu).ok_or_else(|| {
+                (
+                    RejectReason::NameAmbiguous,
+                    format!(
+                        "시군구 `{sigungu}` without a 시도: names repeat across 시도 (e.g. 중구), so a \
+                         시도 is required; no 시도 name (서울특별시, 서울시, 서울, …) starts the 시군구 column either"
+                    ),
+                )
+            })?,
         };
-        let sg = self.child(sido_region, sigungu, "시군구")?;
         let gu = match sg {
             Found::One(r) => r,
             Found::City(name, gus) => {
@@ -205,6 +216,41 @@ impl<'a> NameIndex<'a> {
                 format!("읍면동 `{emd}` not found in {}", gu.full_name),
             )),
         }
+    }
+
+    /// A 시군구 column that starts with its 시도 (`서울특별시 성북구`, `서울시성북구`, `서울  성북구`):
+    /// the 시도 and the 시군구 found after it, when exactly one 시도 gives one.
+    fn sido_in_sigungu(&self, sigungu: &str) -> Option<(&'a Region, Found<'a>)> {
+        let mut found = self.sido.values().filter_map(|rs| match rs.as_slice() {
+            [r] => self.within_sido(r, sigungu).map(|f| (*r, f)),
+            _ => None,
+        });
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+
+    /// The 시군구 of `sido` named by `sigungu` after a spelling of that 시도 (longest first).
+    fn within_sido(&self, sido: &'a Region, sigungu: &str) -> Option<Found<'a>> {
+        let k = key(sigungu);
+        let sk = sido_key(&sido.name);
+        let mut spellings: Vec<String> = [
+            "특별자치시",
+            "특별자치도",
+            "특별시",
+            "광역시",
+            "도",
+            "시",
+            "",
+        ]
+        .iter()
+        .map(|suf| format!("{sk}{suf}"))
+        .chain([key(&sido.name)])
+        .collect();
+        spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        spellings.iter().find_map(|sp| {
+            let rest = k.strip_prefix(sp.as_str()).filter(|r| !r.is_empty())?;
+            self.child(sido, rest, "시군구").ok()
+        })
     }
 
     /// Finds `name` among the children of `parent`, trying suffix variants.

@@ -115,6 +115,13 @@ pub struct InputSpec {
     pub locate: Locate,
     /// Read in chunks and fold into per-region totals (points only; see `stream.rs`).
     pub stream: bool,
+    /// Labels of rows to skip besides the built-in subtotal and note rows (`read::footer`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skip_rows: Vec<String>,
+    /// Funding labels of the data mapped to categories, before the built-in Korean labels
+    /// (`model::FUNDING_LABELS`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub funding_labels: BTreeMap<String, FundingSource>,
 }
 
 #[derive(Debug, Clone, Serialize)]

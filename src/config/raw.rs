@@ -107,6 +107,8 @@ pub struct RawInput {
     pub date: Option<S<RawValue>>,
     pub locate: S<RawLocate>,
     pub attributes: Option<S<BTreeMap<String, S<String>>>>,
+    pub skip_rows: Option<S<Vec<S<String>>>>,
+    pub funding_labels: Option<S<BTreeMap<String, S<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

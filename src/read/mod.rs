@@ -15,6 +15,7 @@ pub mod amount;
 mod boundaries;
 pub mod checksum;
 pub mod encoding;
+pub mod footer;
 mod records;
 pub mod row;
 mod tables;
@@ -58,10 +59,50 @@ pub fn open_with(path: &Path, open_options: &[String]) -> Result<Dataset, Error>
         open_options: (!opts.is_empty()).then_some(opts.as_slice()),
         sibling_files: None,
     };
+    allow_large_geojson_objects();
     Dataset::open_ex(path, options).map_err(|e| Error::Open {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: not_a_workbook(path).unwrap_or_else(|| e.to_string()),
     })
+}
+
+/// Why a `.xlsx` GDAL cannot open is not a workbook, when its bytes say so: GDAL's own error
+/// for these is empty.
+fn not_a_workbook(path: &Path) -> Option<String> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    if ext != "xlsx" {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Some(
+            "not an Excel workbook (.xlsx files are zip archives; this is not one: an old .xls \
+             or another file renamed? save it as .xlsx or CSV)"
+                .into(),
+        );
+    }
+    let has = |name: &[u8]| bytes.windows(name.len()).any(|w| w == name);
+    (!has(b"xl/workbook.xml")).then(|| {
+        "a zip archive but not an Excel workbook (it has no xl/workbook.xml): a .zip renamed \
+         .xlsx? unzip it and point the input at the file inside"
+            .into()
+    })
+}
+
+/// GDAL refuses a GeoJSON object (a feature, or a whole collection it cannot stream) above
+/// `OGR_GEOJSON_MAX_OBJ_SIZE`, 200 MB by default, with an error that names no limit of ours.
+/// Every input is already bounded by `max_input_mib` (checked before it is opened) and every
+/// geometry by `max_vertices`, so GDAL's limit is lifted (0 = none) and those two apply.
+fn allow_large_geojson_objects() {
+    static SET: std::sync::Once = std::sync::Once::new();
+    SET.call_once(|| {
+        if gdal::config::get_config_option("OGR_GEOJSON_MAX_OBJ_SIZE", "")
+            .unwrap_or_default()
+            .is_empty()
+        {
+            let _ = gdal::config::set_config_option("OGR_GEOJSON_MAX_OBJ_SIZE", "0");
+        }
+    });
 }
 
 pub(crate) fn layer<'a>(
@@ -217,7 +258,10 @@ pub(crate) fn gdal_raised(path: &Path, layer: &str, rows: u64) -> Result<(), Err
 pub struct InputFile {
     pub path: PathBuf,
     pub sha256: String,
+    /// Data rows read, footers included.
     pub rows: u64,
+    /// Subtotal and footer rows skipped (`read::footer`): not records, their amounts not counted.
+    pub skipped_rows: u64,
     /// The encoding the text was read as (CSV and Shapefile).
     pub encoding: Option<encoding::Encoding>,
     /// Encoding contradictions and the like, also logged as WARN.
@@ -236,6 +280,25 @@ fn field_index(l: &gdal::vector::Layer<'_>, name: &str, path: &Path) -> Result<u
 /// A feature's field as text (empty for null).
 pub(crate) fn text(f: &gdal::vector::Feature<'_>, idx: usize) -> String {
     f.field_as_string(idx).ok().flatten().unwrap_or_default()
+}
+
+/// Whether a geometry has Z or M coordinates (Point Z, Polygon Z, a Shapefile's PointZ).
+/// A null geometry (gdal's `Feature::geometry` gives one without a pointer) is not Z.
+pub(crate) fn has_z_or_m(g: &gdal::vector::Geometry) -> bool {
+    if !g.has_gdal_ptr() {
+        return false;
+    }
+    let t = g.geometry_type();
+    gdal::vector::geometry_type_has_z(t) || gdal::vector::geometry_type_has_m(t)
+}
+
+/// The note of an input whose geometries had Z or M coordinates, dropped: `n` of them.
+pub(crate) fn flattened_note(n: u64) -> Option<String> {
+    (n > 0).then(|| {
+        format!(
+            "{n} geometr(y/ies) with Z or M coordinates: Z and M were dropped, the geometry read in 2D"
+        )
+    })
 }
 
 /// The name of a geometry's kind, for messages.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use gdal::vector::{Feature, Geometry, Layer, LayerAccess, OGRFieldType};
 use geo::{Coord, CoordsIter, MultiPolygon, Point};
 
+use super::footer::Footers;
 use super::row::{
     Bad, Columns, Reader, Rejected, RowChecker, Val, Values, amount_text, coordinates, parse_f64,
     short_row,
@@ -60,6 +61,10 @@ struct Rows {
     points: Vec<(usize, Coord<f64>)>,
     /// Records located by a polygon (their index).
     areas: Vec<usize>,
+    /// Subtotal and footer rows, skipped.
+    footers: Footers,
+    /// Geometries read with Z or M coordinates, which were dropped.
+    flattened: u64,
 }
 
 /// Reads one input's rows into records, rejecting rows whose amount, funding or location can't
@@ -91,7 +96,10 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
     if let Some(crs) = &layout.source_crs {
         checker.set_crs(crs.clone());
     }
-    let mut read = Rows::default();
+    let mut read = Rows {
+        footers: Footers::new(&spec.skip_rows),
+        ..Rows::default()
+    };
     let mut rows = 0u64;
     let skip = if spec.header_row > 1 {
         spec.header_row
@@ -116,6 +124,8 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
         mut rejects,
         points,
         areas,
+        footers,
+        flattened,
     } = read;
     if let Some(t) = &transformer {
         reproject_points(t, &points, &mut records)
@@ -124,7 +134,12 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
     let repaired = repair_areas(transformer.as_ref(), &areas, &mut records)
         .map_err(|m| err(format!("reprojecting polygons: {m}")))?;
     let mut warnings = prep.warnings.clone();
-    for w in checker.warnings() {
+    for w in checker
+        .warnings()
+        .into_iter()
+        .chain(footers.note())
+        .chain(super::flattened_note(flattened))
+    {
         tracing::warn!(input = %spec.name, "{w}");
         warnings.push(w);
     }
@@ -149,6 +164,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
             path: spec.path.clone(),
             sha256,
             rows,
+            skipped_rows: footers.count,
             encoding: Some(prep.encoding),
             warnings,
         },
@@ -232,6 +248,11 @@ fn read_row(
     checker: &mut RowChecker,
     out: &mut Rows,
 ) {
+    let cells: Vec<String> = (0..f.field_count()).map(|i| text(f, i)).collect();
+    if let Some(label) = out.footers.label(cells.iter().map(String::as_str)) {
+        out.footers.skip(row, label);
+        return;
+    }
     let cols = &layout.columns;
     let cell = |i: Option<usize>| i.map(|i| text(f, i));
     let (id, funding, date) = (cell(cols.id), cell(cols.funding), cell(cols.date));
@@ -253,6 +274,9 @@ fn read_row(
         funding: funding.as_deref(),
         date: Val::text(date.as_deref()),
     };
+    if matches!(layout.loc, Loc::Geometry) && f.geometry().is_some_and(super::has_z_or_m) {
+        out.flattened += 1;
+    }
     let checked = checker.values(row, values).and_then(|v| {
         let location = location(f, layout, spec.max_vertices, checker);
         location
@@ -325,6 +349,11 @@ fn location(
             }
         }
         Loc::Names(s, g, e) => {
+            // Names as people write them: decomposed jamo composed (NFC), runs of spaces one.
+            let cell = |i: usize| {
+                let t = crate::model::compose_hangul(&text(f, i));
+                t.split_whitespace().collect::<Vec<_>>().join(" ")
+            };
             let (sido, sigungu) = (cell(s), g.map(cell).unwrap_or_default());
             if sido.is_empty() && sigungu.is_empty() {
                 return Err((
@@ -342,7 +371,12 @@ fn location(
                 .and_then(|c| checker.point(c))
                 .map(|c| Location::Point(Point(c)))
         }
-        Loc::Geometry => geometry(f.geometry(), max_vertices, checker),
+        // A null geometry comes without a GDAL pointer.
+        Loc::Geometry => geometry(
+            f.geometry().filter(|g| g.has_gdal_ptr()),
+            max_vertices,
+            checker,
+        ),
     }
 }
 
@@ -370,10 +404,18 @@ fn geometry(
         }
         Ok(Location::Area(mp))
     };
-    match g.map(|g| g.to_geo()) {
-        Some(Ok(geo::Geometry::Point(p))) if p.x().is_finite() && p.y().is_finite() => {
-            checker.point(p.0).map(|c| Location::Point(Point(c)))
-        }
+    if g.is_some_and(Geometry::is_empty) {
+        return Err((RejectReason::LocationMissing, "empty geometry".into()));
+    }
+    // Z and M are dropped (counted by the caller for the input's note).
+    let flat = g.filter(|g| super::has_z_or_m(g)).map(|g| {
+        let mut c = g.clone();
+        c.flatten_to_2d();
+        c
+    });
+    match flat.as_ref().or(g).map(|g| g.to_geo()) {
+        // A NaN or infinite point says so (`RowChecker::point`).
+        Some(Ok(geo::Geometry::Point(p))) => checker.point(p.0).map(|c| Location::Point(Point(c))),
         Some(Ok(geo::Geometry::Polygon(p))) => area(MultiPolygon::new(vec![p])),
         Some(Ok(geo::Geometry::MultiPolygon(mp))) => area(mp),
         Some(Ok(g)) => Err((

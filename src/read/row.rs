@@ -30,7 +30,9 @@ use geo::Coord;
 use super::amount;
 use crate::config::{AmountUnit, FundingSpec, InputSpec, Locate, ValueSpec};
 use crate::error::Error;
-use crate::model::{Date, FundingSource, QUOTED_CHARS, RejectReason, clip, parse_date};
+use crate::model::{
+    Date, FundingSource, QUOTED_CHARS, RejectReason, clip, funding_key, parse_date,
+};
 
 /// Why a value is unusable: the reject reason and its detail.
 pub type Bad = (RejectReason, String);
@@ -155,7 +157,14 @@ pub struct RowChecker {
     /// Rows whose programme id is longer than [`MAX_PROGRAM_BYTES`], and the first of them with
     /// its id clipped.
     long_programs: (u64, Option<(u64, String)>),
+    /// The input's `funding_labels`, by [`funding_key`].
+    funding_labels: HashMap<String, FundingSource>,
+    /// Funding labels no mapping knows, with their rows (the first [`MAX_UNMAPPED`] labels).
+    unmapped_funding: std::collections::BTreeMap<String, u64>,
 }
+
+/// How many distinct unmapped funding labels the warning lists.
+const MAX_UNMAPPED: usize = 20;
 
 /// The longest programme id kept, in bytes. A programme names an output column
 /// (`amount_program_<id>_krw`, on every region of every layer), so a longer one, which is not
@@ -198,6 +207,12 @@ impl RowChecker {
             date_ints: FxMap::default(),
             first_row_of_id: (reader == Reader::Materialised).then(HashMap::new),
             long_programs: (0, None),
+            funding_labels: spec
+                .funding_labels
+                .iter()
+                .map(|(l, f)| (funding_key(l), *f))
+                .collect(),
+            unmapped_funding: std::collections::BTreeMap::new(),
         }
     }
 
@@ -269,20 +284,32 @@ impl RowChecker {
         }
     }
 
-    fn funding(&self, v: Option<&str>) -> Result<FundingSource, Bad> {
+    /// A row's funding: the English category, a label of the input's `funding_labels`, or a
+    /// built-in Korean label ([`FundingSource::from_label`]); an unmapped label is a reject
+    /// naming it and is listed in [`RowChecker::warnings`].
+    fn funding(&mut self, v: Option<&str>) -> Result<FundingSource, Bad> {
         if let Some(c) = self.funding {
             return Ok(c);
         }
         let v = v.unwrap_or("");
-        FundingSource::parse(v).ok_or_else(|| {
-            (
-                RejectReason::FundingInvalid,
-                format!(
-                    "funding `{}` is not one of national_program, development_fee, local",
-                    clip(v, QUOTED_CHARS)
-                ),
-            )
-        })
+        let found = FundingSource::parse(v)
+            .or_else(|| self.funding_labels.get(&funding_key(v)).copied())
+            .or_else(|| FundingSource::from_label(v));
+        if let Some(f) = found {
+            return Ok(f);
+        }
+        let shown = clip(v.trim(), QUOTED_CHARS);
+        if self.unmapped_funding.len() < MAX_UNMAPPED || self.unmapped_funding.contains_key(&shown)
+        {
+            *self.unmapped_funding.entry(shown.clone()).or_default() += 1;
+        }
+        Err((
+            RejectReason::FundingInvalid,
+            format!(
+                "funding `{shown}` is not national_program, development_fee, local or a known \
+                 label (국비, 지방비, 민간, …); map it with funding_labels"
+            ),
+        ))
     }
 
     /// A blank date is no date; one that is not a date rejects the row.
@@ -346,16 +373,30 @@ impl RowChecker {
         ""
     }
 
-    /// What the input should be told about rows it kept: programme ids too long to keep.
+    /// What the input should be told: programme ids too long to keep, and funding labels no
+    /// mapping knows (their rows are `funding_invalid` rejects).
     pub fn warnings(&self) -> Vec<String> {
-        match &self.long_programs {
-            (n, Some((row, id))) => vec![format!(
+        let mut w = Vec::new();
+        if let (n, Some((row, id))) = &self.long_programs {
+            w.push(format!(
                 "{n} row(s) have a programme id longer than {MAX_PROGRAM_BYTES} bytes (the first, row \
                  {row}: `{id}`); an id names an output column, so these rows keep their money \
                  with no programme"
-            )],
-            _ => Vec::new(),
+            ));
         }
+        if !self.unmapped_funding.is_empty() {
+            let labels: Vec<String> = self
+                .unmapped_funding
+                .iter()
+                .map(|(l, n)| format!("`{l}` ({n} rows)"))
+                .collect();
+            w.push(format!(
+                "funding labels not mapped to a category (rows rejected as funding_invalid): {}; \
+                 map them with funding_labels = {{ \"label\" = \"national_program\" | \"development_fee\" | \"local\" }}",
+                labels.join(", ")
+            ));
+        }
+        w
     }
 
     /// Checks a point in the input's CRS: finite, and in a longitude/latitude CRS plausibly
@@ -571,6 +612,8 @@ mod tests {
                 crs: "EPSG:4326".into(),
             },
             stream: false,
+            skip_rows: Vec::new(),
+            funding_labels: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@ use super::rows::{Raw, Rows};
 use crate::config::{AmountUnit, Locate};
 use crate::error::Error;
 use crate::read::encoding::Encoding;
+use crate::read::footer::Footers;
 use crate::read::row::{
     BadAmount, Columns, Val, amount_int, amount_text, coordinates, parse_f64, short_row,
 };
@@ -131,6 +132,10 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
             break;
         }
         if rec.len() < names.len() {
+            if let Some(label) = footer(&rec, enc, &rows.footers) {
+                rows.skip(label);
+                continue;
+            }
             let id = id_i
                 .and_then(|i| rec.get(i))
                 .and_then(|b| decode(b, enc, &mut b_id));
@@ -173,6 +178,13 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
                 String::from_utf8_lossy(ys).into_owned(),
             )
         });
+        // A footer row carries no usable point or amount: only such rows are looked at.
+        if (xy.is_err() || matches!(amount, Some(Err(_))))
+            && let Some(label) = footer(&rec, enc, &rows.footers)
+        {
+            rows.skip(label);
+            continue;
+        }
         let raw = Raw {
             id: Val::text(id),
             amount,
@@ -188,6 +200,16 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
     }
     rows.sha256 = checksum(r, &watch, rows)?;
     Ok(())
+}
+
+/// The label that makes a CSV row a subtotal or footer row (`read::footer`), if any.
+fn footer(rec: &csv::ByteRecord, enc: Encoding, footers: &Footers) -> Option<String> {
+    let mut buf = String::new();
+    let cells: Vec<String> = rec
+        .iter()
+        .map(|b| decode(b, enc, &mut buf).unwrap_or("").to_string())
+        .collect();
+    footers.label(cells.iter().map(String::as_str))
 }
 
 /// After the last row: reads the file to its end (hashing it) and checks that it did not

@@ -263,6 +263,7 @@ pub fn run(
         // The bytes read (see `read::watch`).
         sha256: end.sha256.clone(),
         rows: end.rows,
+        skipped_rows: end.skipped,
         encoding: end.encoding,
         warnings: end.warnings,
     };

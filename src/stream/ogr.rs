@@ -59,7 +59,11 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
     };
     crate::gdal_log::install();
     crate::gdal_log::take();
+    let mut flattened = 0u64;
     for f in l.features().skip(skip) {
+        if f.geometry().is_some_and(read::has_z_or_m) {
+            flattened += 1;
+        }
         let text = |i: Option<usize>| i.map(|i| read::text(&f, i));
         let (id, program, funding, date) =
             (text(id_i), text(program_i), text(funding_i), text(date_i));
@@ -74,7 +78,7 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
                     (xs.clone(), ys.clone())
                 })
             }
-            None => match f.geometry() {
+            None => match f.geometry().filter(|g| g.has_gdal_ptr()) {
                 None => Err((RejectReason::LocationMissing, "no geometry".into())),
                 Some(g) if g.is_empty() => {
                     Err((RejectReason::LocationMissing, "empty geometry".into()))
@@ -92,6 +96,14 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
                 )),
             },
         };
+        // A footer row carries no usable point or amount: only such rows are looked at.
+        if xy.is_err() || matches!(amount, Some(Err(_))) {
+            let cells: Vec<String> = (0..f.field_count()).map(|i| read::text(&f, i)).collect();
+            if let Some(label) = rows.footers.label(cells.iter().map(String::as_str)) {
+                rows.skip(label);
+                continue;
+            }
+        }
         let raw = Raw {
             id: Val::text(id.as_deref()),
             amount,
@@ -105,6 +117,7 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
             return Ok(());
         }
     }
+    rows.warnings.extend(read::flattened_note(flattened));
     watch.check(&l.name(), None)?;
     // A driver that stops early says so only through its error handler.
     read::gdal_raised(&spec.path, &l.name(), rows.rows)

@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::model::{FundingSource, Reject};
 use crate::progress::checkpoint;
 use crate::read::encoding::Encoding;
+use crate::read::footer::Footers;
 use crate::read::row::{Bad, BadAmount, FxMap, Reader, Rejected, RowChecker, Val, Values};
 
 /// What the reader sends: the CRS of its coordinates, then chunks.
@@ -74,6 +75,8 @@ pub(super) struct Raw<'r> {
 /// What the reader thread hands back at the end.
 pub(super) struct End {
     pub(super) rows: u64,
+    /// Subtotal and footer rows among `rows`.
+    pub(super) skipped: u64,
     pub(super) programs: Vec<String>,
     pub(super) encoding: Option<Encoding>,
     pub(super) warnings: Vec<String>,
@@ -107,6 +110,8 @@ pub(super) struct Rows<'a> {
     pub(super) open: bool,
     pub(super) started: Instant,
     pub(super) crs_sent: bool,
+    /// Subtotal and footer rows skipped (`read::footer`).
+    pub(super) footers: Footers,
 }
 
 impl<'a> Rows<'a> {
@@ -133,6 +138,7 @@ impl<'a> Rows<'a> {
             open: true,
             started: Instant::now(),
             crs_sent: false,
+            footers: Footers::new(&spec.skip_rows),
         }
     }
 
@@ -197,6 +203,12 @@ impl<'a> Rows<'a> {
             }
         }
         self.flush_if_full()
+    }
+
+    /// Counts a subtotal or footer row as skipped: a row number, no record, no money.
+    pub(super) fn skip(&mut self, label: String) {
+        self.rows += 1;
+        self.footers.skip(self.rows, label);
     }
 
     /// Counts a row refused before its values are read (`read::row::short_row`). `Ok(false)`
@@ -290,8 +302,10 @@ impl<'a> Rows<'a> {
     pub(super) fn finish(mut self) -> Result<End, Error> {
         self.flush()?;
         self.warnings.extend(self.check.warnings());
+        self.warnings.extend(self.footers.note());
         Ok(End {
             rows: self.rows,
+            skipped: self.footers.count,
             programs: self.programs,
             encoding: self.encoding,
             warnings: self.warnings,

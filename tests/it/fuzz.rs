@@ -33,6 +33,8 @@ fn spec(path: std::path::PathBuf, locate: Locate) -> InputSpec {
         date: ValueSpec::None,
         locate,
         stream: false,
+        skip_rows: Vec::new(),
+        funding_labels: Default::default(),
     }
 }
 

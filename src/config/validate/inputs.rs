@@ -99,7 +99,46 @@ impl Validator<'_> {
             date,
             locate,
             stream,
+            skip_rows: self.skip_rows(raw.skip_rows.as_ref()),
+            funding_labels: self.funding_labels(raw.funding_labels.as_ref()),
         })
+    }
+
+    /// `skip_rows`: labels of rows that are not records, each non-blank.
+    fn skip_rows(&mut self, raw: Option<&S<Vec<S<String>>>>) -> Vec<String> {
+        let mut labels = Vec::new();
+        for l in raw.map(|r| r.get_ref().as_slice()).unwrap_or_default() {
+            if l.get_ref().trim().is_empty() {
+                self.push(Problem::new(
+                    span(l),
+                    "a blank row label would skip nothing",
+                ));
+            } else {
+                labels.push(l.get_ref().clone());
+            }
+        }
+        labels
+    }
+
+    /// `funding_labels`: label = category, each category one of the funding sources.
+    fn funding_labels(
+        &mut self,
+        raw: Option<&S<BTreeMap<String, S<String>>>>,
+    ) -> BTreeMap<String, FundingSource> {
+        let mut labels = BTreeMap::new();
+        for (label, cat) in raw.map(|r| r.get_ref().iter()).into_iter().flatten() {
+            match FundingSource::parse(cat.get_ref()) {
+                Some(f) => {
+                    labels.insert(label.clone(), f);
+                }
+                None => self.bad_choice(
+                    cat,
+                    "funding source",
+                    FundingSource::ALL.map(|f| f.as_str()),
+                ),
+            }
+        }
+        labels
     }
 
     /// A configured column of the input: checked against its columns, returned as named.
@@ -272,18 +311,20 @@ impl Validator<'_> {
             None => FundingSpec::Const(FundingSource::Unspecified),
             Some(p) => match self.value(p) {
                 Some(Ok(f)) => FundingSpec::Field(self.column(cols, f)),
-                Some(Err(v)) => match FundingSource::parse(&v) {
-                    Some(fs) => FundingSpec::Const(fs),
-                    None => {
-                        let vs = p.get_ref().value.as_ref()?;
-                        self.bad_choice(
-                            vs,
-                            "funding source",
-                            FundingSource::ALL.map(|f| f.as_str()),
-                        );
-                        FundingSpec::Const(FundingSource::Unspecified)
+                Some(Err(v)) => {
+                    match FundingSource::parse(&v).or_else(|| FundingSource::from_label(&v)) {
+                        Some(fs) => FundingSpec::Const(fs),
+                        None => {
+                            let vs = p.get_ref().value.as_ref()?;
+                            self.bad_choice(
+                                vs,
+                                "funding source",
+                                FundingSource::ALL.map(|f| f.as_str()),
+                            );
+                            FundingSpec::Const(FundingSource::Unspecified)
+                        }
                     }
-                },
+                }
                 None => FundingSpec::Const(FundingSource::Unspecified),
             },
         })
