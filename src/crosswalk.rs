@@ -287,6 +287,16 @@ impl KostatCodes {
         KostatCodes { year, path, units }
     }
 
+    /// The same units with every target passed through `f` (a code → weighted codes), e.g.
+    /// onto the 시군구 of a derived geography.
+    pub fn remap(&self, f: impl Fn(&[(String, f64)]) -> Vec<(String, f64)>) -> KostatCodes {
+        KostatCodes {
+            year: self.year,
+            path: self.path.clone(),
+            units: self.units.iter().map(|(k, v)| (k.clone(), f(v))).collect(),
+        }
+    }
+
     /// The boundary codes a KOSTAT unit maps onto, with weights summing to 1.
     pub fn map(&self, code: &str) -> Option<Vec<(String, f64)>> {
         let parts = self.units.get(code.trim())?;

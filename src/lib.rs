@@ -34,6 +34,7 @@ pub mod crosswalk;
 pub mod crs;
 pub mod error;
 pub mod gdal_log;
+pub mod geography;
 pub mod html;
 pub mod indicators;
 pub mod locate;

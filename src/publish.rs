@@ -344,6 +344,7 @@ pub fn fingerprint(p: &Pipeline) -> Result<String, Error> {
     let mut files = vec![p.boundaries.path.clone()];
     files.extend(p.region_groups.as_ref().map(|g| g.path.clone()));
     files.extend(p.crosswalk.clone());
+    files.extend(p.boundaries.successions.clone());
     files.extend(p.inputs.iter().map(|i| i.path.clone()));
     for f in files {
         h.update(read::checksum(&f)?.as_bytes());

@@ -68,6 +68,10 @@ pub struct BoundariesSpec {
     pub name_field: String,
     pub full_name_field: Option<String>,
     pub parent_field: String,
+    /// `as_of`: the units in force on a date, derived from the 읍면동 ([`crate::geography`]).
+    pub as_of: Option<crate::geography::AsOf>,
+    /// The legal-dong succession table (`successions`), required with `as_of`.
+    pub successions: Option<PathBuf>,
 }
 
 /// A population table: one row per (region code, census year).

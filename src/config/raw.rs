@@ -61,6 +61,10 @@ pub struct RawBoundaries {
     pub name_field: Option<S<String>>,
     pub full_name_field: Option<S<String>>,
     pub parent_field: Option<S<String>>,
+    /// `YYYY-MM-DD` or `latest`: publish the units in force on that date.
+    pub as_of: Option<S<String>>,
+    /// The legal-dong succession table `as_of` derives the units with.
+    pub successions: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -110,7 +110,8 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
     };
     let mut clock = Clock::new();
 
-    let boundaries = read::boundaries(&p.boundaries)?;
+    let (boundaries, geography) = crate::geography::load(p)?;
+    let boundaries_key = crate::geography::key(p)?;
     let groups = match &p.region_groups {
         Some(g) => read::region_groups(g)?,
         None => Vec::new(),
@@ -119,6 +120,8 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         p,
         boundaries: &boundaries,
         groups: &groups,
+        geography: geography.as_ref(),
+        boundaries_key: &boundaries_key,
     };
     let mut inputs = run.read()?;
     clock.read_done(&inputs, &boundaries);

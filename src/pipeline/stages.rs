@@ -56,6 +56,10 @@ pub struct Run<'a> {
     pub p: &'a Pipeline,
     pub boundaries: &'a Boundaries,
     pub groups: &'a [RegionGroup],
+    /// The geography derived for `[boundaries] as_of`, if any.
+    pub geography: Option<&'a crate::geography::Geography>,
+    /// [`crate::geography::key`]: the key of what is built from the boundaries.
+    pub boundaries_key: &'a str,
 }
 
 /// What the aggregate stage gives.
@@ -103,7 +107,7 @@ impl Run<'_> {
                 let t = Instant::now();
                 let cache = stream::GridCache {
                     cache: Cache::new(&p.output_dir.join("cache")),
-                    boundaries: read::checksum(&p.boundaries.path)?,
+                    boundaries: self.boundaries_key.to_string(),
                 };
                 let s = stream::run(i, spec, &p.indicators.periods, &locators, Some(&cache))?;
                 inputs.stream_ms += t.elapsed().as_millis() as u64;
@@ -148,7 +152,10 @@ impl Run<'_> {
             .iter()
             .any(|i| matches!(i.locate, Locate::KostatCode { .. }));
         let kostat = match &p.population {
-            Some(spec) if uses_kostat => read::kostat_codes(spec)?,
+            Some(spec) if uses_kostat => read::kostat_codes(spec)?.map(|k| match self.geography {
+                Some(g) => k.remap(|parts| g.remap_weights(parts)),
+                None => k,
+            }),
             _ => None,
         };
         let records = &inputs.records;
@@ -226,7 +233,7 @@ impl Run<'_> {
     ) -> Result<Indicators, Error> {
         let (p, b) = (self.p, self.boundaries);
         let agg = &agg.aggregates;
-        let boundaries_sha256 = read::checksum(&p.boundaries.path)?;
+        let boundaries_sha256 = self.boundaries_key.to_string();
         let cache = Cache::new(&p.output_dir.join("cache"));
         let spatial: Vec<LevelSpatial> = b
             .levels
@@ -240,7 +247,14 @@ impl Run<'_> {
             })
             .collect();
         let population = match &p.population {
-            Some(spec) => Populations::new(spec, &read::population(spec)?, b, self.groups)?,
+            Some(spec) => {
+                let given = read::population(spec)?;
+                let given = match self.geography {
+                    Some(g) => g.remap_counts(&given),
+                    None => given,
+                };
+                Populations::new(spec, &given, b, self.groups)?
+            }
             None => Populations::default(),
         };
         let derived = Derived {

@@ -234,6 +234,8 @@ pub fn national_boundaries(levels: &[smartgap::model::AdminLevel]) -> smartgap::
         name_field: "name".into(),
         full_name_field: None,
         parent_field: "parent_code".into(),
+        as_of: None,
+        successions: None,
     };
     smartgap::read::boundaries(&spec).unwrap()
 }

@@ -137,13 +137,21 @@ impl Validator<'_> {
         } = self.meta(&meta);
         let name = meta.name.into_inner();
         let max_input_mib = self.max_input_mib;
+        let as_of_span = raw.boundaries.get_ref().as_of.as_ref().map(span);
         let boundaries = self.boundaries(raw.boundaries.into_inner());
         let region_groups = raw
             .region_groups
             .map(|rg| self.region_groups(rg.into_inner()));
+        let crosswalk_given = raw.crosswalk.is_some();
         let crosswalk = raw
             .crosswalk
             .and_then(|c| self.path(&c.get_ref().path, true));
+        if let (Some(at), false) = (as_of_span, crosswalk_given) {
+            self.push(
+                Problem::new(at, "as_of needs a [crosswalk] change table")
+                    .help("the 시군구 events it applies, e.g. `data/admin_changes.csv`"),
+            );
+        }
         let population = raw
             .population
             .and_then(|pop| self.population(pop.into_inner()));

@@ -4,7 +4,8 @@
 
 use crate::config::raw::{RawBoundaries, RawPopulation, RawRegionGroups, S};
 use crate::config::{BoundariesSpec, PopulationSpec, Problem, RegionGroupsSpec};
-use crate::model::AdminLevel;
+use crate::geography::AsOf;
+use crate::model::{AdminLevel, parse_date};
 
 use super::{Validator, opt_string, span};
 
@@ -48,7 +49,40 @@ impl Validator<'_> {
                 }
             }
         }
+        let as_of = b.as_of.as_ref().and_then(|raw| {
+            let text = raw.get_ref().trim();
+            if text == "latest" {
+                return Some(AsOf::Latest);
+            }
+            match parse_date(text) {
+                Some(d) if text.len() == 10 => Some(AsOf::Date(d)),
+                _ => {
+                    self.push(
+                        Problem::new(span(raw), format!("as_of `{text}` is not a date"))
+                            .help("write YYYY-MM-DD, or `latest` for the latest effective change"),
+                    );
+                    None
+                }
+            }
+        });
+        let successions = b.successions.as_ref().and_then(|s| self.path(s, true));
+        if let Some(raw) = &b.as_of {
+            if b.successions.is_none() {
+                self.push(
+                    Problem::new(span(raw), "as_of needs `successions`")
+                        .help("name the legal-dong succession table, e.g. `data/emd_changes.csv`"),
+                );
+            }
+            if !levels.contains(&AdminLevel::Emd) {
+                self.push(
+                    Problem::new(span(raw), "as_of derives the units from the 읍면동")
+                        .help("add \"emd\" to `levels`"),
+                );
+            }
+        }
         Some(BoundariesSpec {
+            as_of,
+            successions,
             path: b_path?,
             levels,
             code_field,

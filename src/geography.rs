@@ -1,0 +1,999 @@
+//! Geography as of a date (`[boundaries] as_of`): the 읍면동, 시군구 and 시도 in force on that
+//! date, derived from the bundled 읍면동 (and 리) and the dated changes.
+//!
+//! The bundled boundaries are of one vintage (2012-07 – 2013-09). Every change since is either a
+//! 시군구-level event of the change table (`data/admin_changes.csv`: merges, renames, recodes,
+//! upgrades, transfers, splits) or a legal-dong succession (`data/emd_changes.csv`, built from
+//! the MOIS legal-dong code table by `scripts/make_emd_changes.py`: which 읍면동 / 리 code
+//! replaced which, on which date). All 시군구 changes run along legal-dong lines, so:
+//!
+//! 1. each bundled 읍면동 follows its successions up to the date: its code and name then, and
+//!    the 시군구 it lies in (the first five digits of its code; for a unit abolished without a
+//!    successor, the 시군구 its row names, carried through later 1:1 relabels);
+//! 2. 읍면동 that end on one code are merged (a union), and every 시군구 is the union of its
+//!    읍면동, every 시도 the union of its 시군구 (the first two digits): the levels nest and cover
+//!    each other by construction, and a 시군구's area is its legal dongs' land, not the sea its
+//!    old polygon took in;
+//! 3. 리 follow their successions too; a 리 abolished without a successor 리 (it became a 동, or
+//!    was merged) leaves the 리 level, its land staying in its 읍면동;
+//! 4. every event of the change table dated on or before the date is checked against the
+//!    result: an effective event that the derived units do not show is an error naming its row,
+//!    one whose status is not `effective` is skipped with a warning.
+//!
+//! Unions are computed exactly on a 1 mm grid ([`crate::write::snap`]); the area of a derived
+//! unit is the sum of its sources' areas, and the union's own area is reported beside it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use geo::{Area, Coord, LineString, MultiPolygon, Polygon};
+use rayon::prelude::*;
+use serde::Serialize;
+use tracing::warn;
+
+use crate::error::Error;
+use crate::model::{AdminLevel, Boundaries, Date, LevelRegions, Region, parse_date, show_date};
+
+/// One row of the change table, whatever its status.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// 1-based data row of the table (for messages).
+    pub row: usize,
+    pub date: Date,
+    pub kind: String,
+    pub old_code: String,
+    pub old_name: String,
+    pub new_code: String,
+    pub new_name: String,
+    pub status: String,
+}
+
+/// One row of the legal-dong succession table.
+#[derive(Debug, Clone)]
+pub struct Succession {
+    pub date: Date,
+    pub level: AdminLevel,
+    pub old_code: String,
+    /// Empty: abolished without a successor of its level.
+    pub new_code: String,
+    /// Full chain of names, e.g. `경기도 부천시 원미구 심곡동`.
+    pub new_name: String,
+    /// The 시군구 whose territory the unit is in after the change.
+    pub sigungu: String,
+}
+
+/// What `as_of` says: a date, or the date of the latest effective event of the change table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AsOf {
+    Date(Date),
+    Latest,
+}
+
+/// The geography a run publishes, for `run.json`, the GeoPackage metadata and the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Vintage {
+    /// `yyyy-mm-dd`: the date the units, codes, names and parents are in force.
+    pub as_of: String,
+    /// The vintage of the bundled source units.
+    pub source: String,
+    /// How each derived unit's area is measured.
+    pub area_basis: String,
+    /// Events of the change table dated on or before `as_of` and applied.
+    pub events_applied: usize,
+    /// Events on or before `as_of` whose status says they are not in force, skipped.
+    pub events_skipped: Vec<String>,
+    /// Legal-dong successions followed (읍면동, 리).
+    pub successions_followed: usize,
+    /// Bundled 읍면동 that took another code, and derived 읍면동 made of several bundled ones.
+    pub emd_recoded: usize,
+    pub emd_merged: usize,
+    /// Bundled 리 that are no 리 on the date (became a 동, or were merged).
+    pub ri_dropped: usize,
+    /// Units per level.
+    pub units: BTreeMap<String, usize>,
+    /// Σ area of the derived 시도 and of the bundled 읍면동 they are made of (km²).
+    pub area_km2: f64,
+    /// Largest |union area − Σ source areas| / Σ source areas over the derived units.
+    pub max_union_area_change: f64,
+    /// Land of the bundled 시군구 polygons that lies in no 읍면동 (sea, mostly), left out.
+    pub sigungu_area_outside_emd_km2: f64,
+}
+
+/// Union geometries by level and code, with their relative area change (kept in the cache).
+pub type Unions = HashMap<(AdminLevel, String), (MultiPolygon<f64>, f64)>;
+
+/// The derived boundaries and what relates them to the bundled ones.
+#[derive(Debug, Clone)]
+pub struct Derived {
+    pub boundaries: Boundaries,
+    /// The unions computed by this derivation (not found in `cached`).
+    pub fresh: Unions,
+    pub vintage: Vintage,
+    /// Bundled 시군구 code → derived 시군구 codes with the share of its 읍면동 area in each.
+    pub sigungu_shares: BTreeMap<String, Vec<(String, f64)>>,
+}
+
+/// Reads every row of the change table (`date, kind, old_code, old_name, new_code, new_name,
+/// status`).
+///
+/// # Errors
+/// The table cannot be read, or a date is not `YYYY-MM-DD` (naming the row).
+pub fn read_events(path: &Path) -> Result<Vec<Event>, Error> {
+    let rows = crate::read::table(
+        path,
+        &[
+            "date", "kind", "old_code", "old_name", "new_code", "new_name", "status",
+        ],
+    )?;
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let date = parse_date(&r[0]).ok_or_else(|| row_error(path, i + 1, "date", &r[0]))?;
+            let [_, kind, old_code, old_name, new_code, new_name, status] =
+                <[String; 7]>::try_from(r).map_err(|_| row_error(path, i + 1, "row", ""))?;
+            Ok(Event {
+                row: i + 1,
+                date,
+                kind,
+                old_code,
+                old_name,
+                new_code,
+                new_name,
+                status,
+            })
+        })
+        .collect()
+}
+
+/// Reads the legal-dong succession table (`date, level, old_code, new_code, new_name,
+/// sigungu`).
+///
+/// # Errors
+/// The table cannot be read, or a row has a bad date, level or 시군구 code (naming the row).
+pub fn read_successions(path: &Path) -> Result<Vec<Succession>, Error> {
+    let rows = crate::read::table(
+        path,
+        &[
+            "date", "level", "old_code", "new_code", "new_name", "sigungu",
+        ],
+    )?;
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let date = parse_date(&r[0]).ok_or_else(|| row_error(path, i + 1, "date", &r[0]))?;
+            let level = match AdminLevel::parse(&r[1]) {
+                Some(l @ (AdminLevel::Emd | AdminLevel::Ri)) => l,
+                _ => return Err(row_error(path, i + 1, "level (emd or ri)", &r[1])),
+            };
+            if r[5].len() != 5 || !r[5].bytes().all(|b| b.is_ascii_digit()) {
+                return Err(row_error(path, i + 1, "sigungu (5 digits)", &r[5]));
+            }
+            let [_, _, old_code, new_code, new_name, sigungu] =
+                <[String; 6]>::try_from(r).map_err(|_| row_error(path, i + 1, "row", ""))?;
+            Ok(Succession {
+                date,
+                level,
+                old_code,
+                new_code,
+                new_name,
+                sigungu,
+            })
+        })
+        .collect()
+}
+
+fn row_error(path: &Path, row: usize, what: &str, found: &str) -> Error {
+    Error::Read {
+        path: path.to_path_buf(),
+        layer: String::new(),
+        message: format!("row {row}: expected a valid {what}, found `{found}`"),
+    }
+}
+
+/// The date `as_of` stands for: the latest effective event's date for [`AsOf::Latest`].
+pub fn resolve(as_of: AsOf, events: &[Event]) -> Date {
+    match as_of {
+        AsOf::Date(d) => d,
+        AsOf::Latest => events
+            .iter()
+            .filter(|e| e.status == "effective")
+            .map(|e| e.date)
+            .max()
+            .unwrap_or(0),
+    }
+}
+
+/// Kinds of event after which the old code no longer names a unit.
+const REPLACING: [&str; 5] = [
+    "merge",
+    "rename",
+    "code_change",
+    "upgrade",
+    "abolish_district",
+];
+
+/// Derives the boundaries in force on `date` from `b` (which must hold the 읍면동 level).
+///
+/// # Errors
+/// No 읍면동 level, an effective event the derived units do not show, or a succession chain
+/// that does not end; each names the event's row or the unit.
+pub fn derive(
+    b: &Boundaries,
+    date: Date,
+    events: &[Event],
+    successions: &[Succession],
+    events_path: &Path,
+    cached: &Unions,
+) -> Result<Derived, Error> {
+    let invariant = |m: String| Error::Invariant(format!("as_of {}: {m}", show_date(date)));
+    let emd = b
+        .level(AdminLevel::Emd)
+        .ok_or_else(|| invariant("the boundaries have no emd level to derive from".into()))?;
+    let mut by_old: HashMap<(AdminLevel, String), Vec<&Succession>> = HashMap::new();
+    for s in successions.iter().filter(|s| s.date <= date) {
+        by_old
+            .entry((s.level, s.old_code.clone()))
+            .or_default()
+            .push(s);
+    }
+    for v in by_old.values_mut() {
+        v.sort_by_key(|s| s.date);
+    }
+    let relabels = Relabels::new(events, date);
+    let mut followed = 0usize;
+
+    // 1. Each bundled 읍면동 as of the date.
+    let mut emd_now: Vec<Unit> = Vec::with_capacity(emd.regions.len());
+    for r in &emd.regions {
+        let end = follow(&by_old, AdminLevel::Emd, &r.code, &mut followed)
+            .map_err(|m| invariant(format!("emd {}: {m}", r.code)))?;
+        let (code, sigungu, name) = match end {
+            End::Same => (
+                r.code.clone(),
+                r.code[..5.min(r.code.len())].to_string(),
+                None,
+            ),
+            End::Code(s) => (s.new_code.clone(), s.new_code[..5].to_string(), Some(s)),
+            End::Gone(s) => (r.code.clone(), relabels.carry(&s.sigungu, s.date), Some(s)),
+        };
+        emd_now.push(Unit {
+            code,
+            parent: sigungu,
+            full_name: name.map(|s| s.new_name.clone()),
+            source: r,
+        });
+    }
+    let emd_recoded = emd_now.iter().filter(|u| u.code != u.source.code).count();
+
+    // 2. 읍면동, 시군구 and 시도 as unions.
+    let emd_level = union_level(&emd_now, |u| u.code.clone());
+    let emd_merged = emd_level
+        .iter()
+        .filter(|(_, members)| members.len() > 1)
+        .count();
+    let sigungu_level = union_level(&emd_now, |u| u.parent.clone());
+    let sido_level = union_level(&emd_now, |u| u.parent[..2].to_string());
+
+    let mut max_change = 0f64;
+    let mut fresh: Unions = Unions::new();
+    let mut build = |level: AdminLevel,
+                     groups: &BTreeMap<String, Vec<&Unit>>,
+                     parts: &(dyn Fn(&str, &[&Unit]) -> Vec<MultiPolygon<f64>> + Sync)|
+     -> Vec<Region> {
+        let made: Vec<(Region, f64, bool)> = groups
+            .par_iter()
+            .map(|(code, members)| {
+                let key = (level, code.clone());
+                let (geometry, change, new) = match cached.get(&key) {
+                    Some((g, c)) => (g.clone(), *c, false),
+                    None if members.len() == 1 && members[0].source.level == level => {
+                        (members[0].source.geometry.clone(), 0.0, false)
+                    }
+                    None => {
+                        let (g, c) = union(parts(code, members).iter());
+                        (g, c, true)
+                    }
+                };
+                (
+                    merged_region(level, code, members, b, geometry),
+                    change,
+                    new,
+                )
+            })
+            .collect();
+        made.into_iter()
+            .map(|(r, change, new)| {
+                max_change = max_change.max(change);
+                if new {
+                    fresh.insert((level, r.code.clone()), (r.geometry.clone(), change));
+                }
+                r
+            })
+            .collect()
+    };
+    let own = |_: &str, members: &[&Unit]| -> Vec<MultiPolygon<f64>> {
+        members.iter().map(|u| u.source.geometry.clone()).collect()
+    };
+    let emd_regions = build(AdminLevel::Emd, &emd_level, &own);
+    let sigungu_regions = build(AdminLevel::Sigungu, &sigungu_level, &own);
+    // A 시도 is the union of its 시군구 (fewer edges than all its 읍면동).
+    let sigungu_by_code = LevelRegions::new(AdminLevel::Sigungu, sigungu_regions);
+    let of_sido = |code: &str, _: &[&Unit]| -> Vec<MultiPolygon<f64>> {
+        sigungu_by_code
+            .regions
+            .iter()
+            .filter(|r| r.code.starts_with(code))
+            .map(|r| r.geometry.clone())
+            .collect()
+    };
+    let sido_regions = build(AdminLevel::Sido, &sido_level, &of_sido);
+    let sigungu_regions = sigungu_by_code.regions;
+
+    // 3. 리.
+    let mut ri_dropped = 0usize;
+    let mut levels = vec![
+        LevelRegions::new(AdminLevel::Sido, sido_regions),
+        LevelRegions::new(AdminLevel::Sigungu, sigungu_regions),
+        LevelRegions::new(AdminLevel::Emd, emd_regions),
+    ];
+    if let Some(ri) = b.level(AdminLevel::Ri) {
+        let bundled_to_now: HashMap<&str, &str> = emd_now
+            .iter()
+            .map(|u| (u.source.code.as_str(), u.code.as_str()))
+            .collect();
+        let mut ri_now: Vec<Unit> = Vec::new();
+        for r in &ri.regions {
+            let end = follow(&by_old, AdminLevel::Ri, &r.code, &mut followed)
+                .map_err(|m| invariant(format!("ri {}: {m}", r.code)))?;
+            let (code, name) = match end {
+                End::Same => (r.code.clone(), None),
+                End::Code(s) => (s.new_code.clone(), Some(s)),
+                End::Gone(_) => {
+                    ri_dropped += 1;
+                    continue;
+                }
+            };
+            let emd_code = &code[..8];
+            let parent = if levels[2].get(emd_code).is_some() {
+                emd_code.to_string()
+            } else {
+                let old_parent = r.parent_code.as_deref().unwrap_or_default();
+                bundled_to_now
+                    .get(old_parent)
+                    .map_or_else(|| old_parent.to_string(), |c| c.to_string())
+            };
+            ri_now.push(Unit {
+                code,
+                parent,
+                full_name: name.map(|s| s.new_name.clone()),
+                source: r,
+            });
+        }
+        let ri_level = union_level(&ri_now, |u| u.code.clone());
+        levels.push(LevelRegions::new(
+            AdminLevel::Ri,
+            build(AdminLevel::Ri, &ri_level, &own),
+        ));
+    }
+
+    // Names of units the bundle does not have: the 시도 from the change table's events.
+    let sido_names: BTreeMap<&str, &str> = events
+        .iter()
+        .filter(|e| e.date <= date && e.new_code.len() == 2 && e.status == "effective")
+        .map(|e| (e.new_code.as_str(), e.new_name.as_str()))
+        .collect();
+    for r in &mut levels[0].regions {
+        if let Some(n) = sido_names.get(r.code.as_str()) {
+            r.name = n.to_string();
+            r.full_name = n.to_string();
+        }
+    }
+    let keep: Vec<AdminLevel> = b.levels.iter().map(|l| l.level).collect();
+    levels.retain(|l| keep.contains(&l.level));
+    let derived = Boundaries { levels };
+
+    check_events(&derived, events, date, events_path)?;
+    let skipped: Vec<String> = events
+        .iter()
+        .filter(|e| e.date <= date && e.status != "effective")
+        .map(|e| {
+            let s = format!(
+                "row {}: {} {} {} {} → {} {} ({})",
+                e.row,
+                show_date(e.date),
+                e.kind,
+                e.old_code,
+                e.old_name,
+                e.new_code,
+                e.new_name,
+                e.status
+            );
+            warn!(event = %s, "change not applied: its status says it is not in force");
+            s
+        })
+        .collect();
+    let applied = events
+        .iter()
+        .filter(|e| e.date <= date && e.status == "effective")
+        .count();
+
+    let mut shares: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for u in &emd_now {
+        if let Some(p) = &u.source.parent_code {
+            *shares
+                .entry(p.clone())
+                .or_default()
+                .entry(u.parent.clone())
+                .or_default() += u.source.area_km2;
+        }
+    }
+    let sigungu_shares = shares
+        .into_iter()
+        .map(|(old, to)| {
+            let total: f64 = to.values().sum();
+            let v = to
+                .into_iter()
+                .map(|(c, a)| (c, if total > 0.0 { a / total } else { 0.0 }))
+                .collect();
+            (old, v)
+        })
+        .collect();
+    let outside = match b.level(AdminLevel::Sigungu) {
+        Some(s) => {
+            let polygons: f64 = s.regions.iter().map(|r| r.area_km2).sum();
+            (polygons - emd.regions.iter().map(|r| r.area_km2).sum::<f64>()).max(0.0)
+        }
+        None => 0.0,
+    };
+    let vintage = Vintage {
+        as_of: show_date(date),
+        source: "읍면동 and 리 of 2012-07-01 – 2013-09-23 (data/boundaries.md)".into(),
+        area_basis: "sum of the areas of the unit's legal dongs (읍면동): land, not the sea a \
+                     시군구 polygon of the source takes in"
+            .into(),
+        events_applied: applied,
+        events_skipped: skipped,
+        successions_followed: followed,
+        emd_recoded,
+        emd_merged,
+        ri_dropped,
+        units: derived
+            .levels
+            .iter()
+            .map(|l| (l.level.to_string(), l.regions.len()))
+            .collect(),
+        area_km2: derived
+            .level(AdminLevel::Sido)
+            .map_or(0.0, |l| l.regions.iter().map(|r| r.area_km2).sum()),
+        max_union_area_change: max_change,
+        sigungu_area_outside_emd_km2: outside,
+    };
+    Ok(Derived {
+        fresh,
+        boundaries: derived,
+        vintage,
+        sigungu_shares,
+    })
+}
+
+/// A bundled unit as of the date.
+struct Unit<'a> {
+    code: String,
+    /// The code of the unit one level up on the date.
+    parent: String,
+    /// The full chain of names on the date, when a succession gave one.
+    full_name: Option<String>,
+    source: &'a Region,
+}
+
+enum End<'a> {
+    /// No succession up to the date.
+    Same,
+    /// The last succession's new code.
+    Code(&'a Succession),
+    /// Abolished without a successor.
+    Gone(&'a Succession),
+}
+
+fn follow<'a>(
+    by_old: &HashMap<(AdminLevel, String), Vec<&'a Succession>>,
+    level: AdminLevel,
+    code: &str,
+    followed: &mut usize,
+) -> Result<End<'a>, String> {
+    let mut end = End::Same;
+    let (mut cur, mut since) = (code.to_string(), 0);
+    for _ in 0..32 {
+        let Some(s) = by_old
+            .get(&(level, cur.clone()))
+            .and_then(|v| v.iter().find(|s| s.date >= since))
+        else {
+            return Ok(end);
+        };
+        *followed += 1;
+        if s.new_code.is_empty() {
+            return Ok(End::Gone(s));
+        }
+        end = End::Code(s);
+        if s.new_code == cur {
+            return Ok(end);
+        }
+        cur.clone_from(&s.new_code);
+        since = s.date;
+    }
+    Err("the succession chain does not end".into())
+}
+
+/// The units of one derived level, by code, with their members (in bundled code order).
+fn union_level<'a, 'b>(
+    units: &'b [Unit<'a>],
+    code: impl Fn(&Unit) -> String,
+) -> BTreeMap<String, Vec<&'b Unit<'a>>> {
+    let mut out: BTreeMap<String, Vec<&Unit>> = BTreeMap::new();
+    for u in units {
+        out.entry(code(u)).or_default().push(u);
+    }
+    out
+}
+
+/// One derived region with `geometry`: the sum of its members' areas, its parent, its names.
+fn merged_region(
+    level: AdminLevel,
+    code: &str,
+    members: &[&Unit],
+    b: &Boundaries,
+    geometry: MultiPolygon<f64>,
+) -> Region {
+    let first = members[0];
+    let area_km2: f64 = members.iter().map(|u| u.source.area_km2).sum();
+    let same_level = first.source.level == level;
+    let parent_code = match level {
+        AdminLevel::Sido => None,
+        AdminLevel::Sigungu => Some(code[..2].to_string()),
+        _ => Some(first.parent.clone()),
+    };
+    // Names: the bundle's for a code it has at this level, else the succession's chain (the
+    // 시군구's is its 읍면동's chain without the last name).
+    let bundled = b.level(level).and_then(|l| l.get(code));
+    let (name, full_name) = match (bundled, same_level) {
+        (Some(r), _) if first.full_name.is_none() || !same_level => {
+            (r.name.clone(), r.full_name.clone())
+        }
+        _ => {
+            let chain = match (&first.full_name, same_level) {
+                (Some(f), true) => f.clone(),
+                (Some(f), false) => chain_up(f, level),
+                (None, true) => first.source.full_name.clone(),
+                (None, false) => chain_up(&first.source.full_name, level),
+            };
+            let name = chain.rsplit(' ').next().unwrap_or_default().to_string();
+            (name, chain)
+        }
+    };
+    Region {
+        level,
+        code: code.to_string(),
+        name,
+        full_name,
+        parent_code,
+        geometry,
+        area_km2,
+    }
+}
+
+/// The chain of names of the unit at `level` containing a 읍면동 of chain `emd_chain`.
+fn chain_up(emd_chain: &str, level: AdminLevel) -> String {
+    let parts: Vec<&str> = emd_chain.split(' ').collect();
+    let keep = match level {
+        AdminLevel::Sido => 1,
+        _ => parts.len().saturating_sub(1),
+    };
+    parts[..keep.max(1).min(parts.len())].join(" ")
+}
+
+/// The union of `geometries` on a 1 mm grid, and its relative area change.
+fn union<'a>(geometries: impl Iterator<Item = &'a MultiPolygon<f64>>) -> (MultiPolygon<f64>, f64) {
+    let polygons: Vec<Vec<Vec<Coord<f64>>>> = geometries
+        .flat_map(|mp| mp.0.iter())
+        .map(|p| {
+            std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .map(|r| r.0.clone())
+                .collect()
+        })
+        .collect();
+    let before: f64 = polygons
+        .iter()
+        .map(|rings| {
+            rings
+                .iter()
+                .enumerate()
+                .map(|(k, r)| {
+                    let a = Polygon::new(LineString(r.clone()), vec![]).unsigned_area();
+                    if k == 0 { a } else { -a }
+                })
+                .sum::<f64>()
+        })
+        .sum();
+    let snapped = match crate::write::snap::snap(&polygons, 3) {
+        Ok(s) => s,
+        // Wider than the integer grid takes (over 1,000 km): keep the parts as they are.
+        Err(_) => {
+            let parts = polygons
+                .into_iter()
+                .map(|rings| {
+                    let mut it = rings.into_iter().map(LineString);
+                    let ext = it.next().unwrap_or_else(|| LineString(vec![]));
+                    Polygon::new(ext, it.collect())
+                })
+                .collect();
+            return (MultiPolygon(parts), 0.0);
+        }
+    };
+    let mp = MultiPolygon(
+        snapped
+            .polygons
+            .iter()
+            .map(|rings| {
+                let mut it = rings.iter().map(|r| {
+                    LineString(
+                        r.iter()
+                            .map(|p| Coord {
+                                x: p[0] as f64 / 1000.0,
+                                y: p[1] as f64 / 1000.0,
+                            })
+                            .collect(),
+                    )
+                });
+                let ext = it.next().unwrap_or_else(|| LineString(vec![]));
+                Polygon::new(ext, it.collect())
+            })
+            .collect(),
+    );
+    let after = mp.unsigned_area();
+    let change = if before > 0.0 {
+        (after - before).abs() / before
+    } else {
+        0.0
+    };
+    (mp, change)
+}
+
+/// Later 1:1 relabels of 시군구 codes (rename, code change, upgrade, merge, abolished district)
+/// up to the date, to carry the 시군구 of a unit abolished without a successor.
+struct Relabels<'a> {
+    by_old: BTreeMap<&'a str, Vec<&'a Event>>,
+}
+
+impl<'a> Relabels<'a> {
+    fn new(events: &'a [Event], date: Date) -> Relabels<'a> {
+        let mut by_old: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
+        for e in events.iter().filter(|e| {
+            e.date <= date
+                && e.status == "effective"
+                && e.old_code.len() == 5
+                && e.new_code.len() == 5
+                && REPLACING.contains(&e.kind.as_str())
+        }) {
+            by_old.entry(e.old_code.as_str()).or_default().push(e);
+        }
+        Relabels { by_old }
+    }
+
+    fn carry(&self, sigungu: &str, since: Date) -> String {
+        let mut cur = sigungu.to_string();
+        let mut since = since;
+        for _ in 0..32 {
+            let Some(e) = self
+                .by_old
+                .get(cur.as_str())
+                .and_then(|v| v.iter().find(|e| e.date > since))
+            else {
+                break;
+            };
+            if e.new_code == cur {
+                break;
+            }
+            cur.clone_from(&e.new_code);
+            since = e.date;
+        }
+        cur
+    }
+}
+
+/// Every effective event up to the date must show in the derived units: its new 시군구/시도
+/// code exists (unless a later event replaced it), and for the kinds that replace a unit the
+/// old code is gone (unless a later event made it again).
+fn check_events(d: &Boundaries, events: &[Event], date: Date, path: &Path) -> Result<(), Error> {
+    let level_of = |code: &str| match code.len() {
+        2 => d.level(AdminLevel::Sido),
+        5 => d.level(AdminLevel::Sigungu),
+        _ => None,
+    };
+    // A city of a 도 divided into 일반구 (창원시 48120, 청주시 43110) has no unit of its own:
+    // it exists as its 구 (48121 …), the codes one to nine above it. (A 광역시's 구 are units
+    // of their own: 28177 is no 구 of a 28170.)
+    let exists = |code: &str| {
+        level_of(code).is_some_and(|l| {
+            l.get(code).is_some()
+                || (code.len() == 5
+                    && code.ends_with('0')
+                    && code[..2] >= *"41"
+                    && l.regions
+                        .iter()
+                        .any(|r| r.code.len() == 5 && r.code[..4] == code[..4] && r.code != code))
+        })
+    };
+    let checkable = |code: &str| level_of(code).is_some();
+    let mut problems = Vec::new();
+    for e in events
+        .iter()
+        .filter(|e| e.date <= date && e.status == "effective")
+    {
+        let later = |code: &str| {
+            events.iter().any(|l| {
+                l.date > e.date
+                    && l.date <= date
+                    && l.status == "effective"
+                    && (l.old_code == code || l.new_code == code)
+            })
+        };
+        if e.new_code.is_empty() {
+            problems.push(format!(
+                "row {}: {} {} {} has no new code",
+                e.row,
+                show_date(e.date),
+                e.kind,
+                e.old_code
+            ));
+            continue;
+        }
+        if checkable(&e.new_code) && !exists(&e.new_code) && !later(&e.new_code) {
+            problems.push(format!(
+                "row {}: {} {} {} → {} {}: no unit {} on {}",
+                e.row,
+                show_date(e.date),
+                e.kind,
+                e.old_code,
+                e.new_code,
+                e.new_name,
+                e.new_code,
+                show_date(date)
+            ));
+        }
+        if REPLACING.contains(&e.kind.as_str())
+            && e.old_code != e.new_code
+            && checkable(&e.old_code)
+            && exists(&e.old_code)
+            && !later(&e.old_code)
+        {
+            problems.push(format!(
+                "row {}: {} {} {} {} → {}: the old unit {} still exists on {}",
+                e.row,
+                show_date(e.date),
+                e.kind,
+                e.old_code,
+                e.old_name,
+                e.new_code,
+                e.old_code,
+                show_date(date)
+            ));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Read {
+        path: path.to_path_buf(),
+        layer: String::new(),
+        message: format!(
+            "{} change(s) could not be applied for as_of {} (a legal-dong list is missing from \
+             the succession table?): {}",
+            problems.len(),
+            show_date(date),
+            problems.join("; ")
+        ),
+    })
+}
+
+/// What a run keeps of a derived geography besides the boundaries.
+#[derive(Debug, Clone)]
+pub struct Geography {
+    pub vintage: Vintage,
+    /// Bundled 시군구 code → derived 시군구 codes with the share of its 읍면동 area in each.
+    pub sigungu_shares: BTreeMap<String, Vec<(String, f64)>>,
+}
+
+impl Geography {
+    /// A table keyed by bundled 시군구 codes (population) moved onto the derived 시군구: a code
+    /// split over several units is shared by the area of its 읍면동 in each, in whole persons by
+    /// largest remainder, so every total is kept exactly. Other codes are kept.
+    pub fn remap_counts(&self, given: &HashMap<String, i64>) -> HashMap<String, i64> {
+        let mut out: HashMap<String, i64> = HashMap::new();
+        let mut codes: Vec<&String> = given.keys().collect();
+        codes.sort();
+        for code in codes {
+            let v = given[code];
+            match self.sigungu_shares.get(code) {
+                Some(to) => {
+                    let weights: Vec<f64> = to.iter().map(|(_, w)| *w).collect();
+                    let parts = crate::crosswalk::largest_remainder(v, &weights);
+                    for ((c, _), part) in to.iter().zip(parts) {
+                        *out.entry(c.clone()).or_default() += part;
+                    }
+                }
+                None => *out.entry(code.clone()).or_default() += v,
+            }
+        }
+        out
+    }
+
+    /// Weighted codes (bundled 시군구) carried onto the derived 시군구.
+    pub fn remap_weights(&self, parts: &[(String, f64)]) -> Vec<(String, f64)> {
+        let mut out: BTreeMap<String, f64> = BTreeMap::new();
+        for (code, w) in parts {
+            match self.sigungu_shares.get(code) {
+                Some(to) => {
+                    for (c, s) in to {
+                        *out.entry(c.clone()).or_default() += w * s;
+                    }
+                }
+                None => *out.entry(code.clone()).or_default() += w,
+            }
+        }
+        out.into_iter().filter(|(_, w)| *w > 0.0).collect()
+    }
+}
+
+/// The key of everything built from the boundaries (caches): the boundary file's sha256, and
+/// with `as_of` also the date and the two change tables'.
+///
+/// # Errors
+/// A file that cannot be hashed.
+pub fn key(p: &crate::config::Pipeline) -> Result<String, Error> {
+    let file = crate::read::checksum(&p.boundaries.path)?;
+    let Some(as_of) = p.boundaries.as_of else {
+        return Ok(file);
+    };
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(file.as_bytes());
+    h.update(format!("{as_of:?}").as_bytes());
+    for f in p.boundaries.successions.iter().chain(&p.crosswalk) {
+        h.update(crate::read::checksum(f)?.as_bytes());
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The run's boundaries: as read, or derived for `as_of`.
+///
+/// # Errors
+/// The boundaries or a change table cannot be read, or the derivation fails.
+pub fn load(p: &crate::config::Pipeline) -> Result<(Boundaries, Option<Geography>), Error> {
+    let b = crate::read::boundaries(&p.boundaries)?;
+    let Some(as_of) = p.boundaries.as_of else {
+        return Ok((b, None));
+    };
+    let (Some(events_path), Some(succ_path)) = (&p.crosswalk, &p.boundaries.successions) else {
+        return Err(Error::Invariant(
+            "as_of without a crosswalk or a succession table (config validation lets none through)"
+                .into(),
+        ));
+    };
+    let events = read_events(events_path)?;
+    let successions = read_successions(succ_path)?;
+    let date = resolve(as_of, &events);
+    let t0 = std::time::Instant::now();
+    let entry = crate::cache::Cache::new(&p.output_dir.join("cache")).entry(
+        "geography",
+        &show_date(date),
+        &[key(p)?.as_bytes()],
+    );
+    let cached = entry.load().and_then(|c| decode(&c)).unwrap_or_default();
+    let d = derive(&b, date, &events, &successions, events_path, &cached)?;
+    if !d.fresh.is_empty() {
+        let mut all = cached;
+        all.extend(d.fresh.clone());
+        entry.store(&encode(&all));
+    }
+    tracing::info!(
+        as_of = %d.vintage.as_of,
+        ms = t0.elapsed().as_millis() as u64,
+        units = ?d.vintage.units,
+        "geography derived"
+    );
+    Ok((
+        d.boundaries,
+        Some(Geography {
+            vintage: d.vintage,
+            sigungu_shares: d.sigungu_shares,
+        }),
+    ))
+}
+
+/// The cache content: per union its level, code, area change and polygons (rings of f64
+/// pairs), little-endian, in (level, code) order.
+fn encode(unions: &Unions) -> Vec<u8> {
+    let mut keys: Vec<&(AdminLevel, String)> = unions.keys().collect();
+    keys.sort();
+    let mut out = Vec::new();
+    let put = |out: &mut Vec<u8>, n: usize| out.extend((n as u64).to_le_bytes());
+    put(&mut out, keys.len());
+    for k in keys {
+        let (mp, change) = &unions[k];
+        out.push(k.0 as u8);
+        put(&mut out, k.1.len());
+        out.extend(k.1.as_bytes());
+        out.extend(change.to_le_bytes());
+        put(&mut out, mp.0.len());
+        for p in &mp.0 {
+            put(&mut out, 1 + p.interiors().len());
+            for r in std::iter::once(p.exterior()).chain(p.interiors()) {
+                put(&mut out, r.0.len());
+                for c in &r.0 {
+                    out.extend(c.x.to_le_bytes());
+                    out.extend(c.y.to_le_bytes());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// [`encode`]'s inverse; `None` for content it did not write (a refused entry is rebuilt).
+fn decode(bytes: &[u8]) -> Option<Unions> {
+    let mut c = Cursor { bytes, at: 0 };
+    let count = c.word()?;
+    let mut out = Unions::new();
+    for _ in 0..count {
+        let level = *AdminLevel::ALL.get(usize::from(*c.take(1)?.first()?))?;
+        let len = c.len()?;
+        let code = String::from_utf8(c.take(len)?.to_vec()).ok()?;
+        let change = f64::from_bits(c.word()?);
+        let mut mp = Vec::new();
+        for _ in 0..c.word()? {
+            let mut rings = Vec::new();
+            for _ in 0..c.word()? {
+                let n = c.len()?;
+                let coords = c
+                    .take(n.checked_mul(16)?)?
+                    .chunks_exact(16)
+                    .map(|p| {
+                        let (x, y) = p.split_at(8);
+                        Some(Coord {
+                            x: f64::from_le_bytes(x.try_into().ok()?),
+                            y: f64::from_le_bytes(y.try_into().ok()?),
+                        })
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                rings.push(LineString(coords));
+            }
+            let mut it = rings.into_iter();
+            let ext = it.next()?;
+            mp.push(Polygon::new(ext, it.collect()));
+        }
+        out.insert((level, code), (MultiPolygon(mp), change));
+    }
+    (c.at == bytes.len()).then_some(out)
+}
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+
+    fn word(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn len(&mut self) -> Option<usize> {
+        usize::try_from(self.word()?).ok()
+    }
+}
