@@ -95,6 +95,10 @@ pub struct Vintage {
     pub area_km2: f64,
     /// Largest |union area − Σ source areas| / Σ source areas over the derived units.
     pub max_union_area_change: f64,
+    /// Gaps between the bundled 읍면동 inside a 시도 (no 읍면동 covered them), each given to
+    /// the 읍면동 sharing most of its outline; their number and area (km²).
+    pub gaps_filled: usize,
+    pub gaps_filled_km2: f64,
     /// Land of the bundled 시군구 polygons that lies in no 읍면동 (sea, mostly), left out.
     pub sigungu_area_outside_emd_km2: f64,
 }
@@ -254,7 +258,7 @@ pub fn derive(
                 None,
             ),
             End::Code(s) => (s.new_code.clone(), s.new_code[..5].to_string(), Some(s)),
-            End::Gone(s) => (r.code.clone(), relabels.carry(&s.sigungu, s.date), Some(s)),
+            End::Gone(s) => (r.code.clone(), relabels.carry(&s.sigungu, s.date), None),
         };
         emd_now.push(Unit {
             code,
@@ -274,48 +278,33 @@ pub fn derive(
     let sigungu_level = union_level(&emd_now, |u| u.parent.clone());
     let sido_level = union_level(&emd_now, |u| u.parent[..2].to_string());
 
-    let mut max_change = 0f64;
-    let mut fresh: Unions = Unions::new();
-    let mut build = |level: AdminLevel,
-                     groups: &BTreeMap<String, Vec<&Unit>>,
-                     parts: &(dyn Fn(&str, &[&Unit]) -> Vec<MultiPolygon<f64>> + Sync)|
-     -> Vec<Region> {
-        let made: Vec<(Region, f64, bool)> = groups
-            .par_iter()
-            .map(|(code, members)| {
-                let key = (level, code.clone());
-                let (geometry, change, new) = match cached.get(&key) {
-                    Some((g, c)) => (g.clone(), *c, false),
-                    None if members.len() == 1 && members[0].source.level == level => {
-                        (members[0].source.geometry.clone(), 0.0, false)
-                    }
-                    None => {
-                        let (g, c) = union(parts(code, members).iter());
-                        (g, c, true)
-                    }
-                };
-                (
-                    merged_region(level, code, members, b, geometry),
-                    change,
-                    new,
-                )
-            })
-            .collect();
-        made.into_iter()
-            .map(|(r, change, new)| {
-                max_change = max_change.max(change);
-                if new {
-                    fresh.insert((level, r.code.clone()), (r.geometry.clone(), change));
-                }
-                r
-            })
-            .collect()
-    };
     let own = |_: &str, members: &[&Unit]| -> Vec<MultiPolygon<f64>> {
         members.iter().map(|u| u.source.geometry.clone()).collect()
     };
-    let emd_regions = build(AdminLevel::Emd, &emd_level, &own);
-    let sigungu_regions = build(AdminLevel::Sigungu, &sigungu_level, &own);
+    let mut out = Built::default();
+    let no_gaps = Gaps::new();
+    // 2a. Gaps: land enclosed by a 시도's 읍면동 that none of them covers (the source simplified
+    // each 읍면동 on its own). Each gap goes to the 읍면동 sharing most of its outline.
+    let unfilled = out.level(AdminLevel::Emd, &emd_level, &own, &no_gaps, b, cached);
+    let gaps = gaps(&unfilled, &sido_level, cached, &mut out);
+    let emd_regions = out.level(AdminLevel::Emd, &emd_level, &own, &gaps, b, cached);
+    let emd_by_code = LevelRegions::new(AdminLevel::Emd, emd_regions);
+    let of_sigungu = |code: &str, _: &[&Unit]| -> Vec<MultiPolygon<f64>> {
+        emd_by_code
+            .regions
+            .iter()
+            .filter(|r| r.parent_code.as_deref() == Some(code))
+            .map(|r| r.geometry.clone())
+            .collect()
+    };
+    let sigungu_regions = out.level(
+        AdminLevel::Sigungu,
+        &sigungu_level,
+        &of_sigungu,
+        &no_gaps,
+        b,
+        cached,
+    );
     // A 시도 is the union of its 시군구 (fewer edges than all its 읍면동).
     let sigungu_by_code = LevelRegions::new(AdminLevel::Sigungu, sigungu_regions);
     let of_sido = |code: &str, _: &[&Unit]| -> Vec<MultiPolygon<f64>> {
@@ -326,8 +315,29 @@ pub fn derive(
             .map(|r| r.geometry.clone())
             .collect()
     };
-    let sido_regions = build(AdminLevel::Sido, &sido_level, &of_sido);
-    let sigungu_regions = sigungu_by_code.regions;
+    let sido_regions = out.level(AdminLevel::Sido, &sido_level, &of_sido, &no_gaps, b, cached);
+    // Areas add up from the 읍면동 (with their gaps) to the 시군구 and 시도.
+    let mut sigungu_regions = sigungu_by_code.regions;
+    let mut sido_regions = sido_regions;
+    for r in &mut sigungu_regions {
+        r.area_km2 = emd_by_code
+            .regions
+            .iter()
+            .filter(|e| e.parent_code.as_deref() == Some(r.code.as_str()))
+            .map(|e| e.area_km2)
+            .sum();
+    }
+    for r in &mut sido_regions {
+        r.area_km2 = sigungu_regions
+            .iter()
+            .filter(|s| s.code.starts_with(&r.code))
+            .map(|s| s.area_km2)
+            .sum();
+    }
+    let emd_regions = emd_by_code.regions;
+    let (gap_count, gap_km2) = gaps.values().flatten().fold((0usize, 0f64), |(n, a), g| {
+        (n + 1, a + g.unsigned_area() / 1e6)
+    });
 
     // 3. 리.
     let mut ri_dropped = 0usize;
@@ -370,10 +380,8 @@ pub fn derive(
             });
         }
         let ri_level = union_level(&ri_now, |u| u.code.clone());
-        levels.push(LevelRegions::new(
-            AdminLevel::Ri,
-            build(AdminLevel::Ri, &ri_level, &own),
-        ));
+        let ri_regions = out.level(AdminLevel::Ri, &ri_level, &own, &no_gaps, b, cached);
+        levels.push(LevelRegions::new(AdminLevel::Ri, ri_regions));
     }
 
     // Names of units the bundle does not have: the 시도 from the change table's events.
@@ -386,6 +394,20 @@ pub fn derive(
         if let Some(n) = sido_names.get(r.code.as_str()) {
             r.name = n.to_string();
             r.full_name = n.to_string();
+        }
+    }
+    // A unit that kept its bundled name under a parent whose chain changed (a 읍면동 abolished
+    // without a successor, a 리 of a renamed 면) takes its parent's chain.
+    for li in 1..levels.len() {
+        let (up, down) = levels.split_at_mut(li);
+        let parents = &up[li - 1];
+        for r in &mut down[0].regions {
+            let Some(p) = r.parent_code.as_deref().and_then(|c| parents.get(c)) else {
+                continue;
+            };
+            if !r.full_name.starts_with(&format!("{} ", p.full_name)) {
+                r.full_name = format!("{} {}", p.full_name, r.name);
+            }
         }
     }
     let keep: Vec<AdminLevel> = b.levels.iter().map(|l| l.level).collect();
@@ -465,11 +487,13 @@ pub fn derive(
         area_km2: derived
             .level(AdminLevel::Sido)
             .map_or(0.0, |l| l.regions.iter().map(|r| r.area_km2).sum()),
-        max_union_area_change: max_change,
+        max_union_area_change: out.max_change,
+        gaps_filled: gap_count,
+        gaps_filled_km2: gap_km2,
         sigungu_area_outside_emd_km2: outside,
     };
     Ok(Derived {
-        fresh,
+        fresh: out.fresh,
         boundaries: derived,
         vintage,
         sigungu_shares,
@@ -543,9 +567,10 @@ fn merged_region(
     members: &[&Unit],
     b: &Boundaries,
     geometry: MultiPolygon<f64>,
+    gap_km2: f64,
 ) -> Region {
     let first = members[0];
-    let area_km2: f64 = members.iter().map(|u| u.source.area_km2).sum();
+    let area_km2: f64 = members.iter().map(|u| u.source.area_km2).sum::<f64>() + gap_km2;
     let same_level = first.source.level == level;
     let parent_code = match level {
         AdminLevel::Sido => None,
@@ -555,11 +580,19 @@ fn merged_region(
     // Names: the bundle's for a code it has at this level, else the succession's chain (the
     // 시군구's is its 읍면동's chain without the last name).
     let bundled = b.level(level).and_then(|l| l.get(code));
+    // The first member a succession named (a unit abolished without a successor has no name
+    // of the date).
+    let named = members
+        .iter()
+        .find(|u| u.full_name.is_some())
+        .copied()
+        .unwrap_or(first);
     let (name, full_name) = match (bundled, same_level) {
-        (Some(r), _) if first.full_name.is_none() || !same_level => {
+        (Some(r), _) if named.full_name.is_none() || !same_level => {
             (r.name.clone(), r.full_name.clone())
         }
         _ => {
+            let first = named;
             let chain = match (&first.full_name, same_level) {
                 (Some(f), true) => f.clone(),
                 (Some(f), false) => chain_up(f, level),
@@ -591,7 +624,11 @@ fn chain_up(emd_chain: &str, level: AdminLevel) -> String {
     parts[..keep.max(1).min(parts.len())].join(" ")
 }
 
-/// The union of `geometries` on a 1 mm grid, and its relative area change.
+/// Twice 1 m² in mm²: holes smaller than 1 m² are left out of a union.
+const MICRO_HOLE_TWICE_MM2: i128 = 2_000_000;
+
+/// The union of `geometries` on a 1 mm grid without holes under 1 m², and its relative area
+/// change.
 fn union<'a>(geometries: impl Iterator<Item = &'a MultiPolygon<f64>>) -> (MultiPolygon<f64>, f64) {
     let polygons: Vec<Vec<Vec<Coord<f64>>>> = geometries
         .flat_map(|mp| mp.0.iter())
@@ -630,21 +667,60 @@ fn union<'a>(geometries: impl Iterator<Item = &'a MultiPolygon<f64>>) -> (MultiP
             return (MultiPolygon(parts), 0.0);
         }
     };
+    // Holes under 1 m² are crossings of two 읍면동 outlines rounded to the grid in different
+    // unions, not land: dropped, with any part lying inside one (which would else be a shell
+    // nested in a shell).
+    let micro = |r: &Vec<[i64; 2]>| crate::write::snap::twice_area(r).abs() < MICRO_HOLE_TWICE_MM2;
+    let bbox = |r: &Vec<[i64; 2]>| {
+        r.iter()
+            .fold([i64::MAX, i64::MAX, i64::MIN, i64::MIN], |b, p| {
+                [
+                    b[0].min(p[0]),
+                    b[1].min(p[1]),
+                    b[2].max(p[0]),
+                    b[3].max(p[1]),
+                ]
+            })
+    };
+    let dropped: Vec<[i64; 4]> = snapped
+        .polygons
+        .iter()
+        .flat_map(|rings| rings.iter().skip(1))
+        .filter(|r| micro(r))
+        .map(|r| bbox(r))
+        .collect();
+    let ring = |r: &Vec<[i64; 2]>| {
+        LineString(
+            r.iter()
+                .map(|p| Coord {
+                    x: p[0] as f64 / 1000.0,
+                    y: p[1] as f64 / 1000.0,
+                })
+                .collect(),
+        )
+    };
     let mp = MultiPolygon(
         snapped
             .polygons
             .iter()
+            .filter(|rings| {
+                let Some(ext) = rings.first() else {
+                    return false;
+                };
+                if !micro(ext) {
+                    return true;
+                }
+                let b = bbox(ext);
+                !dropped
+                    .iter()
+                    .any(|h| h[0] <= b[0] && h[1] <= b[1] && b[2] <= h[2] && b[3] <= h[3])
+            })
             .map(|rings| {
-                let mut it = rings.iter().map(|r| {
-                    LineString(
-                        r.iter()
-                            .map(|p| Coord {
-                                x: p[0] as f64 / 1000.0,
-                                y: p[1] as f64 / 1000.0,
-                            })
-                            .collect(),
-                    )
-                });
+                let mut it = rings
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, r)| *k == 0 || !micro(r))
+                    .map(|(_, r)| ring(r));
                 let ext = it.next().unwrap_or_else(|| LineString(vec![]));
                 Polygon::new(ext, it.collect())
             })
@@ -996,4 +1072,240 @@ impl<'a> Cursor<'a> {
     fn len(&mut self) -> Option<usize> {
         usize::try_from(self.word()?).ok()
     }
+}
+
+/// Cache keys: a 읍면동's gaps (`<code>~gaps`), and the mark that gaps were found.
+const GAPS_OF: &str = "~gaps";
+const GAPS_DONE: &str = "~gaps-found";
+
+/// Gap polygons by the derived 읍면동 code they are given to.
+type Gaps = BTreeMap<String, Vec<Polygon<f64>>>;
+
+/// The regions a derivation builds, the unions it computed and their largest area change.
+#[derive(Default)]
+struct Built {
+    fresh: Unions,
+    max_change: f64,
+}
+
+impl Built {
+    /// The derived regions of `level`, one per group: the cached union, the one member's own
+    /// geometry, or the union of `parts` (and the group's gaps).
+    fn level(
+        &mut self,
+        level: AdminLevel,
+        groups: &BTreeMap<String, Vec<&Unit>>,
+        parts: &(dyn Fn(&str, &[&Unit]) -> Vec<MultiPolygon<f64>> + Sync),
+        gaps: &Gaps,
+        b: &Boundaries,
+        cached: &Unions,
+    ) -> Vec<Region> {
+        let tag = if gaps.is_empty() { "" } else { "+gaps" };
+        let made: Vec<(Region, f64, bool)> = groups
+            .par_iter()
+            .map(|(code, members)| {
+                let own_gaps = gaps.get(code).map_or(&[][..], Vec::as_slice);
+                let gap_km2: f64 = own_gaps.iter().map(|g| g.unsigned_area() / 1e6).sum();
+                let key = (level, format!("{code}{tag}"));
+                let (geometry, change, new) = match cached.get(&key) {
+                    Some((g, c)) => (g.clone(), *c, false),
+                    None if members.len() == 1
+                        && members[0].source.level == level
+                        && own_gaps.is_empty() =>
+                    {
+                        (members[0].source.geometry.clone(), 0.0, false)
+                    }
+                    None => {
+                        let mut all = parts(code, members);
+                        all.extend(own_gaps.iter().map(|g| MultiPolygon(vec![g.clone()])));
+                        let (g, c) = union(all.iter());
+                        (g, c, true)
+                    }
+                };
+                let region = merged_region(level, code, members, b, geometry, gap_km2);
+                (region, change, new)
+            })
+            .collect();
+        made.into_iter()
+            .map(|(r, change, new)| {
+                self.max_change = self.max_change.max(change);
+                if new {
+                    self.fresh.insert(
+                        (level, format!("{}{tag}", r.code)),
+                        (r.geometry.clone(), change),
+                    );
+                }
+                r
+            })
+            .collect()
+    }
+}
+
+/// The holes of each 시도's union of 읍면동 that no other 시도 fills, each given to the 읍면동
+/// of that 시도 with the most vertices on the hole's outline (ties: the smaller code).
+fn gaps(
+    emd: &[Region],
+    sido_level: &BTreeMap<String, Vec<&Unit>>,
+    cached: &Unions,
+    out: &mut Built,
+) -> Gaps {
+    use geo::{BoundingRect, Contains, InteriorPoint};
+    if cached.contains_key(&(AdminLevel::Sido, GAPS_DONE.to_string())) {
+        let mut gaps = Gaps::new();
+        for ((level, key), (g, _)) in cached {
+            if let (AdminLevel::Emd, Some(code)) = (level, key.strip_suffix(GAPS_OF)) {
+                gaps.insert(code.to_string(), g.0.clone());
+            }
+        }
+        return gaps;
+    }
+    let unions: Vec<(String, MultiPolygon<f64>)> = sido_level
+        .keys()
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|code| {
+            let key = (AdminLevel::Sido, format!("{code}-unfilled"));
+            let g = match cached.get(&key) {
+                Some((g, _)) => g.clone(),
+                None => {
+                    union(
+                        emd.iter()
+                            .filter(|r| r.code.starts_with(code.as_str()))
+                            .map(|r| &r.geometry),
+                    )
+                    .0
+                }
+            };
+            (code.to_string(), g)
+        })
+        .collect();
+    for (code, g) in &unions {
+        let key = (AdminLevel::Sido, format!("{code}-unfilled"));
+        if !cached.contains_key(&key) {
+            out.fresh.insert(key, (g.clone(), 0.0));
+        }
+    }
+    // Vertices of every 읍면동 on the 1 mm grid → the 읍면동.
+    let mm = |c: &Coord<f64>| ((c.x * 1000.0).round() as i64, (c.y * 1000.0).round() as i64);
+    let mut at: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
+    for (i, r) in emd.iter().enumerate() {
+        for p in &r.geometry.0 {
+            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                for c in &ring.0 {
+                    at.entry(mm(c)).or_default().push(i);
+                }
+            }
+        }
+    }
+    // Every 읍면동's box, to find the one under a point.
+    let boxes: Vec<geo::Rect<f64>> = emd
+        .iter()
+        .map(|r| {
+            r.geometry.bounding_rect().unwrap_or_else(|| {
+                geo::Rect::new(Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 })
+            })
+        })
+        .collect();
+    let tree = rstar::RTree::bulk_load(
+        boxes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                rstar::primitives::GeomWithData::new(
+                    rstar::primitives::Rectangle::from_corners(
+                        [r.min().x, r.min().y],
+                        [r.max().x, r.max().y],
+                    ),
+                    i,
+                )
+            })
+            .collect(),
+    );
+    let under = |p: &geo::Point<f64>| -> Vec<usize> {
+        tree.locate_all_at_point([p.x(), p.y()])
+            .map(|e| e.data)
+            .filter(|&i| emd[i].geometry.contains(p))
+            .collect()
+    };
+    let mut gaps = Gaps::new();
+    for (code, g) in &unions {
+        for (pi, hole) in
+            g.0.iter()
+                .enumerate()
+                .flat_map(|(pi, p)| p.interiors().iter().map(move |h| (pi, h)))
+        {
+            let outline = Polygon::new(hole.clone(), vec![]);
+            // Parts of the union inside the hole (islands in a lake) are not part of the gap.
+            let islands: Vec<LineString<f64>> =
+                g.0.iter()
+                    .enumerate()
+                    .filter(|(qi, q)| {
+                        *qi != pi && q.exterior().0.first().is_some_and(|c| outline.contains(c))
+                    })
+                    .map(|(_, q)| q.exterior().clone())
+                    .collect();
+            let gap = Polygon::new(hole.clone(), islands);
+            let Some(inside) = gap.interior_point() else {
+                continue;
+            };
+            // A hole another 시도 fills is an enclave, not a gap.
+            let here = under(&inside);
+            if here
+                .iter()
+                .any(|&i| !emd[i].code.starts_with(code.as_str()))
+            {
+                continue;
+            }
+            let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
+            for c in &hole.0 {
+                for &i in at.get(&mm(c)).into_iter().flatten() {
+                    if emd[i].code.starts_with(code.as_str()) {
+                        *votes.entry(emd[i].code.as_str()).or_default() += 1;
+                    }
+                }
+            }
+            if votes.is_empty() {
+                // A sliver whose corners are all crossings of two outlines: the 읍면동 whose
+                // box holds it and whose outline is nearest.
+                use geo::Distance;
+                let nearest = tree
+                    .locate_all_at_point([inside.x(), inside.y()])
+                    .map(|e| e.data)
+                    .filter(|&i| emd[i].code.starts_with(code.as_str()))
+                    .map(|i| {
+                        let d = emd[i]
+                            .geometry
+                            .0
+                            .iter()
+                            .map(|p| geo::Euclidean.distance(&inside, p.exterior()))
+                            .fold(f64::INFINITY, f64::min);
+                        (d, i)
+                    })
+                    .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                if let Some((_, i)) = nearest {
+                    votes.insert(emd[i].code.as_str(), 1);
+                }
+            }
+            // The most votes; the smaller code wins a tie.
+            let Some(best) = votes
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(c, _)| c.to_string())
+            else {
+                continue;
+            };
+            gaps.entry(best).or_default().push(gap);
+        }
+    }
+    for (code, g) in &gaps {
+        out.fresh.insert(
+            (AdminLevel::Emd, format!("{code}{GAPS_OF}")),
+            (MultiPolygon(g.clone()), 0.0),
+        );
+    }
+    out.fresh.insert(
+        (AdminLevel::Sido, GAPS_DONE.to_string()),
+        (MultiPolygon(vec![]), 0.0),
+    );
+    gaps
 }

@@ -53,6 +53,9 @@ pub struct GeoJsonReport {
 pub struct BoundariesReport {
     pub file: InputFile,
     pub regions: BTreeMap<String, usize>,
+    /// The units' vintage when `[boundaries] as_of` derived them ([`crate::geography`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vintage: Option<crate::geography::Vintage>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -238,6 +241,8 @@ pub struct Facts<'a> {
     pub run_id: String,
     pub fingerprint: String,
     pub boundaries: &'a Boundaries,
+    /// The vintage of derived boundaries (`[boundaries] as_of`).
+    pub vintage: Option<&'a crate::geography::Vintage>,
     /// One per input, in config order.
     pub files: &'a [InputFile],
     pub records: &'a [Investment],
@@ -281,6 +286,7 @@ impl RunReport {
                     .iter()
                     .map(|l| (l.level.to_string(), l.regions.len()))
                     .collect(),
+                vintage: f.vintage.cloned(),
             },
             inputs: inputs(
                 p, f.files, f.records, f.money, f.attrs, f.rejects, f.streamed,

@@ -652,6 +652,21 @@ impl Page {
             esc(&r.run_id),
             esc(&r.pipeline.config_path.display().to_string())
         );
+        let vintage = match &r.boundaries.vintage {
+            Some(v) => format!(
+                "행정구역 기준일 (geography as of) <strong>{}</strong>: {} 사건 적용, {} 미시행 사건 \
+                 건너뜀; 원자료 {}. 면적: {}.",
+                esc(&v.as_of),
+                v.events_applied,
+                v.events_skipped.len(),
+                esc(&v.source),
+                esc(&v.area_basis)
+            ),
+            None => "행정구역 (geography): 경계 파일 그대로 (the boundary file as it is; no \
+                     <code>as_of</code>)."
+                .to_string(),
+        };
+        let _ = writeln!(self.body, "<p id=\"vintage\">{vintage}</p>");
         self.body
             .push_str("<table><tr><th>입력 (input)</th><th>행</th><th>sha256</th></tr>\n");
         let _ = writeln!(

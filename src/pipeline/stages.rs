@@ -370,6 +370,7 @@ impl Run<'_> {
             run_id: run_id.to_string(),
             fingerprint,
             boundaries: self.boundaries,
+            vintage: self.geography.map(|g| &g.vintage),
             files: &inputs.files,
             records: &inputs.records,
             money: &assigned.money,

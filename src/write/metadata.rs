@@ -139,7 +139,10 @@ pub fn column_title(name: &str) -> Option<(String, String)> {
         ),
         "area_km2" => fixed(
             "면적 / Area",
-            "평면 면적, EPSG:5179; 단위 km² / Planar area; unit km²",
+            "평면 면적, EPSG:5179; [boundaries] as_of로 만든 행정구역은 소속 읍면동(법정동) 면적의 합(육지) \
+             / Planar area; with [boundaries] as_of, a derived unit's area is the sum of its \
+             legal dongs' (읍면동) areas: land, not sea (run.json boundaries.vintage.area_basis); \
+             단위 km² / unit km²",
         ),
         "amount_krw" => fixed("투자액 / Investment", "단위 원 / unit KRW"),
         "record_count" => fixed(
@@ -253,7 +256,7 @@ pub fn manifest(r: &RunReport) -> serde_json::Value {
         "run_id": r.run_id,
         "fingerprint": r.fingerprint,
         "pipeline": r.pipeline,
-        "boundaries": { "path": r.boundaries.file.path, "sha256": r.boundaries.file.sha256, "regions": r.boundaries.regions },
+        "boundaries": { "path": r.boundaries.file.path, "sha256": r.boundaries.file.sha256, "regions": r.boundaries.regions, "vintage": r.boundaries.vintage },
         "inputs": r.inputs.iter().map(|i| json!({
             "name": i.name,
             "path": i.file.path,
