@@ -1074,6 +1074,14 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Whether a derived 읍면동 lies in the 시도 `sido`: by its parent (a 읍면동 abolished without a
+/// successor keeps its old code under a renumbered 시군구).
+fn in_sido(emd: &Region, sido: &str) -> bool {
+    emd.parent_code
+        .as_deref()
+        .is_some_and(|p| p.starts_with(sido))
+}
+
 /// Cache keys: a 읍면동's gaps (`<code>~gaps`), and the mark that gaps were found.
 const GAPS_OF: &str = "~gaps";
 const GAPS_DONE: &str = "~gaps-found";
@@ -1167,14 +1175,7 @@ fn gaps(
             let key = (AdminLevel::Sido, format!("{code}-unfilled"));
             let g = match cached.get(&key) {
                 Some((g, _)) => g.clone(),
-                None => {
-                    union(
-                        emd.iter()
-                            .filter(|r| r.code.starts_with(code.as_str()))
-                            .map(|r| &r.geometry),
-                    )
-                    .0
-                }
+                None => union(emd.iter().filter(|r| in_sido(r, code)).map(|r| &r.geometry)).0,
             };
             (code.to_string(), g)
         })
@@ -1250,16 +1251,13 @@ fn gaps(
             };
             // A hole another 시도 fills is an enclave, not a gap.
             let here = under(&inside);
-            if here
-                .iter()
-                .any(|&i| !emd[i].code.starts_with(code.as_str()))
-            {
+            if here.iter().any(|&i| !in_sido(&emd[i], code)) {
                 continue;
             }
             let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
             for c in &hole.0 {
                 for &i in at.get(&mm(c)).into_iter().flatten() {
-                    if emd[i].code.starts_with(code.as_str()) {
+                    if in_sido(&emd[i], code) {
                         *votes.entry(emd[i].code.as_str()).or_default() += 1;
                     }
                 }
@@ -1271,7 +1269,7 @@ fn gaps(
                 let nearest = tree
                     .locate_all_at_point([inside.x(), inside.y()])
                     .map(|e| e.data)
-                    .filter(|&i| emd[i].code.starts_with(code.as_str()))
+                    .filter(|&i| in_sido(&emd[i], code))
                     .map(|i| {
                         let d = emd[i]
                             .geometry

@@ -558,22 +558,22 @@ fn national_run_books_every_award_once_where_it_was_won() {
 
     // Hand-checked awards: record → (level, code, national KRW).
     let checked: [(&str, &str, &str, Option<i64>); 9] = [
-        // 2018 통합플랫폼, 6억 of a 12억 project, to 고창군 (전라북도).
-        ("AW-2018-PLAT-10", "sigungu", "45790", Some(600_000_000)),
+        // 2018 통합플랫폼, 6억 of a 12억 project, to 고창군 (전라북도 45790; 52790 since 2024-01-18).
+        ("AW-2018-PLAT-10", "sigungu", "52790", Some(600_000_000)),
         // 2023 거점형 to 울산광역시: a 광역 government, held at its 시도.
         ("AW-2023-HUB-01", "sido", "31", Some(20_000_000_000)),
-        // 2019 통합플랫폼 to 강원도: the 시도 the boundaries call 강원특별자치도 (42).
-        ("AW-2019-PLAT-06", "sido", "42", Some(600_000_000)),
+        // 2019 통합플랫폼 to 강원도: 강원특별자치도 (51) on the national pipeline's date.
+        ("AW-2019-PLAT-06", "sido", "51", Some(600_000_000)),
         // 2024 확산 to 정선군 under 강원특별자치도 (the name since 2023-06-11).
-        ("AW-2024-DIFF-03", "sigungu", "42770", Some(1_250_000_000)),
-        // 2020 통합플랫폼 to 여주시, the boundaries' 여주군 (41730; upgraded 2013-09-23).
-        ("AW-2020-PLAT-23", "sigungu", "41730", Some(600_000_000)),
+        ("AW-2024-DIFF-03", "sigungu", "51770", Some(1_250_000_000)),
+        // 2020 통합플랫폼 to 여주시 (41670; the bundled 여주군 41730 was upgraded 2013-09-23).
+        ("AW-2020-PLAT-23", "sigungu", "41670", Some(600_000_000)),
         // 2018 R&D 실증 to 시흥시: 정부예산 263억.
         ("AW-2018-RND-02", "sigungu", "41390", Some(26_300_000_000)),
         // 2011 U-City 시범도시 to 여수시 (not 여주시, as two papers print): 2억.
         ("AW-2011-PILOT-03", "sigungu", "46130", Some(200_000_000)),
-        // 2025 거점형 to 전주시 under 전북특별자치도: a city with 일반구, held at its 시도 (45).
-        ("AW-2025-HUB-01", "sido", "45", Some(16_000_000_000)),
+        // 2025 거점형 to 전주시 under 전북특별자치도: a city with 일반구, held at its 시도 (52).
+        ("AW-2025-HUB-01", "sido", "52", Some(16_000_000_000)),
         // 2012 U-City 시범도시 to 양산시, amount unknown: counted, no money.
         ("AW-2012-PILOT-04", "sigungu", "48330", None),
     ];
@@ -590,18 +590,18 @@ fn national_run_books_every_award_once_where_it_was_won() {
     let sido = geojson(out.path(), "sido");
     let sigungu = geojson(out.path(), "sigungu");
     // 고창군: 2018 통합플랫폼 6억 + 2020 생활밀착형 도시재생 5억, one per period.
-    assert_eq!(prop(&sigungu, "45790", "amount_krw"), 1_100_000_000);
-    assert_eq!(prop(&sigungu, "45790", "record_count"), 2);
+    assert_eq!(prop(&sigungu, "52790", "amount_krw"), 1_100_000_000);
+    assert_eq!(prop(&sigungu, "52790", "record_count"), 2);
     assert_eq!(
-        prop(&sigungu, "45790", "amount_program_molit_platform_krw"),
+        prop(&sigungu, "52790", "amount_program_molit_platform_krw"),
         600_000_000
     );
     assert_eq!(
-        prop(&sigungu, "45790", "amount_period_2013_2018_krw"),
+        prop(&sigungu, "52790", "amount_period_2013_2018_krw"),
         600_000_000
     );
     assert_eq!(
-        prop(&sigungu, "45790", "amount_period_2019_2026_krw"),
+        prop(&sigungu, "52790", "amount_period_2019_2026_krw"),
         500_000_000
     );
     // 울산광역시 holds its own 거점형 200억; none of it is on a 울산 시군구.
@@ -611,12 +611,12 @@ fn national_run_books_every_award_once_where_it_was_won() {
         20_000_000_000
     );
     assert_eq!(
-        prop(&sigungu, "41730", "amount_period_2019_2026_krw"),
+        prop(&sigungu, "41670", "amount_period_2019_2026_krw"),
         600_000_000
     );
     // 전주시's 160억 is on neither of its 구.
-    assert_eq!(prop(&sigungu, "45111", "amount_krw"), 0);
-    assert_eq!(prop(&sigungu, "45113", "amount_krw"), 0);
+    assert_eq!(prop(&sigungu, "52111", "amount_krw"), 0);
+    assert_eq!(prop(&sigungu, "52113", "amount_krw"), 0);
     // 양산시: two unpriced U-City awards (2012, 2013).
     assert_eq!(prop(&sigungu, "48330", "record_count"), 2);
     assert_eq!(prop(&sigungu, "48330", "amount_krw"), 0);
