@@ -10,6 +10,7 @@ mod fixtures;
 mod footers;
 mod funding;
 mod fuzz;
+mod geography;
 mod geojson_valid;
 mod gpkg_metadata;
 mod grid;
