@@ -20,7 +20,7 @@
 //!    result: an effective event that the derived units do not show is an error naming its row,
 //!    one whose status is not `effective` is skipped with a warning.
 //!
-//! Unions are computed exactly on a 1 mm grid ([`crate::write::snap`]); the area of a derived
+//! Unions are computed exactly on a 1 mm grid ([`crate::snap`]); the area of a derived
 //! unit is the sum of its sources' areas, and the union's own area is reported beside it.
 
 use std::collections::{BTreeMap, HashMap};
@@ -62,12 +62,7 @@ pub struct Succession {
     pub sigungu: String,
 }
 
-/// What `as_of` says: a date, or the date of the latest effective event of the change table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum AsOf {
-    Date(Date),
-    Latest,
-}
+pub use crate::config::AsOf;
 
 /// The geography a run publishes, for `run.json`, the GeoPackage metadata and the report.
 #[derive(Debug, Clone, Serialize)]
@@ -652,7 +647,7 @@ fn union<'a>(geometries: impl Iterator<Item = &'a MultiPolygon<f64>>) -> (MultiP
                 .sum::<f64>()
         })
         .sum();
-    let snapped = match crate::write::snap::snap(&polygons, 3) {
+    let snapped = match crate::snap::snap(&polygons, 3) {
         Ok(s) => s,
         // Wider than the integer grid takes (over 1,000 km): keep the parts as they are.
         Err(_) => {
@@ -670,7 +665,7 @@ fn union<'a>(geometries: impl Iterator<Item = &'a MultiPolygon<f64>>) -> (MultiP
     // Holes under 1 m² are crossings of two 읍면동 outlines rounded to the grid in different
     // unions, not land: dropped, with any part lying inside one (which would else be a shell
     // nested in a shell).
-    let micro = |r: &Vec<[i64; 2]>| crate::write::snap::twice_area(r).abs() < MICRO_HOLE_TWICE_MM2;
+    let micro = |r: &Vec<[i64; 2]>| crate::snap::twice_area(r).abs() < MICRO_HOLE_TWICE_MM2;
     let bbox = |r: &Vec<[i64; 2]>| {
         r.iter()
             .fold([i64::MAX, i64::MAX, i64::MIN, i64::MIN], |b, p| {

@@ -47,6 +47,7 @@ pub mod publish;
 pub mod read;
 pub mod report;
 pub mod sealed;
+pub mod snap;
 pub mod stream;
 pub mod write;
 

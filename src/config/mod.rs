@@ -68,10 +68,18 @@ pub struct BoundariesSpec {
     pub name_field: String,
     pub full_name_field: Option<String>,
     pub parent_field: String,
-    /// `as_of`: the units in force on a date, derived from the 읍면동 ([`crate::geography`]).
-    pub as_of: Option<crate::geography::AsOf>,
+    /// `as_of`: the units in force on a date, derived from the 읍면동.
+    pub as_of: Option<AsOf>,
     /// The legal-dong succession table (`successions`), required with `as_of`.
     pub successions: Option<PathBuf>,
+}
+
+/// What `[boundaries] as_of` says: a date (`yyyymmdd`), or the date of the latest effective
+/// event of the change table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AsOf {
+    Date(crate::model::Date),
+    Latest,
 }
 
 /// A population table: one row per (region code, census year).

@@ -8,7 +8,7 @@ pub mod metadata;
 pub mod outputs;
 pub mod qgis_project;
 pub mod qml;
-pub mod snap;
+pub use crate::snap;
 pub mod styles;
 pub mod text_cache;
 

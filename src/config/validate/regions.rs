@@ -3,8 +3,7 @@
 //! is a path only.)
 
 use crate::config::raw::{RawBoundaries, RawPopulation, RawRegionGroups, S};
-use crate::config::{BoundariesSpec, PopulationSpec, Problem, RegionGroupsSpec};
-use crate::geography::AsOf;
+use crate::config::{AsOf, BoundariesSpec, PopulationSpec, Problem, RegionGroupsSpec};
 use crate::model::{AdminLevel, parse_date};
 
 use super::{Validator, opt_string, span};
