@@ -352,19 +352,29 @@ pub fn check_invariants(b: &Boundaries, a: &Aggregates) -> Result<(), InvariantE
             });
         }
     }
-    for (li, l) in b.levels.iter().enumerate().skip(1) {
-        let mut children: BTreeMap<&str, i128> = BTreeMap::new();
+    // A region's children are the regions naming it as parent at any finer level: a 시도's
+    // are its cities and the 시군구 outside them, a city's its 구.
+    let mut children: BTreeMap<(AdminLevel, &str), i128> = BTreeMap::new();
+    for (li, l) in b.levels.iter().enumerate() {
         for r in &l.regions {
-            if let Some(p) = &r.parent_code {
-                *children.entry(p.as_str()).or_default() +=
+            if let Some(p) = b.parent(r) {
+                *children.entry((p.level, p.code.as_str())).or_default() +=
                     a.levels[li].regions[&r.code].amount_krw;
             }
         }
-        for (code, t) in &a.levels[li - 1].regions {
-            let kids = children.get(code.as_str()).copied().unwrap_or(0);
+    }
+    for (l, lt) in b.levels.iter().zip(&a.levels) {
+        if b.levels.iter().all(|f| f.level <= l.level) {
+            continue; // the finest level has no children
+        }
+        for (code, t) in &lt.regions {
+            let kids = children
+                .get(&(l.level, code.as_str()))
+                .copied()
+                .unwrap_or(0);
             if kids + t.held_here_krw != t.amount_krw {
                 return Err(InvariantError::RegionTotal {
-                    level: b.levels[li - 1].level,
+                    level: l.level,
                     code: code.clone(),
                     children_krw: kids,
                     held_here_krw: t.held_here_krw,
