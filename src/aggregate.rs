@@ -52,6 +52,11 @@ pub struct LevelTotals {
     /// region of this level.
     pub held_above_krw: i128,
     pub held_above_count: u64,
+    /// Money of records resolved to a finer region that this level does not cover: the city
+    /// level covers only the cities with 일반구, so the money of every other 시군구 (and of 세종)
+    /// is here, neither in a city nor held above the level.
+    pub uncovered_krw: i128,
+    pub uncovered_count: u64,
     /// Money of polygon records lying outside every region (sea, abroad).
     pub outside_krw: i128,
 }
@@ -110,6 +115,8 @@ pub fn aggregate(
                 .collect(),
             held_above_krw: 0,
             held_above_count: 0,
+            uncovered_krw: 0,
+            uncovered_count: 0,
             outside_krw: 0,
         })
         .collect();
@@ -150,6 +157,12 @@ pub fn aggregate(
                             }
                         }
                     }
+                    None if lr.level < level => {
+                        lt.uncovered_krw += amount;
+                        if counted.insert((li, String::new())) {
+                            lt.uncovered_count += 1;
+                        }
+                    }
                     None => {
                         lt.held_above_krw += amount;
                         if counted.insert((li, String::new())) {
@@ -179,6 +192,10 @@ pub fn aggregate(
                             }
                         }
                     }
+                    None if lr.level < level.level => {
+                        lt.uncovered_krw += t.amount_krw;
+                        lt.uncovered_count += t.record_count;
+                    }
                     None => {
                         lt.held_above_krw += t.amount_krw;
                         lt.held_above_count += t.record_count;
@@ -197,6 +214,8 @@ pub fn aggregate(
                 .collect(),
             held_above_krw: 0,
             held_above_count: 0,
+            uncovered_krw: 0,
+            uncovered_count: 0,
             outside_krw: 0,
         };
         if let Some(sp) = sido_pos {
@@ -216,6 +235,8 @@ pub fn aggregate(
             gt.held_above_krw += levels[sp].held_above_krw;
             gt.outside_krw += levels[sp].outside_krw;
             gt.held_above_count += levels[sp].held_above_count;
+            gt.uncovered_krw += levels[sp].uncovered_krw;
+            gt.uncovered_count += levels[sp].uncovered_count;
         }
         levels.push(gt);
     }
@@ -255,12 +276,13 @@ pub enum InvariantError {
     /// A level's regions, plus what is held above the level and outside every region, are not
     /// the assigned total (`total` counts the outside amount; the message leaves it out).
     #[error(
-        "level {level}: regions {regions_krw} + held above {held_above_krw} = {total_krw} KRW, but {assigned_krw} KRW were assigned"
+        "level {level}: regions {regions_krw} + held above {held_above_krw} + uncovered {uncovered_krw} = {total_krw} KRW, but {assigned_krw} KRW were assigned"
     )]
     LevelTotal {
         level: String,
         regions_krw: i128,
         held_above_krw: i128,
+        uncovered_krw: i128,
         total_krw: i128,
         assigned_krw: i128,
     },
@@ -341,12 +363,13 @@ pub fn cap_programs(levels: &mut [LevelTotals], programs: Vec<String>) -> Vec<St
 /// The first total that does not add up.
 pub fn check_invariants(b: &Boundaries, a: &Aggregates) -> Result<(), InvariantError> {
     for lt in &a.levels {
-        let total = lt.sum_krw() + lt.held_above_krw + lt.outside_krw;
+        let total = lt.sum_krw() + lt.held_above_krw + lt.uncovered_krw + lt.outside_krw;
         if total != a.assigned_krw {
             return Err(InvariantError::LevelTotal {
                 level: lt.level.clone(),
                 regions_krw: lt.sum_krw(),
                 held_above_krw: lt.held_above_krw,
+                uncovered_krw: lt.uncovered_krw,
                 total_krw: total,
                 assigned_krw: a.assigned_krw,
             });

@@ -1,8 +1,9 @@
 //! The city level: 시 with 일반구 (수원시 = 장안구 + 권선구 + 팔달구 + 영통구), derived from the
 //! 시군구 codes of the loaded boundaries, as KOSTAT publishes them between 시도 and 구.
 //!
-//! A 시군구 code `NNNNx` with `x ≠ 0` whose 시도 is a 도 (code ≥ 41, so 강원 51 and 전북 52
-//! after their recodes too; 특별시·광역시 구 and 세종 end in 0) is a 일반구 of the city `NNNN0`.
+//! A 시군구 code `NNNNx` with `x ≠ 0` named `…구` whose 시도 is a 도 (code ≥ 41, so 강원 51 and
+//! 전북 52 after their recodes too; 특별시·광역시 구 and 세종 end in 0) is a 일반구 of the city
+//! `NNNN0`. The name is needed because a few 군 have such codes too (증평군 43745, 태안군 44825).
 //! The city's name is the word before the 구's own name in its full name (`경기도 수원시 장안구`),
 //! its geometry the union of its 구 and its area the sum of theirs (the 구 are a clean
 //! partition). No vintage list is involved: boundaries of another date (부천 41192/41194/41196
@@ -44,7 +45,7 @@ pub fn with_cities(mut b: Boundaries) -> Result<Boundaries, String> {
     };
     let mut members: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, r) in b.levels[si].regions.iter().enumerate() {
-        if let Some(city) = r.parent_code.as_deref().and_then(|p| city_of(&r.code, p)) {
+        if let Some(city) = gu_city(r) {
             members.entry(city).or_default().push(i);
         }
     }
@@ -63,16 +64,27 @@ pub fn with_cities(mut b: Boundaries) -> Result<Boundaries, String> {
         let regions: Vec<&Region> = gus.iter().map(|&i| &b.levels[si].regions[i]).collect();
         cities.push(city(code, &regions));
     }
-    for l in &mut b.levels[si..si + 1] {
-        for r in &mut l.regions {
-            if let Some(c) = r.parent_code.as_deref().and_then(|p| city_of(&r.code, p)) {
-                r.parent_code = Some(c);
-            }
+    let reparent: Vec<Option<String>> = b.levels[si]
+        .regions
+        .iter()
+        .map(|r| gu_city(r))
+        .collect();
+    for (r, city) in b.levels[si].regions.iter_mut().zip(reparent) {
+        if city.is_some() {
+            r.parent_code = city;
         }
     }
     b.levels
         .insert(si, LevelRegions::new(AdminLevel::City, cities));
     Ok(b)
+}
+
+/// The city of a 일반구: [`city_of`] its code, for a region named `…구`. The code alone is
+/// not enough: a few 군 carry a last digit other than 0 (증평군 43745 beside 음성군 43740, split
+/// from 괴산군 in 2003; 태안군 44825), and a 도 has no 자치구.
+fn gu_city(r: &Region) -> Option<String> {
+    let city = city_of(&r.code, r.parent_code.as_deref()?)?;
+    r.name.trim().ends_with('구').then_some(city)
 }
 
 /// The city `code` made of `gus` (all in one 시도).
@@ -254,5 +266,25 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.contains("44130") && e.contains("44131"), "{e}");
+    }
+
+    #[test]
+    fn a_county_coded_off_its_neighbour_is_no_gu() {
+        // 증평군 43745 was split from 괴산군 in 2003 and coded beside 음성군 43740; 태안군
+        // 44825 has no 44820 beside it.
+        let sigungu = LevelRegions::new(
+            AdminLevel::Sigungu,
+            vec![
+                region(AdminLevel::Sigungu, "43740", "음성군", "충청북도 음성군", "43"),
+                region(AdminLevel::Sigungu, "43745", "증평군", "충청북도 증평군", "43"),
+                region(AdminLevel::Sigungu, "44825", "태안군", "충청남도 태안군", "44"),
+            ],
+        );
+        let b = with_cities(Boundaries {
+            levels: vec![sigungu],
+        })
+        .unwrap();
+        assert!(b.levels[0].regions.is_empty(), "no city");
+        assert_eq!(b.levels[1].get("43745").unwrap().parent_code.as_deref(), Some("43"));
     }
 }
