@@ -18,7 +18,7 @@ pub enum AdminLevel {
     /// 시도: provinces and metropolitan cities (17).
     Sido,
     /// 시 with 일반구 (수원시 = 장안구 + 권선구 + 팔달구 + 영통구): a level derived from the 시군구
-    /// codes of the boundaries (`crate::city`), covering only those cities, as KOSTAT publishes
+    /// codes of the boundaries (module `city`), covering only those cities, as KOSTAT publishes
     /// them between 시도 and 구. A city without 구 is a 시군구 and has no city-level duplicate.
     City,
     /// 시군구: cities, counties and autonomous districts (~250).

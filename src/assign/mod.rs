@@ -20,6 +20,7 @@ use crate::model::{AdminLevel, Boundaries, Investment, Location, Reject, RejectR
 
 mod attributes;
 mod code;
+mod dated;
 mod name;
 mod point;
 mod polygon;
@@ -167,7 +168,7 @@ pub fn assign(
     records: &[Investment],
 ) -> Assignment {
     let names = name::NameIndex::new(b);
-    let history = name::NameHistory::new(cw);
+    let history = dated::NameHistory::new(cw);
     let points = point::Points::new(b, records);
     let mut outcomes: Vec<Outcome> = records
         .par_iter()
@@ -177,7 +178,7 @@ pub fn assign(
             Location::Code(c) => code::resolve_code(b, cw, c, r.date)
                 .map(|(res, rule)| (res, format!("code: {rule}"))),
             Location::KostatCode(c) => code::resolve_kostat(b, kostat, c),
-            Location::Names { sido, sigungu, emd } => match name::resolve_dated(
+            Location::Names { sido, sigungu, emd } => match dated::resolve_dated(
                 &names, &history, b, cw, sido, sigungu, emd, r.date,
             ) {
                 Some(outcome) => outcome,
