@@ -64,14 +64,9 @@ pub fn with_cities(mut b: Boundaries) -> Result<Boundaries, String> {
         let regions: Vec<&Region> = gus.iter().map(|&i| &b.levels[si].regions[i]).collect();
         cities.push(city(code, &regions));
     }
-    let reparent: Vec<Option<String>> = b.levels[si]
-        .regions
-        .iter()
-        .map(|r| gu_city(r))
-        .collect();
-    for (r, city) in b.levels[si].regions.iter_mut().zip(reparent) {
-        if city.is_some() {
-            r.parent_code = city;
+    for r in &mut b.levels[si].regions {
+        if let Some(city) = gu_city(r) {
+            r.parent_code = Some(city);
         }
     }
     b.levels
@@ -136,9 +131,9 @@ fn union<'a>(parts: impl Iterator<Item = &'a MultiPolygon<f64>>) -> MultiPolygon
     MultiPolygon(
         out.into_iter()
             .filter_map(|shape| {
-                let mut rings = shape.into_iter().map(|c| {
-                    LineString(c.into_iter().map(|[x, y]| Coord { x, y }).collect())
-                });
+                let mut rings = shape
+                    .into_iter()
+                    .map(|c| LineString(c.into_iter().map(|[x, y]| Coord { x, y }).collect()));
                 let exterior = rings.next()?;
                 Some(Polygon::new(exterior, rings.collect()))
             })
@@ -182,7 +177,11 @@ mod tests {
         assert_eq!(city_of("41117", "41").as_deref(), Some("41110"));
         assert_eq!(city_of("51111", "51").as_deref(), Some("51110"));
         assert_eq!(city_of("52113", "52").as_deref(), Some("52110"));
-        assert_eq!(city_of("41110", "41"), None, "a city without 구 is a 시군구");
+        assert_eq!(
+            city_of("41110", "41"),
+            None,
+            "a city without 구 is a 시군구"
+        );
         assert_eq!(city_of("11110", "11"), None);
         assert_eq!(city_of("36110", "36"), None, "세종 is single-tier");
         assert_eq!(city_of("26111", "26"), None, "광역시: no city level");
@@ -199,9 +198,27 @@ mod tests {
         let sigungu = LevelRegions::new(
             AdminLevel::Sigungu,
             vec![
-                region(AdminLevel::Sigungu, "41171", "만안구", "경기도 안양시 만안구", "41"),
-                region(AdminLevel::Sigungu, "41173", "동안구", "경기도 안양시 동안구", "41"),
-                region(AdminLevel::Sigungu, "41190", "부천시", "경기도 부천시", "41"),
+                region(
+                    AdminLevel::Sigungu,
+                    "41171",
+                    "만안구",
+                    "경기도 안양시 만안구",
+                    "41",
+                ),
+                region(
+                    AdminLevel::Sigungu,
+                    "41173",
+                    "동안구",
+                    "경기도 안양시 동안구",
+                    "41",
+                ),
+                region(
+                    AdminLevel::Sigungu,
+                    "41190",
+                    "부천시",
+                    "경기도 부천시",
+                    "41",
+                ),
             ],
         );
         let b = with_cities(Boundaries {
@@ -257,8 +274,20 @@ mod tests {
         let sigungu = LevelRegions::new(
             AdminLevel::Sigungu,
             vec![
-                region(AdminLevel::Sigungu, "44130", "천안시", "충청남도 천안시", "44"),
-                region(AdminLevel::Sigungu, "44131", "동남구", "충청남도 천안시 동남구", "44"),
+                region(
+                    AdminLevel::Sigungu,
+                    "44130",
+                    "천안시",
+                    "충청남도 천안시",
+                    "44",
+                ),
+                region(
+                    AdminLevel::Sigungu,
+                    "44131",
+                    "동남구",
+                    "충청남도 천안시 동남구",
+                    "44",
+                ),
             ],
         );
         let e = with_cities(Boundaries {
@@ -275,9 +304,27 @@ mod tests {
         let sigungu = LevelRegions::new(
             AdminLevel::Sigungu,
             vec![
-                region(AdminLevel::Sigungu, "43740", "음성군", "충청북도 음성군", "43"),
-                region(AdminLevel::Sigungu, "43745", "증평군", "충청북도 증평군", "43"),
-                region(AdminLevel::Sigungu, "44825", "태안군", "충청남도 태안군", "44"),
+                region(
+                    AdminLevel::Sigungu,
+                    "43740",
+                    "음성군",
+                    "충청북도 음성군",
+                    "43",
+                ),
+                region(
+                    AdminLevel::Sigungu,
+                    "43745",
+                    "증평군",
+                    "충청북도 증평군",
+                    "43",
+                ),
+                region(
+                    AdminLevel::Sigungu,
+                    "44825",
+                    "태안군",
+                    "충청남도 태안군",
+                    "44",
+                ),
             ],
         );
         let b = with_cities(Boundaries {
@@ -285,6 +332,9 @@ mod tests {
         })
         .unwrap();
         assert!(b.levels[0].regions.is_empty(), "no city");
-        assert_eq!(b.levels[1].get("43745").unwrap().parent_code.as_deref(), Some("43"));
+        assert_eq!(
+            b.levels[1].get("43745").unwrap().parent_code.as_deref(),
+            Some("43")
+        );
     }
 }

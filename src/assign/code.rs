@@ -19,7 +19,10 @@ pub(super) fn resolve_code(
                 level: only.level,
                 code: only.code.clone(),
             };
-            return Ok((res, format!("{code} = its only {}: {}", only.level, only.code)));
+            return Ok((
+                res,
+                format!("{code} = its only {}: {}", only.level, only.code),
+            ));
         }
         let res = Resolution::Region {
             level: r.level,

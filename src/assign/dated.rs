@@ -39,7 +39,13 @@ struct Claim {
 const STARTS: [&str; 5] = ["upgrade", "code_change", "rename", "merge", "split"];
 /// Kinds whose old side ends that day (a split's old unit goes on unless merged the same day;
 /// an abolished 구's city goes on).
-const ENDS: [&str; 5] = ["merge", "upgrade", "code_change", "rename", "abolish_district"];
+const ENDS: [&str; 5] = [
+    "merge",
+    "upgrade",
+    "code_change",
+    "rename",
+    "abolish_district",
+];
 
 impl NameHistory {
     /// Claims from every effective change but partial transfers, which neither create nor end
@@ -54,7 +60,10 @@ impl NameHistory {
         }
         let mut by: BTreeMap<(String, String, String), Seen> = BTreeMap::new();
         for c in cw.changes().filter(|c| c.kind != "transfer") {
-            for (old, name, code) in [(true, &c.old_name, &c.old_code), (false, &c.new_name, &c.new_code)] {
+            for (old, name, code) in [
+                (true, &c.old_name, &c.old_code),
+                (false, &c.new_name, &c.new_code),
+            ] {
                 let Some((sido, rest)) = split_full(name) else {
                     continue;
                 };
@@ -123,7 +132,11 @@ fn split_full(full: &str) -> Option<(String, String)> {
         return None;
     }
     let (sido, rest) = full.split_once(' ').unwrap_or((full, ""));
-    let rest = match rest.trim_end().strip_suffix(')').and_then(|r| r.rfind('(').map(|i| &r[..i])) {
+    let rest = match rest
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|r| r.rfind('(').map(|i| &r[..i]))
+    {
         Some(r) if !r.trim().is_empty() => r,
         _ => rest,
     };
@@ -135,7 +148,9 @@ fn split_full(full: &str) -> Option<(String, String)> {
 fn rest_matches(claim: &str, want: &str) -> bool {
     claim == want
         || (!want.is_empty()
-            && (["시", "군", "구"].iter().any(|s| claim == format!("{want}{s}"))
+            && (["시", "군", "구"]
+                .iter()
+                .any(|s| claim == format!("{want}{s}"))
                 || (want.ends_with('구')
                     && claim.len() > want.len()
                     && claim.ends_with(want)
@@ -270,7 +285,9 @@ pub(super) fn resolve_dated(
                             ),
                         )),
                         [Ok((first, rule)), rest @ ..]
-                            if rest.iter().all(|o| o.as_ref().is_ok_and(|(r, _)| r == first)) =>
+                            if rest
+                                .iter()
+                                .all(|o| o.as_ref().is_ok_and(|(r, _)| r == first)) =>
                         {
                             Ok((
                                 first.clone(),
@@ -302,7 +319,10 @@ pub(super) fn resolve_dated(
             }
         }
         None => match agreed() {
-            Some(res) => Ok((res, format!("name {shown}, undated: every meaning agrees ({})", listed()))),
+            Some(res) => Ok((
+                res,
+                format!("name {shown}, undated: every meaning agrees ({})", listed()),
+            )),
             None => Err((
                 RejectReason::NameNeedsDate,
                 format!(
@@ -373,10 +393,18 @@ fn split_record(
     keys.sort();
     keys.dedup();
     let mut found = keys.into_iter().filter_map(|sk| {
-        let mut spellings: Vec<String> = ["특별자치시", "특별자치도", "특별시", "광역시", "도", "시", ""]
-            .iter()
-            .map(|suf| format!("{sk}{suf}"))
-            .collect();
+        let mut spellings: Vec<String> = [
+            "특별자치시",
+            "특별자치도",
+            "특별시",
+            "광역시",
+            "도",
+            "시",
+            "",
+        ]
+        .iter()
+        .map(|suf| format!("{sk}{suf}"))
+        .collect();
         spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
         spellings.iter().find_map(|sp| {
             let rest = k.strip_prefix(sp.as_str()).filter(|r| !r.is_empty())?;
@@ -391,7 +419,9 @@ fn split_record(
 fn code_of(res: &Resolution) -> Option<String> {
     match res {
         Resolution::Region { code, .. } => Some(code.clone()),
-        Resolution::City { gu_codes, .. } => gu_codes.first().map(|g| format!("{}0", &g[..g.len().saturating_sub(1)])),
+        Resolution::City { gu_codes, .. } => gu_codes
+            .first()
+            .map(|g| format!("{}0", &g[..g.len().saturating_sub(1)])),
         Resolution::Split { .. } => None,
     }
 }

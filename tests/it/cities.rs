@@ -65,7 +65,11 @@ fn dates(iso: &str) -> (u32, u32) {
         let (py, pm) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
         let days = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
         let leap = py % 4 == 0 && (py % 100 != 0 || py % 400 == 0);
-        let last = if pm == 2 && leap { 29 } else { days[pm as usize - 1] };
+        let last = if pm == 2 && leap {
+            29
+        } else {
+            days[pm as usize - 1]
+        };
         py * 10_000 + pm * 100 + last
     };
     (before, day)
@@ -190,13 +194,25 @@ fn changwon_is_the_old_city_in_2009_and_the_merged_city_in_2011() {
         })
     };
     assert_eq!(out[1], city("48120"));
-    assert!(out[2].as_ref().unwrap_err().starts_with("name_needs_date"), "{:?}", out[2]);
     assert!(
-        out[2].as_ref().unwrap_err().contains("48110") && out[2].as_ref().unwrap_err().contains("48120"),
+        out[2].as_ref().unwrap_err().starts_with("name_needs_date"),
         "{:?}",
         out[2]
     );
-    assert!(out[3].as_ref().unwrap_err().starts_with("name_not_in_force"), "{:?}", out[3]);
+    assert!(
+        out[2].as_ref().unwrap_err().contains("48110")
+            && out[2].as_ref().unwrap_err().contains("48120"),
+        "{:?}",
+        out[2]
+    );
+    assert!(
+        out[3]
+            .as_ref()
+            .unwrap_err()
+            .starts_with("name_not_in_force"),
+        "{:?}",
+        out[3]
+    );
     // 부천시 had no 구 from 2016-07-04 to 2024-01-01: the whole city, held at the city.
     assert_eq!(out[4], city("41190"));
     // 진해시 merged into 창원시 and became its 진해구 the same day: the 구, not the city.
@@ -296,7 +312,11 @@ fn a_city_with_gu_holds_its_money_and_every_level_counts_it_once() {
     let sigungu = level("sigungu");
     // Held above the 시군구: the cities' own 1000 + 5000 + 400 and 경기도's 3.
     assert_eq!(
-        (sigungu.amount_krw, sigungu.held_above_krw, sigungu.uncovered_krw),
+        (
+            sigungu.amount_krw,
+            sigungu.held_above_krw,
+            sigungu.uncovered_krw
+        ),
         (200 + 80 + 50 + 60, 6403, 0)
     );
     for l in &r.levels {

@@ -20,8 +20,11 @@ impl Validator<'_> {
         let full_name_field = b.full_name_field.as_ref().map(|s| s.get_ref().clone());
         if levels.contains(&AdminLevel::City) && !levels.contains(&AdminLevel::Sigungu) {
             self.push(
-                Problem::new(span(&b.levels), "the `city` level is derived from the 시군구 codes")
-                    .help("list \"sigungu\" too, e.g. [\"sido\", \"city\", \"sigungu\", \"emd\"]"),
+                Problem::new(
+                    span(&b.levels),
+                    "the `city` level is derived from the 시군구 codes",
+                )
+                .help("list \"sigungu\" too, e.g. [\"sido\", \"city\", \"sigungu\", \"emd\"]"),
             );
         }
         if let Some(p) = &b_path {
