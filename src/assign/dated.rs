@@ -225,9 +225,22 @@ pub(super) fn resolve_dated(
     let boundary = names.resolve(sido, sigungu, "");
     let meaning = |c: &Claim, d: Option<Date>| -> Outcome {
         if let Ok(res) = &boundary
-            && code_of(res).as_deref() == Some(c.code.as_str())
+            && let Some(own) = code_of(res)
         {
-            return Ok((res.clone(), format!("{}: the boundaries' unit", c.code)));
+            if own == c.code {
+                return Ok((res.clone(), format!("{}: the boundaries' unit", c.code)));
+            }
+            // Without the city level a city is no region of the boundaries: a code the
+            // crosswalk carries onto the city's own code (전주시 52110 → 45110) is that city.
+            if matches!(res, Resolution::City { .. }) {
+                let exists = |x: &str| x == own || b.find(x).is_some();
+                if let Ok(m) = cw.map(&c.code, d, &exists, &|_| None)
+                    && let [t] = m.targets.as_slice()
+                    && t.code == own
+                {
+                    return Ok((res.clone(), format!("{}: the boundaries' city", m.rule)));
+                }
+            }
         }
         resolve_code(b, cw, &c.code, d)
     };

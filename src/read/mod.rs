@@ -53,12 +53,20 @@ pub fn boundaries(spec: &BoundariesSpec) -> Result<Boundaries, Error> {
             .collect(),
         ..spec.clone()
     };
-    crate::city::with_cities(boundaries::boundaries(&read)?).map_err(|message| Error::Boundary {
+    let b = boundaries::boundaries(&read)?;
+    let started = std::time::Instant::now();
+    let b = crate::city::with_cities(b).map_err(|message| Error::Boundary {
         path: spec.path.clone(),
         layer: AdminLevel::Sigungu.as_str().to_string(),
         feature: 0,
         message,
-    })
+    })?;
+    tracing::debug!(
+        cities = b.level(AdminLevel::City).map_or(0, |l| l.regions.len()),
+        ms = started.elapsed().as_millis() as u64,
+        "city level derived"
+    );
+    Ok(b)
 }
 
 /// Drivers smartgap opens; anything else (network, virtual, raster) is refused.

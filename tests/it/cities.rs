@@ -16,9 +16,13 @@ fn root() -> &'static Path {
 
 /// The bundled boundaries with the city level, names as the pipelines read them.
 fn boundaries() -> Boundaries {
+    boundaries_at(&[AdminLevel::Sido, AdminLevel::City, AdminLevel::Sigungu])
+}
+
+fn boundaries_at(levels: &[AdminLevel]) -> Boundaries {
     let spec = smartgap::config::BoundariesSpec {
         path: root().join("data/boundaries.gpkg"),
-        levels: vec![AdminLevel::Sido, AdminLevel::City, AdminLevel::Sigungu],
+        levels: levels.to_vec(),
         code_field: "code".into(),
         name_field: "name".into(),
         full_name_field: Some("full_name".into()),
@@ -238,6 +242,36 @@ fn changwon_is_the_old_city_in_2009_and_the_merged_city_in_2011() {
     });
     assert_eq!(out[7], sejong);
     assert_eq!(out[8], sejong);
+}
+
+/// Without the city level a city is held at its 시도 as before, also when it is written with a
+/// 시도 name newer than the boundaries (전주시 under 전북특별자치도 in 2025: 52110 → 45110).
+#[test]
+fn without_the_city_level_a_city_is_held_at_its_sido_under_any_name_of_its_date() {
+    let b = boundaries_at(&[AdminLevel::Sido, AdminLevel::Sigungu]);
+    let cw = smartgap::read::crosswalk(&root().join("data/admin_changes.csv")).unwrap();
+    let names = |sido: &str, sigungu: &str| Location::Names {
+        sido: sido.into(),
+        sigungu: sigungu.into(),
+        emd: String::new(),
+    };
+    let records = vec![
+        record(0, names("전북특별자치도", "전주시"), Some(20250101)),
+        record(1, names("전라북도", "전주시"), Some(20200101)),
+        record(2, names("경상남도", "창원시"), Some(20110101)),
+    ];
+    let a = smartgap::assign::assign(&b, &cw, None, &records);
+    let out = outcomes(&a, records.len());
+    for (i, sido, gus) in [(0, "45", 2), (1, "45", 2), (2, "48", 5)] {
+        match &out[i] {
+            Ok(Resolution::City {
+                sido_code,
+                gu_codes,
+                ..
+            }) => assert_eq!((sido_code.as_str(), gu_codes.len()), (sido, gus)),
+            other => panic!("record {i}: {other:?}"),
+        }
+    }
 }
 
 /// The city layer on a run of the bundled boundaries, every amount computed by hand: a record
