@@ -408,3 +408,123 @@ pub fn check_invariants(b: &Boundaries, a: &Aggregates) -> Result<(), InvariantE
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assign::Resolution;
+    use crate::model::{LevelRegions, Location, Region};
+    use geo::{MultiPolygon, polygon};
+
+    fn region(code: &str, name: &str, full: &str, parent: Option<&str>, x: f64) -> Region {
+        Region {
+            level: if code.len() == 2 {
+                AdminLevel::Sido
+            } else {
+                AdminLevel::Sigungu
+            },
+            code: code.into(),
+            name: name.into(),
+            full_name: full.into(),
+            parent_code: parent.map(str::to_string),
+            geometry: MultiPolygon(vec![polygon![
+                (x: x, y: 0.0), (x: x + 1.0, y: 0.0), (x: x + 1.0, y: 1.0), (x: x, y: 1.0)
+            ]]),
+            area_km2: 1e-6,
+        }
+    }
+
+    fn record(amount: i64) -> Investment {
+        Investment {
+            input: 0,
+            row: 1,
+            record_id: String::new(),
+            amount_krw: Some(amount),
+            program: String::new(),
+            funding: FundingSource::Unspecified,
+            location: Location::Code(String::new()),
+            attributes: BTreeMap::new(),
+            date: None,
+        }
+    }
+
+    /// 경기도 41 with the city 수원시 41110 (장안구 41111 + 권선구 41113) and 시흥시 41390, a
+    /// 시군구 without 구. Records: 100 at the city, 20 at 장안구, 3 at 시흥시, 4000 at 경기도.
+    #[test]
+    fn the_city_level_holds_its_own_money_and_counts_the_others_once() {
+        let b = crate::city::with_cities(Boundaries {
+            levels: vec![
+                LevelRegions::new(
+                    AdminLevel::Sido,
+                    vec![region("41", "경기도", "경기도", None, 0.0)],
+                ),
+                LevelRegions::new(
+                    AdminLevel::Sigungu,
+                    vec![
+                        region("41111", "장안구", "경기도 수원시 장안구", Some("41"), 0.0),
+                        region("41113", "권선구", "경기도 수원시 권선구", Some("41"), 1.0),
+                        region("41390", "시흥시", "경기도 시흥시", Some("41"), 2.0),
+                    ],
+                ),
+            ],
+        })
+        .unwrap();
+        let at = |level, code: &str| Resolution::Region {
+            level,
+            code: code.into(),
+        };
+        let resolutions = [
+            at(AdminLevel::City, "41110"),
+            at(AdminLevel::Sigungu, "41111"),
+            at(AdminLevel::Sigungu, "41390"),
+            at(AdminLevel::Sido, "41"),
+        ];
+        let records: Vec<Investment> = [100, 20, 3, 4000].map(record).into();
+        let assigned: Vec<Assigned> = resolutions
+            .into_iter()
+            .enumerate()
+            .map(|(record, resolution)| Assigned {
+                record,
+                resolution,
+                rule: String::new(),
+            })
+            .collect();
+        let a = aggregate(&b, &[], &records, &assigned, &[], &[]);
+        let (sido, city, sigungu) = (&a.levels[0], &a.levels[1], &a.levels[2]);
+        assert_eq!(a.assigned_krw, 4123);
+        assert_eq!(
+            (
+                sido.regions["41"].amount_krw,
+                sido.regions["41"].held_here_krw
+            ),
+            (4123, 4000)
+        );
+        let suwon = &city.regions["41110"];
+        assert_eq!(
+            (suwon.amount_krw, suwon.held_here_krw, suwon.record_count),
+            (120, 100, 2)
+        );
+        assert_eq!((city.held_above_krw, city.held_above_count), (4000, 1));
+        assert_eq!((city.uncovered_krw, city.uncovered_count), (3, 1));
+        assert_eq!(sigungu.regions["41111"].amount_krw, 20);
+        assert_eq!(sigungu.regions["41113"].amount_krw, 0);
+        assert_eq!(sigungu.regions["41390"].amount_krw, 3);
+        assert_eq!((sigungu.held_above_krw, sigungu.uncovered_krw), (4100, 0));
+        check_invariants(&b, &a).unwrap();
+
+        // Money lost between a 구 and its city is caught at the city.
+        let mut broken = a.clone();
+        broken.levels[2]
+            .regions
+            .get_mut("41111")
+            .unwrap()
+            .amount_krw -= 1;
+        broken.levels[2].held_above_krw += 1;
+        match check_invariants(&b, &broken) {
+            Err(InvariantError::RegionTotal { level, code, .. }) => {
+                assert_eq!((level, code.as_str()), (AdminLevel::City, "41110"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
