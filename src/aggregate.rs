@@ -52,6 +52,11 @@ pub struct LevelTotals {
     /// region of this level.
     pub held_above_krw: i128,
     pub held_above_count: u64,
+    /// Money of records resolved to a finer region that this level does not cover: the city
+    /// level covers only the cities with 일반구, so the money of every other 시군구 (and of 세종)
+    /// is here, neither in a city nor held above the level.
+    pub uncovered_krw: i128,
+    pub uncovered_count: u64,
     /// Money of polygon records lying outside every region (sea, abroad).
     pub outside_krw: i128,
 }
@@ -110,6 +115,8 @@ pub fn aggregate(
                 .collect(),
             held_above_krw: 0,
             held_above_count: 0,
+            uncovered_krw: 0,
+            uncovered_count: 0,
             outside_krw: 0,
         })
         .collect();
@@ -150,6 +157,12 @@ pub fn aggregate(
                             }
                         }
                     }
+                    None if lr.level < level => {
+                        lt.uncovered_krw += amount;
+                        if counted.insert((li, String::new())) {
+                            lt.uncovered_count += 1;
+                        }
+                    }
                     None => {
                         lt.held_above_krw += amount;
                         if counted.insert((li, String::new())) {
@@ -179,6 +192,10 @@ pub fn aggregate(
                             }
                         }
                     }
+                    None if lr.level < level.level => {
+                        lt.uncovered_krw += t.amount_krw;
+                        lt.uncovered_count += t.record_count;
+                    }
                     None => {
                         lt.held_above_krw += t.amount_krw;
                         lt.held_above_count += t.record_count;
@@ -197,6 +214,8 @@ pub fn aggregate(
                 .collect(),
             held_above_krw: 0,
             held_above_count: 0,
+            uncovered_krw: 0,
+            uncovered_count: 0,
             outside_krw: 0,
         };
         if let Some(sp) = sido_pos {
@@ -216,6 +235,8 @@ pub fn aggregate(
             gt.held_above_krw += levels[sp].held_above_krw;
             gt.outside_krw += levels[sp].outside_krw;
             gt.held_above_count += levels[sp].held_above_count;
+            gt.uncovered_krw += levels[sp].uncovered_krw;
+            gt.uncovered_count += levels[sp].uncovered_count;
         }
         levels.push(gt);
     }
@@ -255,12 +276,13 @@ pub enum InvariantError {
     /// A level's regions, plus what is held above the level and outside every region, are not
     /// the assigned total (`total` counts the outside amount; the message leaves it out).
     #[error(
-        "level {level}: regions {regions_krw} + held above {held_above_krw} = {total_krw} KRW, but {assigned_krw} KRW were assigned"
+        "level {level}: regions {regions_krw} + held above {held_above_krw} + uncovered {uncovered_krw} = {total_krw} KRW, but {assigned_krw} KRW were assigned"
     )]
     LevelTotal {
         level: String,
         regions_krw: i128,
         held_above_krw: i128,
+        uncovered_krw: i128,
         total_krw: i128,
         assigned_krw: i128,
     },
@@ -341,30 +363,41 @@ pub fn cap_programs(levels: &mut [LevelTotals], programs: Vec<String>) -> Vec<St
 /// The first total that does not add up.
 pub fn check_invariants(b: &Boundaries, a: &Aggregates) -> Result<(), InvariantError> {
     for lt in &a.levels {
-        let total = lt.sum_krw() + lt.held_above_krw + lt.outside_krw;
+        let total = lt.sum_krw() + lt.held_above_krw + lt.uncovered_krw + lt.outside_krw;
         if total != a.assigned_krw {
             return Err(InvariantError::LevelTotal {
                 level: lt.level.clone(),
                 regions_krw: lt.sum_krw(),
                 held_above_krw: lt.held_above_krw,
+                uncovered_krw: lt.uncovered_krw,
                 total_krw: total,
                 assigned_krw: a.assigned_krw,
             });
         }
     }
-    for (li, l) in b.levels.iter().enumerate().skip(1) {
-        let mut children: BTreeMap<&str, i128> = BTreeMap::new();
+    // A region's children are the regions naming it as parent at any finer level: a 시도's
+    // are its cities and the 시군구 outside them, a city's its 구.
+    let mut children: BTreeMap<(AdminLevel, &str), i128> = BTreeMap::new();
+    for (li, l) in b.levels.iter().enumerate() {
         for r in &l.regions {
-            if let Some(p) = &r.parent_code {
-                *children.entry(p.as_str()).or_default() +=
+            if let Some(p) = b.parent(r) {
+                *children.entry((p.level, p.code.as_str())).or_default() +=
                     a.levels[li].regions[&r.code].amount_krw;
             }
         }
-        for (code, t) in &a.levels[li - 1].regions {
-            let kids = children.get(code.as_str()).copied().unwrap_or(0);
+    }
+    for (l, lt) in b.levels.iter().zip(&a.levels) {
+        if b.levels.iter().all(|f| f.level <= l.level) {
+            continue; // the finest level has no children
+        }
+        for (code, t) in &lt.regions {
+            let kids = children
+                .get(&(l.level, code.as_str()))
+                .copied()
+                .unwrap_or(0);
             if kids + t.held_here_krw != t.amount_krw {
                 return Err(InvariantError::RegionTotal {
-                    level: b.levels[li - 1].level,
+                    level: l.level,
                     code: code.clone(),
                     children_krw: kids,
                     held_here_krw: t.held_here_krw,
@@ -374,4 +407,124 @@ pub fn check_invariants(b: &Boundaries, a: &Aggregates) -> Result<(), InvariantE
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assign::Resolution;
+    use crate::model::{LevelRegions, Location, Region};
+    use geo::{MultiPolygon, polygon};
+
+    fn region(code: &str, name: &str, full: &str, parent: Option<&str>, x: f64) -> Region {
+        Region {
+            level: if code.len() == 2 {
+                AdminLevel::Sido
+            } else {
+                AdminLevel::Sigungu
+            },
+            code: code.into(),
+            name: name.into(),
+            full_name: full.into(),
+            parent_code: parent.map(str::to_string),
+            geometry: MultiPolygon(vec![polygon![
+                (x: x, y: 0.0), (x: x + 1.0, y: 0.0), (x: x + 1.0, y: 1.0), (x: x, y: 1.0)
+            ]]),
+            area_km2: 1e-6,
+        }
+    }
+
+    fn record(amount: i64) -> Investment {
+        Investment {
+            input: 0,
+            row: 1,
+            record_id: String::new(),
+            amount_krw: Some(amount),
+            program: String::new(),
+            funding: FundingSource::Unspecified,
+            location: Location::Code(String::new()),
+            attributes: BTreeMap::new(),
+            date: None,
+        }
+    }
+
+    /// 경기도 41 with the city 수원시 41110 (장안구 41111 + 권선구 41113) and 시흥시 41390, a
+    /// 시군구 without 구. Records: 100 at the city, 20 at 장안구, 3 at 시흥시, 4000 at 경기도.
+    #[test]
+    fn the_city_level_holds_its_own_money_and_counts_the_others_once() {
+        let b = crate::city::with_cities(Boundaries {
+            levels: vec![
+                LevelRegions::new(
+                    AdminLevel::Sido,
+                    vec![region("41", "경기도", "경기도", None, 0.0)],
+                ),
+                LevelRegions::new(
+                    AdminLevel::Sigungu,
+                    vec![
+                        region("41111", "장안구", "경기도 수원시 장안구", Some("41"), 0.0),
+                        region("41113", "권선구", "경기도 수원시 권선구", Some("41"), 1.0),
+                        region("41390", "시흥시", "경기도 시흥시", Some("41"), 2.0),
+                    ],
+                ),
+            ],
+        })
+        .unwrap();
+        let at = |level, code: &str| Resolution::Region {
+            level,
+            code: code.into(),
+        };
+        let resolutions = [
+            at(AdminLevel::City, "41110"),
+            at(AdminLevel::Sigungu, "41111"),
+            at(AdminLevel::Sigungu, "41390"),
+            at(AdminLevel::Sido, "41"),
+        ];
+        let records: Vec<Investment> = [100, 20, 3, 4000].map(record).into();
+        let assigned: Vec<Assigned> = resolutions
+            .into_iter()
+            .enumerate()
+            .map(|(record, resolution)| Assigned {
+                record,
+                resolution,
+                rule: String::new(),
+            })
+            .collect();
+        let a = aggregate(&b, &[], &records, &assigned, &[], &[]);
+        let (sido, city, sigungu) = (&a.levels[0], &a.levels[1], &a.levels[2]);
+        assert_eq!(a.assigned_krw, 4123);
+        assert_eq!(
+            (
+                sido.regions["41"].amount_krw,
+                sido.regions["41"].held_here_krw
+            ),
+            (4123, 4000)
+        );
+        let suwon = &city.regions["41110"];
+        assert_eq!(
+            (suwon.amount_krw, suwon.held_here_krw, suwon.record_count),
+            (120, 100, 2)
+        );
+        assert_eq!((city.held_above_krw, city.held_above_count), (4000, 1));
+        assert_eq!((city.uncovered_krw, city.uncovered_count), (3, 1));
+        assert_eq!(sigungu.regions["41111"].amount_krw, 20);
+        assert_eq!(sigungu.regions["41113"].amount_krw, 0);
+        assert_eq!(sigungu.regions["41390"].amount_krw, 3);
+        assert_eq!((sigungu.held_above_krw, sigungu.uncovered_krw), (4100, 0));
+        check_invariants(&b, &a).unwrap();
+
+        // Money lost between a 구 and its city is caught at the city.
+        let mut broken = a.clone();
+        broken.levels[2]
+            .regions
+            .get_mut("41111")
+            .unwrap()
+            .amount_krw -= 1;
+        broken.levels[2].held_above_krw += 1;
+        match check_invariants(&b, &broken) {
+            Err(InvariantError::RegionTotal { level, code, .. }) => {
+                assert_eq!((level, code.as_str()), (AdminLevel::City, "41110"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

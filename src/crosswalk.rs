@@ -76,6 +76,11 @@ impl Crosswalk {
         self.by_old.is_empty()
     }
 
+    /// Every effective change, by old code and then date.
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.by_old.values().flatten()
+    }
+
     /// Codes whose recorded full name (e.g. `경상남도 마산시`, or `경기도 여주시` for a name newer
     /// than the boundaries) matches, for names not in the boundaries: the old code of a change
     /// whose old name matches, and the new code of one whose new name does (mapped back to the

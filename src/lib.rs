@@ -12,7 +12,8 @@
 //! - [`progress`], [`model`], [`crs`], [`gdal_log`], [`sealed`], [`cache`]: timing helpers,
 //!   shared nouns (regions, records, rejects, dates), PROJ, GDAL's messages, the cache folder;
 //! - [`config`]: the TOML pipeline, validated with every problem reported at once; [`error`];
-//! - [`crosswalk`]: dated admin-code changes; [`read`]: boundaries, tables and records through
+//! - [`crosswalk`]: dated admin-code changes; [`city`]: the city level (시 with 일반구)
+//!   derived from the 시군구 codes; [`read`]: boundaries, tables and records through
 //!   GDAL, exact amount parsing, encodings, checksums;
 //! - [`locate`], [`overlay`], [`assign`]: point-in-polygon, exact intersection areas, and
 //!   codes, names and geometries to regions;
@@ -29,6 +30,7 @@
 pub mod aggregate;
 pub mod assign;
 pub mod cache;
+pub mod city;
 pub mod config;
 pub mod crosswalk;
 pub mod crs;

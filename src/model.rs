@@ -11,12 +11,16 @@ use serde::Serialize;
 
 /// An administrative level of the Korean hierarchy, coarsest first.
 ///
-/// `Ord` follows the hierarchy: `Sido < Sigungu < Emd`.
+/// `Ord` follows the hierarchy: `Sido < City < Sigungu < Emd < Ri`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AdminLevel {
     /// 시도: provinces and metropolitan cities (17).
     Sido,
+    /// 시 with 일반구 (수원시 = 장안구 + 권선구 + 팔달구 + 영통구): a level derived from the 시군구
+    /// codes of the boundaries (module `city`), covering only those cities, as KOSTAT publishes
+    /// them between 시도 and 구. A city without 구 is a 시군구 and has no city-level duplicate.
+    City,
     /// 시군구: cities, counties and autonomous districts (~250).
     Sigungu,
     /// 읍면동: towns, townships and neighbourhoods (~5,000).
@@ -27,8 +31,9 @@ pub enum AdminLevel {
 }
 
 impl AdminLevel {
-    pub const ALL: [AdminLevel; 4] = [
+    pub const ALL: [AdminLevel; 5] = [
         AdminLevel::Sido,
+        AdminLevel::City,
         AdminLevel::Sigungu,
         AdminLevel::Emd,
         AdminLevel::Ri,
@@ -38,6 +43,7 @@ impl AdminLevel {
     pub fn as_str(self) -> &'static str {
         match self {
             AdminLevel::Sido => "sido",
+            AdminLevel::City => "city",
             AdminLevel::Sigungu => "sigungu",
             AdminLevel::Emd => "emd",
             AdminLevel::Ri => "ri",
@@ -234,6 +240,12 @@ pub enum RejectReason {
     UnknownCode,
     NameNotFound,
     NameAmbiguous,
+    /// A name that named no unit on the record's date and whose meanings differ (부천시 원미구
+    /// in 2018: its 구 was abolished 2016-07-04 and a new one made 2024-01-01).
+    NameNotInForce,
+    /// An undated record whose name named different territories over time (창원시 before and
+    /// after 2010-07-01).
+    NameNeedsDate,
     AttributeConflict,
     CrosswalkUnmapped,
     DateInvalid,
@@ -257,6 +269,8 @@ impl RejectReason {
             RejectReason::UnknownCode => "unknown_code",
             RejectReason::NameNotFound => "name_not_found",
             RejectReason::NameAmbiguous => "name_ambiguous",
+            RejectReason::NameNotInForce => "name_not_in_force",
+            RejectReason::NameNeedsDate => "name_needs_date",
             RejectReason::AttributeConflict => "attribute_conflict",
             RejectReason::CrosswalkUnmapped => "crosswalk_unmapped",
             RejectReason::DateInvalid => "date_invalid",
@@ -342,12 +356,20 @@ impl Boundaries {
         let mut cur = self.level(level).and_then(|l| l.get(code));
         while let Some(r) = cur {
             out.push((r.level, r.code.clone()));
-            cur = match (&r.parent_code, self.coarser(r.level)) {
-                (Some(p), Some(l)) => l.get(p),
-                _ => None,
-            };
+            cur = self.parent(r);
         }
         out
+    }
+
+    /// The region `r.parent_code` names, at the nearest coarser level that has it: a 구's
+    /// parent is its city when the city level is configured, any other 시군구's is its 시도.
+    pub fn parent(&self, r: &Region) -> Option<&Region> {
+        let p = r.parent_code.as_deref()?;
+        self.levels
+            .iter()
+            .rev()
+            .filter(|l| l.level < r.level)
+            .find_map(|l| l.get(p))
     }
 
     /// The configured level just above `level`.

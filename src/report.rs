@@ -102,6 +102,9 @@ pub struct LevelReport {
     pub amount_krw: i128,
     /// Money resolved only to a coarser level, so in no region of this level.
     pub held_above_krw: i128,
+    /// Money in finer regions this level does not cover (the city level: every 시군구 that is
+    /// no 일반구); 0 for levels that cover the country.
+    pub uncovered_krw: i128,
     /// Money of polygon records lying outside every region (sea, abroad).
     pub outside_krw: i128,
 }
@@ -302,6 +305,7 @@ impl RunReport {
                     regions_with_records: l.regions.values().filter(|t| t.record_count > 0).count(),
                     amount_krw: l.sum_krw(),
                     held_above_krw: l.held_above_krw,
+                    uncovered_krw: l.uncovered_krw,
                     outside_krw: l.outside_krw,
                 })
                 .collect(),

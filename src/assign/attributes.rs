@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{AdminLevel, Investment, Reject, RejectReason};
+use crate::model::{AdminLevel, Boundaries, Investment, Reject, RejectReason};
 
 use super::{Assigned, Resolution};
 
@@ -12,6 +12,7 @@ pub type RegionAttributes = BTreeMap<(AdminLevel, String), BTreeMap<String, Stri
 /// Copies attribute records onto the regions they resolved to; a second, different value for
 /// the same region and column is a reject.
 pub fn attributes(
+    b: &Boundaries,
     records: &[Investment],
     assigned: &[Assigned],
     rejects: &mut Vec<Reject>,
@@ -20,6 +21,18 @@ pub fn attributes(
     for a in assigned {
         let r = &records[a.record];
         let targets: Vec<(AdminLevel, String)> = match &a.resolution {
+            // A city's values go to the city and, as without the city level, to every 구.
+            Resolution::Region {
+                level: AdminLevel::City,
+                code,
+            } => std::iter::once((AdminLevel::City, code.clone()))
+                .chain(b.level(AdminLevel::Sigungu).into_iter().flat_map(|l| {
+                    l.regions
+                        .iter()
+                        .filter(|r| r.parent_code.as_deref() == Some(code.as_str()))
+                        .map(|r| (AdminLevel::Sigungu, r.code.clone()))
+                }))
+                .collect(),
             Resolution::Region { level, code } => vec![(*level, code.clone())],
             Resolution::City { gu_codes, .. } => gu_codes
                 .iter()

@@ -20,6 +20,7 @@ use crate::model::{AdminLevel, Boundaries, Investment, Location, Reject, RejectR
 
 mod attributes;
 mod code;
+mod dated;
 mod name;
 mod point;
 mod polygon;
@@ -167,6 +168,7 @@ pub fn assign(
     records: &[Investment],
 ) -> Assignment {
     let names = name::NameIndex::new(b);
+    let history = dated::NameHistory::new(cw);
     let points = point::Points::new(b, records);
     let mut outcomes: Vec<Outcome> = records
         .par_iter()
@@ -176,16 +178,21 @@ pub fn assign(
             Location::Code(c) => code::resolve_code(b, cw, c, r.date)
                 .map(|(res, rule)| (res, format!("code: {rule}"))),
             Location::KostatCode(c) => code::resolve_kostat(b, kostat, c),
-            Location::Names { sido, sigungu, emd } => match names.resolve(sido, sigungu, emd) {
-                Ok(res) => Ok((res, "name".to_string())),
-                Err((RejectReason::NameNotFound, why))
-                    if !sigungu.trim().is_empty() && emd.trim().is_empty() =>
-                {
-                    name::old_name(b, cw, sido, sigungu, r.date)
-                        .map_err(|_| (RejectReason::NameNotFound, why))
+            Location::Names { sido, sigungu, emd } => {
+                match dated::resolve_dated(&names, &history, b, cw, sido, sigungu, emd, r.date) {
+                    Some(outcome) => outcome,
+                    None => match names.resolve(sido, sigungu, emd) {
+                        Ok(res) => Ok((res, "name".to_string())),
+                        Err((RejectReason::NameNotFound, why))
+                            if !sigungu.trim().is_empty() && emd.trim().is_empty() =>
+                        {
+                            name::old_name(b, cw, sido, sigungu, r.date)
+                                .map_err(|_| (RejectReason::NameNotFound, why))
+                        }
+                        Err(e) => Err(e),
+                    },
                 }
-                Err(e) => Err(e),
-            },
+            }
             Location::Point(p) => points.locate(p),
         })
         .collect();

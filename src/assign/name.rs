@@ -42,7 +42,7 @@ pub(super) fn old_name(
 }
 
 /// Normalises a name for matching: Hangul composed (NFC), no whitespace, no middle dots.
-fn key(name: &str) -> String {
+pub(super) fn key(name: &str) -> String {
     crate::model::compose_hangul(name)
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '·')
@@ -77,7 +77,7 @@ pub fn sido_key(name: &str) -> String {
 /// Names of regions, indexed for resolution within a parent.
 pub(super) struct NameIndex<'a> {
     /// sido key → sido codes
-    sido: HashMap<String, Vec<&'a Region>>,
+    pub(super) sido: HashMap<String, Vec<&'a Region>>,
     /// parent code → children with their match keys
     children: HashMap<&'a str, Vec<(&'a Region, Vec<String>)>>,
 }
@@ -93,25 +93,31 @@ impl<'a> NameIndex<'a> {
         let mut children: HashMap<&str, Vec<(&Region, Vec<String>)>> = HashMap::new();
         for l in b.levels.iter().skip(1) {
             for r in &l.regions {
-                let Some(p) = r.parent_code.as_deref() else {
+                let Some(p) = b.parent(r) else {
                     continue;
                 };
-                let mut keys = vec![key(&r.name)];
+                let full = key(&r.full_name);
                 // The full name minus its parents' names: "천안시 동남구" from
                 // "충청남도 천안시 동남구".
-                let parent_full = b
-                    .coarser(r.level)
-                    .and_then(|up| up.get(p))
-                    .map(|p| key(&p.full_name));
-                let full = key(&r.full_name);
-                if let Some(rest) = parent_full.as_deref().and_then(|pf| full.strip_prefix(pf))
-                    && !rest.is_empty()
+                let keys = |parent: &Region| {
+                    let mut keys = vec![key(&r.name)];
+                    if let Some(rest) = full.strip_prefix(key(&parent.full_name).as_str())
+                        && !rest.is_empty()
+                    {
+                        keys.push(rest.to_string());
+                    }
+                    keys.sort();
+                    keys.dedup();
+                    keys
+                };
+                // A 구 of the city level is found within its city and, as without that
+                // level, within its 시도 (`장안구`, `수원시 장안구`).
+                if p.level == AdminLevel::City
+                    && let Some(s) = b.parent(p)
                 {
-                    keys.push(rest.to_string());
+                    children.entry(&s.code).or_default().push((r, keys(s)));
                 }
-                keys.sort();
-                keys.dedup();
-                children.entry(p).or_default().push((r, keys));
+                children.entry(&p.code).or_default().push((r, keys(p)));
             }
         }
         NameIndex { sido, children }
@@ -148,9 +154,16 @@ impl<'a> NameIndex<'a> {
         };
         if sigungu.trim().is_empty() {
             return match sido_region {
-                Some(r) => Ok(Resolution::Region {
-                    level: r.level,
-                    code: r.code.clone(),
+                // 세종특별자치시 with a blank 시군구 is its only 시군구, 36110.
+                Some(r) => Ok(match self.only_child(r) {
+                    Some(only) => Resolution::Region {
+                        level: only.level,
+                        code: only.code.clone(),
+                    },
+                    None => Resolution::Region {
+                        level: r.level,
+                        code: r.code.clone(),
+                    },
                 }),
                 None => Err((
                     RejectReason::LocationMissing,
@@ -178,6 +191,24 @@ impl<'a> NameIndex<'a> {
             })?,
         };
         let gu = match sg {
+            Found::One(city) if city.level == AdminLevel::City => {
+                if !emd.trim().is_empty() {
+                    let hits: Vec<Found<'_>> = self
+                        .kids(city)
+                        .filter_map(|g| self.child(g, emd, "읍면동").ok())
+                        .collect();
+                    if let [Found::One(e)] = hits.as_slice() {
+                        return Ok(Resolution::Region {
+                            level: e.level,
+                            code: e.code.clone(),
+                        });
+                    }
+                }
+                return Ok(Resolution::Region {
+                    level: city.level,
+                    code: city.code.clone(),
+                });
+            }
             Found::One(r) => r,
             Found::City(name, gus) => {
                 if !emd.trim().is_empty() {
@@ -216,6 +247,23 @@ impl<'a> NameIndex<'a> {
                 format!("읍면동 `{emd}` not found in {}", gu.full_name),
             )),
         }
+    }
+
+    /// The direct children of `parent` (a city's 구, a 시도's cities and other 시군구).
+    fn kids(&self, parent: &'a Region) -> impl Iterator<Item = &'a Region> + '_ {
+        self.children
+            .get(parent.code.as_str())
+            .into_iter()
+            .flatten()
+            .filter(move |(r, _)| r.parent_code.as_deref() == Some(parent.code.as_str()))
+            .map(|(r, _)| *r)
+    }
+
+    /// The only child of a single-tier 시도 (세종 36 → 36110).
+    fn only_child(&self, sido: &'a Region) -> Option<&'a Region> {
+        let mut kids = self.kids(sido);
+        let only = kids.next()?;
+        kids.next().is_none().then_some(only)
     }
 
     /// A 시군구 column that starts with its 시도 (`서울특별시 성북구`, `서울시성북구`, `서울  성북구`):

@@ -281,6 +281,7 @@ fn layer<'a>(f: &'a Facts<'_>, name: &str) -> Option<&'a OutLayer> {
 fn level_ko(level: &str) -> &str {
     match level {
         "sido" => "시도",
+        "city" => "시 (일반구를 둔 시)",
         "sigungu" => "시군구",
         "emd" => "읍면동",
         "ri" => "리",

@@ -216,6 +216,8 @@ mod tests {
                 .collect(),
             held_above_krw: 0,
             held_above_count: 0,
+            uncovered_krw: 0,
+            uncovered_count: 0,
             outside_krw: 0,
         };
         let level = super::super::compute(&totals, &[1.0; 4], 3500, &spec);

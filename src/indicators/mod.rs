@@ -323,6 +323,8 @@ mod tests {
                 .collect(),
             held_above_krw: 0,
             held_above_count: 0,
+            uncovered_krw: 0,
+            uncovered_count: 0,
             outside_krw: 0,
         }
     }

@@ -52,13 +52,14 @@ impl Populations {
         let mut levels: Vec<HashMap<String, i64>> = vec![HashMap::new(); b.levels.len()];
         for li in (0..b.levels.len()).rev() {
             let l = &b.levels[li];
+            // Children at any finer level (a 시도's are its cities and the 시군구 outside them).
             let mut children: HashMap<&str, (i64, usize, usize)> = HashMap::new();
-            if let Some(finer) = b.levels.get(li + 1) {
+            for (fi, finer) in b.levels.iter().enumerate().skip(li + 1) {
                 for r in &finer.regions {
-                    if let Some(parent) = r.parent_code.as_deref() {
-                        let e = children.entry(parent).or_default();
+                    if let Some(parent) = b.parent(r).filter(|p| p.level == l.level) {
+                        let e = children.entry(parent.code.as_str()).or_default();
                         e.2 += 1;
-                        if let Some(v) = levels[li + 1].get(&r.code) {
+                        if let Some(v) = levels[fi].get(&r.code) {
                             e.0 += v;
                             e.1 += 1;
                         }

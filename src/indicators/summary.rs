@@ -282,6 +282,12 @@ pub fn described(
         "{sum} of {national_krw} KRW assigned; {} KRW held above this level",
         totals.held_above_krw
     );
+    if totals.uncovered_krw != 0 {
+        note.push_str(&format!(
+            ", {} KRW in regions this level does not cover",
+            totals.uncovered_krw
+        ));
+    }
     if totals.outside_krw != 0 {
         note.push_str(&format!(
             ", {} KRW outside every region",
@@ -608,6 +614,8 @@ mod tests {
                 .collect(),
             held_above_krw: 900,
             held_above_count: 3,
+            uncovered_krw: 0,
+            uncovered_count: 0,
             outside_krw: 100,
         };
         let d = described("emd", &t, 1000, 2);

@@ -167,7 +167,7 @@ impl Run<'_> {
                 InputKind::Investments
             )
         });
-        let attributes = assign::attributes(records, &attrs, &mut inputs.rejects);
+        let attributes = assign::attributes(boundaries, records, &attrs, &mut inputs.rejects);
         let conflicted: HashSet<(usize, u64)> =
             inputs.rejects.iter().map(|r| (r.input, r.row)).collect();
         let attrs: Vec<Assigned> = attrs

@@ -21,7 +21,6 @@ pub mod row;
 mod tables;
 pub mod watch;
 
-pub use boundaries::boundaries;
 pub use checksum::checksum;
 pub use records::{ReadRecords, records};
 pub use tables::{crosswalk, kostat_codes, population, region_groups, table};
@@ -31,8 +30,44 @@ use std::path::{Path, PathBuf};
 use gdal::vector::LayerAccess;
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 
+use crate::config::BoundariesSpec;
 use crate::error::Error;
-use crate::model::AdminLevel;
+use crate::model::{AdminLevel, Boundaries};
+
+/// The administrative layers of `spec` as EPSG:5179 regions; the city level, when listed, is
+/// derived from the 시군구 codes (`crate::city`), not read.
+///
+/// # Errors
+/// An unreadable layer, a region without code or geometry, broken nesting, or a city whose
+/// polygon is also a 시군구.
+pub fn boundaries(spec: &BoundariesSpec) -> Result<Boundaries, Error> {
+    if !spec.levels.contains(&AdminLevel::City) {
+        return boundaries::boundaries(spec);
+    }
+    let read = BoundariesSpec {
+        levels: spec
+            .levels
+            .iter()
+            .copied()
+            .filter(|l| *l != AdminLevel::City)
+            .collect(),
+        ..spec.clone()
+    };
+    let b = boundaries::boundaries(&read)?;
+    let started = std::time::Instant::now();
+    let b = crate::city::with_cities(b).map_err(|message| Error::Boundary {
+        path: spec.path.clone(),
+        layer: AdminLevel::Sigungu.as_str().to_string(),
+        feature: 0,
+        message,
+    })?;
+    tracing::debug!(
+        cities = b.level(AdminLevel::City).map_or(0, |l| l.regions.len()),
+        ms = started.elapsed().as_millis() as u64,
+        "city level derived"
+    );
+    Ok(b)
+}
 
 /// Drivers smartgap opens; anything else (network, virtual, raster) is refused.
 const DRIVERS: [&str; 7] = [

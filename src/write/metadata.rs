@@ -86,6 +86,10 @@ pub fn layer_title(name: &str) -> Option<(&'static str, &'static str)> {
             "시도 / Provinces (sido)",
             "시도별 스마트시티 투자액과 지표 / Smart-city investment and indicators per province",
         ),
+        "city" => (
+            "시 (일반구) / Cities with districts (city)",
+            "일반구를 둔 시별 스마트시티 투자액과 지표 (구의 합) / Smart-city investment and indicators per city with 일반구 (the sum of its 구)",
+        ),
         "sigungu" => (
             "시군구 / Municipalities (sigungu)",
             "시군구별 스마트시티 투자액과 지표 / Smart-city investment and indicators per municipality",

@@ -572,8 +572,9 @@ fn national_run_books_every_award_once_where_it_was_won() {
         ("AW-2018-RND-02", "sigungu", "41390", Some(26_300_000_000)),
         // 2011 U-City 시범도시 to 여수시 (not 여주시, as two papers print): 2억.
         ("AW-2011-PILOT-03", "sigungu", "46130", Some(200_000_000)),
-        // 2025 거점형 to 전주시 under 전북특별자치도: a city with 일반구, held at its 시도 (52).
-        ("AW-2025-HUB-01", "sido", "52", Some(16_000_000_000)),
+        // 2025 거점형 to 전주시 under 전북특별자치도: a city with 일반구, held at the city 52110
+        // (완산구 + 덕진구; 45110 before 2024-01-18), not at its 시도.
+        ("AW-2025-HUB-01", "city", "52110", Some(16_000_000_000)),
         // 2012 U-City 시범도시 to 양산시, amount unknown: counted, no money.
         ("AW-2012-PILOT-04", "sigungu", "48330", None),
     ];
@@ -697,7 +698,8 @@ fn summary_answers_who_won_the_competitive_money_by_period() {
     for f in sigungu["features"].as_array().unwrap() {
         let p = &f["properties"];
         let program = p["amount_national_program_krw"].as_i64().unwrap();
-        let parent = props(&sido, p["parent_code"].as_str().unwrap());
+        // The 시도 (a 구's parent is its city): the code's first two digits.
+        let parent = props(&sido, &p["code"].as_str().unwrap()[..2]);
         let incumbent = tier1(p)
             || tier1(parent)
             || p["amount_development_fee_krw"].as_i64().unwrap() >= 5_000_000_000;

@@ -653,10 +653,11 @@ fn the_summary_says_how_much_each_level_describes() {
 #[test]
 fn a_level_no_record_reaches_publishes_no_inequality() {
     let dir = grid_dir();
-    // Only a code record for 시도 26: nothing reaches 시군구 or 읍면동.
+    // Only a code record for 시도 11: nothing reaches 시군구 or 읍면동. (Not 26: the grid's 부산
+    // has one 시군구, so like 세종 it is single-tier and its code lands on 26010.)
     std::fs::write(
         dir.path().join("only_sido.csv"),
-        "id,code,amount_krw\nx1,26,5000\n",
+        "id,code,amount_krw\nx1,11,5000\n",
     )
     .unwrap();
     crate::fixtures::run_on_grid(

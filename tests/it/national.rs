@@ -45,7 +45,9 @@ fn national_run_matches_the_reports_tables() {
         .map(|l| (l.level.clone(), l.regions))
         .collect();
     assert_eq!(regions[0], ("sido".into(), 17));
-    assert_eq!(regions[3], ("region_group".into(), 9));
+    // The 12 cities with 일반구 of the 2013 boundaries (수원 … 창원), derived from the 구 codes.
+    assert_eq!(regions[1], ("city".into(), 12));
+    assert_eq!(regions[4], ("region_group".into(), 9));
 
     let sido = geojson(out.path(), "sido");
     let by_name = |name: &str| {

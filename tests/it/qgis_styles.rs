@@ -76,9 +76,17 @@ fn qgis_opens_every_region_layer_styled_and_renders_the_national_map() {
     );
     let seen: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert!(seen["render_fill_colours"].as_u64().unwrap() >= 5, "{seen}");
+    // 시도, city (시 with 일반구), 시군구, 읍면동, 권역.
     assert_eq!(
         seen["project_layers"].as_object().unwrap().len(),
-        4,
+        5,
+        "{seen}"
+    );
+    assert!(
+        seen["project_layers"]
+            .as_object()
+            .unwrap()
+            .contains_key("시 (일반구) / Cities with districts (city)"),
         "{seen}"
     );
     println!("rendered {} ({seen})", png.display());

@@ -126,11 +126,12 @@ fn report_html_opens_offline_in_chromium_with_every_region_drawn() {
     }
     assert_eq!(
         maps,
-        4 + 3,
+        5 + 3,
         "a per-km² map per level, Figure 1, the data's tiers and LISA"
     );
     for name in [
         "sido_per_km2",
+        "city_per_km2",
         "sigungu_per_km2",
         "emd_per_km2",
         "sigungu_figure1",

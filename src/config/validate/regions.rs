@@ -18,8 +18,18 @@ impl Validator<'_> {
         let name_field = opt_string(&b.name_field, "name");
         let parent_field = opt_string(&b.parent_field, "parent_code");
         let full_name_field = b.full_name_field.as_ref().map(|s| s.get_ref().clone());
+        if levels.contains(&AdminLevel::City) && !levels.contains(&AdminLevel::Sigungu) {
+            self.push(
+                Problem::new(
+                    span(&b.levels),
+                    "the `city` level is derived from the 시군구 codes",
+                )
+                .help("list \"sigungu\" too, e.g. [\"sido\", \"city\", \"sigungu\", \"emd\"]"),
+            );
+        }
         if let Some(p) = &b_path {
-            for level in &levels {
+            // The city level has no layer: it is derived from the 시군구 (`crate::city`).
+            for level in levels.iter().filter(|l| **l != AdminLevel::City) {
                 let fields = match self.headers.fields(p, Some(level.as_str())) {
                     Ok(f) => f,
                     Err(e) => {
