@@ -23,7 +23,14 @@ pub(super) const UNKNOWN: Cell = u32::MAX - 2;
 /// `REFINED + b`, `b` the index of its block of sub-cells (region indices stay below it).
 const REFINED: Cell = 1 << 31;
 /// Sub-cells per side of a refined boundary cell of a [`SourceGrid`].
-pub const FINE: usize = 4;
+pub const FINE: usize = 8;
+/// Sub-cells of a refined cell.
+const FF: usize = FINE * FINE;
+/// A sub-cell's code (a [`SourceGrid`] keeps one byte per sub-cell, an index into its
+/// block's palette of regions): a boundary crosses it.
+const SUB_BOUNDARY: u8 = u8::MAX;
+/// Sub-cell code: wholly outside every region.
+const SUB_OUTSIDE: u8 = u8::MAX - 1;
 
 /// Square cells of side `size` from the origin (`x0`, `y0`), `nx` × `ny` of them, row by row.
 #[derive(Debug, PartialEq)]
@@ -194,8 +201,8 @@ impl Grid {
         ];
         // Marks the sub-cells of the component being collected.
         const COLLECTING: Cell = u32::MAX - 3;
-        let mut stack = [0usize; FINE * FINE];
-        let mut members = [0usize; FINE * FINE];
+        let mut stack = [0usize; FF];
+        let mut members = [0usize; FF];
         for start in 0..sub.len() {
             if sub[start] != UNKNOWN {
                 continue;
@@ -289,18 +296,24 @@ fn sub(f: f64, i: usize) -> usize {
 /// (issue #20: in cities, where points crowd, the fine boundaries cross a third of the cells;
 /// a boundary crosses only a few of their sub-cells). A boundary-free component of sub-cells
 /// takes the label of a boundary-free cell it borders, else of one exact test of its centre.
+/// A sub-cell is one byte, an index into its block's palette of the few regions it holds
+/// (~80 bytes a refined cell instead of 256 for four-byte sub-cells).
 /// A point in a labelled cell or sub-cell therefore gets exactly the region the exact test
 /// would give it; every other point is reprojected and located exactly.
 #[derive(Debug, PartialEq)]
 pub struct SourceGrid {
     grid: Grid,
-    /// The sub-cells of the refined cells, [`FINE`]² per block, row by row: a region index,
-    /// [`OUTSIDE`] or [`BOUNDARY`].
-    fine: Vec<Cell>,
+    /// The sub-cells of the refined cells, [`FINE`]² codes per block, row by row: an index
+    /// into the block's palette, [`SUB_OUTSIDE`] or [`SUB_BOUNDARY`].
+    fine: Vec<u8>,
+    /// Where each block's palette starts in `palette` (one more than the blocks).
+    palette_start: Vec<u32>,
+    /// The regions of the blocks' sub-cells.
+    palette: Vec<Cell>,
 }
 
 /// Header of a saved [`SourceGrid`] (format version in the last two bytes).
-const GRID_MAGIC: &[u8; 8] = b"SGGRID02";
+const GRID_MAGIC: &[u8; 8] = b"SGGRID03";
 
 /// Why a source-CRS grid cannot be built or a saved one is not used.
 #[derive(Debug, thiserror::Error)]
@@ -335,11 +348,18 @@ impl SourceGrid {
         for v in [g.x0, g.y0, g.size] {
             w.put(&v.to_le_bytes())?;
         }
-        for v in [g.nx as u64, g.ny as u64, FINE as u64, self.blocks() as u64] {
-            w.put(&v.to_le_bytes())?;
+        let head = [g.nx, g.ny, FINE, self.blocks(), self.palette.len()];
+        for v in head {
+            w.put(&(v as u64).to_le_bytes())?;
         }
         let mut buf = Vec::with_capacity(1 << 20);
-        for part in g.cells.chunks(1 << 18).chain(self.fine.chunks(1 << 18)) {
+        for part in g.cells.chunks(1 << 18) {
+            buf.clear();
+            buf.extend(part.iter().flat_map(|c| c.to_le_bytes()));
+            w.put(&buf)?;
+        }
+        w.put(&self.fine)?;
+        for part in [&self.palette_start, &self.palette] {
             buf.clear();
             buf.extend(part.iter().flat_map(|c| c.to_le_bytes()));
             w.put(&buf)?;
@@ -352,7 +372,7 @@ impl SourceGrid {
     /// does not have is never used.
     pub fn load(path: &Path, regions: usize) -> Result<SourceGrid, GridError> {
         let mut f = crate::sealed::Reader::open(path)?.ok_or(GridError::Missing)?;
-        let mut head = [0u8; 64];
+        let mut head = [0u8; 72];
         f.read(&mut head)?;
         if &head[..8] != GRID_MAGIC {
             return Err(GridError::Format);
@@ -361,7 +381,11 @@ impl SourceGrid {
         let u64_at = |k: usize| u64::from_le_bytes(head[k..k + 8].try_into().unwrap_or([0; 8]));
         let (x0, y0, size) = (f64_at(8), f64_at(16), f64_at(24));
         let (nx, ny) = (u64_at(32) as usize, u64_at(40) as usize);
-        let (fine, blocks) = (u64_at(48) as usize, u64_at(56) as usize);
+        let (fine, blocks, palette) = (
+            u64_at(48) as usize,
+            u64_at(56) as usize,
+            u64_at(64) as usize,
+        );
         if fine != FINE {
             return Err(GridError::Format);
         }
@@ -369,36 +393,55 @@ impl SourceGrid {
         let Some(n) = n else {
             return Err(GridError::Size { nx, ny });
         };
-        if blocks > n {
+        if blocks > n || palette > blocks * FF {
             return Err(GridError::Size { nx, ny });
         }
         if !(x0.is_finite() && y0.is_finite() && size.is_finite() && size > 0.0) {
             return Err(GridError::Origin);
         }
-        let subs = blocks * FINE * FINE;
-        if (n + subs) as u64 * 4 > f.remaining() {
+        if ((n + blocks + 1 + palette) * 4 + blocks * FF) as u64 > f.remaining() {
             return Err(GridError::Short);
         }
         let mut buf = vec![0u8; 1 << 20];
-        let mut read_cells = |n: usize| -> Result<Vec<Cell>, GridError> {
-            let mut cells: Vec<Cell> = Vec::with_capacity(n);
-            while cells.len() < n {
-                let want = ((n - cells.len()) * 4).min(buf.len());
-                f.read(&mut buf[..want])?;
-                cells.extend(
-                    buf[..want]
-                        .chunks_exact(4)
-                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-                );
-            }
-            Ok(cells)
-        };
-        let cells = read_cells(n)?;
-        let fine = read_cells(subs)?;
+        let mut read_cells =
+            |f: &mut crate::sealed::Reader, n: usize| -> Result<Vec<Cell>, GridError> {
+                let mut cells: Vec<Cell> = Vec::with_capacity(n);
+                while cells.len() < n {
+                    let want = ((n - cells.len()) * 4).min(buf.len());
+                    f.read(&mut buf[..want])?;
+                    cells.extend(
+                        buf[..want]
+                            .chunks_exact(4)
+                            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                    );
+                }
+                Ok(cells)
+            };
+        let cells = read_cells(&mut f, n)?;
+        let mut fine = vec![0u8; blocks * FF];
+        for part in fine.chunks_mut(1 << 20) {
+            f.read(part)?;
+        }
+        let palette_start = read_cells(&mut f, blocks + 1)?;
+        let palette = read_cells(&mut f, palette)?;
         f.finish()?;
         let region = |c: Cell| (c as usize) < regions || c == BOUNDARY || c == OUTSIDE;
         let block = |c: Cell| (REFINED..UNKNOWN).contains(&c) && ((c - REFINED) as usize) < blocks;
-        if !cells.iter().all(|&c| region(c) || block(c)) || !fine.iter().all(|&c| region(c)) {
+        // Each block's palette within the palette, and each code within its block's palette.
+        let spans = palette_start.first() == Some(&0)
+            && palette_start.last().map(|&e| e as usize) == Some(palette.len())
+            && palette_start.windows(2).all(|w| w[0] <= w[1]);
+        let codes = spans
+            && fine.chunks(FF).zip(palette_start.windows(2)).all(|(b, w)| {
+                b.iter()
+                    .all(|&c| c == SUB_BOUNDARY || c == SUB_OUTSIDE || u32::from(c) < w[1] - w[0])
+            });
+        if !codes {
+            return Err(GridError::Format);
+        }
+        if !cells.iter().all(|&c| region(c) || block(c))
+            || !palette.iter().all(|&c| (c as usize) < regions)
+        {
             return Err(GridError::Region { regions });
         }
         Ok(SourceGrid {
@@ -411,12 +454,15 @@ impl SourceGrid {
                 cells,
             },
             fine,
+            palette_start,
+            palette,
         })
     }
 }
 
-/// Cells of a [`SourceGrid`]: 8 M cells of four bytes (32 MiB), about 250 m over Korea.
-pub const SOURCE_GRID_CELLS: usize = 1 << 23;
+/// Cells of a [`SourceGrid`]: 4 M cells of four bytes (16 MiB), about 350 m over Korea; a
+/// boundary cell is refined into [`FINE`]² sub-cells of about 44 m.
+pub const SOURCE_GRID_CELLS: usize = 1 << 22;
 
 /// Longest boundary segment reprojected as a straight line when building a [`SourceGrid`].
 pub const DENSIFY_M: f64 = 100.0;
@@ -552,11 +598,11 @@ impl SourceGrid {
         for (b, &k) in blocks.iter().enumerate() {
             grid.cells[k as usize] = REFINED + b as Cell;
         }
-        let mut fine = vec![UNKNOWN; blocks.len() * FINE * FINE];
+        let mut fine = vec![0u8; blocks.len() * FF];
         for &key in &touched_fine {
             let b = (grid.cells[coarse(key)] - REFINED) as usize;
             let (fx, fy) = ((key % row) as usize, (key / row) as usize);
-            fine[b * FINE * FINE + (fy % FINE) * FINE + fx % FINE] = BOUNDARY;
+            fine[b * FF + (fy % FINE) * FINE + fx % FINE] = SUB_BOUNDARY;
         }
         drop(touched_fine);
         let label = |centre: Coord<f64>| -> Result<Cell, GridError> {
@@ -580,16 +626,55 @@ impl SourceGrid {
         if let Some(e) = failed {
             return Err(e);
         }
-        fine.par_chunks_mut(FINE * FINE)
+        // Each block labelled, then its sub-cells coded against its palette (regions in
+        // order of first appearance, row by row: deterministic).
+        let palettes: Vec<Vec<Cell>> = fine
+            .par_chunks_mut(FF)
             .zip(blocks.par_iter())
             .with_min_len(256)
-            .try_for_each(|(sub, &k)| grid.fill_block(k as usize, sub, &label))?;
-        Ok(Some(SourceGrid { grid, fine }))
+            .map(|(codes, &k)| -> Result<Vec<Cell>, GridError> {
+                let mut sub = [UNKNOWN; FF];
+                for (s, &c) in sub.iter_mut().zip(codes.iter()) {
+                    if c == SUB_BOUNDARY {
+                        *s = BOUNDARY;
+                    }
+                }
+                grid.fill_block(k as usize, &mut sub, &label)?;
+                let mut palette: Vec<Cell> = Vec::new();
+                for (c, &v) in codes.iter_mut().zip(&sub) {
+                    *c = match v {
+                        BOUNDARY => SUB_BOUNDARY,
+                        OUTSIDE => SUB_OUTSIDE,
+                        v => match palette.iter().position(|&p| p == v) {
+                            Some(i) => i as u8,
+                            None => {
+                                palette.push(v);
+                                (palette.len() - 1) as u8
+                            }
+                        },
+                    };
+                }
+                Ok(palette)
+            })
+            .collect::<Result<_, GridError>>()?;
+        let mut palette_start = Vec::with_capacity(palettes.len() + 1);
+        palette_start.push(0u32);
+        let mut palette = Vec::new();
+        for p in palettes {
+            palette.extend(p);
+            palette_start.push(palette.len() as u32);
+        }
+        Ok(Some(SourceGrid {
+            grid,
+            fine,
+            palette_start,
+            palette,
+        }))
     }
 
     /// Refined boundary cells (blocks of [`FINE`]² sub-cells).
     pub fn blocks(&self) -> usize {
-        self.fine.len() / (FINE * FINE)
+        self.palette_start.len().saturating_sub(1)
     }
 
     /// Whether the cell of `c` (in the grid's CRS) is a refined boundary cell.
@@ -623,10 +708,16 @@ impl SourceGrid {
         if x >= g.nx || y >= g.ny {
             return Settled::Unsure;
         }
-        let mut v = g.cells[y * g.nx + x];
+        let v = g.cells[y * g.nx + x];
         if (REFINED..UNKNOWN).contains(&v) {
             let b = (v - REFINED) as usize;
-            v = self.fine[b * FINE * FINE + sub(fy, y) * FINE + sub(fx, x)];
+            return match self.fine[b * FF + sub(fy, y) * FINE + sub(fx, x)] {
+                SUB_BOUNDARY => Settled::Unsure,
+                SUB_OUTSIDE => Settled::Out,
+                i => Settled::In(
+                    self.palette[self.palette_start[b] as usize + usize::from(i)] as usize,
+                ),
+            };
         }
         match v {
             v if v < REFINED => Settled::In(v as usize),

@@ -343,7 +343,7 @@ fn refined_boundary_cells_settle_points_near_borders_exactly() {
     let b = national_boundaries(&[AdminLevel::Sigungu]);
     let sigungu = b.level(AdminLevel::Sigungu).unwrap();
     let locator = Locator::new(sigungu);
-    // Cells of ~1.4 km: every cell a border crosses is refined into 4 × 4 sub-cells of ~350 m.
+    // Cells of ~1.4 km: every cell a border crosses is refined into 8 × 8 sub-cells of ~175 m.
     let grid = SourceGrid::new(&locator, "EPSG:4326", 200_000)
         .unwrap()
         .expect("a grid");
@@ -384,7 +384,7 @@ fn refined_boundary_cells_settle_points_near_borders_exactly() {
         }
     }
     assert!(refined > 1000, "only {refined} points in refined cells");
-    // Sub-cells a quarter of the cell's side: a border crosses well under half of them.
+    // Sub-cells an eighth of the cell's side: a border crosses well under half of them.
     assert!(
         settled * 2 > refined,
         "{settled} of {refined} points in refined cells settled"
