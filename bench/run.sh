@@ -227,6 +227,17 @@ if [[ -n "${BENCH_ONLY:-}" ]]; then
     RUNS=("${kept[@]}")
 fi
 
+# BENCH_TOOLS=<regex> keeps only the tools it matches (e.g. BENCH_TOOLS='smartgap|sedonadb|duckdb-dwithin0':
+# smartgap and the fastest peers, when the slow ones' minutes are not to be spent).
+if [[ -n "${BENCH_TOOLS:-}" ]]; then
+    kept=()
+    for r in "${RUNS[@]}"; do
+        IFS='|' read -r tool _ _ <<<"$r"
+        [[ "$tool" =~ ^($BENCH_TOOLS)$ ]] && kept+=("$r")
+    done
+    RUNS=("${kept[@]}")
+fi
+
 for rep in $(seq 0 "$REPS"); do
     for r in "${RUNS[@]}"; do
         IFS='|' read -r tool wl cmd <<<"$r"

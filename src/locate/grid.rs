@@ -725,6 +725,55 @@ impl SourceGrid {
             _ => Settled::Unsure,
         }
     }
+
+    /// [`SourceGrid::classify`] of every point of `cs`, into `out` (as long), a batch of
+    /// points at a time in three passes: their cells, then the sub-cells of those refined,
+    /// then the palettes. One point's loads depend on each other, so point by point each
+    /// waits for a cache miss in turn; within a pass they are independent and overlap
+    /// (`classify` was ~18 % of a run's CPU on clustered points, most of it waiting).
+    pub fn classify_all(&self, cs: &[Coord<f64>], out: &mut [Settled]) {
+        const BATCH: usize = 32;
+        let g = &self.grid;
+        let refined = |v: Cell| (REFINED..UNKNOWN).contains(&v);
+        for (cs, out) in cs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
+            // Beyond the grid: BOUNDARY, for the exact chain, as in `classify`.
+            let mut v = [BOUNDARY; BATCH];
+            let mut at = [0u8; BATCH];
+            for ((c, v), at) in cs.iter().zip(&mut v).zip(&mut at) {
+                let fx = (c.x - g.x0) / g.size;
+                let fy = (c.y - g.y0) / g.size;
+                if fx >= 0.0 && fy >= 0.0 {
+                    let (x, y) = (fx as usize, fy as usize);
+                    if x < g.nx && y < g.ny {
+                        *v = g.cells[y * g.nx + x];
+                        *at = (sub(fy, y) * FINE + sub(fx, x)) as u8;
+                    }
+                }
+            }
+            let mut code = [SUB_BOUNDARY; BATCH];
+            for ((code, &v), &at) in code.iter_mut().zip(&v).zip(&at).take(cs.len()) {
+                if refined(v) {
+                    *code = self.fine[(v - REFINED) as usize * FF + usize::from(at)];
+                }
+            }
+            for ((out, &v), &code) in out.iter_mut().zip(&v).zip(&code) {
+                *out = match v {
+                    v if v < REFINED => Settled::In(v as usize),
+                    OUTSIDE => Settled::Out,
+                    v if refined(v) => match code {
+                        SUB_BOUNDARY => Settled::Unsure,
+                        SUB_OUTSIDE => Settled::Out,
+                        i => {
+                            let b = (v - REFINED) as usize;
+                            let k = self.palette_start[b] as usize + usize::from(i);
+                            Settled::In(self.palette[k] as usize)
+                        }
+                    },
+                    _ => Settled::Unsure,
+                };
+            }
+        }
+    }
 }
 
 /// A [`SourceGrid`]'s answer for a point.

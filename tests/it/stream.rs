@@ -384,6 +384,17 @@ fn refined_boundary_cells_settle_points_near_borders_exactly() {
         }
     }
     assert!(refined > 1000, "only {refined} points in refined cells");
+    // The batched lookup gives what the lookup point by point gives, beyond the grid too.
+    let mut all = near.clone();
+    all.push(geo::Coord { x: 0.0, y: 0.0 });
+    all.push(geo::Coord {
+        x: f64::NAN,
+        y: 37.0,
+    });
+    let mut batched = vec![Settled::Unsure; all.len()];
+    grid.classify_all(&all, &mut batched);
+    let one_by_one: Vec<Settled> = all.iter().map(|p| grid.classify(*p)).collect();
+    assert_eq!(batched, one_by_one);
     // Sub-cells an eighth of the cell's side: a border crosses well under half of them.
     assert!(
         settled * 2 > refined,
