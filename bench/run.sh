@@ -227,21 +227,35 @@ if [[ -n "${BENCH_ONLY:-}" ]]; then
     RUNS=("${kept[@]}")
 fi
 
-# BENCH_TOOLS=<regex> keeps only the tools it matches (e.g. BENCH_TOOLS='smartgap|sedonadb|duckdb-dwithin0':
+# BENCH_TOOLS=<regex> keeps only the tools it matches on the point workloads (e.g. BENCH_TOOLS='smartgap|sedonadb|duckdb-dwithin0':
 # smartgap and the fastest peers, when the slow ones' minutes are not to be spent).
 if [[ -n "${BENCH_TOOLS:-}" ]]; then
     kept=()
     for r in "${RUNS[@]}"; do
-        IFS='|' read -r tool _ _ <<<"$r"
-        [[ "$tool" =~ ^($BENCH_TOOLS)$ ]] && kept+=("$r")
+        IFS='|' read -r tool wl _ <<<"$r"
+        [[ "$tool" =~ ^($BENCH_TOOLS)$ || "$wl" == w3 || "$wl" == national ]] && kept+=("$r")
     done
     RUNS=("${kept[@]}")
 fi
 
-for rep in $(seq 0 "$REPS"); do
+# BENCH_SKIP=<regex> drops the runs whose "<tool> <workload>" it matches (e.g. 'duckdb-dwithin0 w1_':
+# a peer known to be far slower than the fastest there). BENCH_WARMUP=0 skips the warm-up round
+# (when the caches in bench/out are warm from an earlier run), BENCH_WARMUP=smartgap warms only
+# smartgap's caches (the peers keep none; the OS keeps the input files either way).
+if [[ -n "${BENCH_SKIP:-}" ]]; then
+    kept=()
+    for r in "${RUNS[@]}"; do
+        IFS='|' read -r tool wl _ <<<"$r"
+        [[ "$tool $wl" =~ $BENCH_SKIP ]] || kept+=("$r")
+    done
+    RUNS=("${kept[@]}")
+fi
+
+for rep in $(seq "$([[ "${BENCH_WARMUP:-1}" == 0 ]] && echo 1 || echo 0)" "$REPS"); do
     for r in "${RUNS[@]}"; do
         IFS='|' read -r tool wl cmd <<<"$r"
         if [[ $rep == 0 ]]; then
+            [[ "${BENCH_WARMUP:-1}" == smartgap && $tool != smartgap ]] && continue
             log "warm-up $tool $wl"
             $cmd >/dev/null 2>&1
             continue

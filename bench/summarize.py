@@ -427,7 +427,12 @@ def main() -> int:
              "a fresh process under `/usr/bin/time -v`: **whole-process wall time and max RSS**, including start-up, "
              "imports, reading and writing outputs. Medians. Ratios are peer median / smartgap median from this run "
              "(> 1 means smartgap is faster / smaller). Logs: bench/out/logs/.")
-    setup = [f"{k}: {status[k]}" for k in ("venv", "venv_failed_packages", "peer_geopandas", "peer_duckdb", "peer_sedonadb", "data", "points", "national_config") if k in status]
+    sel = [f"{k}={os.environ[k]!r}" for k in ("BENCH_ONLY", "BENCH_TOOLS", "BENCH_SKIP", "BENCH_WARMUP")
+           if os.environ.get(k)]
+    if sel:
+        L.append("- selection: " + ", ".join(sel) + " (bench/README.md: workloads, tools and runs left out, "
+                 "warm-up round); a workload or tool left out says \"Not run\" or is missing below")
+    setup = [f"{k}: {status[k]}" for k in ("venv", "venv_failed_packages", "peer_geopandas", "peer_duckdb", "peer_sedonadb", "data", "points", "urban_points", "national_config") if k in status]
     L.append("- setup: " + "; ".join(setup))
     L.append("")
 

@@ -639,7 +639,7 @@ impl SourceGrid {
                         *s = BOUNDARY;
                     }
                 }
-                grid.fill_block(k as usize, &mut sub, &label)?;
+                grid.fill_block(k as usize, &mut sub, label)?;
                 let mut palette: Vec<Cell> = Vec::new();
                 for (c, &v) in codes.iter_mut().zip(&sub) {
                     *c = match v {
