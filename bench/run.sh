@@ -141,6 +141,26 @@ if [[ "$POINTS" != 0 ]]; then
     fi
 fi
 status points "$([[ $points_ok == 1 ]] && echo "ok ($POINTS)" || echo "not run")"
+# Clustered-urban points (issue #20: peers/gen_points_urban.py, seed 20260120, 95 % in tight
+# city clusters) for W4 (→ 읍면동) and W5 (→ 리), regenerated only when missing or changed.
+urban_ok=0
+if [[ "$POINTS" != 0 && "$POINTS" != 100k ]]; then
+    usha="$(cat "$BENCH/peers/gen_points.py" "$BENCH/peers/gen_points_urban.py" "$LOCK" | sha256sum | cut -d' ' -f1) $POINTS"
+    if [[ -f "$DATA/.urban-stamp" && "$(cat "$DATA/.urban-stamp")" == "$usha" \
+          && -f "$DATA/points_urban_$POINTS.parquet" ]]; then
+        log "using existing bench/data/points_urban_$POINTS.parquet"
+        urban_ok=1
+    elif [[ $data_ok == 1 ]]; then
+        log "generating clustered-urban points (peers/gen_points_urban.py --sizes $POINTS)"
+        if (cd "$BENCH/peers" && "$VPY" gen_points_urban.py --sizes "$POINTS") >"$OUT/gen_points_urban.log" 2>&1; then
+            echo "$usha" >"$DATA/.urban-stamp"
+            urban_ok=1
+        else
+            log "gen_points_urban.py failed (bench/out/gen_points_urban.log)"
+        fi
+    fi
+fi
+status urban_points "$([[ $urban_ok == 1 ]] && echo "ok ($POINTS)" || echo "not run")"
 status points_size "$POINTS"
 
 # ---------------------------------------------------------------- 3. build
@@ -170,10 +190,13 @@ fi
 # W1 (points -> 시군구, GeoParquet and CSV) and W2 (points -> 리), each peer in its fastest honest
 # configuration: DuckDB in both join modes (ST_Contains and its native ST_DWithin(.., 0) path).
 if [[ $points_ok == 1 ]]; then
-    for w in w1_parquet w1_csv w2_parquet; do
-        sed "s/\${SIZE}/$POINTS/g" "$BENCH/$w.toml.in" >"$OUT/${w}_$POINTS.toml"
+    cfgs=("w1 parquet" "w1 csv" "w2 parquet")
+    [[ $urban_ok == 1 ]] && cfgs+=("w4 parquet" "w5 parquet")
+    for cfg in "${cfgs[@]}"; do
+        read -r w input <<<"$cfg"
+        sed "s/\${SIZE}/$POINTS/g" "$BENCH/${w}_$input.toml.in" >"$OUT/${w}_${input}_$POINTS.toml"
     done
-    for cfg in "w1 parquet" "w1 csv" "w2 parquet"; do
+    for cfg in "${cfgs[@]}"; do
         read -r w input <<<"$cfg"
         wl="${w}_${POINTS}_${input}"
         RUNS+=("smartgap|$wl|$BIN --log-level warn run --force out/${w}_${input}_$POINTS.toml")
@@ -183,6 +206,16 @@ if [[ $points_ok == 1 ]]; then
         [[ ${PEER_OK[duckdb]} == 1 ]] && RUNS+=("duckdb|$wl|$VPY peers/anchor_duckdb.py $args")
         [[ ${PEER_OK[geopandas]} == 1 ]] && RUNS+=("geopandas|$wl|$VPY peers/anchor_geopandas.py $args")
     done
+fi
+# W1 ×10 (issue #20): 100 M points as ten 10 M inputs in one run (smartgap only; no peer
+# holds them in its memory budget), memory flat.
+if [[ $points_ok == 1 && "$POINTS" == 10m ]]; then
+    { sed -n '/^\[pipeline\]/,/^\[\[inputs\]\]/p' "$OUT/w1_parquet_10m.toml" | sed '$d' \
+        | sed -e 's/^name = .*/name = "bench_w1x10_parquet_10m"/' -e 's/^output_dir = .*/output_dir = "w1x10_parquet_10m"/'
+      for k in 0 1 2 3 4 5 6 7 8 9; do
+          sed -n '/^\[\[inputs\]\]/,$p' "$OUT/w1_parquet_10m.toml" | sed "s/^name = \"points\"/name = \"points_$k\"/"
+      done; } >"$OUT/w1x10_parquet_10m.toml"
+    RUNS+=("smartgap|w1x10_10m_parquet|$BIN --log-level warn run --force out/w1x10_parquet_10m.toml")
 fi
 # BENCH_ONLY=<regex> keeps only the workloads it matches (e.g. BENCH_ONLY='w1|w2').
 if [[ -n "${BENCH_ONLY:-}" ]]; then
@@ -194,10 +227,35 @@ if [[ -n "${BENCH_ONLY:-}" ]]; then
     RUNS=("${kept[@]}")
 fi
 
-for rep in $(seq 0 "$REPS"); do
+# BENCH_TOOLS=<regex> keeps only the tools it matches on the point workloads (e.g. BENCH_TOOLS='smartgap|sedonadb|duckdb-dwithin0':
+# smartgap and the fastest peers, when the slow ones' minutes are not to be spent).
+if [[ -n "${BENCH_TOOLS:-}" ]]; then
+    kept=()
+    for r in "${RUNS[@]}"; do
+        IFS='|' read -r tool wl _ <<<"$r"
+        [[ "$tool" =~ ^($BENCH_TOOLS)$ || "$wl" == w3 || "$wl" == national ]] && kept+=("$r")
+    done
+    RUNS=("${kept[@]}")
+fi
+
+# BENCH_SKIP=<regex> drops the runs whose "<tool> <workload>" it matches (e.g. 'duckdb-dwithin0 w1_':
+# a peer known to be far slower than the fastest there). BENCH_WARMUP=0 skips the warm-up round
+# (when the caches in bench/out are warm from an earlier run), BENCH_WARMUP=smartgap warms only
+# smartgap's caches (the peers keep none; the OS keeps the input files either way).
+if [[ -n "${BENCH_SKIP:-}" ]]; then
+    kept=()
+    for r in "${RUNS[@]}"; do
+        IFS='|' read -r tool wl _ <<<"$r"
+        [[ "$tool $wl" =~ $BENCH_SKIP ]] || kept+=("$r")
+    done
+    RUNS=("${kept[@]}")
+fi
+
+for rep in $(seq "$([[ "${BENCH_WARMUP:-1}" == 0 ]] && echo 1 || echo 0)" "$REPS"); do
     for r in "${RUNS[@]}"; do
         IFS='|' read -r tool wl cmd <<<"$r"
         if [[ $rep == 0 ]]; then
+            [[ "${BENCH_WARMUP:-1}" == smartgap && $tool != smartgap ]] && continue
             log "warm-up $tool $wl"
             $cmd >/dev/null 2>&1
             continue

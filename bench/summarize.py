@@ -271,8 +271,10 @@ POINT_LABELS = {
     "geopandas": "GeoPandas (`sjoin`)",
 }
 # (workload prefix, input) -> (times faster than the fastest peer, times faster than GeoPandas,
-# max RSS MiB) from the scale issue; None: no target.
-TARGETS = {("w1", "parquet"): (3.0, 10.0, 256), ("w1", "csv"): (3.0, None, None), ("w2", "parquet"): (3.0, None, 256)}
+# max RSS MiB, whole-process seconds) from the scale issues (#6, #20); None: no target.
+TARGETS = {("w1", "parquet"): (5.0, 10.0, 256, 0.9), ("w1", "csv"): (5.0, None, 256, None),
+           ("w2", "parquet"): (5.0, None, 256, None), ("w4", "parquet"): (5.0, None, 256, None),
+           ("w5", "parquet"): (5.0, None, 256, None)}
 
 
 def medians(tools: dict, tool: str):
@@ -299,6 +301,8 @@ def target_lines(lines: list, w: str, inp: str, tools: dict) -> None:
         out.append(f"- vs GeoPandas: {r_gp:.2f}× faster; target ≥ {want[1]:g}×: {verdict(r_gp >= want[1])}")
     if want[2] and sg_m:
         out.append(f"- smartgap max RSS {sg_m:.0f} MiB; target ≤ {want[2]} MiB: {verdict(sg_m <= want[2])}")
+    if want[3]:
+        out.append(f"- smartgap whole process {sg_t:.2f} s; target ≤ {want[3]:g} s on 2 cores: {verdict(sg_t <= want[3])}")
     lines += out + [""]
 
 
@@ -419,11 +423,16 @@ def main() -> int:
     L.append(f"- machine: {os.cpu_count()} CPUs (nproc), {cpu_model()}, {mem_gib()} RAM, {platform.system()} {platform.release()}")
     L.append("- versions: " + "; ".join(f"{k} {v}" for k, v in versions))
     L.append(f"- method: {reps} timed repetitions per tool and workload after one untimed warm-up round, run "
-             "interleaved (rep-major: every tool on W3, the national run, W1, W1 CSV and W2, then again), each "
+             "interleaved (rep-major: every tool on W3, the national run, W1, W1 CSV, W2, W4, W5 and W1 ×10, then again), each "
              "a fresh process under `/usr/bin/time -v`: **whole-process wall time and max RSS**, including start-up, "
              "imports, reading and writing outputs. Medians. Ratios are peer median / smartgap median from this run "
              "(> 1 means smartgap is faster / smaller). Logs: bench/out/logs/.")
-    setup = [f"{k}: {status[k]}" for k in ("venv", "venv_failed_packages", "peer_geopandas", "peer_duckdb", "peer_sedonadb", "data", "points", "national_config") if k in status]
+    sel = [f"{k}={os.environ[k]!r}" for k in ("BENCH_ONLY", "BENCH_TOOLS", "BENCH_SKIP", "BENCH_WARMUP")
+           if os.environ.get(k)]
+    if sel:
+        L.append("- selection: " + ", ".join(sel) + " (bench/README.md: workloads, tools and runs left out, "
+                 "warm-up round); a workload or tool left out says \"Not run\" or is missing below")
+    setup = [f"{k}: {status[k]}" for k in ("venv", "venv_failed_packages", "peer_geopandas", "peer_duckdb", "peer_sedonadb", "data", "points", "urban_points", "national_config") if k in status]
     L.append("- setup: " + "; ".join(setup))
     L.append("")
 
@@ -473,15 +482,22 @@ def main() -> int:
         ("w1", "parquet", "sigungu", "W1: points → 시군구 (GeoParquet)"),
         ("w1", "csv", "sigungu", "W1 from CSV: points → 시군구"),
         ("w2", "parquet", "ri", "W2: points → 리 (GeoParquet)"),
+        ("w4", "parquet", "emd", "W4: clustered-urban points → 읍면동 (GeoParquet)"),
+        ("w5", "parquet", "ri", "W5: clustered-urban points → 리 (GeoParquet)"),
     ):
         wl = f"{w}_{size}_{inp}"
         L.append(f"## {title}, {size} points")
         L.append("")
-        L.append(f"Input: bench/data/points_{size}.{inp} from peers/gen_points.py (seed 20260101; 60 % clustered "
-                 "around 25 cities, 40 % uniform over land). smartgap: `smartgap run --force "
+        src = (f"bench/data/points_urban_{size}.{inp} from peers/gen_points_urban.py (seed 20260120; 95 % in "
+               "tight clusters around the 25 cities, their sigmas halved, 5 % uniform over land)" if w in ("w4", "w5") else
+               f"bench/data/points_{size}.{inp} from peers/gen_points.py (seed 20260101; 60 % clustered "
+               "around 25 cities, 40 % uniform over land)")
+        lv = {"w1": "시도 + 시군구", "w4": "읍면동 alone, like the peers"}.get(
+            w, "리 alone, like the peers (points in 동, which have no 리, are `outside_all_regions` rejects, "
+               "counted and summed)")
+        L.append(f"Input: {src}. smartgap: `smartgap run --force "
                  f"bench/out/{w}_{inp}_{size}.toml` (from bench/{w}_{inp}.toml.in: `stream = true`, levels "
-                 + ("시도 + 시군구" if w == "w1" else "리 alone, like the peers (points in 동, which have no 리, are "
-                                            "`outside_all_regions` rejects, counted and summed)") + " of data/boundaries.gpkg; every point "
+                 + lv + " of data/boundaries.gpkg; every point "
                  "located exactly once, amounts summed exactly per region and per programme and year, every indicator, "
                  "GPKG + GeoJSON + manifest; its source-CRS grids, GeoJSON geometry texts and input checksums come from bench/out/<run>/cache, "
                  "warm after the warm-up round as on every night after the first). Peers: peers/anchor_<tool>.py, "
@@ -494,6 +510,22 @@ def main() -> int:
             point_check(L, w, inp, size, level)
         else:
             L += [f"Not run ({status.get('points', 'no runs found')}).", ""]
+
+    wl = f"w1x10_{size}_parquet"
+    L.append(f"## W1 ×10: 100 M points (ten {size} GeoParquet inputs) → 시군구 in one run (smartgap only)")
+    L.append("")
+    L.append(f"bench/out/w1x10_parquet_{size}.toml: the W1 pipeline with its input listed ten times (each streamed "
+             "in turn, one set of grids); no peer runs it.")
+    L.append("")
+    if wl in runs:
+        workload_table(L, wl, runs[wl], (), status)
+        sg_t, sg_m = medians(runs[wl], "smartgap")
+        if sg_t and sg_m:
+            L.append(f"- whole process {sg_t:.2f} s, max RSS {sg_m:.0f} MiB; target ≤ 10 s at ≤ 256 MiB: "
+                     + ("**met**" if sg_t <= 10 and sg_m <= 256 else "**not met**"))
+            L.append("")
+    else:
+        L += ["Not run (needs the 10m points).", ""]
 
     L.append("## national: `smartgap run --force pipelines/national.toml` (smartgap only)")
     L.append("")

@@ -11,12 +11,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.environ.get("BENCH_DATA") or os.path.join(HERE, "data")  # bench/run.sh: bench/data
 OUT = os.environ.get("BENCH_OUT") or os.path.join(HERE, "out")  # bench/run.sh: bench/out/peers
 
-LEVEL_OF = {"w1": "sigungu", "w2": "ri", "w3": "sigungu"}
+LEVEL_OF = {"w1": "sigungu", "w2": "ri", "w3": "sigungu", "w4": "emd", "w5": "ri"}
+# W4/W5 (issue #20): the clustered-urban points of gen_points_urban.py.
+POINTS_OF = {"w4": "points_urban", "w5": "points_urban"}
 
 
 def parse_args(tool: str) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=f"{tool} anchor: W1/W2 point-in-polygon aggregation, W3 areal apportionment")
-    ap.add_argument("--workload", choices=["w1", "w2", "w3"], required=True)
+    ap.add_argument("--workload", choices=["w1", "w2", "w3", "w4", "w5"], required=True)
     ap.add_argument("--size", default="1m", help="points file tag: 100k, 1m, 10m (ignored for w3)")
     ap.add_argument("--input", choices=["parquet", "csv"], default="parquet",
                     help="points format for w1/w2: GeoParquet (default) or CSV with lon/lat columns")
@@ -26,7 +28,7 @@ def parse_args(tool: str) -> argparse.Namespace:
     a.outdir = a.outdir or os.path.join(OUT, tool)
     os.makedirs(a.outdir, exist_ok=True)
     a.level = LEVEL_OF[a.workload]
-    a.points = os.path.join(DATA, f"points_{a.size}.{a.input}")
+    a.points = os.path.join(DATA, f"{POINTS_OF.get(a.workload, 'points')}_{a.size}.{a.input}")
     a.polys = os.path.join(DATA, f"{a.level}_4326.gpkg")
     a.districts = os.path.join(DATA, "districts_4326.gpkg")
     tag = a.workload if a.workload == "w3" else f"{a.workload}_{a.size}" + ("_csv" if a.input == "csv" else "")

@@ -23,7 +23,7 @@ mod grid;
 
 pub use edges::EdgeIndex;
 use grid::{BOUNDARY, Grid, OUTSIDE, UNKNOWN};
-pub use grid::{DENSIFY_M, GridError, SOURCE_GRID_CELLS, Settled, SourceGrid};
+pub use grid::{DENSIFY_M, FINE, GridError, SOURCE_GRID_CELLS, Settled, SourceGrid};
 
 /// A grid size that keeps most points out of the exact test: cells about the size of the
 /// typical vertex spacing would be ideal; 8 M cells (32 MiB) bounds memory.

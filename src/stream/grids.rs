@@ -17,9 +17,10 @@ impl GridCache {
     pub(super) fn entry(&self, loc: &Locator<'_>, crs: &str, cells: usize) -> Entry {
         let level = loc.level.to_string();
         let parts = format!(
-            "{} {cells} {}",
+            "{} {cells} {} fine {}",
             loc.regions.regions.len(),
-            crate::locate::DENSIFY_M
+            crate::locate::DENSIFY_M,
+            crate::locate::FINE
         );
         self.cache.entry(
             "grid",

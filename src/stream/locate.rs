@@ -27,25 +27,43 @@ impl Fold {
         // Finest level first; a cell outside every region of a level passes the point on to
         // the next coarser level, as the exact chain does.
         let t0 = Instant::now();
-        let mut hits: Vec<u32> = chunk
-            .xy
-            .par_iter()
-            .with_min_len(4096)
-            .map(|c| {
-                for (k, g) in grids.iter().enumerate() {
-                    match g.classify(*c) {
-                        Settled::In(i) => return ((k as u32) << 24) | i as u32,
-                        Settled::Out => continue,
-                        Settled::Unsure => return UNSETTLED,
+        // The levels after the `from`-th, for a point the finer grids put outside.
+        let coarser = |c: Coord<f64>, from: usize| {
+            for (k, g) in grids.iter().enumerate().skip(from) {
+                match g.classify(c) {
+                    Settled::In(i) => return ((k as u32) << 24) | i as u32,
+                    Settled::Out => continue,
+                    Settled::Unsure => return UNSETTLED,
+                }
+            }
+            if grids.len() == locators.len() {
+                OUT_ALL
+            } else {
+                UNSETTLED
+            }
+        };
+        let mut hits = vec![UNSETTLED; chunk.xy.len()];
+        hits.par_chunks_mut(4096)
+            .zip(chunk.xy.par_chunks(4096))
+            .for_each(|(hits, xy)| {
+                let Some(finest) = grids.first() else {
+                    for (h, c) in hits.iter_mut().zip(xy) {
+                        *h = coarser(*c, 0);
                     }
+                    return;
+                };
+                // The finest level's grid in batches (`classify_all`), then the coarser
+                // ones point by point for the few it puts outside.
+                let mut settled = vec![Settled::Unsure; xy.len()];
+                finest.classify_all(xy, &mut settled);
+                for ((h, c), s) in hits.iter_mut().zip(xy).zip(settled) {
+                    *h = match s {
+                        Settled::In(i) => i as u32,
+                        Settled::Unsure => UNSETTLED,
+                        Settled::Out => coarser(*c, 1),
+                    };
                 }
-                if grids.len() == locators.len() {
-                    OUT_ALL
-                } else {
-                    UNSETTLED
-                }
-            })
-            .collect();
+            });
         let t1 = Instant::now();
         let todo: Vec<usize> = (0..hits.len()).filter(|&i| hits[i] == UNSETTLED).collect();
         let mut work: Vec<Coord<f64>> = todo.iter().map(|&i| chunk.xy[i]).collect();

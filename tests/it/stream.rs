@@ -7,7 +7,7 @@ use std::path::Path;
 
 use smartgap::crs::Transformer;
 use smartgap::indicators::spatial::Rng;
-use smartgap::locate::{GridError, Locator, SourceGrid};
+use smartgap::locate::{GridError, Locator, Settled, SourceGrid};
 use smartgap::model::AdminLevel;
 use smartgap::sealed::SealedError;
 
@@ -336,6 +336,70 @@ fn source_crs_grid_settles_points_exactly_as_reprojecting_and_testing() {
     }
     assert!(settled > 500, "only {settled} of {} settled", points.len());
     assert!(inside > 1000, "only {inside} inside");
+}
+
+#[test]
+fn refined_boundary_cells_settle_points_near_borders_exactly() {
+    let b = national_boundaries(&[AdminLevel::Sigungu]);
+    let sigungu = b.level(AdminLevel::Sigungu).unwrap();
+    let locator = Locator::new(sigungu);
+    // Cells of ~1.4 km: every cell a border crosses is refined into 8 × 8 sub-cells of ~175 m.
+    let grid = SourceGrid::new(&locator, "EPSG:4326", 200_000)
+        .unwrap()
+        .expect("a grid");
+    assert!(grid.blocks() > 1000, "{} refined cells", grid.blocks());
+    let to_lonlat = Transformer::new("EPSG:5179", "EPSG:4326").unwrap();
+    let to_5179 = Transformer::new("EPSG:4326", "EPSG:5179").unwrap();
+    let mut rng = Rng::new(23);
+    // Within a kilometre of border vertices: in refined cells, some in sub-cells a border
+    // crosses (left to the exact test), most not.
+    let mut near: Vec<geo::Coord<f64>> = Vec::new();
+    for r in sigungu.regions.iter() {
+        for c in r.geometry.0[0].exterior().0.iter().step_by(41).take(12) {
+            near.push(geo::Coord {
+                x: c.x + 2000.0 * (uniform(&mut rng) - 0.5),
+                y: c.y + 2000.0 * (uniform(&mut rng) - 0.5),
+            });
+        }
+    }
+    to_lonlat.convert(&mut near).unwrap();
+    let (mut refined, mut settled) = (0, 0);
+    for p in &near {
+        if !grid.refined(*p) {
+            continue;
+        }
+        refined += 1;
+        let mut q = [*p];
+        to_5179.convert(&mut q).unwrap();
+        match grid.classify(*p) {
+            Settled::In(i) => {
+                settled += 1;
+                assert_eq!(Some(i), brute_force(sigungu, q[0]), "lon/lat {p:?}");
+            }
+            Settled::Out => {
+                settled += 1;
+                assert_eq!(None, brute_force(sigungu, q[0]), "lon/lat {p:?}");
+            }
+            Settled::Unsure => {}
+        }
+    }
+    assert!(refined > 1000, "only {refined} points in refined cells");
+    // The batched lookup gives what the lookup point by point gives, beyond the grid too.
+    let mut all = near.clone();
+    all.push(geo::Coord { x: 0.0, y: 0.0 });
+    all.push(geo::Coord {
+        x: f64::NAN,
+        y: 37.0,
+    });
+    let mut batched = vec![Settled::Unsure; all.len()];
+    grid.classify_all(&all, &mut batched);
+    let one_by_one: Vec<Settled> = all.iter().map(|p| grid.classify(*p)).collect();
+    assert_eq!(batched, one_by_one);
+    // Sub-cells an eighth of the cell's side: a border crosses well under half of them.
+    assert!(
+        settled * 2 > refined,
+        "{settled} of {refined} points in refined cells settled"
+    );
 }
 
 #[test]
