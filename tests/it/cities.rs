@@ -27,6 +27,8 @@ fn boundaries_at(levels: &[AdminLevel]) -> Boundaries {
         name_field: "name".into(),
         full_name_field: Some("full_name".into()),
         parent_field: "parent_code".into(),
+        as_of: None,
+        successions: None,
     };
     smartgap::read::boundaries(&spec).unwrap()
 }
