@@ -2,6 +2,7 @@
 //! and the national pipeline end to end (with the programme awards).
 
 mod awards;
+mod collisions;
 mod config_errors;
 mod crosswalk;
 mod districts;

@@ -236,6 +236,7 @@ impl Validator<'_> {
                 match &raw.attributes {
                     Some(a) => {
                         for (col, f) in a.get_ref() {
+                            self.attribute_column(col, f);
                             map.insert(col.clone(), self.column(cols, f));
                         }
                     }
@@ -257,6 +258,52 @@ impl Validator<'_> {
                     self.bad_choice(k, "input kind", ["investments", "attributes"]);
                 }
                 InputKind::Investments
+            }
+        }
+    }
+
+    /// An attribute input's output column `col` (read from `f`) must not collide with a column
+    /// of the region layers or with another attribute column spelled otherwise: the GeoPackage
+    /// (SQLite) compares column names without case, and a layer with two equal columns fails
+    /// mid-write (`OGR_L_CreateFeature returned error: '6'`).
+    fn attribute_column(&mut self, col: &str, f: &S<String>) {
+        if let Some(fixed) = crate::model::fixed_column_clash(col) {
+            self.push(
+                Problem::new(
+                    span(f),
+                    format!(
+                        "attribute column `{col}` collides with the region layers' own column \
+                         `{fixed}` (column names are compared without case)"
+                    ),
+                )
+                .label("this output column")
+                .help(format!(
+                    "name the output column otherwise, e.g. `src_{col}`"
+                )),
+            );
+            return;
+        }
+        let lower = col.to_lowercase();
+        match self.attribute_columns.get(&lower) {
+            Some(other) if other != col => {
+                let other = other.clone();
+                self.push(
+                    Problem::new(
+                        span(f),
+                        format!(
+                            "attribute columns `{col}` and `{other}` differ only in case: in the \
+                             GeoPackage they are one column"
+                        ),
+                    )
+                    .label("this output column")
+                    .help(format!(
+                        "spell both `{other}`, or give them different names"
+                    )),
+                );
+            }
+            Some(_) => {}
+            None => {
+                self.attribute_columns.insert(lower, col.to_string());
             }
         }
     }
