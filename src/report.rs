@@ -297,6 +297,7 @@ impl RunReport {
                     skipped_rows: 0,
                     encoding: None,
                     warnings: Vec::new(),
+                    repaired_rows: Vec::new(),
                 },
                 regions: b
                     .levels

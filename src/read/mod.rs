@@ -20,6 +20,7 @@ mod records;
 pub mod row;
 mod tables;
 pub mod watch;
+mod xlsx;
 
 pub use boundaries::boundaries;
 pub use checksum::checksum;
@@ -266,6 +267,44 @@ pub struct InputFile {
     pub encoding: Option<encoding::Encoding>,
     /// Encoding contradictions and the like, also logged as WARN.
     pub warnings: Vec<String>,
+    /// Rows whose polygon was repaired with MakeValid: their warning is written once the run
+    /// knows which of them were rejected after all (`pipeline`'s assign stage).
+    #[serde(skip)]
+    pub repaired_rows: Vec<u64>,
+}
+
+impl InputFile {
+    /// The warning about the polygons repaired with MakeValid, naming the rows (the first ten)
+    /// and saying which of them were rejected after all, and why (`rejected`: row → reason).
+    pub fn repair_warning(
+        &self,
+        rejected: &std::collections::BTreeMap<u64, String>,
+    ) -> Option<String> {
+        let rows = &self.repaired_rows;
+        if rows.is_empty() {
+            return None;
+        }
+        let listed: Vec<String> = rows
+            .iter()
+            .take(10)
+            .map(|r| match rejected.get(r) {
+                Some(reason) => format!("{r} (then rejected: {reason})"),
+                None => r.to_string(),
+            })
+            .collect();
+        let n_rejected = rows.iter().filter(|r| rejected.contains_key(r)).count();
+        Some(format!(
+            "{}: {} invalid polygon(s) repaired with GEOS MakeValid (structure method), rows {}{}{}",
+            self.path.display(),
+            rows.len(),
+            listed.join(", "),
+            if rows.len() > 10 { ", …" } else { "" },
+            match n_rejected {
+                0 => String::new(),
+                n => format!("; {n} of them rejected all the same, not assigned"),
+            }
+        ))
+    }
 }
 
 /// The index of column `name` in a layer's own fields.
@@ -290,6 +329,15 @@ pub(crate) fn has_z_or_m(g: &gdal::vector::Geometry) -> bool {
     }
     let t = g.geometry_type();
     gdal::vector::geometry_type_has_z(t) || gdal::vector::geometry_type_has_m(t)
+}
+
+/// The reject detail of an empty geometry, the same on every path: `empty geometry: POINT
+/// without coordinates` (a GeoJSON `"coordinates": []`, WKB's NaN point, `POINT EMPTY`).
+pub(crate) fn empty_geometry(g: &gdal::vector::Geometry) -> String {
+    format!(
+        "empty geometry: {} without coordinates",
+        g.geometry_name().to_uppercase()
+    )
 }
 
 /// The note of an input whose geometries had Z or M coordinates, dropped: `n` of them.

@@ -476,14 +476,23 @@ pub fn coordinates(
         (Some(x), Some(y)) => Ok(Coord { x, y }),
         _ => {
             let (xs, ys) = text();
-            Err((
-                RejectReason::CoordinateInvalid,
-                format!(
+            let detail = match (xs.trim().is_empty(), ys.trim().is_empty()) {
+                (true, true) => "the point is empty: x and y are empty".to_string(),
+                (true, false) => format!(
+                    "the point is incomplete: x is empty (y=`{}`)",
+                    clip(&ys, QUOTED_CHARS)
+                ),
+                (false, true) => format!(
+                    "the point is incomplete: y is empty (x=`{}`)",
+                    clip(&xs, QUOTED_CHARS)
+                ),
+                (false, false) => format!(
                     "coordinates x=`{}` y=`{}` are not finite numbers",
                     clip(&xs, QUOTED_CHARS),
                     clip(&ys, QUOTED_CHARS)
                 ),
-            ))
+            };
+            Err((RejectReason::CoordinateInvalid, detail))
         }
     }
 }

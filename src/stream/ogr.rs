@@ -81,7 +81,7 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
             None => match f.geometry().filter(|g| g.has_gdal_ptr()) {
                 None => Err((RejectReason::LocationMissing, "no geometry".into())),
                 Some(g) if g.is_empty() => {
-                    Err((RejectReason::LocationMissing, "empty geometry".into()))
+                    Err((RejectReason::LocationMissing, read::empty_geometry(g)))
                 }
                 Some(g) if (g.geometry_type() & 0x0FFF_FFFF) % 1000 == 1 => {
                     let (x, y, _) = g.get_point(0);

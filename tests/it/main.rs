@@ -23,6 +23,7 @@ mod names;
 mod national;
 mod nightly;
 mod overlay;
+mod polygons;
 mod postgis;
 mod qgis_styles;
 mod report_html;
