@@ -216,6 +216,29 @@ pub struct Investment {
     pub attributes: BTreeMap<String, String>,
     /// The record's date (`yyyymmdd`) when the input has one: codes and names are as of it.
     pub date: Option<u32>,
+    /// The row's other location when its input's `locate` chain has both a code and names and
+    /// the row gives both: assign resolves it too, and if it names another region, applies
+    /// the input's `code_name_mismatch` policy.
+    pub check: Option<Check>,
+}
+
+/// A second location of a record, to be checked against the one it is assigned by.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub location: Location,
+    pub policy: Mismatch,
+}
+
+/// What a record whose code and names point at different regions becomes
+/// (`code_name_mismatch` of an input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mismatch {
+    /// A `code_name_mismatch` reject naming both regions.
+    #[default]
+    Reject,
+    /// Assigned by the location that comes first in the chain, with a warning per input.
+    Warn,
 }
 
 /// Why a record could not be assigned. The text of `code()` is stable and lands in the
@@ -241,6 +264,8 @@ pub enum RejectReason {
     GeometryTooComplex,
     /// A CSV row with fewer fields than the header: a file cut mid-row (a writer that died).
     RowMalformed,
+    /// The row's code and its names point at different regions (`code_name_mismatch`).
+    CodeNameMismatch,
 }
 
 impl RejectReason {
@@ -263,6 +288,7 @@ impl RejectReason {
             RejectReason::GeometryInvalid => "geometry_invalid",
             RejectReason::GeometryTooComplex => "geometry_too_complex",
             RejectReason::RowMalformed => "row_malformed",
+            RejectReason::CodeNameMismatch => "code_name_mismatch",
         }
     }
 }

@@ -146,13 +146,14 @@ impl Run<'_> {
         let uses_kostat = p
             .inputs
             .iter()
-            .any(|i| matches!(i.locate, Locate::KostatCode { .. }));
+            .any(|i| i.locates().any(|l| matches!(l, Locate::KostatCode { .. })));
         let kostat = match &p.population {
             Some(spec) if uses_kostat => read::kostat_codes(spec)?,
             _ => None,
         };
         let records = &inputs.records;
         let assignment = assign::assign(boundaries, &crosswalk, kostat.as_ref(), records);
+        mismatch_warnings(records, &assignment.mismatches, &mut inputs.files);
         inputs.rejects.extend(assignment.rejects);
         let (money, attrs): (Vec<_>, Vec<_>) = assignment.assigned.into_iter().partition(|a| {
             matches!(

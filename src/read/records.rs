@@ -44,7 +44,10 @@ struct Layout {
     columns: Columns,
     /// Output column and source column of an attribute input's values.
     attributes: Vec<(String, usize)>,
-    loc: Loc,
+    /// `locate` and its fallbacks, in order (`InputSpec::locates`).
+    loc: Vec<Loc>,
+    /// What a record whose code and names disagree becomes.
+    mismatch: crate::model::Mismatch,
     /// The CRS of points and geometries (`None` for codes and names).
     source_crs: Option<String>,
     /// A CSV's number of columns, when its last is text: a row that leaves that one unset (GDAL
@@ -232,29 +235,33 @@ fn layout(spec: &InputSpec, l: &mut Layer<'_>) -> Result<Layout, Error> {
             .collect::<Result<_, Error>>()?,
         InputKind::Investments => Vec::new(),
     };
-    let (loc, source_crs) = match &spec.locate {
-        Locate::Code { field } => (Loc::Code(idx(field)?, false), None),
-        Locate::KostatCode { field } => (Loc::Code(idx(field)?, true), None),
-        Locate::Name { sido, sigungu, emd } => (
-            Loc::Names(
+    let mut loc = Vec::new();
+    let mut source_crs = None;
+    for step in spec.locates() {
+        loc.push(match step {
+            Locate::Code { field } => Loc::Code(idx(field)?, false),
+            Locate::KostatCode { field } => Loc::Code(idx(field)?, true),
+            Locate::Name { sido, sigungu, emd } => Loc::Names(
                 idx(sido)?,
                 sigungu.as_deref().map(idx).transpose()?,
                 emd.as_deref().map(idx).transpose()?,
             ),
-            None,
-        ),
-        Locate::Point { x, y, crs } => (Loc::Xy(idx(x)?, idx(y)?), Some(crs.clone())),
-        Locate::Geometry { crs } => {
-            let layer_crs = l
-                .spatial_ref()
-                .and_then(|s| s.authority().ok())
-                .filter(|a| !a.is_empty());
-            let crs = crs.clone().or(layer_crs).ok_or_else(|| {
-                read_err("the layer has no CRS; declare one with locate.crs".into())
-            })?;
-            (Loc::Geometry, Some(crs))
-        }
-    };
+            Locate::Point { x, y, crs } => {
+                source_crs = Some(crs.clone());
+                Loc::Xy(idx(x)?, idx(y)?)
+            }
+            Locate::Geometry { crs } => {
+                let layer_crs = l
+                    .spatial_ref()
+                    .and_then(|s| s.authority().ok())
+                    .filter(|a| !a.is_empty());
+                source_crs = Some(crs.clone().or(layer_crs).ok_or_else(|| {
+                    read_err("the layer has no CRS; declare one with locate.crs".into())
+                })?);
+                Loc::Geometry
+            }
+        });
+    }
     let csv_fields = l
         .defn()
         .fields()
@@ -268,6 +275,7 @@ fn layout(spec: &InputSpec, l: &mut Layer<'_>) -> Result<Layout, Error> {
         columns,
         attributes,
         loc,
+        mismatch: spec.code_name_mismatch,
         source_crs,
         csv_fields,
     })
@@ -310,7 +318,9 @@ fn read_row(
         funding: funding.as_deref(),
         date: Val::text(date.as_deref()),
     };
-    if matches!(layout.loc, Loc::Geometry) && f.geometry().is_some_and(super::has_z_or_m) {
+    if layout.loc.iter().any(|l| matches!(l, Loc::Geometry))
+        && f.geometry().is_some_and(super::has_z_or_m)
+    {
         out.flattened += 1;
     }
     let checked = checker.values(row, values).and_then(|v| {
@@ -323,7 +333,7 @@ fn read_row(
                 amount_krw: v.amount_krw,
             })
     });
-    let (v, location) = match checked {
+    let (v, (location, check)) = match checked {
         Ok(c) => c,
         Err(r) => {
             out.rejects.push(rejected(index, row, record_id, r));
@@ -352,6 +362,10 @@ fn read_row(
         location,
         attributes,
         date: v.date,
+        check: check.map(|location| crate::model::Check {
+            location,
+            policy: layout.mismatch,
+        }),
     });
 }
 
@@ -365,15 +379,73 @@ fn short_fields(f: &Feature<'_>, n: usize) -> Option<usize> {
     Some((0..n).find(|&i| unset(i)).unwrap_or(n))
 }
 
-/// Where feature `f` says it is: a code, names, or a point or polygon in the input's CRS.
+/// Where feature `f` says it is, by the first step of the input's `locate` chain whose
+/// columns the row fills (a step left blank hands over to the next; a filled one that is bad
+/// is a reject, never skipped), and the row's other location to check it against: its names
+/// when it is located by a code, its code when by names (when the chain has both and the row
+/// gives both).
 fn location(
     f: &Feature<'_>,
     layout: &Layout,
     max_vertices: usize,
     checker: &RowChecker,
+) -> Result<(Location, Option<Location>), Bad> {
+    let mut blank = Vec::new();
+    let mut found = None;
+    for (i, step) in layout.loc.iter().enumerate() {
+        if layout.loc.len() > 1
+            && let Some(why) = blank_step(f, step)
+        {
+            blank.push(why);
+            continue;
+        }
+        found = Some((i, step_location(f, step, max_vertices, checker)?));
+        break;
+    }
+    let Some((i, loc)) = found else {
+        return Err((
+            RejectReason::LocationMissing,
+            format!("no location: {}", blank.join("; ")),
+        ));
+    };
+    let other = match layout.loc[i] {
+        Loc::Code(..) => layout.loc.iter().find(|s| matches!(s, Loc::Names(..))),
+        Loc::Names(..) => layout.loc.iter().find(|s| matches!(s, Loc::Code(..))),
+        _ => None,
+    };
+    let check = other
+        .filter(|s| blank_step(f, s).is_none())
+        .and_then(|s| step_location(f, s, max_vertices, checker).ok());
+    Ok((loc, check))
+}
+
+/// Why a step of the chain finds nothing in the row (its columns blank), or `None`.
+fn blank_step(f: &Feature<'_>, step: &Loc) -> Option<String> {
+    let empty = |i: usize| text(f, i).trim().is_empty();
+    match *step {
+        Loc::Code(i, _) => empty(i).then(|| "code is empty".to_string()),
+        Loc::Names(s, g, _) => {
+            (empty(s) && g.is_none_or(empty)).then(|| "no 시도 or 시군구 name".to_string())
+        }
+        Loc::Xy(x, y) => (empty(x) && empty(y)).then(|| "x and y are empty".to_string()),
+        Loc::Geometry => f
+            .geometry()
+            .filter(|g| g.has_gdal_ptr() && !g.is_empty())
+            .is_none()
+            .then(|| "no geometry".to_string()),
+    }
+}
+
+/// Where one step of the chain says feature `f` is: a code, names, or a point or polygon in
+/// the input's CRS.
+fn step_location(
+    f: &Feature<'_>,
+    step: &Loc,
+    max_vertices: usize,
+    checker: &RowChecker,
 ) -> Result<Location, Bad> {
     let cell = |i: usize| text(f, i).trim().to_string();
-    match layout.loc {
+    match *step {
         Loc::Code(i, kostat) => {
             let c = cell(i);
             if c.is_empty() {

@@ -17,6 +17,7 @@ mod grid;
 mod hostile;
 mod integrity;
 mod large_geojson;
+mod locate_chain;
 mod locator;
 mod messy;
 mod names;
