@@ -2,8 +2,8 @@
 # Cost of one development district by its number of vertices (issue #15, class 9): a GeoJSON of
 # one polygon in EPSG:5179 (a 4 km × 3 km rectangle over 서울 중구/종로구 whose bottom edge is a
 # sawtooth of N vertices), apportioned onto 시군구 of data/boundaries.gpkg by
-# `smartgap run --force`; prints N, the read and assign stages (run.json timings_ms) and the
-# process's wall time and max RSS. Not part of `make bench` (it measures smartgap alone).
+# `smartgap run --force`; prints N, the read and assign stages (run.json timings_ms), the
+# process's wall time and max RSS, and the KRW assigned (1,000,000,000: nothing rejected). Not part of `make bench` (it measures smartgap alone).
 #
 #   bash bench/polygon_vertices.sh [N ...]      (default: 25000 100000 200000 999000)
 set -euo pipefail
@@ -31,7 +31,7 @@ path = "district.geojson"
 amount = { field = "amount_krw" }
 locate = { by = "geometry" }
 TOML
-printf '%9s %9s %9s %9s %9s\n' vertices read_s assign_s wall_s rss_mib
+printf '%9s %9s %9s %9s %9s %14s\n' vertices read_s assign_s wall_s rss_mib assigned_krw
 for n in "${sizes[@]}"; do
   python3 - "$n" > "$work/district.geojson" <<'PY'
 import sys
@@ -51,6 +51,6 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 t = dict(r["timings_ms"])
 print(f'{int(sys.argv[2]):9d} {t.get("read", 0) / 1000:9.2f} {t.get("assign", 0) / 1000:9.2f} '
-      f'{float(sys.argv[3]):9.2f} {int(sys.argv[4]) / 1024:9.0f}')
+      f'{float(sys.argv[3]):9.2f} {int(sys.argv[4]) / 1024:9.0f} {r["totals"]["assigned_krw"]:14d}')
 PY
 done
