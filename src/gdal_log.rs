@@ -44,6 +44,16 @@ pub fn take() -> Vec<String> {
     RAISED.with(|r| std::mem::take(&mut *r.borrow_mut()))
 }
 
+/// Runs `f` and returns what it raised, leaving what was raised before on this thread for the
+/// next [`take`]: a probe whose own failure is an answer must not hide a driver's warning.
+pub fn isolated<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
+    let before = take();
+    let out = f();
+    let raised = take();
+    RAISED.with(|r| *r.borrow_mut() = before);
+    (out, raised)
+}
+
 /// The first of `messages` that says the disk (or the SQLite database on it) is full, clipped.
 pub fn disk_full(messages: &[String]) -> Option<String> {
     messages

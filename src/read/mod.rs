@@ -321,6 +321,20 @@ pub(crate) fn text(f: &gdal::vector::Feature<'_>, idx: usize) -> String {
     f.field_as_string(idx).ok().flatten().unwrap_or_default()
 }
 
+/// A feature's geometry, `None` when it has none. gdal's `Feature::geometry` gives a null
+/// geometry as a `Geometry` whose C pointer is NULL (and `has_gdal_ptr` true once asked), on
+/// which every call makes GDAL raise `Pointer 'hGeom' is NULL`, which failed the whole read
+/// (a GeoJSON `"coordinates": []`, a Shapefile's null shape, a GeoPackage's NULL geometry).
+/// The pointer cannot be read without `unsafe`, so one cheap call is made and what it raised
+/// is kept apart from the reader's own messages ([`gdal_log::isolated`](crate::gdal_log::isolated)).
+pub(crate) fn feature_geometry<'f>(
+    f: &'f gdal::vector::Feature<'_>,
+) -> Option<&'f gdal::vector::Geometry> {
+    let g = f.geometry().filter(|g| g.has_gdal_ptr())?;
+    let (_, raised) = crate::gdal_log::isolated(|| g.geometry_type());
+    raised.is_empty().then_some(g)
+}
+
 /// Whether a geometry has Z or M coordinates (Point Z, Polygon Z, a Shapefile's PointZ).
 /// A null geometry (gdal's `Feature::geometry` gives one without a pointer) is not Z.
 pub(crate) fn has_z_or_m(g: &gdal::vector::Geometry) -> bool {

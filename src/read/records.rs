@@ -319,7 +319,7 @@ fn read_row(
         date: Val::text(date.as_deref()),
     };
     if layout.loc.iter().any(|l| matches!(l, Loc::Geometry))
-        && f.geometry().is_some_and(super::has_z_or_m)
+        && super::feature_geometry(f).is_some_and(super::has_z_or_m)
     {
         out.flattened += 1;
     }
@@ -428,9 +428,8 @@ fn blank_step(f: &Feature<'_>, step: &Loc) -> Option<String> {
             (empty(s) && g.is_none_or(empty)).then(|| "no 시도 or 시군구 name".to_string())
         }
         Loc::Xy(x, y) => (empty(x) && empty(y)).then(|| "x and y are empty".to_string()),
-        Loc::Geometry => f
-            .geometry()
-            .filter(|g| g.has_gdal_ptr() && !g.is_empty())
+        Loc::Geometry => super::feature_geometry(f)
+            .filter(|g| !g.is_empty())
             .is_none()
             .then(|| "no geometry".to_string()),
     }
@@ -479,12 +478,8 @@ fn step_location(
                 .and_then(|c| checker.point(c))
                 .map(|c| Location::Point(Point(c)))
         }
-        // A null geometry comes without a GDAL pointer.
-        Loc::Geometry => geometry(
-            f.geometry().filter(|g| g.has_gdal_ptr()),
-            max_vertices,
-            checker,
-        ),
+        // A null geometry is `None` (see `feature_geometry`).
+        Loc::Geometry => geometry(super::feature_geometry(f), max_vertices, checker),
     }
 }
 

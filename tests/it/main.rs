@@ -6,6 +6,7 @@ mod collisions;
 mod config_errors;
 mod crosswalk;
 mod districts;
+mod empty_points;
 mod encodings;
 mod fixtures;
 mod footers;
