@@ -622,18 +622,15 @@ fn reproject_polygons(t: &Transformer, mp: &mut MultiPolygon<f64>) -> Result<(),
 /// `Ok(None)` when `mp` is valid with an area, `Ok(Some(repaired))` when MakeValid (structure
 /// method) made a valid polygon with an area of it, else why it is unusable. GEOS validates
 /// once (and once more the repaired polygon); the reason GEOS gives for an invalid polygon
-/// (`Self-intersection at or near point …`) is taken from GDAL's log so that it neither
-/// reaches the input's read check nor is lost.
+/// (`Self-intersection at or near point …`) is taken from GDAL's handler
+/// ([`gdal_log::isolated`](crate::gdal_log::isolated)) into the reject, not logged per record.
 fn check_polygon(mp: &MultiPolygon<f64>) -> Result<Option<MultiPolygon<f64>>, String> {
     use gdal::vector::ToGdal;
     let g = mp
         .to_gdal()
         .map_err(|e| format!("polygon cannot be handed to GEOS: {e}"))?;
-    let valid = g.is_valid();
-    let why = crate::gdal_log::take()
-        .into_iter()
-        .next()
-        .map(|m| crate::gdal_log::clip(&m));
+    let (valid, raised) = crate::gdal_log::isolated(|| g.is_valid());
+    let why = raised.first().map(|m| crate::gdal_log::clip(m));
     if valid {
         return if geo::Area::unsigned_area(mp) > 0.0 {
             Ok(None)
@@ -645,9 +642,8 @@ fn check_polygon(mp: &MultiPolygon<f64>) -> Result<Option<MultiPolygon<f64>>, St
     let fixed = make_valid(&g)
         .filter(|f| !f.0.is_empty() && geo::Area::unsigned_area(f) > 0.0)
         .filter(|f| {
-            let ok = f.to_gdal().is_ok_and(|g| g.is_valid());
-            crate::gdal_log::take();
-            ok
+            f.to_gdal()
+                .is_ok_and(|g| crate::gdal_log::isolated(|| g.is_valid()).0)
         });
     match fixed {
         Some(f) => Ok(Some(f)),
