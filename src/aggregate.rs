@@ -445,6 +445,7 @@ mod tests {
             location: Location::Code(String::new()),
             attributes: BTreeMap::new(),
             date: None,
+            check: None,
         }
     }
 

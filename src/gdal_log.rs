@@ -13,6 +13,8 @@ use gdal::errors::CplErrType;
 thread_local! {
     /// Warnings and failures GDAL raised on this thread since the last [`take`].
     static RAISED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// Set by [`isolated`]: its probe's messages are answers, not news for the log.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// At most this many messages are kept per thread between two [`take`]s.
@@ -24,7 +26,11 @@ pub fn install() {
     ONCE.call_once(|| {
         gdal::config::set_error_handler(|class, number, message| match class {
             CplErrType::Warning | CplErrType::Failure | CplErrType::Fatal => {
-                tracing::warn!(gdal_error = number, "GDAL: {message}");
+                if QUIET.with(|q| q.get()) {
+                    tracing::debug!(gdal_error = number, "GDAL: {message}");
+                } else {
+                    tracing::warn!(gdal_error = number, "GDAL: {message}");
+                }
                 RAISED.with(|r| {
                     let mut r = r.borrow_mut();
                     if r.len() < KEPT {
@@ -42,6 +48,19 @@ pub fn install() {
 /// The warnings and failures GDAL raised on this thread since the last call, oldest first.
 pub fn take() -> Vec<String> {
     RAISED.with(|r| std::mem::take(&mut *r.borrow_mut()))
+}
+
+/// Runs `f` and returns what it raised, leaving what was raised before on this thread for the
+/// next [`take`]: a probe whose own failure is an answer must not hide a driver's warning,
+/// nor log a warning per record (its messages go to the debug log).
+pub fn isolated<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
+    let before = take();
+    QUIET.with(|q| q.set(true));
+    let out = f();
+    QUIET.with(|q| q.set(false));
+    let raised = take();
+    RAISED.with(|r| *r.borrow_mut() = before);
+    (out, raised)
 }
 
 /// The first of `messages` that says the disk (or the SQLite database on it) is full, clipped.

@@ -222,6 +222,29 @@ pub struct Investment {
     pub attributes: BTreeMap<String, String>,
     /// The record's date (`yyyymmdd`) when the input has one: codes and names are as of it.
     pub date: Option<u32>,
+    /// The row's other location when its input's `locate` chain has both a code and names and
+    /// the row gives both: assign resolves it too, and if it names another region, applies
+    /// the input's `code_name_mismatch` policy.
+    pub check: Option<Check>,
+}
+
+/// A second location of a record, to be checked against the one it is assigned by.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub location: Location,
+    pub policy: Mismatch,
+}
+
+/// What a record whose code and names point at different regions becomes
+/// (`code_name_mismatch` of an input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mismatch {
+    /// A `code_name_mismatch` reject naming both regions.
+    #[default]
+    Reject,
+    /// Assigned by the location that comes first in the chain, with a warning per input.
+    Warn,
 }
 
 /// Why a record could not be assigned. The text of `code()` is stable and lands in the
@@ -253,6 +276,8 @@ pub enum RejectReason {
     GeometryTooComplex,
     /// A CSV row with fewer fields than the header: a file cut mid-row (a writer that died).
     RowMalformed,
+    /// The row's code and its names point at different regions (`code_name_mismatch`).
+    CodeNameMismatch,
 }
 
 impl RejectReason {
@@ -277,6 +302,7 @@ impl RejectReason {
             RejectReason::GeometryInvalid => "geometry_invalid",
             RejectReason::GeometryTooComplex => "geometry_too_complex",
             RejectReason::RowMalformed => "row_malformed",
+            RejectReason::CodeNameMismatch => "code_name_mismatch",
         }
     }
 }
@@ -438,6 +464,56 @@ pub fn name_list(names: &[String]) -> String {
     list.join(", ")
 }
 
+/// The columns of every region layer that neither the data nor the config name, and the
+/// GeoPackage's own `fid` and `geom`. SQLite compares column names without case, so an
+/// attribute column may take none of these names in any case (`NAME` beside `name` fails the
+/// write), nor begin with `amount_`, where the funding, programme and period columns live.
+pub const FIXED_REGION_COLUMNS: [&str; 28] = [
+    "fid",
+    "geom",
+    "code",
+    "name",
+    "full_name",
+    "parent_code",
+    "area_km2",
+    "record_count",
+    "population",
+    "population_year",
+    "share_of_national",
+    "rank",
+    "rank_ties",
+    "percentile",
+    "tier",
+    "tier_label",
+    "target_per_km2_krw",
+    "deficit_krw",
+    "class_quantile",
+    "class_equal_interval",
+    "class_fisher_jenks",
+    "neighbor_count",
+    "lisa_i",
+    "lisa_quadrant",
+    "lisa_p_sim",
+    "gi_star_z",
+    "gi_star_p_norm",
+    "lisa_note",
+];
+
+/// The region layer's own column that an attribute column `name` would collide with (compared
+/// without case, as SQLite does), if any: one of [`FIXED_REGION_COLUMNS`], `area_method`, or
+/// the `amount_…` family.
+pub fn fixed_column_clash(name: &str) -> Option<String> {
+    let lower = name.to_lowercase();
+    if lower.starts_with("amount_") {
+        return Some("amount_… (the money columns)".into());
+    }
+    FIXED_REGION_COLUMNS
+        .iter()
+        .chain(&["area_method"])
+        .find(|c| **c == lower)
+        .map(|c| (*c).to_string())
+}
+
 /// An output column name made from data or config text: `amount_<kind>_<id>_krw` with the id
 /// reduced to lower-case ASCII letters, digits and `_`.
 pub fn amount_column(kind: &str, id: &str) -> String {
@@ -452,6 +528,55 @@ pub fn amount_column(kind: &str, id: &str) -> String {
         })
         .collect();
     format!("amount_{kind}_{clean}_krw")
+}
+
+/// The output column of each programme id, in the order of `programs`, and the ids renamed.
+///
+/// A column is `amount_program_<id>_krw` ([`amount_column`]): the id reduced to lower-case ASCII letters, digits and `_`.
+/// Ids that reduce to the same column (`Smart City` beside `smart-city`; Korean ids of one
+/// length, which reduce to as many `_`) would make a layer with two equal columns, which the
+/// GeoPackage refuses mid-write. So every id of such a group except the one already written
+/// in reduced form gets the first 8 hex digits of its id's sha256 before `_krw`
+/// (`Smart City` → `amount_program_smart_city_0f1b7ba5_krw`): the name depends on the id alone, the same
+/// every night, and `renamed` lists (id, column) for the run's warnings. (Longer digests are
+/// taken in the unlikely case that a renamed column meets another.)
+pub fn program_columns(programs: &[String]) -> (Vec<String>, Vec<(String, String)>) {
+    use sha2::Digest;
+    let plain: Vec<String> = programs
+        .iter()
+        .map(|p| amount_column("program", p))
+        .collect();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &plain {
+        *seen.entry(c.as_str()).or_default() += 1;
+    }
+    let mut columns = plain.clone();
+    let mut renamed = Vec::new();
+    for (i, id) in programs.iter().enumerate() {
+        let reduced = id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if seen[plain[i].as_str()] == 1 || reduced {
+            continue;
+        }
+        let digest = hex_digest(&sha2::Sha256::digest(id.as_bytes()));
+        let stem = &plain[i][..plain[i].len() - "_krw".len()];
+        let mut len = 8;
+        let column = loop {
+            let c = format!("{stem}_{}_krw", &digest[..len]);
+            if !plain.contains(&c) || len == digest.len() {
+                break c;
+            }
+            len += 8;
+        };
+        renamed.push((id.clone(), column.clone()));
+        columns[i] = column;
+    }
+    (columns, renamed)
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

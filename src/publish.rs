@@ -193,11 +193,28 @@ pub fn tidy(out: &Path) {
     }
 }
 
-/// A staging directory for one run, under `out/runs/`.
+/// A staging directory for one run, under `out/runs/`. Dropped without being published or
+/// kept by [`Staging::fail`] (an error on any path between staging and publishing, or a
+/// panic), it is removed: a failed run leaves no `runs/.staging-*` behind. (A killed run's
+/// are removed by the next run's [`tidy`].)
 pub struct Staging {
     pub id: String,
     pub dir: PathBuf,
     out: PathBuf,
+    /// Set once the directory is the failed run's, kept for inspection.
+    kept: bool,
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // After `publish` renamed it, nothing is left here to remove.
+        if !self.kept
+            && self.dir.exists()
+            && let Err(e) = fs::remove_dir_all(&self.dir)
+        {
+            tracing::warn!(dir = %self.dir.display(), "removing the staging folder: {e}");
+        }
+    }
 }
 
 /// Creates a fresh staging directory (after [`tidy`] removed those of killed runs).
@@ -212,6 +229,7 @@ pub fn stage(out: &Path) -> Result<Staging, Error> {
         id,
         dir,
         out: out.to_path_buf(),
+        kept: false,
     })
 }
 
@@ -268,11 +286,12 @@ impl Staging {
     }
 
     /// Keeps a failed run's outputs for inspection as `runs/<id>.failed`.
-    pub fn fail(self) -> PathBuf {
+    pub fn fail(mut self) -> PathBuf {
         let failed = self.out.join("runs").join(format!("{}.failed", self.id));
+        self.kept = true;
         match fs::rename(&self.dir, &failed) {
             Ok(()) => failed,
-            Err(_) => self.dir,
+            Err(_) => self.dir.clone(),
         }
     }
 }

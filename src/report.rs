@@ -30,6 +30,10 @@ pub struct RunReport {
     pub geojson: Vec<GeoJsonReport>,
     /// Wall time per stage in milliseconds, in stage order.
     pub timings_ms: Vec<(String, u64)>,
+    /// What the run changed in its outputs and wants read: programme ids whose output columns
+    /// would have collided, renamed (`write::program_columns`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One GeoJSON polygon layer made valid at its output precision (`write::snap`).
@@ -261,6 +265,24 @@ pub struct Facts<'a> {
     pub timings_ms: Vec<(String, u64)>,
 }
 
+/// A warning per programme id whose output column was renamed because another id reduced to
+/// the same column.
+fn program_renames(programs: &[String]) -> Vec<String> {
+    crate::model::program_columns(programs)
+        .1
+        .into_iter()
+        .map(|(id, col)| {
+            let w = format!(
+                "programme id {:?} reduces to the same output column as another id: its column \
+                 is {col}",
+                crate::model::clip(&id, 64)
+            );
+            tracing::warn!("{w}");
+            w
+        })
+        .collect()
+}
+
 impl RunReport {
     /// The manifest of a run.
     ///
@@ -283,6 +305,7 @@ impl RunReport {
                     skipped_rows: 0,
                     encoding: None,
                     warnings: Vec::new(),
+                    repaired_rows: Vec::new(),
                 },
                 regions: b
                     .levels
@@ -312,6 +335,7 @@ impl RunReport {
             rejects_by_reason: rejects_by_reason(f.rejects, f.streamed),
             geojson: f.geojson,
             timings_ms: f.timings_ms,
+            warnings: program_renames(&f.aggregates.programs),
         })
     }
 

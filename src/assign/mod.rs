@@ -16,7 +16,7 @@
 use rayon::prelude::*;
 
 use crate::crosswalk::{Crosswalk, KostatCodes};
-use crate::model::{AdminLevel, Boundaries, Investment, Location, Reject, RejectReason};
+use crate::model::{AdminLevel, Boundaries, Investment, Location, Mismatch, Reject, RejectReason};
 
 mod attributes;
 mod code;
@@ -156,6 +156,9 @@ pub struct Assignment {
     /// In record order.
     pub assigned: Vec<Assigned>,
     pub rejects: Vec<Reject>,
+    /// Records assigned although their code and names disagree (`code_name_mismatch = "warn"`):
+    /// the record's index and what disagrees.
+    pub mismatches: Vec<(usize, String)>,
 }
 
 type Outcome = Result<(Resolution, String), (RejectReason, String)>;
@@ -170,23 +173,23 @@ pub fn assign(
     let names = name::NameIndex::new(b);
     let history = dated::NameHistory::new(cw);
     let points = point::Points::new(b, records);
-    let mut outcomes: Vec<Outcome> = records
-        .par_iter()
-        .map(|r| match &r.location {
+    let resolve = |loc: &Location, date: Option<u32>| -> Outcome {
+        match loc {
             // GDAL geometries are not shared across threads: polygons are apportioned below.
             Location::Area(_) => Err((RejectReason::GeometryInvalid, String::new())),
-            Location::Code(c) => code::resolve_code(b, cw, c, r.date)
-                .map(|(res, rule)| (res, format!("code: {rule}"))),
+            Location::Code(c) => {
+                code::resolve_code(b, cw, c, date).map(|(res, rule)| (res, format!("code: {rule}")))
+            }
             Location::KostatCode(c) => code::resolve_kostat(b, kostat, c),
             Location::Names { sido, sigungu, emd } => {
-                match dated::resolve_dated(&names, &history, b, cw, sido, sigungu, emd, r.date) {
+                match dated::resolve_dated(&names, &history, b, cw, sido, sigungu, emd, date) {
                     Some(outcome) => outcome,
                     None => match names.resolve(sido, sigungu, emd) {
                         Ok(res) => Ok((res, "name".to_string())),
                         Err((RejectReason::NameNotFound, why))
                             if !sigungu.trim().is_empty() && emd.trim().is_empty() =>
                         {
-                            name::old_name(b, cw, sido, sigungu, r.date)
+                            name::old_name(b, cw, sido, sigungu, date)
                                 .map_err(|_| (RejectReason::NameNotFound, why))
                         }
                         Err(e) => Err(e),
@@ -194,12 +197,39 @@ pub fn assign(
                 }
             }
             Location::Point(p) => points.locate(p),
+        }
+    };
+    let (mut outcomes, warned): (Vec<Outcome>, Vec<Option<String>>) = records
+        .par_iter()
+        .map(|r| {
+            let o = resolve(&r.location, r.date);
+            match (&o, &r.check) {
+                (Ok((res, _)), Some(check)) => {
+                    let other = resolve(&check.location, r.date);
+                    match mismatch(b, &r.location, res, &check.location, &other) {
+                        None => (o, None),
+                        Some(why) => match check.policy {
+                            Mismatch::Reject => (Err((RejectReason::CodeNameMismatch, why)), None),
+                            Mismatch::Warn => (o, Some(why)),
+                        },
+                    }
+                }
+                _ => (o, None),
+            }
         })
+        .unzip();
+    let mismatches: Vec<(usize, String)> = warned
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, w)| w.map(|w| (i, w)))
         .collect();
     if let Some(finest) = b.finest() {
         polygon::apportion_areas(finest, records, &mut outcomes);
     }
-    let mut out = Assignment::default();
+    let mut out = Assignment {
+        mismatches,
+        ..Assignment::default()
+    };
     for (i, (r, o)) in records.iter().zip(outcomes).enumerate() {
         match o {
             Ok((resolution, rule)) => out.assigned.push(Assigned {
@@ -222,4 +252,90 @@ pub fn assign(
         }
     }
     out
+}
+
+/// Why a record's location (`loc`, resolved to `res`) and its check (`check`, resolved to
+/// `other`) disagree, or `None` when they agree: when some region of one is the other's region,
+/// or lies within it or around it (a code of a 읍면동 and the names of its 시군구 agree; a
+/// crosswalk split of an old code agrees with names of any of its parts). Names or a code that
+/// resolve to nothing disagree, saying why.
+fn mismatch(
+    b: &Boundaries,
+    loc: &Location,
+    res: &Resolution,
+    check: &Location,
+    other: &Outcome,
+) -> Option<String> {
+    let said = |l: &Location| match l {
+        Location::Code(c) | Location::KostatCode(c) => format!("code {c}"),
+        Location::Names { sido, sigungu, emd } => {
+            let n: Vec<&str> = [sido, sigungu, emd]
+                .into_iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .collect();
+            format!("names `{}`", n.join(" "))
+        }
+        _ => "location".to_string(),
+    };
+    let other = match other {
+        Ok((o, _)) => o,
+        Err((reason, why)) => {
+            return Some(format!(
+                "{} is {}, but {} give {reason}: {why}",
+                said(loc),
+                where_is(b, res),
+                said(check)
+            ));
+        }
+    };
+    let lineages = |r: &Resolution| -> Vec<Vec<(AdminLevel, String)>> {
+        leaves(r)
+            .into_iter()
+            .map(|(level, code)| b.lineage(level, &code))
+            .collect()
+    };
+    let (a, c) = (lineages(res), lineages(other));
+    let within = |x: &[(AdminLevel, String)], y: &[(AdminLevel, String)]| {
+        x.first().is_some_and(|head| y.contains(head))
+    };
+    let agree = a
+        .iter()
+        .any(|x| c.iter().any(|y| within(x, y) || within(y, x)));
+    (!agree).then(|| {
+        format!(
+            "{} is {}, but {} are {}",
+            said(loc),
+            where_is(b, res),
+            said(check),
+            where_is(b, other)
+        )
+    })
+}
+
+/// The regions a resolution names, finest: the region, a city's 구, a split's parts.
+fn leaves(r: &Resolution) -> Vec<(AdminLevel, String)> {
+    match r {
+        Resolution::Region { level, code } => vec![(*level, code.clone())],
+        Resolution::City { gu_codes, .. } => gu_codes
+            .iter()
+            .map(|c| (AdminLevel::Sigungu, c.clone()))
+            .collect(),
+        Resolution::Split { parts, .. } => parts.iter().map(|(l, c, _)| (*l, c.clone())).collect(),
+    }
+}
+
+/// A resolution for a message: `서울특별시 중구 (11010)`, a city's name and 구, or a split.
+fn where_is(b: &Boundaries, r: &Resolution) -> String {
+    match r {
+        Resolution::Region { level, code } => match b.level(*level).and_then(|l| l.get(code)) {
+            Some(region) if !region.full_name.is_empty() => {
+                format!("{} ({code})", region.full_name)
+            }
+            Some(region) => format!("{} ({code})", region.name),
+            None => format!("{level} {code}"),
+        },
+        Resolution::City { name, gu_codes, .. } => format!("{name} ({})", gu_codes.join("+")),
+        Resolution::Split { .. } => r.describe(),
+    }
 }

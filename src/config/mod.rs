@@ -125,6 +125,11 @@ pub struct InputSpec {
     /// The record's date (codes and names are as of it): a column, or one date for the input.
     pub date: ValueSpec,
     pub locate: Locate,
+    /// Where to look when the row leaves `locate`'s columns blank, in order (`locate.then`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<Locate>,
+    /// What a row whose code and names both resolve, to different regions, becomes.
+    pub code_name_mismatch: crate::model::Mismatch,
     /// Read in chunks and fold into per-region totals (points only; see `stream.rs`).
     pub stream: bool,
     /// Labels of rows to skip besides the built-in subtotal and note rows (`read::footer`).
@@ -216,6 +221,13 @@ pub enum ValueSpec {
 pub enum FundingSpec {
     Field(String),
     Const(FundingSource),
+}
+
+impl InputSpec {
+    /// `locate` and its fallbacks, in the order they are tried.
+    pub fn locates(&self) -> impl Iterator<Item = &Locate> {
+        std::iter::once(&self.locate).chain(&self.fallback)
+    }
 }
 
 /// How a record's location is found.

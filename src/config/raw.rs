@@ -110,6 +110,7 @@ pub struct RawInput {
     pub funding: Option<S<RawValue>>,
     pub date: Option<S<RawValue>>,
     pub locate: S<RawLocate>,
+    pub code_name_mismatch: Option<S<String>>,
     pub attributes: Option<S<BTreeMap<String, S<String>>>>,
     pub skip_rows: Option<S<Vec<S<String>>>>,
     pub funding_labels: Option<S<BTreeMap<String, S<String>>>>,
@@ -141,6 +142,8 @@ pub struct RawLocate {
     pub x: Option<S<String>>,
     pub y: Option<S<String>>,
     pub crs: Option<S<String>>,
+    /// Where to look next when this step's columns are blank in a row.
+    pub then: Option<Box<S<RawLocate>>>,
 }
 
 #[derive(Debug, Deserialize)]

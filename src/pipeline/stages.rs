@@ -150,7 +150,7 @@ impl Run<'_> {
         let uses_kostat = p
             .inputs
             .iter()
-            .any(|i| matches!(i.locate, Locate::KostatCode { .. }));
+            .any(|i| i.locates().any(|l| matches!(l, Locate::KostatCode { .. })));
         let kostat = match &p.population {
             Some(spec) if uses_kostat => read::kostat_codes(spec)?.map(|k| match self.geography {
                 Some(g) => k.remap(|parts| g.remap_weights(parts)),
@@ -160,6 +160,7 @@ impl Run<'_> {
         };
         let records = &inputs.records;
         let assignment = assign::assign(boundaries, &crosswalk, kostat.as_ref(), records);
+        mismatch_warnings(records, &assignment.mismatches, &mut inputs.files);
         inputs.rejects.extend(assignment.rejects);
         let (money, attrs): (Vec<_>, Vec<_>) = assignment.assigned.into_iter().partition(|a| {
             matches!(
@@ -175,6 +176,7 @@ impl Run<'_> {
             .filter(|a| !conflicted.contains(&(records[a.record].input, records[a.record].row)))
             .collect();
         inputs.rejects.sort_by_key(|r| (r.input, r.row));
+        repair_warnings(&inputs.rejects, &mut inputs.files);
         Ok(Assignment {
             money,
             attrs,
@@ -487,4 +489,53 @@ pub fn free_in_background<T: Send + 'static>(value: T) {
     let _ = std::thread::Builder::new()
         .name("smartgap-free".into())
         .spawn(move || drop(value));
+}
+
+/// One warning per input whose records were assigned although their code and names disagree
+/// (`code_name_mismatch = "warn"`): how many, and the first five with row and why.
+fn mismatch_warnings(
+    records: &[Investment],
+    mismatches: &[(usize, String)],
+    files: &mut [read::InputFile],
+) {
+    let mut by_input: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
+    for (i, why) in mismatches {
+        let r = &records[*i];
+        by_input
+            .entry(r.input)
+            .or_default()
+            .push(format!("row {}: {why}", r.row));
+    }
+    for (input, rows) in by_input {
+        let w = format!(
+            "{} record(s) whose code and names disagree were assigned by the first of them in the locate chain (code_name_mismatch = \"warn\"): {}{}",
+            rows.len(),
+            rows.iter().take(5).cloned().collect::<Vec<_>>().join("; "),
+            if rows.len() > 5 { "; …" } else { "" }
+        );
+        tracing::warn!("{w}");
+        if let Some(f) = files.get_mut(input) {
+            f.warnings.push(w);
+        }
+    }
+}
+
+/// The warning of each input whose polygons were repaired, written now that the rejects are
+/// known: a repaired record that was rejected all the same (outside every region, a
+/// duplicate id, …) is named as rejected, with why.
+fn repair_warnings(rejects: &[Reject], files: &mut [read::InputFile]) {
+    for (input, f) in files.iter_mut().enumerate() {
+        if f.repaired_rows.is_empty() {
+            continue;
+        }
+        let rejected: BTreeMap<u64, String> = rejects
+            .iter()
+            .filter(|r| r.input == input)
+            .map(|r| (r.row, r.reason.code().to_string()))
+            .collect();
+        if let Some(w) = f.repair_warning(&rejected) {
+            tracing::warn!("{w}");
+            f.warnings.push(w);
+        }
+    }
 }

@@ -20,6 +20,7 @@ mod records;
 pub mod row;
 mod tables;
 pub mod watch;
+mod xlsx;
 
 pub use checksum::checksum;
 pub use records::{ReadRecords, records};
@@ -301,6 +302,44 @@ pub struct InputFile {
     pub encoding: Option<encoding::Encoding>,
     /// Encoding contradictions and the like, also logged as WARN.
     pub warnings: Vec<String>,
+    /// Rows whose polygon was repaired with MakeValid: their warning is written once the run
+    /// knows which of them were rejected after all (`pipeline`'s assign stage).
+    #[serde(skip)]
+    pub repaired_rows: Vec<u64>,
+}
+
+impl InputFile {
+    /// The warning about the polygons repaired with MakeValid, naming the rows (the first ten)
+    /// and saying which of them were rejected after all, and why (`rejected`: row → reason).
+    pub fn repair_warning(
+        &self,
+        rejected: &std::collections::BTreeMap<u64, String>,
+    ) -> Option<String> {
+        let rows = &self.repaired_rows;
+        if rows.is_empty() {
+            return None;
+        }
+        let listed: Vec<String> = rows
+            .iter()
+            .take(10)
+            .map(|r| match rejected.get(r) {
+                Some(reason) => format!("{r} (then rejected: {reason})"),
+                None => r.to_string(),
+            })
+            .collect();
+        let n_rejected = rows.iter().filter(|r| rejected.contains_key(r)).count();
+        Some(format!(
+            "{}: {} invalid polygon(s) repaired with GEOS MakeValid (structure method), rows {}{}{}",
+            self.path.display(),
+            rows.len(),
+            listed.join(", "),
+            if rows.len() > 10 { ", …" } else { "" },
+            match n_rejected {
+                0 => String::new(),
+                n => format!("; {n} of them rejected all the same, not assigned"),
+            }
+        ))
+    }
 }
 
 /// The index of column `name` in a layer's own fields.
@@ -317,6 +356,20 @@ pub(crate) fn text(f: &gdal::vector::Feature<'_>, idx: usize) -> String {
     f.field_as_string(idx).ok().flatten().unwrap_or_default()
 }
 
+/// A feature's geometry, `None` when it has none. gdal's `Feature::geometry` gives a null
+/// geometry as a `Geometry` whose C pointer is NULL (and `has_gdal_ptr` true once asked), on
+/// which every call makes GDAL raise `Pointer 'hGeom' is NULL`, which failed the whole read
+/// (a GeoJSON `"coordinates": []`, a Shapefile's null shape, a GeoPackage's NULL geometry).
+/// The pointer cannot be read without `unsafe`, so one cheap call is made and what it raised
+/// is kept apart from the reader's own messages ([`gdal_log::isolated`](crate::gdal_log::isolated)).
+pub(crate) fn feature_geometry<'f>(
+    f: &'f gdal::vector::Feature<'_>,
+) -> Option<&'f gdal::vector::Geometry> {
+    let g = f.geometry().filter(|g| g.has_gdal_ptr())?;
+    let (_, raised) = crate::gdal_log::isolated(|| g.geometry_type());
+    raised.is_empty().then_some(g)
+}
+
 /// Whether a geometry has Z or M coordinates (Point Z, Polygon Z, a Shapefile's PointZ).
 /// A null geometry (gdal's `Feature::geometry` gives one without a pointer) is not Z.
 pub(crate) fn has_z_or_m(g: &gdal::vector::Geometry) -> bool {
@@ -325,6 +378,15 @@ pub(crate) fn has_z_or_m(g: &gdal::vector::Geometry) -> bool {
     }
     let t = g.geometry_type();
     gdal::vector::geometry_type_has_z(t) || gdal::vector::geometry_type_has_m(t)
+}
+
+/// The reject detail of an empty geometry, the same on every path: `empty geometry: POINT
+/// without coordinates` (a GeoJSON `"coordinates": []`, WKB's NaN point, `POINT EMPTY`).
+pub(crate) fn empty_geometry(g: &gdal::vector::Geometry) -> String {
+    format!(
+        "empty geometry: {} without coordinates",
+        g.geometry_name().to_uppercase()
+    )
 }
 
 /// The note of an input whose geometries had Z or M coordinates, dropped: `n` of them.

@@ -44,7 +44,10 @@ struct Layout {
     columns: Columns,
     /// Output column and source column of an attribute input's values.
     attributes: Vec<(String, usize)>,
-    loc: Loc,
+    /// `locate` and its fallbacks, in order (`InputSpec::locates`).
+    loc: Vec<Loc>,
+    /// What a record whose code and names disagree becomes.
+    mismatch: crate::model::Mismatch,
     /// The CRS of points and geometries (`None` for codes and names).
     source_crs: Option<String>,
     /// A CSV's number of columns, when its last is text: a row that leaves that one unset (GDAL
@@ -131,8 +134,7 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
         reproject_points(t, &points, &mut records)
             .map_err(|m| err(format!("reprojecting points: {m}")))?;
     }
-    let repaired = repair_areas(transformer.as_ref(), &areas, &mut records)
-        .map_err(|m| err(format!("reprojecting polygons: {m}")))?;
+    let Checked { repaired, unusable } = repair_areas(transformer.as_ref(), &areas, &mut records);
     let mut warnings = prep.warnings.clone();
     for w in checker
         .warnings()
@@ -143,19 +145,18 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
         tracing::warn!(input = %spec.name, "{w}");
         warnings.push(w);
     }
-    if !repaired.is_empty() {
-        let rows: Vec<String> = repaired.iter().take(10).map(u64::to_string).collect();
-        let w = format!(
-            "{}: {} invalid polygon(s) repaired with GEOS MakeValid (structure method), rows {}{}",
-            spec.path.display(),
-            repaired.len(),
-            rows.join(", "),
-            if repaired.len() > 10 { ", …" } else { "" }
-        );
-        tracing::warn!(input = %spec.name, "{w}");
-        warnings.push(w);
+    let records = reject_unusable(
+        index,
+        records,
+        unusable,
+        &mut rejects,
+        layout.source_crs.as_deref(),
+    );
+    if super::is_sheet_or_csv(&spec.path).0
+        && let Some(col) = layout.columns.amount
+    {
+        formula_rejects(spec, &layout.layer_name, col, &mut rejects);
     }
-    let records = reject_unusable(index, records, &mut rejects, layout.source_crs.as_deref());
     rejects.sort_by_key(|r| r.row);
     Ok(ReadRecords {
         records,
@@ -167,8 +168,46 @@ pub fn records(index: usize, spec: &InputSpec) -> Result<ReadRecords, Error> {
             skipped_rows: footers.count,
             encoding: Some(prep.encoding),
             warnings,
+            repaired_rows: repaired,
         },
     })
+}
+
+/// An empty amount that is a formula without a cached value in the workbook says so: GDAL
+/// reads such a cell as empty (see `read::xlsx`). Data row `r` is sheet row `r + header_row`.
+fn formula_rejects(spec: &InputSpec, sheet: &str, column: usize, rejects: &mut [Reject]) {
+    if !rejects
+        .iter()
+        .any(|r| r.reason == RejectReason::AmountMissing)
+    {
+        return;
+    }
+    let cells = match super::xlsx::uncached_formulas(&spec.path, sheet) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!(input = %spec.name, "formula cells not looked up: {e}");
+            return;
+        }
+    };
+    let header = spec.header_row as u64;
+    for r in rejects
+        .iter_mut()
+        .filter(|r| r.reason == RejectReason::AmountMissing)
+    {
+        let cell = (r.row + header, column as u64);
+        if let Some(f) = cells.get(&cell) {
+            let name = format!("{}{}", super::xlsx::column_name(cell.1), cell.0);
+            let formula = if f.is_empty() {
+                "a shared formula".to_string()
+            } else {
+                format!("`={}`", crate::model::clip(f, 100))
+            };
+            let field = spec.amount.as_ref().map_or("", |a| a.field.as_str());
+            r.detail = format!(
+                "column `{field}`: amount is a formula without a cached value (cell {name}: {formula}): the workbook was saved without calculating it; open and save it in Excel or LibreOffice, or export it as CSV"
+            );
+        }
+    }
 }
 
 /// The layer's value, attribute and location columns, and the CRS of its points or geometries.
@@ -196,29 +235,33 @@ fn layout(spec: &InputSpec, l: &mut Layer<'_>) -> Result<Layout, Error> {
             .collect::<Result<_, Error>>()?,
         InputKind::Investments => Vec::new(),
     };
-    let (loc, source_crs) = match &spec.locate {
-        Locate::Code { field } => (Loc::Code(idx(field)?, false), None),
-        Locate::KostatCode { field } => (Loc::Code(idx(field)?, true), None),
-        Locate::Name { sido, sigungu, emd } => (
-            Loc::Names(
+    let mut loc = Vec::new();
+    let mut source_crs = None;
+    for step in spec.locates() {
+        loc.push(match step {
+            Locate::Code { field } => Loc::Code(idx(field)?, false),
+            Locate::KostatCode { field } => Loc::Code(idx(field)?, true),
+            Locate::Name { sido, sigungu, emd } => Loc::Names(
                 idx(sido)?,
                 sigungu.as_deref().map(idx).transpose()?,
                 emd.as_deref().map(idx).transpose()?,
             ),
-            None,
-        ),
-        Locate::Point { x, y, crs } => (Loc::Xy(idx(x)?, idx(y)?), Some(crs.clone())),
-        Locate::Geometry { crs } => {
-            let layer_crs = l
-                .spatial_ref()
-                .and_then(|s| s.authority().ok())
-                .filter(|a| !a.is_empty());
-            let crs = crs.clone().or(layer_crs).ok_or_else(|| {
-                read_err("the layer has no CRS; declare one with locate.crs".into())
-            })?;
-            (Loc::Geometry, Some(crs))
-        }
-    };
+            Locate::Point { x, y, crs } => {
+                source_crs = Some(crs.clone());
+                Loc::Xy(idx(x)?, idx(y)?)
+            }
+            Locate::Geometry { crs } => {
+                let layer_crs = l
+                    .spatial_ref()
+                    .and_then(|s| s.authority().ok())
+                    .filter(|a| !a.is_empty());
+                source_crs = Some(crs.clone().or(layer_crs).ok_or_else(|| {
+                    read_err("the layer has no CRS; declare one with locate.crs".into())
+                })?);
+                Loc::Geometry
+            }
+        });
+    }
     let csv_fields = l
         .defn()
         .fields()
@@ -232,6 +275,7 @@ fn layout(spec: &InputSpec, l: &mut Layer<'_>) -> Result<Layout, Error> {
         columns,
         attributes,
         loc,
+        mismatch: spec.code_name_mismatch,
         source_crs,
         csv_fields,
     })
@@ -274,7 +318,9 @@ fn read_row(
         funding: funding.as_deref(),
         date: Val::text(date.as_deref()),
     };
-    if matches!(layout.loc, Loc::Geometry) && f.geometry().is_some_and(super::has_z_or_m) {
+    if layout.loc.iter().any(|l| matches!(l, Loc::Geometry))
+        && super::feature_geometry(f).is_some_and(super::has_z_or_m)
+    {
         out.flattened += 1;
     }
     let checked = checker.values(row, values).and_then(|v| {
@@ -287,7 +333,7 @@ fn read_row(
                 amount_krw: v.amount_krw,
             })
     });
-    let (v, location) = match checked {
+    let (v, (location, check)) = match checked {
         Ok(c) => c,
         Err(r) => {
             out.rejects.push(rejected(index, row, record_id, r));
@@ -316,6 +362,10 @@ fn read_row(
         location,
         attributes,
         date: v.date,
+        check: check.map(|location| crate::model::Check {
+            location,
+            policy: layout.mismatch,
+        }),
     });
 }
 
@@ -329,15 +379,72 @@ fn short_fields(f: &Feature<'_>, n: usize) -> Option<usize> {
     Some((0..n).find(|&i| unset(i)).unwrap_or(n))
 }
 
-/// Where feature `f` says it is: a code, names, or a point or polygon in the input's CRS.
+/// Where feature `f` says it is, by the first step of the input's `locate` chain whose
+/// columns the row fills (a step left blank hands over to the next; a filled one that is bad
+/// is a reject, never skipped), and the row's other location to check it against: its names
+/// when it is located by a code, its code when by names (when the chain has both and the row
+/// gives both).
 fn location(
     f: &Feature<'_>,
     layout: &Layout,
     max_vertices: usize,
     checker: &RowChecker,
+) -> Result<(Location, Option<Location>), Bad> {
+    let mut blank = Vec::new();
+    let mut found = None;
+    for (i, step) in layout.loc.iter().enumerate() {
+        if layout.loc.len() > 1
+            && let Some(why) = blank_step(f, step)
+        {
+            blank.push(why);
+            continue;
+        }
+        found = Some((i, step_location(f, step, max_vertices, checker)?));
+        break;
+    }
+    let Some((i, loc)) = found else {
+        return Err((
+            RejectReason::LocationMissing,
+            format!("no location: {}", blank.join("; ")),
+        ));
+    };
+    let other = match layout.loc[i] {
+        Loc::Code(..) => layout.loc.iter().find(|s| matches!(s, Loc::Names(..))),
+        Loc::Names(..) => layout.loc.iter().find(|s| matches!(s, Loc::Code(..))),
+        _ => None,
+    };
+    let check = other
+        .filter(|s| blank_step(f, s).is_none())
+        .and_then(|s| step_location(f, s, max_vertices, checker).ok());
+    Ok((loc, check))
+}
+
+/// Why a step of the chain finds nothing in the row (its columns blank), or `None`.
+fn blank_step(f: &Feature<'_>, step: &Loc) -> Option<String> {
+    let empty = |i: usize| text(f, i).trim().is_empty();
+    match *step {
+        Loc::Code(i, _) => empty(i).then(|| "code is empty".to_string()),
+        Loc::Names(s, g, _) => {
+            (empty(s) && g.is_none_or(empty)).then(|| "no 시도 or 시군구 name".to_string())
+        }
+        Loc::Xy(x, y) => (empty(x) && empty(y)).then(|| "x and y are empty".to_string()),
+        Loc::Geometry => super::feature_geometry(f)
+            .filter(|g| !g.is_empty())
+            .is_none()
+            .then(|| "no geometry".to_string()),
+    }
+}
+
+/// Where one step of the chain says feature `f` is: a code, names, or a point or polygon in
+/// the input's CRS.
+fn step_location(
+    f: &Feature<'_>,
+    step: &Loc,
+    max_vertices: usize,
+    checker: &RowChecker,
 ) -> Result<Location, Bad> {
     let cell = |i: usize| text(f, i).trim().to_string();
-    match layout.loc {
+    match *step {
         Loc::Code(i, kostat) => {
             let c = cell(i);
             if c.is_empty() {
@@ -371,12 +478,8 @@ fn location(
                 .and_then(|c| checker.point(c))
                 .map(|c| Location::Point(Point(c)))
         }
-        // A null geometry comes without a GDAL pointer.
-        Loc::Geometry => geometry(
-            f.geometry().filter(|g| g.has_gdal_ptr()),
-            max_vertices,
-            checker,
-        ),
+        // A null geometry is `None` (see `feature_geometry`).
+        Loc::Geometry => geometry(super::feature_geometry(f), max_vertices, checker),
     }
 }
 
@@ -404,8 +507,8 @@ fn geometry(
         }
         Ok(Location::Area(mp))
     };
-    if g.is_some_and(Geometry::is_empty) {
-        return Err((RejectReason::LocationMissing, "empty geometry".into()));
+    if let Some(g) = g.filter(|g| g.is_empty()) {
+        return Err((RejectReason::LocationMissing, super::empty_geometry(g)));
     }
     // Z and M are dropped (counted by the caller for the input's note).
     let flat = g.filter(|g| super::has_z_or_m(g)).map(|g| {
@@ -451,53 +554,107 @@ fn reproject_points(
     Ok(())
 }
 
-/// Reprojects the polygons of the records `areas` names into EPSG:5179 (when `t` is given) and
-/// repairs invalid ones with MakeValid: the rows repaired, in order.
-fn repair_areas(
-    t: Option<&Transformer>,
-    areas: &[usize],
-    records: &mut [Investment],
-) -> Result<Vec<u64>, String> {
-    let mut repaired = Vec::new();
+/// What checking the polygons of an input found: the rows repaired, in order, and the
+/// records (by index) that cannot be used, with why.
+#[derive(Default)]
+struct Checked {
+    repaired: Vec<u64>,
+    unusable: BTreeMap<usize, (RejectReason, String)>,
+}
+
+/// Reprojects the polygons of the records `areas` names into EPSG:5179 (when `t` is given),
+/// checks each once with GEOS IsValid (O(n log n): a sweep over monotone chains, where
+/// `geo::Validation` compares every pair of edges and took 101 s for 100 k vertices) and
+/// repairs invalid ones with MakeValid. A polygon that cannot be reprojected, or has no area
+/// even after repair, is unusable: that record alone is rejected, not the run.
+fn repair_areas(t: Option<&Transformer>, areas: &[usize], records: &mut [Investment]) -> Checked {
+    let mut out = Checked::default();
     for &i in areas {
         let row = records[i].row;
         let Location::Area(mp) = &mut records[i].location else {
             continue;
         };
-        if let Some(t) = t {
-            let mut failed = None;
-            for p in &mut mp.0 {
-                p.exterior_mut(|ring| {
-                    if let Err(e) = t.convert(&mut ring.0) {
-                        failed = Some(e);
-                    }
-                });
-                p.interiors_mut(|rings| {
-                    for ring in rings {
-                        if let Err(e) = t.convert(&mut ring.0) {
-                            failed = Some(e);
-                        }
-                    }
-                });
-            }
-            if let Some(m) = failed {
-                return Err(m.to_string());
-            }
-        }
-        if !geo::Validation::is_valid(&*mp)
-            && let Some(fixed) = make_valid(mp)
+        if let Some(t) = t
+            && let Err(m) = reproject_polygons(t, mp)
         {
-            repaired.push(row);
-            *mp = fixed;
+            let d = format!("polygon cannot be reprojected: {m}");
+            out.unusable.insert(i, (RejectReason::CoordinateInvalid, d));
+            continue;
+        }
+        match check_polygon(mp) {
+            Ok(None) => {}
+            Ok(Some(fixed)) => {
+                out.repaired.push(row);
+                *mp = fixed;
+            }
+            Err(why) => {
+                out.unusable.insert(i, (RejectReason::GeometryInvalid, why));
+            }
         }
     }
-    Ok(repaired)
+    out
+}
+
+/// Reprojects every ring of `mp` in place.
+fn reproject_polygons(t: &Transformer, mp: &mut MultiPolygon<f64>) -> Result<(), String> {
+    let mut failed = None;
+    for p in &mut mp.0 {
+        p.exterior_mut(|ring| {
+            if let Err(e) = t.convert(&mut ring.0) {
+                failed = Some(e.to_string());
+            }
+        });
+        p.interiors_mut(|rings| {
+            for ring in rings {
+                if let Err(e) = t.convert(&mut ring.0) {
+                    failed = Some(e.to_string());
+                }
+            }
+        });
+    }
+    match failed {
+        Some(m) => Err(m),
+        None if mp.coords_iter().all(|c| c.x.is_finite() && c.y.is_finite()) => Ok(()),
+        None => Err("PROJ gave non-finite coordinates".into()),
+    }
+}
+
+/// `Ok(None)` when `mp` is valid with an area, `Ok(Some(repaired))` when MakeValid (structure
+/// method) made a valid polygon with an area of it, else why it is unusable. GEOS validates
+/// once (and once more the repaired polygon); the reason GEOS gives for an invalid polygon
+/// (`Self-intersection at or near point …`) is taken from GDAL's handler
+/// ([`gdal_log::isolated`](crate::gdal_log::isolated)) into the reject, not logged per record.
+fn check_polygon(mp: &MultiPolygon<f64>) -> Result<Option<MultiPolygon<f64>>, String> {
+    use gdal::vector::ToGdal;
+    let g = mp
+        .to_gdal()
+        .map_err(|e| format!("polygon cannot be handed to GEOS: {e}"))?;
+    let (valid, raised) = crate::gdal_log::isolated(|| g.is_valid());
+    let why = raised.first().map(|m| crate::gdal_log::clip(m));
+    if valid {
+        return if geo::Area::unsigned_area(mp) > 0.0 {
+            Ok(None)
+        } else {
+            Err("polygon has no area".into())
+        };
+    }
+    let why = why.unwrap_or_else(|| "invalid".into());
+    let fixed = make_valid(&g)
+        .filter(|f| !f.0.is_empty() && geo::Area::unsigned_area(f) > 0.0)
+        .filter(|f| {
+            f.to_gdal()
+                .is_ok_and(|g| crate::gdal_log::isolated(|| g.is_valid()).0)
+        });
+    match fixed {
+        Some(f) => Ok(Some(f)),
+        None => Err(format!(
+            "polygon is invalid ({why}) and has no valid area even after MakeValid"
+        )),
+    }
 }
 
 /// GEOS MakeValid (structure method) through GDAL, keeping the polygonal parts.
-fn make_valid(mp: &MultiPolygon<f64>) -> Option<MultiPolygon<f64>> {
-    use gdal::vector::ToGdal;
-    let g = mp.to_gdal().ok()?;
+fn make_valid(g: &Geometry) -> Option<MultiPolygon<f64>> {
     let opts = gdal::cpl::CslStringList::from_iter(["METHOD=STRUCTURE"]);
     let fixed = g.make_valid(&opts).ok()?.to_geo().ok()?;
     let polys: Vec<geo::Polygon<f64>> = match fixed {
@@ -518,45 +675,40 @@ fn make_valid(mp: &MultiPolygon<f64>) -> Option<MultiPolygon<f64>> {
 }
 
 /// The records still usable after reprojection and repair; the others become rejects:
-/// polygons invalid or without area even after repair, and points PROJ could not transform
-/// (they come back as infinities). Order is kept.
+/// the polygons `unusable` names, and points PROJ could not transform (they come back as
+/// infinities). Order is kept.
 fn reject_unusable(
     index: usize,
     records: Vec<Investment>,
+    mut unusable: BTreeMap<usize, (RejectReason, String)>,
     rejects: &mut Vec<Reject>,
     source_crs: Option<&str>,
 ) -> Vec<Investment> {
-    let reject = |r: Investment, reason: RejectReason, detail: String| Reject {
-        input: index,
-        row: r.row,
-        record_id: r.record_id,
-        reason,
-        detail,
-        amount_krw: r.amount_krw,
-        point: None,
-    };
-    let (good_areas, bad_areas): (Vec<Investment>, Vec<Investment>) =
-        records.into_iter().partition(|r| match &r.location {
-            Location::Area(mp) => {
-                geo::Validation::is_valid(mp) && geo::Area::unsigned_area(mp) > 0.0
-            }
-            _ => true,
-        });
-    for r in bad_areas {
-        let d = "polygon is invalid or has no area even after MakeValid".into();
-        rejects.push(reject(r, RejectReason::GeometryInvalid, d));
-    }
-    let (good, bad): (Vec<Investment>, Vec<Investment>) =
-        good_areas.into_iter().partition(|r| match &r.location {
-            Location::Point(p) => p.x().is_finite() && p.y().is_finite(),
-            _ => true,
-        });
-    for r in bad {
-        let d = format!(
-            "coordinates cannot be transformed from {}",
-            source_crs.unwrap_or("?")
-        );
-        rejects.push(reject(r, RejectReason::CoordinateInvalid, d));
+    let mut good = Vec::with_capacity(records.len());
+    for (i, r) in records.into_iter().enumerate() {
+        let bad = match &r.location {
+            Location::Area(_) => unusable.remove(&i),
+            Location::Point(p) if !(p.x().is_finite() && p.y().is_finite()) => Some((
+                RejectReason::CoordinateInvalid,
+                format!(
+                    "coordinates cannot be transformed from {}",
+                    source_crs.unwrap_or("?")
+                ),
+            )),
+            _ => None,
+        };
+        match bad {
+            Some((reason, detail)) => rejects.push(Reject {
+                input: index,
+                row: r.row,
+                record_id: r.record_id,
+                reason,
+                detail,
+                amount_krw: r.amount_krw,
+                point: None,
+            }),
+            None => good.push(r),
+        }
     }
     good
 }

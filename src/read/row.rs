@@ -175,11 +175,14 @@ pub const MAX_PROGRAM_BYTES: usize = 64;
 impl RowChecker {
     /// The checker of `spec`'s rows, its CRS the configured one (see [`RowChecker::set_crs`]).
     pub fn new(spec: &InputSpec, reader: Reader) -> RowChecker {
-        let crs = match &spec.locate {
-            Locate::Point { crs, .. } => crs.clone(),
-            Locate::Geometry { crs } => crs.clone().unwrap_or_default(),
-            _ => String::new(),
-        };
+        let crs = spec
+            .locates()
+            .find_map(|l| match l {
+                Locate::Point { crs, .. } => Some(crs.clone()),
+                Locate::Geometry { crs } => Some(crs.clone().unwrap_or_default()),
+                _ => None,
+            })
+            .unwrap_or_default();
         RowChecker {
             reader,
             has_id: spec.id_field.is_some(),
@@ -476,14 +479,23 @@ pub fn coordinates(
         (Some(x), Some(y)) => Ok(Coord { x, y }),
         _ => {
             let (xs, ys) = text();
-            Err((
-                RejectReason::CoordinateInvalid,
-                format!(
+            let detail = match (xs.trim().is_empty(), ys.trim().is_empty()) {
+                (true, true) => "the point is empty: x and y are empty".to_string(),
+                (true, false) => format!(
+                    "the point is incomplete: x is empty (y=`{}`)",
+                    clip(&ys, QUOTED_CHARS)
+                ),
+                (false, true) => format!(
+                    "the point is incomplete: y is empty (x=`{}`)",
+                    clip(&xs, QUOTED_CHARS)
+                ),
+                (false, false) => format!(
                     "coordinates x=`{}` y=`{}` are not finite numbers",
                     clip(&xs, QUOTED_CHARS),
                     clip(&ys, QUOTED_CHARS)
                 ),
-            ))
+            };
+            Err((RejectReason::CoordinateInvalid, detail))
         }
     }
 }
@@ -611,6 +623,8 @@ mod tests {
                 y: "y".into(),
                 crs: "EPSG:4326".into(),
             },
+            fallback: Vec::new(),
+            code_name_mismatch: Default::default(),
             stream: false,
             skip_rows: Vec::new(),
             funding_labels: Default::default(),

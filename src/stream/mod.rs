@@ -266,6 +266,7 @@ pub fn run(
         skipped_rows: end.skipped,
         encoding: end.encoding,
         warnings: end.warnings,
+        repaired_rows: Vec::new(),
     };
     for w in &out.file.warnings {
         tracing::warn!(input = %spec.name, "{w}");

@@ -61,7 +61,7 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
     crate::gdal_log::take();
     let mut flattened = 0u64;
     for f in l.features().skip(skip) {
-        if f.geometry().is_some_and(read::has_z_or_m) {
+        if read::feature_geometry(&f).is_some_and(read::has_z_or_m) {
             flattened += 1;
         }
         let text = |i: Option<usize>| i.map(|i| read::text(&f, i));
@@ -78,10 +78,10 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
                     (xs.clone(), ys.clone())
                 })
             }
-            None => match f.geometry().filter(|g| g.has_gdal_ptr()) {
+            None => match read::feature_geometry(&f) {
                 None => Err((RejectReason::LocationMissing, "no geometry".into())),
                 Some(g) if g.is_empty() => {
-                    Err((RejectReason::LocationMissing, "empty geometry".into()))
+                    Err((RejectReason::LocationMissing, read::empty_geometry(g)))
                 }
                 Some(g) if (g.geometry_type() & 0x0FFF_FFFF) % 1000 == 1 => {
                     let (x, y, _) = g.get_point(0);

@@ -677,7 +677,11 @@ pub fn wkb_point(b: &[u8]) -> Result<Coord<f64>, Bad> {
     }
     match (f64_at(off), f64_at(off + 8)) {
         (Some(x), Some(y)) if x.is_nan() && y.is_nan() => {
-            Err((RejectReason::LocationMissing, "empty point".into()))
+            // WKB writes POINT EMPTY as NaN, NaN.
+            Err((
+                RejectReason::LocationMissing,
+                "empty geometry: POINT without coordinates".into(),
+            ))
         }
         (Some(x), Some(y)) => Ok(Coord { x, y }),
         _ => Err(bad(format!("WKB of {} bytes is truncated", b.len()))),

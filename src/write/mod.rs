@@ -118,7 +118,7 @@ fn money(krw: i128, what: &str) -> Result<Value, LayerError> {
         })
 }
 
-pub use crate::model::amount_column;
+pub use crate::model::{amount_column, program_columns};
 
 /// Output column name for a programme id: `amount_program_<id>_krw`.
 pub fn program_column(id: &str) -> String {
@@ -153,8 +153,8 @@ fn region_fields(
     for f in FundingSource::ALL {
         fields.push((format!("amount_{}_krw", f.as_str()), FieldType::Int64));
     }
-    for p in programs {
-        fields.push((program_column(p), FieldType::Int64));
+    for c in program_columns(programs).0 {
+        fields.push((c, FieldType::Int64));
     }
     for p in columns.periods {
         fields.push((p.column(), FieldType::Int64));
@@ -519,5 +519,58 @@ pub fn legend_layer(rows: &[crate::indicators::legend::LegendRow]) -> OutLayer {
                 ],
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Digests from Python's hashlib: sha256(id.encode()).hexdigest()[:8].
+    #[test]
+    fn programme_ids_that_reduce_to_one_column_are_renamed_by_their_own_digest() {
+        let (cols, renamed) =
+            program_columns(&ids(&["Smart City", "smart_city", "SMART-CITY", "b"]));
+        assert_eq!(
+            cols,
+            [
+                "amount_program_smart_city_0f1b7ba5_krw",
+                "amount_program_smart_city_krw",
+                "amount_program_smart_city_833d9f59_krw",
+                "amount_program_b_krw",
+            ]
+        );
+        assert_eq!(renamed.len(), 2);
+        assert_eq!(renamed[0].0, "Smart City");
+        // Korean ids of one length reduce to as many underscores.
+        let (cols, _) = program_columns(&ids(&["스마트도시", "도시재생사", "도시재생"]));
+        assert_eq!(
+            cols,
+            [
+                "amount_program_______bdcf8fbc_krw",
+                "amount_program_______a9996e57_krw",
+                "amount_program______krw",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_fixed_column_of_a_region_layer_is_reserved_for_attributes() {
+        let columns = ExtraColumns {
+            programs: &[],
+            periods: &[],
+        };
+        for (name, _) in region_fields(&columns, None).0 {
+            assert!(
+                crate::model::fixed_column_clash(&name.to_uppercase()).is_some(),
+                "{name}"
+            );
+        }
+        assert!(crate::model::fixed_column_clash("FID").is_some());
+        assert!(crate::model::fixed_column_clash("report_tier").is_none());
     }
 }

@@ -44,6 +44,7 @@ fn record(i: usize, location: Location, date: Option<u32>) -> Investment {
         location,
         attributes: BTreeMap::new(),
         date,
+        check: None,
     }
 }
 

@@ -32,6 +32,8 @@ fn spec(path: std::path::PathBuf, locate: Locate) -> InputSpec {
         funding: FundingSpec::Const(FundingSource::Unspecified),
         date: ValueSpec::None,
         locate,
+        fallback: Vec::new(),
+        code_name_mismatch: Default::default(),
         stream: false,
         skip_rows: Vec::new(),
         funding_labels: Default::default(),

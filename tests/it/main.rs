@@ -3,9 +3,11 @@
 
 mod awards;
 mod cities;
+mod collisions;
 mod config_errors;
 mod crosswalk;
 mod districts;
+mod empty_points;
 mod encodings;
 mod fixtures;
 mod footers;
@@ -18,12 +20,14 @@ mod grid;
 mod hostile;
 mod integrity;
 mod large_geojson;
+mod locate_chain;
 mod locator;
 mod messy;
 mod names;
 mod national;
 mod nightly;
 mod overlay;
+mod polygons;
 mod postgis;
 mod qgis_styles;
 mod report_html;

@@ -47,9 +47,43 @@ fn a_sheet_below_a_title_with_the_unit_in_its_header_is_read_exactly() {
         totals.assigned_krw + totals.rejected_krw + totals.rejected_negative_krw,
         totals.input_krw
     );
-    // The blank cell and the formula without a cached value are both empty.
+    // The blank cell and the formula without a cached value (openpyxl wrote `<f>SUM(1,2)</f>
+    // <v />` in D10) both have no amount; the formula's reject says what the cell holds.
     assert_eq!(r.get("amount_missing").map(|s| s.count), Some(2));
     assert_eq!(o.report.totals.input_records, 6);
+    let details = reject_details(&dir.path().join("out/smartgap.gpkg"));
+    assert_eq!(details.len(), 3, "{details:?}");
+    assert!(
+        details.contains(&("x5".into(), "column `사업비(억원)`: amount is empty".into())),
+        "{details:?}"
+    );
+    let x6 = &details.iter().find(|d| d.0 == "x6").unwrap().1;
+    assert!(
+        x6.starts_with(
+            "column `사업비(억원)`: amount is a formula without a cached value (cell D10: `=SUM(1,2)`): the workbook was saved without calculating it"
+        ),
+        "{x6}"
+    );
+}
+
+/// (record id, detail) of every reject.
+fn reject_details(gpkg: &Path) -> Vec<(String, String)> {
+    use gdal::vector::LayerAccess;
+    let ds = gdal::Dataset::open(gpkg).unwrap();
+    let mut l = ds.layer_by_name("rejects").unwrap();
+    let d = l.defn();
+    let (ii, di) = (
+        d.field_index("record_id").unwrap(),
+        d.field_index("detail").unwrap(),
+    );
+    l.features()
+        .map(|f| {
+            (
+                f.field_as_string(ii).unwrap().unwrap(),
+                f.field_as_string(di).unwrap().unwrap(),
+            )
+        })
+        .collect()
 }
 
 #[test]

@@ -80,9 +80,20 @@ impl Validator<'_> {
         let program = self.program(raw.program.as_ref(), &cols);
         let funding = self.funding(raw.funding.as_ref(), &cols)?;
         let date = self.date(raw.date.as_ref(), &cols);
-        let locate = self.locate(&raw.locate, &cols)?;
+        let chain = self.locate_chain(&raw.locate, &cols);
+        let code_name_mismatch = self.mismatch(raw.code_name_mismatch.as_ref(), &raw.locate);
+        let (locate, fallback) = chain?;
         if stream {
             self.streamed(&raw, &kind, &locate);
+            if let Some(then) = &raw.locate.get_ref().then {
+                self.push(
+                    Problem::new(
+                        span(then),
+                        "a streamed input is located by its point alone: a fallback (`then`) to codes or names needs the records read whole",
+                    )
+                    .help("set stream = false for this input"),
+                );
+            }
         }
         Some(InputSpec {
             name: raw.name.get_ref().clone(),
@@ -98,6 +109,8 @@ impl Validator<'_> {
             funding,
             date,
             locate,
+            fallback,
+            code_name_mismatch,
             stream,
             skip_rows: self.skip_rows(raw.skip_rows.as_ref()),
             funding_labels: self.funding_labels(raw.funding_labels.as_ref()),
@@ -236,6 +249,7 @@ impl Validator<'_> {
                 match &raw.attributes {
                     Some(a) => {
                         for (col, f) in a.get_ref() {
+                            self.attribute_column(col, f);
                             map.insert(col.clone(), self.column(cols, f));
                         }
                     }
@@ -257,6 +271,52 @@ impl Validator<'_> {
                     self.bad_choice(k, "input kind", ["investments", "attributes"]);
                 }
                 InputKind::Investments
+            }
+        }
+    }
+
+    /// An attribute input's output column `col` (read from `f`) must not collide with a column
+    /// of the region layers or with another attribute column spelled otherwise: the GeoPackage
+    /// (SQLite) compares column names without case, and a layer with two equal columns fails
+    /// mid-write (`OGR_L_CreateFeature returned error: '6'`).
+    fn attribute_column(&mut self, col: &str, f: &S<String>) {
+        if let Some(fixed) = crate::model::fixed_column_clash(col) {
+            self.push(
+                Problem::new(
+                    span(f),
+                    format!(
+                        "attribute column `{col}` collides with the region layers' own column \
+                         `{fixed}` (column names are compared without case)"
+                    ),
+                )
+                .label("this output column")
+                .help(format!(
+                    "name the output column otherwise, e.g. `src_{col}`"
+                )),
+            );
+            return;
+        }
+        let lower = col.to_lowercase();
+        match self.attribute_columns.get(&lower) {
+            Some(other) if other != col => {
+                let other = other.clone();
+                self.push(
+                    Problem::new(
+                        span(f),
+                        format!(
+                            "attribute columns `{col}` and `{other}` differ only in case: in the \
+                             GeoPackage they are one column"
+                        ),
+                    )
+                    .label("this output column")
+                    .help(format!(
+                        "spell both `{other}`, or give them different names"
+                    )),
+                );
+            }
+            Some(_) => {}
+            None => {
+                self.attribute_columns.insert(lower, col.to_string());
             }
         }
     }
@@ -389,6 +449,81 @@ impl Validator<'_> {
                         .help("{ field = \"column\" } reads each row; { value = \"x\" } fixes it for the input"),
                 );
                 None
+            }
+        }
+    }
+
+    /// `locate` and the steps its `then` keys chain after it: the first step and the fallbacks.
+    /// Each kind at most once, and one point or geometry at most (the input has one CRS).
+    fn locate_chain(
+        &mut self,
+        first: &S<RawLocate>,
+        cols: &Columns,
+    ) -> Option<(Locate, Vec<Locate>)> {
+        let mut steps = Vec::new();
+        let mut kinds: Vec<&str> = Vec::new();
+        let mut ok = true;
+        let mut step = Some(first);
+        while let Some(l) = step {
+            let by = l.get_ref().by.get_ref().as_str();
+            let spatial = |k: &str| matches!(k, "point" | "geometry");
+            if kinds.contains(&by) {
+                self.push(Problem::new(
+                    span(&l.get_ref().by),
+                    format!("`by = \"{by}\"` is already a step of this locate chain"),
+                ));
+                ok = false;
+            } else if spatial(by) && kinds.iter().copied().any(spatial) {
+                self.push(Problem::new(
+                    span(&l.get_ref().by),
+                    "a locate chain takes one point or geometry step (the input has one CRS)",
+                ));
+                ok = false;
+            }
+            kinds.push(by);
+            match self.locate(l, cols) {
+                Some(loc) => steps.push(loc),
+                None => ok = false,
+            }
+            step = l.get_ref().then.as_deref();
+        }
+        if !ok || steps.is_empty() {
+            return None;
+        }
+        let first = steps.remove(0);
+        Some((first, steps))
+    }
+
+    /// `code_name_mismatch`: `reject` (default) or `warn`, only where the chain has a code and
+    /// names to compare.
+    fn mismatch(
+        &mut self,
+        raw: Option<&S<String>>,
+        first: &S<RawLocate>,
+    ) -> crate::model::Mismatch {
+        use crate::model::Mismatch;
+        let Some(m) = raw else {
+            return Mismatch::default();
+        };
+        let mut kinds = Vec::new();
+        let mut step = Some(first);
+        while let Some(l) = step {
+            kinds.push(l.get_ref().by.get_ref().as_str());
+            step = l.get_ref().then.as_deref();
+        }
+        let code = kinds.iter().any(|k| matches!(*k, "code" | "kostat_code"));
+        if !(code && kinds.contains(&"name")) {
+            self.push(
+                Problem::new(span(m), "code_name_mismatch needs a code and names in `locate`")
+                    .help("locate = { by = \"code\", field = \"adm_cd\", then = { by = \"name\", sido = \"시도\", sigungu = \"시군구\" } }"),
+            );
+        }
+        match m.get_ref().as_str() {
+            "reject" => Mismatch::Reject,
+            "warn" => Mismatch::Warn,
+            _ => {
+                self.bad_choice(m, "code_name_mismatch", ["reject", "warn"]);
+                Mismatch::default()
             }
         }
     }

@@ -62,6 +62,7 @@ pub fn load(path: &Path, headers: &dyn Headers) -> Result<Pipeline, Box<ConfigEr
         max_input_mib: DEFAULT_MAX_INPUT_MIB,
         roots: Vec::new(),
         kostat: false,
+        attribute_columns: std::collections::BTreeMap::new(),
         headers,
     };
     let pipeline = v.pipeline(raw);
@@ -91,6 +92,9 @@ struct Validator<'h> {
     roots: Vec<PathBuf>,
     /// Whether the population table maps KOSTAT codes (for `by = "kostat_code"`).
     kostat: bool,
+    /// The attribute output columns of the inputs so far, by their lower-case spelling: SQLite
+    /// compares column names without case, so two spellings of one name are one column.
+    attribute_columns: std::collections::BTreeMap<String, String>,
     headers: &'h dyn Headers,
 }
 
