@@ -712,10 +712,13 @@ pub fn key(p: &crate::config::Pipeline) -> Result<String, Error> {
 /// # Errors
 /// The boundaries or a change table cannot be read, or the derivation fails.
 pub fn load(p: &crate::config::Pipeline) -> Result<(Boundaries, Option<Geography>), Error> {
-    let b = crate::read::boundaries(&p.boundaries)?;
     let Some(as_of) = p.boundaries.as_of else {
-        return Ok((b, None));
+        return Ok((crate::read::boundaries(&p.boundaries)?, None));
     };
+    // The city level is derived from the 시군구 of the date, after them.
+    let mut spec = p.boundaries.clone();
+    spec.levels.retain(|l| *l != AdminLevel::City);
+    let b = crate::read::boundaries(&spec)?;
     let (Some(events_path), Some(succ_path)) = (&p.crosswalk, &p.boundaries.successions) else {
         return Err(Error::Invariant(
             "as_of without a crosswalk or a succession table (config validation lets none through)"
@@ -745,10 +748,23 @@ pub fn load(p: &crate::config::Pipeline) -> Result<(Boundaries, Option<Geography
         "geography derived"
     );
     Ok((
-        d.boundaries,
+        with_cities(p, d.boundaries)?,
         Some(Geography {
             vintage: d.vintage,
             sigungu_shares: d.sigungu_shares,
         }),
     ))
+}
+
+/// `b` with the city level when the pipeline lists it (`crate::city`).
+fn with_cities(p: &crate::config::Pipeline, b: Boundaries) -> Result<Boundaries, Error> {
+    if !p.boundaries.levels.contains(&AdminLevel::City) {
+        return Ok(b);
+    }
+    crate::city::with_cities(b).map_err(|message| Error::Boundary {
+        path: p.boundaries.path.clone(),
+        layer: AdminLevel::Sigungu.as_str().to_string(),
+        feature: 0,
+        message,
+    })
 }

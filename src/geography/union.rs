@@ -272,7 +272,7 @@ pub(super) fn gaps(
     cached: &Unions,
     out: &mut Built,
 ) -> Gaps {
-    use geo::{BoundingRect, Contains, InteriorPoint};
+    use geo::{Contains, InteriorPoint};
     if cached.contains_key(&(AdminLevel::Sido, GAPS_DONE.to_string())) {
         let mut gaps = Gaps::new();
         for ((level, key), (g, _)) in cached {
@@ -301,48 +301,7 @@ pub(super) fn gaps(
             out.fresh.insert(key, (g.clone(), 0.0));
         }
     }
-    // Vertices of every 읍면동 on the 1 mm grid → the 읍면동.
-    let mm = |c: &Coord<f64>| ((c.x * 1000.0).round() as i64, (c.y * 1000.0).round() as i64);
-    let mut at: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
-    for (i, r) in emd.iter().enumerate() {
-        for p in &r.geometry.0 {
-            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-                for c in &ring.0 {
-                    at.entry(mm(c)).or_default().push(i);
-                }
-            }
-        }
-    }
-    // Every 읍면동's box, to find the one under a point.
-    let boxes: Vec<geo::Rect<f64>> = emd
-        .iter()
-        .map(|r| {
-            r.geometry.bounding_rect().unwrap_or_else(|| {
-                geo::Rect::new(Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 })
-            })
-        })
-        .collect();
-    let tree = rstar::RTree::bulk_load(
-        boxes
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                rstar::primitives::GeomWithData::new(
-                    rstar::primitives::Rectangle::from_corners(
-                        [r.min().x, r.min().y],
-                        [r.max().x, r.max().y],
-                    ),
-                    i,
-                )
-            })
-            .collect(),
-    );
-    let under = |p: &geo::Point<f64>| -> Vec<usize> {
-        tree.locate_all_at_point([p.x(), p.y()])
-            .map(|e| e.data)
-            .filter(|&i| emd[i].geometry.contains(p))
-            .collect()
-    };
+    let finder = Owners::new(emd);
     let mut gaps = Gaps::new();
     for (code, g) in &unions {
         for (pi, hole) in
@@ -365,49 +324,12 @@ pub(super) fn gaps(
                 continue;
             };
             // A hole another 시도 fills is an enclave, not a gap.
-            let here = under(&inside);
-            if here.iter().any(|&i| !in_sido(&emd[i], code)) {
+            if finder.under(&inside).any(|i| !in_sido(&emd[i], code)) {
                 continue;
             }
-            let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
-            for c in &hole.0 {
-                for &i in at.get(&mm(c)).into_iter().flatten() {
-                    if in_sido(&emd[i], code) {
-                        *votes.entry(emd[i].code.as_str()).or_default() += 1;
-                    }
-                }
+            if let Some(best) = finder.owner(hole, &inside, code) {
+                gaps.entry(best).or_default().push(gap);
             }
-            if votes.is_empty() {
-                // A sliver whose corners are all crossings of two outlines: the 읍면동 whose
-                // box holds it and whose outline is nearest.
-                use geo::Distance;
-                let nearest = tree
-                    .locate_all_at_point([inside.x(), inside.y()])
-                    .map(|e| e.data)
-                    .filter(|&i| in_sido(&emd[i], code))
-                    .map(|i| {
-                        let d = emd[i]
-                            .geometry
-                            .0
-                            .iter()
-                            .map(|p| geo::Euclidean.distance(&inside, p.exterior()))
-                            .fold(f64::INFINITY, f64::min);
-                        (d, i)
-                    })
-                    .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                if let Some((_, i)) = nearest {
-                    votes.insert(emd[i].code.as_str(), 1);
-                }
-            }
-            // The most votes; the smaller code wins a tie.
-            let Some(best) = votes
-                .iter()
-                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-                .map(|(c, _)| c.to_string())
-            else {
-                continue;
-            };
-            gaps.entry(best).or_default().push(gap);
         }
     }
     for (code, g) in &gaps {
@@ -421,4 +343,104 @@ pub(super) fn gaps(
         (MultiPolygon(vec![]), 0.0),
     );
     gaps
+}
+
+/// Which 읍면동 a gap goes to: its vertices on the 1 mm grid, and their boxes.
+struct Owners<'a> {
+    emd: &'a [Region],
+    /// Every 읍면동 vertex on the 1 mm grid → the 읍면동 having it.
+    at: HashMap<(i64, i64), Vec<usize>>,
+    tree: rstar::RTree<
+        rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>,
+    >,
+}
+
+fn mm(c: &Coord<f64>) -> (i64, i64) {
+    ((c.x * 1000.0).round() as i64, (c.y * 1000.0).round() as i64)
+}
+
+impl<'a> Owners<'a> {
+    fn new(emd: &'a [Region]) -> Owners<'a> {
+        use geo::BoundingRect;
+        let mut at: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
+        for (i, r) in emd.iter().enumerate() {
+            for p in &r.geometry.0 {
+                for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                    for c in &ring.0 {
+                        at.entry(mm(c)).or_default().push(i);
+                    }
+                }
+            }
+        }
+        let tree = rstar::RTree::bulk_load(
+            emd.iter()
+                .enumerate()
+                .filter_map(|(i, r)| {
+                    let b = r.geometry.bounding_rect()?;
+                    Some(rstar::primitives::GeomWithData::new(
+                        rstar::primitives::Rectangle::from_corners(
+                            [b.min().x, b.min().y],
+                            [b.max().x, b.max().y],
+                        ),
+                        i,
+                    ))
+                })
+                .collect(),
+        );
+        Owners { emd, at, tree }
+    }
+
+    /// The 읍면동 whose box holds `p`.
+    fn boxed(&self, p: &geo::Point<f64>) -> impl Iterator<Item = usize> + '_ {
+        self.tree
+            .locate_all_at_point([p.x(), p.y()])
+            .map(|e| e.data)
+    }
+
+    /// The 읍면동 whose polygon holds `p`.
+    fn under<'s>(&'s self, p: &'s geo::Point<f64>) -> impl Iterator<Item = usize> + 's {
+        use geo::Contains;
+        self.boxed(p)
+            .filter(move |&i| self.emd[i].geometry.contains(p))
+    }
+
+    /// The 읍면동 of `sido` with the most vertices on the hole's outline (ties: the smaller
+    /// code); for a sliver whose corners are all crossings of two outlines, the one whose box
+    /// holds `inside` and whose outline is nearest.
+    fn owner(
+        &self,
+        hole: &LineString<f64>,
+        inside: &geo::Point<f64>,
+        sido: &str,
+    ) -> Option<String> {
+        let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in &hole.0 {
+            for &i in self.at.get(&mm(c)).into_iter().flatten() {
+                if in_sido(&self.emd[i], sido) {
+                    *votes.entry(self.emd[i].code.as_str()).or_default() += 1;
+                }
+            }
+        }
+        if votes.is_empty() {
+            use geo::Distance;
+            let nearest = self
+                .boxed(inside)
+                .filter(|&i| in_sido(&self.emd[i], sido))
+                .map(|i| {
+                    let d = self.emd[i]
+                        .geometry
+                        .0
+                        .iter()
+                        .map(|p| geo::Euclidean.distance(inside, p.exterior()))
+                        .fold(f64::INFINITY, f64::min);
+                    (d, i)
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            return nearest.map(|(_, i)| self.emd[i].code.clone());
+        }
+        votes
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map(|(c, _)| c.to_string())
+    }
 }
