@@ -62,6 +62,21 @@ pub struct LevelTotals {
 }
 
 impl LevelTotals {
+    /// A level with these regions and nothing in them yet.
+    fn empty<'c>(level: String, codes: impl Iterator<Item = &'c String>) -> LevelTotals {
+        LevelTotals {
+            level,
+            regions: codes
+                .map(|c| (c.clone(), RegionTotals::default()))
+                .collect(),
+            held_above_krw: 0,
+            held_above_count: 0,
+            uncovered_krw: 0,
+            uncovered_count: 0,
+            outside_krw: 0,
+        }
+    }
+
     pub fn sum_krw(&self) -> i128 {
         self.regions.values().map(|t| t.amount_krw).sum()
     }
@@ -106,19 +121,7 @@ pub fn aggregate(
     let mut levels: Vec<LevelTotals> = b
         .levels
         .iter()
-        .map(|l| LevelTotals {
-            level: l.level.to_string(),
-            regions: l
-                .regions
-                .iter()
-                .map(|r| (r.code.clone(), RegionTotals::default()))
-                .collect(),
-            held_above_krw: 0,
-            held_above_count: 0,
-            uncovered_krw: 0,
-            uncovered_count: 0,
-            outside_krw: 0,
-        })
+        .map(|l| LevelTotals::empty(l.level.to_string(), l.regions.iter().map(|r| &r.code)))
         .collect();
     let mut assigned_krw = 0i128;
     let mut assigned_count = 0u64;
@@ -204,40 +207,7 @@ pub fn aggregate(
             }
         }
     }
-    if !groups.is_empty() {
-        let sido_pos = b.levels.iter().position(|l| l.level == AdminLevel::Sido);
-        let mut gt = LevelTotals {
-            level: "region_group".into(),
-            regions: groups
-                .iter()
-                .map(|g| (g.id.clone(), RegionTotals::default()))
-                .collect(),
-            held_above_krw: 0,
-            held_above_count: 0,
-            uncovered_krw: 0,
-            uncovered_count: 0,
-            outside_krw: 0,
-        };
-        if let Some(sp) = sido_pos {
-            for (code, t) in &levels[sp].regions {
-                match groups.iter().find(|g| g.sido_codes.contains(code)) {
-                    Some(g) => {
-                        if let Some(target) = gt.regions.get_mut(&g.id) {
-                            merge(target, t);
-                        }
-                    }
-                    None => {
-                        gt.held_above_krw += t.amount_krw;
-                        gt.held_above_count += t.record_count;
-                    }
-                }
-            }
-            gt.held_above_krw += levels[sp].held_above_krw;
-            gt.outside_krw += levels[sp].outside_krw;
-            gt.held_above_count += levels[sp].held_above_count;
-            gt.uncovered_krw += levels[sp].uncovered_krw;
-            gt.uncovered_count += levels[sp].uncovered_count;
-        }
+    if let Some(gt) = group_totals(b, groups, &levels) {
         levels.push(gt);
     }
     let programs = cap_programs(&mut levels, programs.into_iter().collect());
@@ -247,6 +217,40 @@ pub fn aggregate(
         assigned_count,
         programs,
     }
+}
+
+/// The regional groups' totals from the 시도 level's (`None` without groups).
+fn group_totals(
+    b: &Boundaries,
+    groups: &[RegionGroup],
+    levels: &[LevelTotals],
+) -> Option<LevelTotals> {
+    if groups.is_empty() {
+        return None;
+    }
+    let sido_pos = b.levels.iter().position(|l| l.level == AdminLevel::Sido);
+    let mut gt = LevelTotals::empty("region_group".into(), groups.iter().map(|g| &g.id));
+    if let Some(sp) = sido_pos {
+        for (code, t) in &levels[sp].regions {
+            match groups.iter().find(|g| g.sido_codes.contains(code)) {
+                Some(g) => {
+                    if let Some(target) = gt.regions.get_mut(&g.id) {
+                        merge(target, t);
+                    }
+                }
+                None => {
+                    gt.held_above_krw += t.amount_krw;
+                    gt.held_above_count += t.record_count;
+                }
+            }
+        }
+        gt.held_above_krw += levels[sp].held_above_krw;
+        gt.outside_krw += levels[sp].outside_krw;
+        gt.held_above_count += levels[sp].held_above_count;
+        gt.uncovered_krw += levels[sp].uncovered_krw;
+        gt.uncovered_count += levels[sp].uncovered_count;
+    }
+    Some(gt)
 }
 
 fn merge(into: &mut RegionTotals, t: &RegionTotals) {
