@@ -160,7 +160,6 @@ pub fn publish(spec: &PostgisSpec, gpkg: &Path, run_id: &str) -> Result<Publishe
         e => e,
     })?;
 
-    let schema = ident(&spec.schema);
     let staging_name = staging_schema(&spec.schema);
     let staging = ident(&staging_name);
     sql(
@@ -203,38 +202,42 @@ pub fn publish(spec: &PostgisSpec, gpkg: &Path, run_id: &str) -> Result<Publishe
     };
 
     checkpoint("postgis.swapping");
-    let prev = ident(&prev_schema(&spec.schema, run_id));
-    let name = literal(&spec.schema);
-    sql(
-        &db,
-        "swap",
-        &format!(
-            "DO $$DECLARE t text; BEGIN \
-             IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {name}) THEN \
-               SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') INTO t \
-                 FROM pg_tables WHERE schemaname = {name}; \
-               IF t IS NOT NULL THEN EXECUTE 'LOCK TABLE ' || t || ' IN ACCESS EXCLUSIVE MODE'; END IF; \
-               ALTER SCHEMA {schema} RENAME TO {prev}; \
-             END IF; \
-             ALTER SCHEMA {staging} RENAME TO {schema}; END$$"
-        ),
-    )?;
-    let pattern = literal(&format!("{}_prev_", spec.schema));
-    sql(
-        &db,
-        "prune",
-        &format!(
-            "DO $$DECLARE s text; BEGIN \
-             FOR s IN SELECT nspname FROM pg_namespace WHERE starts_with(nspname, {pattern}) \
-               ORDER BY nspname DESC OFFSET {} LOOP \
-               EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END$$",
-            spec.keep
-        ),
-    )?;
+    sql(&db, "swap", &swap_statement(spec, &staging, run_id))?;
+    sql(&db, "prune", &prune_statement(spec))?;
     drop(db);
     let ms = started.elapsed().as_millis() as u64;
     tracing::info!(schema = %spec.schema, server = %host, tables, rows, ms, "published to PostGIS");
     Ok(Published { tables, rows, ms })
+}
+
+/// Renames the published schema to its rollback name (its tables locked first, so readers finish)
+/// and the staging schema (`staging`, quoted) to the published name, in one statement.
+fn swap_statement(spec: &PostgisSpec, staging: &str, run_id: &str) -> String {
+    let schema = ident(&spec.schema);
+    let prev = ident(&prev_schema(&spec.schema, run_id));
+    let name = literal(&spec.schema);
+    format!(
+        "DO $$DECLARE t text; BEGIN \
+         IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {name}) THEN \
+           SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') INTO t \
+             FROM pg_tables WHERE schemaname = {name}; \
+           IF t IS NOT NULL THEN EXECUTE 'LOCK TABLE ' || t || ' IN ACCESS EXCLUSIVE MODE'; END IF; \
+           ALTER SCHEMA {schema} RENAME TO {prev}; \
+         END IF; \
+         ALTER SCHEMA {staging} RENAME TO {schema}; END$$"
+    )
+}
+
+/// Drops the rollback schemas beyond the newest `keep`.
+fn prune_statement(spec: &PostgisSpec) -> String {
+    let pattern = literal(&format!("{}_prev_", spec.schema));
+    format!(
+        "DO $$DECLARE s text; BEGIN \
+         FOR s IN SELECT nspname FROM pg_namespace WHERE starts_with(nspname, {pattern}) \
+           ORDER BY nspname DESC OFFSET {} LOOP \
+           EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END$$",
+        spec.keep
+    )
 }
 
 /// Copies every layer of `src` into `schema` of `db` (in the caller's transaction), then the
