@@ -87,8 +87,28 @@ pub fn read_successions(path: &Path) -> Result<Vec<Succession>, Error> {
                 Some(l @ (AdminLevel::Emd | AdminLevel::Ri)) => l,
                 _ => return Err(row_error(path, i + 1, "level (emd or ri)", &r[1])),
             };
-            if r[5].len() != 5 || !r[5].bytes().all(|b| b.is_ascii_digit()) {
+            // The derivation slices codes by digit position (시군구 = first 5, 읍면동 = first 8):
+            // every code must have its level's length.
+            let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+            let width = if level == AdminLevel::Emd { 8 } else { 10 };
+            if !digits(&r[5], 5) {
                 return Err(row_error(path, i + 1, "sigungu (5 digits)", &r[5]));
+            }
+            if !digits(&r[2], width) {
+                return Err(row_error(
+                    path,
+                    i + 1,
+                    &format!("old_code ({width} digits)"),
+                    &r[2],
+                ));
+            }
+            if !r[3].is_empty() && !digits(&r[3], width) {
+                return Err(row_error(
+                    path,
+                    i + 1,
+                    &format!("new_code ({width} digits, or empty)"),
+                    &r[3],
+                ));
             }
             let [_, _, old_code, new_code, new_name, sigungu] =
                 <[String; 6]>::try_from(r).map_err(|_| row_error(path, i + 1, "row", ""))?;

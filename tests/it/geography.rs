@@ -320,3 +320,20 @@ fn a_national_run_as_of_a_date_says_so_and_a_second_run_uses_the_cache() {
         &text[..200.min(text.len())]
     );
 }
+
+#[test]
+fn a_succession_row_with_a_short_code_is_an_error_naming_the_row_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("emd_changes.csv");
+    std::fs::write(
+        &path,
+        "date,level,old_code,old_name,new_code,new_name,sigungu,rule\n\
+         2018-07-01,emd,28170101,남구 숭의동,28177101,미추홀구 숭의동,28177,same name\n\
+         2018-07-01,emd,28170102,남구 용현동,281,미추홀구 용현동,28177,same name\n",
+    )
+    .unwrap();
+    let err = geography::read_successions(&path).unwrap_err().to_string();
+    assert!(err.contains("row 2"), "{err}");
+    assert!(err.contains("new_code (8 digits, or empty)"), "{err}");
+    assert!(err.contains("`281`"), "{err}");
+}
