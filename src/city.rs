@@ -33,13 +33,27 @@ pub fn city_of(code: &str, sido_code: &str) -> Option<String> {
     (is_gu && sido >= 41).then(|| format!("{}0", &code[..4]))
 }
 
+/// A city that is itself a 시군구 of the boundaries, over its 구.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "시군구 {code} is a city whose 구 ({}) are 시군구 too: its polygon lies over theirs, \
+     so the level is no partition",
+    gus.join(", ")
+)]
+pub struct CityOverGu {
+    /// The city's code.
+    pub code: String,
+    /// Its 구's codes.
+    pub gus: Vec<String>,
+}
+
 /// `b` with the city level inserted between 시도 and 시군구 (when `b` has a 시군구 level), the
 /// 구 re-parented to their cities.
 ///
 /// # Errors
 /// A city code that is itself a 시군구 of the boundaries (the city's polygon lying over its 구:
 /// not a partition), named.
-pub fn with_cities(mut b: Boundaries) -> Result<Boundaries, String> {
+pub fn with_cities(mut b: Boundaries) -> Result<Boundaries, CityOverGu> {
     let Some(si) = b.levels.iter().position(|l| l.level == AdminLevel::Sigungu) else {
         return Ok(b);
     };
@@ -52,14 +66,13 @@ pub fn with_cities(mut b: Boundaries) -> Result<Boundaries, String> {
     let mut cities = Vec::with_capacity(members.len());
     for (code, gus) in &members {
         if b.levels[si].get(code).is_some() {
-            return Err(format!(
-                "시군구 {code} is a city whose 구 ({}) are 시군구 too: its polygon lies over theirs, \
-                 so the level is no partition",
-                gus.iter()
-                    .map(|&i| b.levels[si].regions[i].code.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            return Err(CityOverGu {
+                code: code.clone(),
+                gus: gus
+                    .iter()
+                    .map(|&i| b.levels[si].regions[i].code.clone())
+                    .collect(),
+            });
         }
         let regions: Vec<&Region> = gus.iter().map(|&i| &b.levels[si].regions[i]).collect();
         cities.push(city(code, &regions));
@@ -293,7 +306,8 @@ mod tests {
         let e = with_cities(Boundaries {
             levels: vec![sigungu],
         })
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("44130") && e.contains("44131"), "{e}");
     }
 

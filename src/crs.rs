@@ -26,6 +26,9 @@ pub enum CrsError {
     /// Coordinates could not be transformed.
     #[error("{0}")]
     Convert(#[source] proj::ProjError),
+    /// PROJ transformed the coordinates into infinities or NaN (outside its area of use).
+    #[error("PROJ gave non-finite coordinates")]
+    NonFinite,
 }
 
 /// Checks that `crs` can be transformed into the working CRS.

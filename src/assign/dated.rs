@@ -287,47 +287,7 @@ pub(super) fn resolve_dated(
                 },
                 several => {
                     let outs: Vec<Outcome> = several.iter().map(|c| meaning(c, Some(d))).collect();
-                    match outs.as_slice() {
-                        [Err(e), ..] => Err((
-                            e.0.clone(),
-                            format!(
-                                "`{shown}` on {} = {}: {}",
-                                show(d),
-                                several[0].describe(),
-                                e.1
-                            ),
-                        )),
-                        [Ok((first, rule)), rest @ ..]
-                            if rest
-                                .iter()
-                                .all(|o| o.as_ref().is_ok_and(|(r, _)| r == first)) =>
-                        {
-                            Ok((
-                                first.clone(),
-                                format!(
-                                    "name {shown} on {} = {}: {rule}",
-                                    show(d),
-                                    several
-                                        .iter()
-                                        .map(|c| c.describe())
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
-                            ))
-                        }
-                        _ => Err((
-                            RejectReason::NameAmbiguous,
-                            format!(
-                                "`{shown}` on {} named several units: {}",
-                                show(d),
-                                several
-                                    .iter()
-                                    .map(|c| c.describe())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        )),
-                    }
+                    in_force(shown, d, several, &outs)
                 }
             }
         }
@@ -348,9 +308,70 @@ pub(super) fn resolve_dated(
     if emd.trim().is_empty() {
         return Some(outcome);
     }
-    // The 읍면동 decides where the record is, but it must lie in what the name meant.
-    let found = names.resolve(sido, sigungu, emd);
-    Some(match found {
+    Some(within_meaning(
+        names,
+        b,
+        (sido, sigungu, emd),
+        shown,
+        date,
+        &outcome,
+        &all,
+    ))
+}
+
+/// The meaning of `shown` on `d` when the claims in force then (`several`, with their
+/// outcomes `outs`) all agree; else the first one's reject, or `name_ambiguous`.
+fn in_force(shown: &str, d: Date, several: &[&Claim], outs: &[Outcome]) -> Outcome {
+    let described = || {
+        several
+            .iter()
+            .map(|c| c.describe())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match outs {
+        [Err(e), ..] => Err((
+            e.0.clone(),
+            format!(
+                "`{shown}` on {} = {}: {}",
+                show(d),
+                several[0].describe(),
+                e.1
+            ),
+        )),
+        [Ok((first, rule)), rest @ ..]
+            if rest
+                .iter()
+                .all(|o| o.as_ref().is_ok_and(|(r, _)| r == first)) =>
+        {
+            Ok((
+                first.clone(),
+                format!("name {shown} on {} = {}: {rule}", show(d), described()),
+            ))
+        }
+        _ => Err((
+            RejectReason::NameAmbiguous,
+            format!(
+                "`{shown}` on {} named several units: {}",
+                show(d),
+                described()
+            ),
+        )),
+    }
+}
+
+/// The 읍면동 decides where the record is, but it must lie in what the name meant
+/// (`outcome`; undated and without one agreed meaning, in any of `all`).
+fn within_meaning(
+    names: &NameIndex<'_>,
+    b: &Boundaries,
+    (sido, sigungu, emd): (&str, &str, &str),
+    shown: &str,
+    date: Option<Date>,
+    outcome: &Outcome,
+    all: &[(&Claim, Outcome)],
+) -> Outcome {
+    match names.resolve(sido, sigungu, emd) {
         Ok(Resolution::Region { level, code }) => {
             let lineage = b.lineage(level, &code);
             let inside = |res: &Resolution| {
@@ -358,7 +379,7 @@ pub(super) fn resolve_dated(
                     .iter()
                     .any(|c| lineage.iter().any(|(_, l)| l == c))
             };
-            let ok = match (&outcome, date) {
+            let ok = match (outcome, date) {
                 (Ok((res, _)), _) => inside(res),
                 (Err(_), None) => all
                     .iter()
@@ -373,7 +394,7 @@ pub(super) fn resolve_dated(
                     format!(
                         "읍면동 `{emd}` ({code}) is not in what `{shown}` named{}: {}",
                         date.map(|d| format!(" on {}", show(d))).unwrap_or_default(),
-                        match &outcome {
+                        match outcome {
                             Ok((res, _)) => res.describe(),
                             Err((_, why)) => why.clone(),
                         }
@@ -382,7 +403,7 @@ pub(super) fn resolve_dated(
             }
         }
         other => other.map(|res| (res, "name".to_string())),
-    })
+    }
 }
 
 /// The record's 시도 key and 시군구 part, the 시도 taken from the front of the 시군구 column

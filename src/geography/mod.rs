@@ -119,14 +119,16 @@ pub fn derive(
     let mut walk = Walk::new(successions, events, date);
 
     // 1. Each bundled 읍면동 as of the date.
-    let emd_now = walk.emd(emd).map_err(invariant)?;
+    let emd_now = walk.emd(emd).map_err(|e| invariant(e.to_string()))?;
     // 2. 읍면동 (with the gaps between them), 시군구 and 시도 as unions.
     let mut out = Built::default();
     let (mut levels, gap_list) = out.nested(&emd_now, b, cached);
     // 3. 리.
     let mut ri_dropped = 0usize;
     if let Some(ri) = b.level(AdminLevel::Ri) {
-        let (ri_now, dropped) = walk.ri(ri, &emd_now, &levels[2]).map_err(invariant)?;
+        let (ri_now, dropped) = walk
+            .ri(ri, &emd_now, &levels[2])
+            .map_err(|e| invariant(e.to_string()))?;
         ri_dropped = dropped;
         let ri_level = union_level(&ri_now, |u| u.code.clone());
         let ri_regions = out.level(AdminLevel::Ri, &ri_level, &own, &Gaps::new(), b, cached);
@@ -223,14 +225,13 @@ impl<'a> Walk<'a> {
     }
 
     /// Each bundled 읍면동 with its code, 시군구 and name on the date.
-    fn emd<'r>(&mut self, emd: &'r LevelRegions) -> Result<Vec<Unit<'r>>, String>
+    fn emd<'r>(&mut self, emd: &'r LevelRegions) -> Result<Vec<Unit<'r>>, EndlessChain>
     where
         'a: 'r,
     {
         let mut out = Vec::with_capacity(emd.regions.len());
         for r in &emd.regions {
-            let end = follow(&self.by_old, AdminLevel::Emd, &r.code, &mut self.followed)
-                .map_err(|m| format!("emd {}: {m}", r.code))?;
+            let end = follow(&self.by_old, AdminLevel::Emd, &r.code, &mut self.followed)?;
             let (code, parent, named) = match end {
                 End::Same => (
                     r.code.clone(),
@@ -260,7 +261,7 @@ impl<'a> Walk<'a> {
         ri: &'r LevelRegions,
         emd_now: &[Unit],
         emd_derived: &LevelRegions,
-    ) -> Result<(Vec<Unit<'r>>, usize), String>
+    ) -> Result<(Vec<Unit<'r>>, usize), EndlessChain>
     where
         'a: 'r,
     {
@@ -270,8 +271,7 @@ impl<'a> Walk<'a> {
             .collect();
         let (mut out, mut dropped) = (Vec::new(), 0usize);
         for r in &ri.regions {
-            let end = follow(&self.by_old, AdminLevel::Ri, &r.code, &mut self.followed)
-                .map_err(|m| format!("ri {}: {m}", r.code))?;
+            let end = follow(&self.by_old, AdminLevel::Ri, &r.code, &mut self.followed)?;
             let (code, named) = match end {
                 End::Same => (r.code.clone(), None),
                 End::Code(s) => (s.new_code.clone(), Some(s)),
@@ -401,7 +401,7 @@ fn follow<'a>(
     level: AdminLevel,
     code: &str,
     followed: &mut usize,
-) -> Result<End<'a>, String> {
+) -> Result<End<'a>, EndlessChain> {
     let mut end = End::Same;
     let (mut cur, mut since) = (code.to_string(), 0);
     for _ in 0..32 {
@@ -422,7 +422,18 @@ fn follow<'a>(
         cur.clone_from(&s.new_code);
         since = s.date;
     }
-    Err("the succession chain does not end".into())
+    Err(EndlessChain {
+        level,
+        code: code.to_string(),
+    })
+}
+
+/// A succession chain that does not end within 32 steps (a cycle in the successions).
+#[derive(Debug, thiserror::Error)]
+#[error("{} {code}: the succession chain does not end", level.as_str())]
+struct EndlessChain {
+    level: AdminLevel,
+    code: String,
 }
 
 /// The units of one derived level, by code, with their members (in bundled code order).
@@ -761,10 +772,10 @@ fn with_cities(p: &crate::config::Pipeline, b: Boundaries) -> Result<Boundaries,
     if !p.boundaries.levels.contains(&AdminLevel::City) {
         return Ok(b);
     }
-    crate::city::with_cities(b).map_err(|message| Error::Boundary {
+    crate::city::with_cities(b).map_err(|e| Error::Boundary {
         path: p.boundaries.path.clone(),
         layer: AdminLevel::Sigungu.as_str().to_string(),
         feature: 0,
-        message,
+        message: e.to_string(),
     })
 }

@@ -174,6 +174,39 @@ impl Grid {
         }
     }
 
+    /// Marks the cells holding a touched sub-cell (`touched_fine`, ascending global sub-cell
+    /// keys) as refined blocks, numbered in ascending cell order, and returns the blocks' cells
+    /// and their sub-cells, [`SUB_BOUNDARY`] where touched.
+    fn refine(&mut self, touched_fine: &[u64]) -> Result<(Vec<u32>, Vec<u8>), GridError> {
+        // A cell is a boundary cell exactly when one of its sub-cells is (the same monotone
+        // arithmetic).
+        let row = (self.nx * FINE) as u64;
+        let nx = self.nx;
+        let coarse = |key: u64| {
+            let (fx, fy) = ((key % row) as usize, (key / row) as usize);
+            (fy / FINE) * nx + fx / FINE
+        };
+        let mut blocks: Vec<u32> = touched_fine.iter().map(|&k| coarse(k) as u32).collect();
+        blocks.sort_unstable();
+        blocks.dedup();
+        if blocks.len() as u64 >= u64::from(UNKNOWN - REFINED) {
+            return Err(GridError::Size {
+                nx: self.nx,
+                ny: self.ny,
+            });
+        }
+        for (b, &k) in blocks.iter().enumerate() {
+            self.cells[k as usize] = REFINED + b as Cell;
+        }
+        let mut fine = vec![0u8; blocks.len() * FF];
+        for &key in touched_fine {
+            let b = (self.cells[coarse(key)] - REFINED) as usize;
+            let (fx, fy) = ((key % row) as usize, (key / row) as usize);
+            fine[b * FF + (fy % FINE) * FINE + fx % FINE] = SUB_BOUNDARY;
+        }
+        Ok((blocks, fine))
+    }
+
     /// Labels the boundary-free sub-cells of the refined cell `k` (`sub`, [`FINE`]² of them,
     /// row by row), component by component: with the label of a boundary-free cell the
     /// component borders (their union is connected and free of boundaries, so in one region
@@ -483,51 +516,10 @@ impl SourceGrid {
             .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
             .map(|ring| ring.0.as_slice())
             .collect();
-        // The extent: every vertex reprojected, plus 1 % on each side for the curvature of
-        // long segments between them.
-        let bbox = rings
-            .par_iter()
-            .map(|ring| -> Result<(Coord<f64>, Coord<f64>), GridError> {
-                let mut v = ring.to_vec();
-                crate::crs::reproject(crate::crs::WORK_CRS, crs, &mut v)?;
-                let mut lo = Coord {
-                    x: f64::INFINITY,
-                    y: f64::INFINITY,
-                };
-                let mut hi = Coord {
-                    x: f64::NEG_INFINITY,
-                    y: f64::NEG_INFINITY,
-                };
-                for c in &v {
-                    if !(c.x.is_finite() && c.y.is_finite()) {
-                        return Err(GridError::Vertex);
-                    }
-                    lo = Coord {
-                        x: lo.x.min(c.x),
-                        y: lo.y.min(c.y),
-                    };
-                    hi = Coord {
-                        x: hi.x.max(c.x),
-                        y: hi.y.max(c.y),
-                    };
-                }
-                Ok((lo, hi))
-            })
-            .try_reduce_with(|a, b| {
-                Ok((
-                    Coord {
-                        x: a.0.x.min(b.0.x),
-                        y: a.0.y.min(b.0.y),
-                    },
-                    Coord {
-                        x: a.1.x.max(b.1.x),
-                        y: a.1.y.max(b.1.y),
-                    },
-                ))
-            });
-        let Some((lo, hi)) = bbox.transpose()? else {
+        let Some((lo, hi)) = source_extent(&rings, crs)? else {
             return Ok(None);
         };
+        // 1 % on each side for the curvature of long segments between the vertices.
         let pad = 0.01 * (hi.x - lo.x).max(hi.y - lo.y);
         let Some(mut grid) = Grid::empty(
             Coord {
@@ -542,68 +534,8 @@ impl SourceGrid {
         ) else {
             return Ok(None);
         };
-        // Boundary cells, a batch of rings at a time so the densified rings never all exist at
-        // once: each ring densified in EPSG:5179, reprojected, and the cells within the margin
-        // of each piece collected.
-        let margin = grid.size * 1e-3;
-        // Sub-cells a boundary touches, as global sub-cell keys, ascending; a cell is a
-        // boundary cell exactly when one of its sub-cells is (the same monotone arithmetic).
-        let mut touched_fine: Vec<u64> = Vec::new();
-        for batch in rings.chunks(2048) {
-            let touched: Vec<Vec<u64>> = batch
-                .par_iter()
-                .map(|ring| -> Result<Vec<u64>, GridError> {
-                    let mut dense = Vec::with_capacity(ring.len());
-                    for s in ring.windows(2) {
-                        let (a, b) = (s[0], s[1]);
-                        let n = ((a.x - b.x).hypot(a.y - b.y) / DENSIFY_M).ceil().max(1.0) as usize;
-                        dense.extend((0..n).map(|k| {
-                            let t = k as f64 / n as f64;
-                            Coord {
-                                x: a.x + (b.x - a.x) * t,
-                                y: a.y + (b.y - a.y) * t,
-                            }
-                        }));
-                    }
-                    dense.extend(ring.last().copied());
-                    crate::crs::reproject(crate::crs::WORK_CRS, crs, &mut dense)?;
-                    let mut keys = Vec::new();
-                    for s in dense.windows(2) {
-                        grid.fine_within(s[0], s[1], margin, &mut keys);
-                    }
-                    keys.sort_unstable();
-                    keys.dedup();
-                    Ok(keys)
-                })
-                .collect::<Result<_, GridError>>()?;
-            touched_fine.extend(touched.into_iter().flatten());
-            touched_fine.sort_unstable();
-            touched_fine.dedup();
-        }
-        // The boundary cells, ascending, each the block of sub-cells of its rank.
-        let row = (grid.nx * FINE) as u64;
-        let coarse = |key: u64| {
-            let (fx, fy) = ((key % row) as usize, (key / row) as usize);
-            (fy / FINE) * grid.nx + fx / FINE
-        };
-        let mut blocks: Vec<u32> = touched_fine.iter().map(|&k| coarse(k) as u32).collect();
-        blocks.sort_unstable();
-        blocks.dedup();
-        if blocks.len() as u64 >= u64::from(UNKNOWN - REFINED) {
-            return Err(GridError::Size {
-                nx: grid.nx,
-                ny: grid.ny,
-            });
-        }
-        for (b, &k) in blocks.iter().enumerate() {
-            grid.cells[k as usize] = REFINED + b as Cell;
-        }
-        let mut fine = vec![0u8; blocks.len() * FF];
-        for &key in &touched_fine {
-            let b = (grid.cells[coarse(key)] - REFINED) as usize;
-            let (fx, fy) = ((key % row) as usize, (key / row) as usize);
-            fine[b * FF + (fy % FINE) * FINE + fx % FINE] = SUB_BOUNDARY;
-        }
+        let touched_fine = touched_sub_cells(&grid, &rings, crs)?;
+        let (blocks, mut fine) = grid.refine(&touched_fine)?;
         drop(touched_fine);
         let label = |centre: Coord<f64>| -> Result<Cell, GridError> {
             let mut one = [centre];
@@ -626,44 +558,7 @@ impl SourceGrid {
         if let Some(e) = failed {
             return Err(e);
         }
-        // Each block labelled, then its sub-cells coded against its palette (regions in
-        // order of first appearance, row by row: deterministic).
-        let palettes: Vec<Vec<Cell>> = fine
-            .par_chunks_mut(FF)
-            .zip(blocks.par_iter())
-            .with_min_len(256)
-            .map(|(codes, &k)| -> Result<Vec<Cell>, GridError> {
-                let mut sub = [UNKNOWN; FF];
-                for (s, &c) in sub.iter_mut().zip(codes.iter()) {
-                    if c == SUB_BOUNDARY {
-                        *s = BOUNDARY;
-                    }
-                }
-                grid.fill_block(k as usize, &mut sub, label)?;
-                let mut palette: Vec<Cell> = Vec::new();
-                for (c, &v) in codes.iter_mut().zip(&sub) {
-                    *c = match v {
-                        BOUNDARY => SUB_BOUNDARY,
-                        OUTSIDE => SUB_OUTSIDE,
-                        v => match palette.iter().position(|&p| p == v) {
-                            Some(i) => i as u8,
-                            None => {
-                                palette.push(v);
-                                (palette.len() - 1) as u8
-                            }
-                        },
-                    };
-                }
-                Ok(palette)
-            })
-            .collect::<Result<_, GridError>>()?;
-        let mut palette_start = Vec::with_capacity(palettes.len() + 1);
-        palette_start.push(0u32);
-        let mut palette = Vec::new();
-        for p in palettes {
-            palette.extend(p);
-            palette_start.push(palette.len() as u32);
-        }
+        let (palette_start, palette) = label_blocks(&grid, &blocks, &mut fine, label)?;
         Ok(Some(SourceGrid {
             grid,
             fine,
@@ -774,6 +669,150 @@ impl SourceGrid {
             }
         }
     }
+}
+
+/// Lower-left and upper-right corners.
+type Extent = (Coord<f64>, Coord<f64>);
+
+/// The extent of `rings` (in EPSG:5179) in `crs`: every vertex reprojected; `None` without
+/// rings.
+fn source_extent(
+    rings: &[&[Coord<f64>]],
+    crs: &str,
+) -> Result<Option<Extent>, GridError> {
+    let bbox = rings
+        .par_iter()
+        .map(|ring| -> Result<(Coord<f64>, Coord<f64>), GridError> {
+            let mut v = ring.to_vec();
+            crate::crs::reproject(crate::crs::WORK_CRS, crs, &mut v)?;
+            let mut lo = Coord {
+                x: f64::INFINITY,
+                y: f64::INFINITY,
+            };
+            let mut hi = Coord {
+                x: f64::NEG_INFINITY,
+                y: f64::NEG_INFINITY,
+            };
+            for c in &v {
+                if !(c.x.is_finite() && c.y.is_finite()) {
+                    return Err(GridError::Vertex);
+                }
+                lo = Coord {
+                    x: lo.x.min(c.x),
+                    y: lo.y.min(c.y),
+                };
+                hi = Coord {
+                    x: hi.x.max(c.x),
+                    y: hi.y.max(c.y),
+                };
+            }
+            Ok((lo, hi))
+        })
+        .try_reduce_with(|a, b| {
+            Ok((
+                Coord {
+                    x: a.0.x.min(b.0.x),
+                    y: a.0.y.min(b.0.y),
+                },
+                Coord {
+                    x: a.1.x.max(b.1.x),
+                    y: a.1.y.max(b.1.y),
+                },
+            ))
+        });
+    bbox.transpose()
+}
+
+/// The sub-cells of `grid` a boundary touches, as global sub-cell keys, ascending: a batch of
+/// rings at a time so the densified rings never all exist at once, each ring densified in
+/// EPSG:5179, reprojected, and the sub-cells within the margin of each piece collected.
+fn touched_sub_cells(
+    grid: &Grid,
+    rings: &[&[Coord<f64>]],
+    crs: &str,
+) -> Result<Vec<u64>, GridError> {
+    let margin = grid.size * 1e-3;
+    let mut touched_fine: Vec<u64> = Vec::new();
+    for batch in rings.chunks(2048) {
+        let touched: Vec<Vec<u64>> = batch
+            .par_iter()
+            .map(|ring| -> Result<Vec<u64>, GridError> {
+                let mut dense = Vec::with_capacity(ring.len());
+                for s in ring.windows(2) {
+                    let (a, b) = (s[0], s[1]);
+                    let n = ((a.x - b.x).hypot(a.y - b.y) / DENSIFY_M).ceil().max(1.0) as usize;
+                    dense.extend((0..n).map(|k| {
+                        let t = k as f64 / n as f64;
+                        Coord {
+                            x: a.x + (b.x - a.x) * t,
+                            y: a.y + (b.y - a.y) * t,
+                        }
+                    }));
+                }
+                dense.extend(ring.last().copied());
+                crate::crs::reproject(crate::crs::WORK_CRS, crs, &mut dense)?;
+                let mut keys = Vec::new();
+                for s in dense.windows(2) {
+                    grid.fine_within(s[0], s[1], margin, &mut keys);
+                }
+                keys.sort_unstable();
+                keys.dedup();
+                Ok(keys)
+            })
+            .collect::<Result<_, GridError>>()?;
+        touched_fine.extend(touched.into_iter().flatten());
+        touched_fine.sort_unstable();
+        touched_fine.dedup();
+    }
+    Ok(touched_fine)
+}
+
+/// Labels each refined block's sub-cells, then codes them against the block's palette (regions
+/// in order of first appearance, row by row: deterministic); returns the palettes' starts and
+/// the palettes, concatenated.
+fn label_blocks(
+    grid: &Grid,
+    blocks: &[u32],
+    fine: &mut [u8],
+    label: impl Fn(Coord<f64>) -> Result<Cell, GridError> + Sync,
+) -> Result<(Vec<u32>, Vec<Cell>), GridError> {
+    let palettes: Vec<Vec<Cell>> = fine
+        .par_chunks_mut(FF)
+        .zip(blocks.par_iter())
+        .with_min_len(256)
+        .map(|(codes, &k)| -> Result<Vec<Cell>, GridError> {
+            let mut sub = [UNKNOWN; FF];
+            for (s, &c) in sub.iter_mut().zip(codes.iter()) {
+                if c == SUB_BOUNDARY {
+                    *s = BOUNDARY;
+                }
+            }
+            grid.fill_block(k as usize, &mut sub, &label)?;
+            let mut palette: Vec<Cell> = Vec::new();
+            for (c, &v) in codes.iter_mut().zip(&sub) {
+                *c = match v {
+                    BOUNDARY => SUB_BOUNDARY,
+                    OUTSIDE => SUB_OUTSIDE,
+                    v => match palette.iter().position(|&p| p == v) {
+                        Some(i) => i as u8,
+                        None => {
+                            palette.push(v);
+                            (palette.len() - 1) as u8
+                        }
+                    },
+                };
+            }
+            Ok(palette)
+        })
+        .collect::<Result<_, GridError>>()?;
+    let mut palette_start = Vec::with_capacity(palettes.len() + 1);
+    palette_start.push(0u32);
+    let mut palette = Vec::new();
+    for p in palettes {
+        palette.extend(p);
+        palette_start.push(palette.len() as u32);
+    }
+    Ok((palette_start, palette))
 }
 
 /// A [`SourceGrid`]'s answer for a point.

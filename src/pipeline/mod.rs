@@ -56,9 +56,11 @@ impl config::Headers for Headers {
         header_row: usize,
         stream: bool,
     ) -> Result<Vec<String>, config::HeaderError> {
-        Ok(crate::stream::field_names(path, encoding, header_row)
+        crate::stream::field_names(path, encoding, header_row)
             .filter(|_| stream)
-            .unwrap_or_else(|| read::field_names_at(path, layer, encoding, header_row))?)
+            .unwrap_or_else(|| {
+                read::field_names_at(path, layer, encoding, header_row).map_err(Into::into)
+            })
     }
 }
 

@@ -36,7 +36,7 @@ pub fn boundaries(spec: &BoundariesSpec) -> Result<Boundaries, Error> {
         };
         let reproject = match l.spatial_ref() {
             Some(srs) if srs.auth_code().ok() == Some(5179) => None,
-            Some(srs) => Some(gdal_transform(&srs).map_err(|m| err(0, m))?),
+            Some(srs) => Some(gdal_transform(&srs).map_err(|e| err(0, e.to_string()))?),
             None => return Err(err(0, "layer has no CRS; expected EPSG:5179".into())),
         };
         let mut regions = Vec::new();
@@ -57,7 +57,7 @@ pub fn boundaries(spec: &BoundariesSpec) -> Result<Boundaries, Error> {
                 Some(t) => g.transform(t).map_err(|e| err(fid, e.to_string()))?,
             };
             let geometry =
-                to_multipolygon(&g).map_err(|m| err(fid, format!("region {code}: {m}")))?;
+                to_multipolygon(&g).map_err(|e| err(fid, format!("region {code}: {e}")))?;
             let area_km2 = geometry.unsigned_area() / 1e6;
             regions.push(Region {
                 level,
@@ -115,22 +115,28 @@ fn check_nesting(b: &Boundaries, path: &Path) -> Result<(), Error> {
 
 fn gdal_transform(
     srs: &gdal::spatial_ref::SpatialRef,
-) -> Result<gdal::spatial_ref::CoordTransform, String> {
+) -> Result<gdal::spatial_ref::CoordTransform, gdal::errors::GdalError> {
     use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
-    let mut target = SpatialRef::from_epsg(5179).map_err(|e| e.to_string())?;
+    let mut target = SpatialRef::from_epsg(5179)?;
     target.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
     let mut src = srs.clone();
     src.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
-    CoordTransform::new(&src, &target).map_err(|e| e.to_string())
+    CoordTransform::new(&src, &target)
 }
 
-fn to_multipolygon(g: &Geometry) -> Result<MultiPolygon<f64>, String> {
-    match g.to_geo().map_err(|e| e.to_string())? {
+/// Why a boundary feature's geometry is not a polygon smartgap can use.
+#[derive(Debug, thiserror::Error)]
+enum ShapeError {
+    #[error("{0}")]
+    Gdal(#[from] gdal::errors::GdalError),
+    #[error("expected a polygon, found {0}")]
+    NotPolygon(&'static str),
+}
+
+fn to_multipolygon(g: &Geometry) -> Result<MultiPolygon<f64>, ShapeError> {
+    match g.to_geo()? {
         geo::Geometry::Polygon(p) => Ok(MultiPolygon::new(vec![p])),
         geo::Geometry::MultiPolygon(mp) => Ok(mp),
-        other => Err(format!(
-            "expected a polygon, found {}",
-            geometry_kind(&other)
-        )),
+        other => Err(ShapeError::NotPolygon(geometry_kind(&other))),
     }
 }

@@ -172,7 +172,7 @@ pub fn remember(
     stamp: super::watch::Stamp,
     hashed_at_ns: i128,
     sha256: &str,
-) -> Result<(), String> {
+) -> Result<(), TornRead> {
     if files_of(path).len() > 1 {
         // A Shapefile's sidecars are not part of the key: never memoised.
         return Ok(());
@@ -212,17 +212,30 @@ pub fn remember(
             || known.mtime_ns.max(known.ctime_ns) + SETTLED_NS <= known.hashed_at_ns)
         && known.sha256 != sha256
     {
-        return Err(format!(
-            "the bytes read (sha256 {sha256}) are not those hashed for the run's fingerprint \
-             ({}), though stat reports no change",
-            known.sha256
-        ));
+        return Err(TornRead {
+            read: sha256.to_string(),
+            hashed: known.sha256.clone(),
+        });
     }
     if state.known.get(&real) != Some(&entry) {
         state.known.insert(real, entry);
         state.dirty = true;
     }
     Ok(())
+}
+
+/// The bytes a reader hashed are not those hashed for the run's fingerprint, though `stat`
+/// reports no change: a write within one tick of the file system's clock.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the bytes read (sha256 {read}) are not those hashed for the run's fingerprint ({hashed}), \
+     though stat reports no change"
+)]
+pub struct TornRead {
+    /// The sha256 of the bytes read.
+    pub read: String,
+    /// The sha256 taken for the fingerprint.
+    pub hashed: String,
 }
 
 /// The checksum remembered for `path` as `stamp` describes it, when it is settled: hashed at
@@ -392,7 +405,7 @@ mod tests {
         remember(&file, stamp, at, &read).unwrap();
         assert_eq!(checksum(&file).unwrap(), read);
         let torn = sha(b"id,x,y\n3,127,38\n");
-        let e = remember(&file, stamp, at, &torn).unwrap_err();
+        let e = remember(&file, stamp, at, &torn).unwrap_err().to_string();
         assert!(e.contains("though stat reports no change"), "{e}");
 
         // A settled checksum of the file as `stat` sees it (the next night's): a reader need

@@ -56,11 +56,11 @@ pub fn boundaries(spec: &BoundariesSpec) -> Result<Boundaries, Error> {
     };
     let b = boundaries::boundaries(&read)?;
     let started = std::time::Instant::now();
-    let b = crate::city::with_cities(b).map_err(|message| Error::Boundary {
+    let b = crate::city::with_cities(b).map_err(|e| Error::Boundary {
         path: spec.path.clone(),
         layer: AdminLevel::Sigungu.as_str().to_string(),
         feature: 0,
-        message,
+        message: e.to_string(),
     })?;
     tracing::debug!(
         cities = b.level(AdminLevel::City).map_or(0, |l| l.regions.len()),
@@ -164,7 +164,10 @@ pub(crate) fn layer<'a>(
 }
 
 /// The attribute column names of a layer (the first layer when `layer` is `None`).
-pub fn field_names(path: &Path, layer_name: Option<&str>) -> Result<Vec<String>, String> {
+///
+/// # Errors
+/// The file cannot be opened or has no such layer.
+pub fn field_names(path: &Path, layer_name: Option<&str>) -> Result<Vec<String>, Error> {
     field_names_encoded(path, layer_name, encoding::Encoding::Auto)
 }
 
@@ -173,7 +176,7 @@ pub fn field_names_encoded(
     path: &Path,
     layer_name: Option<&str>,
     enc: encoding::Encoding,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, Error> {
     field_names_at(path, layer_name, enc, 1)
 }
 
@@ -184,9 +187,9 @@ pub fn field_names_at(
     layer_name: Option<&str>,
     enc: encoding::Encoding,
     header_row: usize,
-) -> Result<Vec<String>, String> {
-    let (_prep, ds) = open_input(path, enc, header_row).map_err(|e| e.to_string())?;
-    let mut l = layer(&ds, path, layer_name).map_err(|e| e.to_string())?;
+) -> Result<Vec<String>, Error> {
+    let (_prep, ds) = open_input(path, enc, header_row)?;
+    let mut l = layer(&ds, path, layer_name)?;
     Ok(header_names(header(&mut l, header_row)))
 }
 

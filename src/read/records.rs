@@ -15,7 +15,7 @@ use super::row::{
 use super::watch::Watch;
 use super::{InputFile, checksum, geometry_kind, header, layer, open_input, text};
 use crate::config::{InputKind, InputSpec, Locate};
-use crate::crs::{Transformer, WORK_CRS};
+use crate::crs::{CrsError, Transformer, WORK_CRS};
 use crate::error::Error;
 use crate::model::{Investment, Location, Reject, RejectReason};
 use crate::progress::checkpoint;
@@ -545,9 +545,9 @@ fn reproject_points(
     t: &Transformer,
     points: &[(usize, Coord<f64>)],
     records: &mut [Investment],
-) -> Result<(), String> {
+) -> Result<(), CrsError> {
     let mut coords: Vec<Coord<f64>> = points.iter().map(|(_, c)| *c).collect();
-    t.convert(&mut coords).map_err(|e| e.to_string())?;
+    t.convert(&mut coords)?;
     for ((i, _), c) in points.iter().zip(coords) {
         records[*i].location = Location::Point(Point(c));
     }
@@ -596,26 +596,26 @@ fn repair_areas(t: Option<&Transformer>, areas: &[usize], records: &mut [Investm
 }
 
 /// Reprojects every ring of `mp` in place.
-fn reproject_polygons(t: &Transformer, mp: &mut MultiPolygon<f64>) -> Result<(), String> {
+fn reproject_polygons(t: &Transformer, mp: &mut MultiPolygon<f64>) -> Result<(), CrsError> {
     let mut failed = None;
     for p in &mut mp.0 {
         p.exterior_mut(|ring| {
             if let Err(e) = t.convert(&mut ring.0) {
-                failed = Some(e.to_string());
+                failed = Some(e);
             }
         });
         p.interiors_mut(|rings| {
             for ring in rings {
                 if let Err(e) = t.convert(&mut ring.0) {
-                    failed = Some(e.to_string());
+                    failed = Some(e);
                 }
             }
         });
     }
     match failed {
-        Some(m) => Err(m),
+        Some(e) => Err(e),
         None if mp.coords_iter().all(|c| c.x.is_finite() && c.y.is_finite()) => Ok(()),
-        None => Err("PROJ gave non-finite coordinates".into()),
+        None => Err(CrsError::NonFinite),
     }
 }
 

@@ -138,7 +138,7 @@ impl Watch {
         match (hashed, &self.known) {
             (Some(sha), _) => {
                 super::checksum::remember(&self.path, self.stamp(), self.started_ns, &sha)
-                    .map_err(|how| self.changed(layer, &how))?;
+                    .map_err(|e| self.changed(layer, &e.to_string()))?;
                 Ok(sha)
             }
             (None, Some(known)) => Ok(known.clone()),

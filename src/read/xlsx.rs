@@ -13,21 +13,39 @@ use std::path::Path;
 /// deflated entry can expand a thousandfold.
 const MAX_SHEET_BYTES: usize = 1 << 30;
 
+/// Why a workbook's sheet XML could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum XlsxError {
+    #[error("reading the workbook: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the zip's central directory cannot be read")]
+    Directory,
+    #[error("no {0} in the workbook")]
+    Missing(String),
+    #[error("the zip entry {0} cannot be read")]
+    Entry(String),
+    #[error("zip entry {name} uses compression method {method}")]
+    Method { name: String, method: u16 },
+}
+
 /// The cells of sheet `sheet` (the GDAL layer name; the first sheet when absent from the
 /// workbook) that hold a formula without a cached value: (1-based sheet row, 0-based column)
 /// → the formula text (empty for a shared formula's followers).
 ///
 /// # Errors
-/// The file is not a zip GDAL would read as a workbook (zip64, encrypted, damaged): a
-/// message; the caller then keeps its plain reject.
-pub fn uncached_formulas(path: &Path, sheet: &str) -> Result<BTreeMap<(u64, u64), String>, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+/// The file is not a zip GDAL would read as a workbook (zip64, encrypted, damaged); the
+/// caller then keeps its plain reject.
+pub fn uncached_formulas(
+    path: &Path,
+    sheet: &str,
+) -> Result<BTreeMap<(u64, u64), String>, XlsxError> {
+    let bytes = std::fs::read(path)?;
     let entries = central_directory(&bytes)?;
-    let read = |name: &str| -> Result<String, String> {
+    let read = |name: &str| -> Result<String, XlsxError> {
         let e = entries
             .iter()
             .find(|e| e.name == name)
-            .ok_or_else(|| format!("no {name} in the workbook"))?;
+            .ok_or_else(|| XlsxError::Missing(name.to_string()))?;
         entry(&bytes, e)
     };
     let target = sheet_target(
@@ -181,8 +199,8 @@ fn u32_at(b: &[u8], at: usize) -> Option<usize> {
 }
 
 /// The zip's central directory: found from the end-of-central-directory record.
-fn central_directory(b: &[u8]) -> Result<Vec<Entry>, String> {
-    let damaged = || "the zip's central directory cannot be read".to_string();
+fn central_directory(b: &[u8]) -> Result<Vec<Entry>, XlsxError> {
+    let damaged = || XlsxError::Directory;
     // The end record is 22 bytes plus a comment of at most 65,535.
     let from = b.len().saturating_sub(22 + 65_535);
     let eocd = (from..b.len().saturating_sub(21))
@@ -211,8 +229,8 @@ fn central_directory(b: &[u8]) -> Result<Vec<Entry>, String> {
 }
 
 /// An entry's text: stored or deflated.
-fn entry(b: &[u8], e: &Entry) -> Result<String, String> {
-    let damaged = || format!("the zip entry {} cannot be read", e.name);
+fn entry(b: &[u8], e: &Entry) -> Result<String, XlsxError> {
+    let damaged = || XlsxError::Entry(e.name.clone());
     let at = e.local_offset;
     if !b.get(at..).is_some_and(|r| r.starts_with(b"PK\x03\x04")) {
         return Err(damaged());
@@ -225,7 +243,12 @@ fn entry(b: &[u8], e: &Entry) -> Result<String, String> {
         0 => data.to_vec(),
         8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, MAX_SHEET_BYTES)
             .map_err(|_| damaged())?,
-        m => return Err(format!("zip entry {} uses compression method {m}", e.name)),
+        method => {
+            return Err(XlsxError::Method {
+                name: e.name.clone(),
+                method,
+            });
+        }
     };
     String::from_utf8(raw).map_err(|_| damaged())
 }

@@ -121,12 +121,12 @@ pub fn field_names(
     path: &Path,
     enc: Encoding,
     header_row: usize,
-) -> Option<Result<Vec<String>, String>> {
+) -> Option<Result<Vec<String>, crate::config::HeaderError>> {
     let names = match Format::of(path) {
-        Format::Parquet => parquet_field_names(path),
+        Format::Parquet => parquet_field_names(path).map_err(Into::into),
         Format::Csv(delim) => csv_open(path, enc, header_row, delim, false)
             .map(|(_, _, names)| names)
-            .map_err(|e| e.to_string()),
+            .map_err(Into::into),
         Format::Gdal => return None,
     };
     Some(names.map(crate::read::header_names))

@@ -156,8 +156,27 @@ impl parquet::file::reader::ChunkReader for Hashed {
 
 type Builder<R> = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<R>;
 
-pub(super) fn parquet_builder<R: ChunkReader + 'static>(r: R) -> Result<Builder<R>, String> {
-    Builder::try_new(r).map_err(|e| format!("not a readable Parquet file: {e}"))
+/// Why a GeoParquet file or one of its columns cannot be read as smartgap reads it.
+#[derive(Debug, thiserror::Error)]
+pub enum ParquetError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("not a readable Parquet file: {0}")]
+    Unreadable(#[from] parquet::errors::ParquetError),
+    #[error("no GeoParquet `geo` metadata: locate by x/y columns instead (by = \"point\")")]
+    NoGeoMetadata,
+    #[error("GeoParquet `geo` metadata: {0}")]
+    GeoMetadata(#[from] serde_json::Error),
+    #[error("geometry column `{column}` is encoded as `{encoding}`; smartgap reads WKB GeoParquet")]
+    Encoding { column: String, encoding: String },
+    #[error("column `{name}` is {data_type}; expected text or numbers")]
+    ColumnType { name: String, data_type: DataType },
+    #[error("{0}; expected WKB (binary)")]
+    GeometryType(DataType),
+}
+
+pub(super) fn parquet_builder<R: ChunkReader + 'static>(r: R) -> Result<Builder<R>, ParquetError> {
+    Ok(Builder::try_new(r)?)
 }
 
 /// `builder` again over `r`, reading the text columns `names` as Arrow dictionaries.
@@ -165,7 +184,7 @@ pub(super) fn with_dictionaries<R: ChunkReader + Clone + 'static>(
     r: &R,
     builder: Builder<R>,
     names: &[&str],
-) -> Result<Builder<R>, String> {
+) -> Result<Builder<R>, ParquetError> {
     use arrow_schema::{Field, Schema};
     let schema = builder.schema().clone();
     let text = |f: &Field| {
@@ -190,12 +209,11 @@ pub(super) fn with_dictionaries<R: ChunkReader + Clone + 'static>(
         .collect();
     let schema = std::sync::Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
     let options = parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_schema(schema);
-    Builder::try_new_with_options(r.clone(), options)
-        .map_err(|e| format!("not a readable Parquet file: {e}"))
+    Ok(Builder::try_new_with_options(r.clone(), options)?)
 }
 
-pub(super) fn parquet_field_names(path: &Path) -> Result<Vec<String>, String> {
-    let b = parquet_builder(File::open(path).map_err(|e| e.to_string())?)?;
+pub(super) fn parquet_field_names(path: &Path) -> Result<Vec<String>, ParquetError> {
+    let b = parquet_builder(File::open(path)?)?;
     Ok(b.schema()
         .fields()
         .iter()
@@ -207,15 +225,14 @@ pub(super) fn parquet_field_names(path: &Path) -> Result<Vec<String>, String> {
 /// from the file's `geo` metadata (GeoParquet 1.x). A missing `crs` means OGC:CRS84.
 pub(super) fn geoparquet_geometry(
     meta: &parquet::file::metadata::ParquetMetaData,
-) -> Result<(String, Option<String>), String> {
+) -> Result<(String, Option<String>), ParquetError> {
     let geo = meta
         .file_metadata()
         .key_value_metadata()
         .and_then(|kv| kv.iter().find(|k| k.key == "geo"))
         .and_then(|k| k.value.as_deref())
-        .ok_or("no GeoParquet `geo` metadata: locate by x/y columns instead (by = \"point\")")?;
-    let geo: serde_json::Value =
-        serde_json::from_str(geo).map_err(|e| format!("GeoParquet `geo` metadata: {e}"))?;
+        .ok_or(ParquetError::NoGeoMetadata)?;
+    let geo: serde_json::Value = serde_json::from_str(geo)?;
     let column = geo["primary_column"]
         .as_str()
         .unwrap_or("geometry")
@@ -223,9 +240,10 @@ pub(super) fn geoparquet_geometry(
     let col = &geo["columns"][&column];
     let encoding = col["encoding"].as_str().unwrap_or("");
     if !encoding.eq_ignore_ascii_case("wkb") {
-        return Err(format!(
-            "geometry column `{column}` is encoded as `{encoding}`; smartgap reads WKB GeoParquet"
-        ));
+        return Err(ParquetError::Encoding {
+            column,
+            encoding: encoding.to_string(),
+        });
     }
     let crs = match col.get("crs") {
         None => Some("OGC:CRS84".to_string()),
@@ -251,20 +269,21 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
         path: spec.path.clone(),
         message: e.to_string(),
     })?;
-    let builder = parquet_builder(file.clone()).map_err(|m| rows.err(m))?;
+    let builder = parquet_builder(file.clone()).map_err(|e| rows.err(e.to_string()))?;
     // The program column decoded as a dictionary: a few distinct values, each read and
     // interned once per batch instead of once per row.
     let dictionary: Vec<&str> = match &spec.program {
         ValueSpec::Field(f) => vec![f.as_str()],
         _ => Vec::new(),
     };
-    let builder = with_dictionaries(&file, builder, &dictionary).map_err(|m| rows.err(m))?;
+    let builder =
+        with_dictionaries(&file, builder, &dictionary).map_err(|e| rows.err(e.to_string()))?;
     let schema = builder.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let (geom, xy) = match &spec.locate {
         Locate::Geometry { crs } => {
             let (column, file_crs) =
-                geoparquet_geometry(builder.metadata()).map_err(|m| rows.err(m))?;
+                geoparquet_geometry(builder.metadata()).map_err(|e| rows.err(e.to_string()))?;
             let crs = crs.clone().or(file_crs).ok_or_else(|| {
                 rows.err("the GeoParquet file declares its CRS unknown; set locate.crs")
             })?;
@@ -334,7 +353,9 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
                     let a = batch
                         .column_by_name(n)
                         .ok_or_else(|| rows.err(format!("column `{n}` not found")))?;
-                    Column::new(a.clone(), n).map(Some).map_err(|m| rows.err(m))
+                    Column::new(a.clone(), n)
+                        .map(Some)
+                        .map_err(|e| rows.err(e.to_string()))
                 }
             }
         };
@@ -354,7 +375,7 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
                 let a = batch
                     .column_by_name(g)
                     .ok_or_else(|| rows.err(format!("column `{g}` not found")))?;
-                Some(Wkb::new(a).map_err(|m| rows.err(format!("column `{g}`: {m}")))?)
+                Some(Wkb::new(a).map_err(|e| rows.err(format!("column `{g}`: {e}")))?)
             }
             None => None,
         };
@@ -462,7 +483,7 @@ impl Typed {
 }
 
 impl Column {
-    pub(super) fn new(array: ArrayRef, name: &str) -> Result<Column, String> {
+    pub(super) fn new(array: ArrayRef, name: &str) -> Result<Column, ParquetError> {
         let (values, keys) = match array.data_type() {
             DataType::Dictionary(..) => {
                 let d = array.as_any_dictionary();
@@ -481,10 +502,10 @@ impl Column {
             _ => (array, None),
         };
         let Some(typed) = Typed::of(&values) else {
-            return Err(format!(
-                "column `{name}` is {}; expected text or numbers",
-                values.data_type()
-            ));
+            return Err(ParquetError::ColumnType {
+                name: name.to_string(),
+                data_type: values.data_type().clone(),
+            });
         };
         Ok(Column {
             nulls: values.logical_nulls(),
@@ -601,12 +622,12 @@ pub(super) enum Binaries {
 }
 
 impl Wkb {
-    pub(super) fn new(a: &ArrayRef) -> Result<Wkb, String> {
+    pub(super) fn new(a: &ArrayRef) -> Result<Wkb, ParquetError> {
         let values = match a.data_type() {
             DataType::Binary => Binaries::Binary(a.as_binary::<i32>().clone()),
             DataType::LargeBinary => Binaries::Large(a.as_binary::<i64>().clone()),
             DataType::BinaryView => Binaries::View(a.as_binary_view().clone()),
-            t => return Err(format!("{t}; expected WKB (binary)")),
+            t => return Err(ParquetError::GeometryType(t.clone())),
         };
         Ok(Wkb {
             values,
