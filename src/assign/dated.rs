@@ -427,20 +427,7 @@ fn split_record(
     keys.sort();
     keys.dedup();
     let mut found = keys.into_iter().filter_map(|sk| {
-        let mut spellings: Vec<String> = [
-            "특별자치시",
-            "특별자치도",
-            "특별시",
-            "광역시",
-            "도",
-            "시",
-            "",
-        ]
-        .iter()
-        .map(|suf| format!("{sk}{suf}"))
-        .collect();
-        spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        spellings.iter().find_map(|sp| {
+        super::name::sido_spellings(sk, None).iter().find_map(|sp| {
             let rest = k.strip_prefix(sp.as_str()).filter(|r| !r.is_empty())?;
             Some((sk.to_string(), rest.to_string()))
         })

@@ -281,24 +281,12 @@ impl<'a> NameIndex<'a> {
     fn within_sido(&self, sido: &'a Region, sigungu: &str) -> Option<Found<'a>> {
         let k = key(sigungu);
         let sk = sido_key(&sido.name);
-        let mut spellings: Vec<String> = [
-            "특별자치시",
-            "특별자치도",
-            "특별시",
-            "광역시",
-            "도",
-            "시",
-            "",
-        ]
-        .iter()
-        .map(|suf| format!("{sk}{suf}"))
-        .chain([key(&sido.name)])
-        .collect();
-        spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        spellings.iter().find_map(|sp| {
-            let rest = k.strip_prefix(sp.as_str()).filter(|r| !r.is_empty())?;
-            self.child(sido, rest, "시군구").ok()
-        })
+        sido_spellings(&sk, Some(key(&sido.name)))
+            .iter()
+            .find_map(|sp| {
+                let rest = k.strip_prefix(sp.as_str()).filter(|r| !r.is_empty())?;
+                self.child(sido, rest, "시군구").ok()
+            })
     }
 
     /// Finds `name` among the children of `parent`, trying suffix variants.
@@ -394,6 +382,26 @@ impl<'a> NameIndex<'a> {
 enum Found<'a> {
     One(&'a Region),
     City(String, Vec<&'a Region>),
+}
+
+/// The ways a 시도 with the key `sk` is spelled at the start of a 시군구 name (its key with each
+/// 시도 suffix, and `extra`), longest first.
+pub(super) fn sido_spellings(sk: &str, extra: Option<String>) -> Vec<String> {
+    let mut spellings: Vec<String> = [
+        "특별자치시",
+        "특별자치도",
+        "특별시",
+        "광역시",
+        "도",
+        "시",
+        "",
+    ]
+    .iter()
+    .map(|suf| format!("{sk}{suf}"))
+    .chain(extra)
+    .collect();
+    spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    spellings
 }
 
 #[cfg(test)]

@@ -676,10 +676,7 @@ type Extent = (Coord<f64>, Coord<f64>);
 
 /// The extent of `rings` (in EPSG:5179) in `crs`: every vertex reprojected; `None` without
 /// rings.
-fn source_extent(
-    rings: &[&[Coord<f64>]],
-    crs: &str,
-) -> Result<Option<Extent>, GridError> {
+fn source_extent(rings: &[&[Coord<f64>]], crs: &str) -> Result<Option<Extent>, GridError> {
     let bbox = rings
         .par_iter()
         .map(|ring| -> Result<(Coord<f64>, Coord<f64>), GridError> {
