@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::RejectReason;
 use crate::model::show_date as show;
+use crate::model::{AdminLevel, RejectReason};
 pub use crate::model::{Date, parse_date};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,6 +31,35 @@ pub struct Change {
     pub old_name: String,
     pub new_code: String,
     pub new_name: String,
+}
+
+/// One row of the admin-code change table (`data/admin_changes.csv`), whatever its status:
+/// the crosswalk keeps the effective ones, `as_of` reads them all.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// 1-based data row of the table (for messages).
+    pub row: usize,
+    pub date: Date,
+    pub kind: String,
+    pub old_code: String,
+    pub old_name: String,
+    pub new_code: String,
+    pub new_name: String,
+    pub status: String,
+}
+
+/// One row of the legal-dong succession table.
+#[derive(Debug, Clone)]
+pub struct Succession {
+    pub date: Date,
+    pub level: AdminLevel,
+    pub old_code: String,
+    /// Empty: abolished without a successor of its level.
+    pub new_code: String,
+    /// Full chain of names, e.g. `경기도 부천시 원미구 심곡동`.
+    pub new_name: String,
+    /// The 시군구 whose territory the unit is in after the change.
+    pub sigungu: String,
 }
 
 /// One target of a mapping with its weight (weights of one mapping sum to 1).
@@ -56,6 +85,26 @@ pub struct Crosswalk {
 }
 
 impl Crosswalk {
+    /// The crosswalk of the effective rows of `events` that have both codes.
+    pub fn from_events(events: &[Event]) -> Crosswalk {
+        Crosswalk::new(
+            events
+                .iter()
+                .filter(|e| {
+                    e.status == "effective" && !e.old_code.is_empty() && !e.new_code.is_empty()
+                })
+                .map(|e| Change {
+                    date: e.date,
+                    kind: e.kind.clone(),
+                    old_code: e.old_code.clone(),
+                    old_name: e.old_name.clone(),
+                    new_code: e.new_code.clone(),
+                    new_name: e.new_name.clone(),
+                })
+                .collect(),
+        )
+    }
+
     pub fn new(mut changes: Vec<Change>) -> Crosswalk {
         changes.sort_by(|a, b| {
             (a.date, &a.old_code, &a.new_code).cmp(&(b.date, &b.old_code, &b.new_code))

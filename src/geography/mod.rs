@@ -33,13 +33,12 @@ use tracing::warn;
 use crate::error::Error;
 
 mod cache;
-mod tables;
 mod union;
 
 pub use crate::config::AsOf;
+pub use crate::crosswalk::{Event, Succession};
 use crate::model::{AdminLevel, Boundaries, Date, LevelRegions, Region, show_date};
 use cache::{decode, encode};
-pub use tables::{Event, Succession, read_events, read_successions, resolve};
 use union::{Built, Gaps};
 
 /// The geography a run publishes, for `run.json`, the GeoPackage metadata and the report.
@@ -655,6 +654,8 @@ pub struct Geography {
     pub vintage: Vintage,
     /// Bundled 시군구 code → derived 시군구 codes with the share of its 읍면동 area in each.
     pub sigungu_shares: BTreeMap<String, Vec<(String, f64)>>,
+    /// The crosswalk of the change table the units were derived with (read once for both).
+    pub crosswalk: crate::crosswalk::Crosswalk,
 }
 
 impl Geography {
@@ -736,8 +737,8 @@ pub fn load(p: &crate::config::Pipeline) -> Result<(Boundaries, Option<Geography
                 .into(),
         ));
     };
-    let events = read_events(events_path)?;
-    let successions = read_successions(succ_path)?;
+    let events = crate::read::change_events(events_path)?;
+    let successions = crate::read::successions(succ_path)?;
     let date = resolve(as_of, &events);
     let t0 = std::time::Instant::now();
     let entry = crate::cache::Cache::new(&p.output_dir.join("cache")).entry(
@@ -763,6 +764,7 @@ pub fn load(p: &crate::config::Pipeline) -> Result<(Boundaries, Option<Geography
         Some(Geography {
             vintage: d.vintage,
             sigungu_shares: d.sigungu_shares,
+            crosswalk: crate::crosswalk::Crosswalk::from_events(&events),
         }),
     ))
 }
@@ -778,4 +780,17 @@ fn with_cities(p: &crate::config::Pipeline, b: Boundaries) -> Result<Boundaries,
         feature: 0,
         message: e.to_string(),
     })
+}
+
+/// The date `as_of` stands for: the latest effective event's date for [`AsOf::Latest`].
+pub fn resolve(as_of: AsOf, events: &[Event]) -> Date {
+    match as_of {
+        AsOf::Date(d) => d,
+        AsOf::Latest => events
+            .iter()
+            .filter(|e| e.status == "effective")
+            .map(|e| e.date)
+            .max()
+            .unwrap_or(0),
+    }
 }

@@ -143,9 +143,10 @@ impl Run<'_> {
     /// splits investments from attribute records and resolves conflicting attributes.
     pub fn assign(&self, inputs: &mut Inputs) -> Result<Assignment, Error> {
         let (p, boundaries) = (self.p, self.boundaries);
-        let crosswalk = match &p.crosswalk {
-            Some(path) => read::crosswalk(path)?,
-            None => Crosswalk::default(),
+        let crosswalk = match (self.geography, &p.crosswalk) {
+            (Some(g), _) => g.crosswalk.clone(),
+            (None, Some(path)) => read::crosswalk(path)?,
+            (None, None) => Crosswalk::default(),
         };
         let uses_kostat = p
             .inputs

@@ -24,7 +24,9 @@ mod xlsx;
 
 pub use checksum::checksum;
 pub use records::{ReadRecords, records};
-pub use tables::{crosswalk, kostat_codes, population, region_groups, table};
+pub use tables::{
+    change_events, crosswalk, kostat_codes, population, region_groups, successions, table,
+};
 
 use std::path::{Path, PathBuf};
 

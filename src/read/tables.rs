@@ -1,5 +1,6 @@
 //! Plain tables read through GDAL: region groups, census population, the admin-code change
-//! table and the population table's KOSTAT codes.
+//! table (the crosswalk, and every row for `as_of`), the legal-dong successions and the
+//! population table's KOSTAT codes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -8,9 +9,9 @@ use gdal::vector::LayerAccess;
 
 use super::{amount, field_index, layer, open, text};
 use crate::config::{PopulationSpec, RegionGroupsSpec};
-use crate::crosswalk::{Change, Crosswalk, KostatCodes};
+use crate::crosswalk::{Crosswalk, Event, KostatCodes, Succession};
 use crate::error::Error;
-use crate::model::{RegionGroup, parse_date};
+use crate::model::{AdminLevel, RegionGroup, parse_date};
 
 /// Reads the named columns of a table (CSV or any layer), as text, in file order.
 pub fn table(path: &Path, columns: &[&str]) -> Result<Vec<Vec<String>>, Error> {
@@ -99,32 +100,7 @@ pub fn region_groups(spec: &RegionGroupsSpec) -> Result<Vec<RegionGroup>, Error>
 /// Reads the change table (columns `date, kind, old_code, old_name, new_code, new_name,
 /// status`); rows whose status is not `effective` are ignored.
 pub fn crosswalk(path: &Path) -> Result<Crosswalk, Error> {
-    let rows = table(
-        path,
-        &[
-            "date", "kind", "old_code", "old_name", "new_code", "new_name", "status",
-        ],
-    )?;
-    let mut changes = Vec::new();
-    for (i, r) in rows.iter().enumerate() {
-        if r[6] != "effective" || r[2].is_empty() || r[4].is_empty() {
-            continue;
-        }
-        let date = parse_date(&r[0]).ok_or_else(|| Error::Read {
-            path: path.to_path_buf(),
-            layer: String::new(),
-            message: format!("row {}: date `{}` is not YYYY-MM-DD", i + 1, r[0]),
-        })?;
-        changes.push(Change {
-            date,
-            kind: r[1].clone(),
-            old_code: r[2].clone(),
-            old_name: r[3].clone(),
-            new_code: r[4].clone(),
-            new_name: r[5].clone(),
-        });
-    }
-    Ok(Crosswalk::new(changes))
+    Ok(Crosswalk::from_events(&change_events(path)?))
 }
 
 /// KOSTAT statistical codes of the population table (see [`KostatCodes`]).
@@ -168,4 +144,103 @@ pub fn kostat_codes(spec: &PopulationSpec) -> Result<Option<KostatCodes>, Error>
         }
     }
     Ok(Some(KostatCodes::new(spec.year, spec.path.clone(), units)))
+}
+
+/// Reads every row of the change table (`date, kind, old_code, old_name, new_code, new_name,
+/// status`).
+///
+/// # Errors
+/// The table cannot be read, or a date is not `YYYY-MM-DD` (naming the row).
+pub fn change_events(path: &Path) -> Result<Vec<Event>, Error> {
+    let rows = table(
+        path,
+        &[
+            "date", "kind", "old_code", "old_name", "new_code", "new_name", "status",
+        ],
+    )?;
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let date = parse_date(&r[0])
+                .ok_or_else(|| row_error(path, i + 1, "date (YYYY-MM-DD)", &r[0]))?;
+            let [_, kind, old_code, old_name, new_code, new_name, status] =
+                <[String; 7]>::try_from(r).map_err(|_| row_error(path, i + 1, "row", ""))?;
+            Ok(Event {
+                row: i + 1,
+                date,
+                kind,
+                old_code,
+                old_name,
+                new_code,
+                new_name,
+                status,
+            })
+        })
+        .collect()
+}
+
+/// Reads the legal-dong succession table (`date, level, old_code, new_code, new_name,
+/// sigungu`).
+///
+/// # Errors
+/// The table cannot be read, or a row has a bad date, level or 시군구 code (naming the row).
+pub fn successions(path: &Path) -> Result<Vec<Succession>, Error> {
+    let rows = table(
+        path,
+        &[
+            "date", "level", "old_code", "new_code", "new_name", "sigungu",
+        ],
+    )?;
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let date = parse_date(&r[0])
+                .ok_or_else(|| row_error(path, i + 1, "date (YYYY-MM-DD)", &r[0]))?;
+            let level = match AdminLevel::parse(&r[1]) {
+                Some(l @ (AdminLevel::Emd | AdminLevel::Ri)) => l,
+                _ => return Err(row_error(path, i + 1, "level (emd or ri)", &r[1])),
+            };
+            // The derivation slices codes by digit position (시군구 = first 5, 읍면동 = first 8):
+            // every code must have its level's length.
+            let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+            let width = if level == AdminLevel::Emd { 8 } else { 10 };
+            if !digits(&r[5], 5) {
+                return Err(row_error(path, i + 1, "sigungu (5 digits)", &r[5]));
+            }
+            if !digits(&r[2], width) {
+                return Err(row_error(
+                    path,
+                    i + 1,
+                    &format!("old_code ({width} digits)"),
+                    &r[2],
+                ));
+            }
+            if !r[3].is_empty() && !digits(&r[3], width) {
+                return Err(row_error(
+                    path,
+                    i + 1,
+                    &format!("new_code ({width} digits, or empty)"),
+                    &r[3],
+                ));
+            }
+            let [_, _, old_code, new_code, new_name, sigungu] =
+                <[String; 6]>::try_from(r).map_err(|_| row_error(path, i + 1, "row", ""))?;
+            Ok(Succession {
+                date,
+                level,
+                old_code,
+                new_code,
+                new_name,
+                sigungu,
+            })
+        })
+        .collect()
+}
+
+fn row_error(path: &Path, row: usize, what: &str, found: &str) -> Error {
+    Error::Read {
+        path: path.to_path_buf(),
+        layer: String::new(),
+        message: format!("row {row}: expected a valid {what}, found `{found}`"),
+    }
 }

@@ -16,8 +16,8 @@ fn repo(p: &str) -> std::path::PathBuf {
 
 fn derive(date: &str, b: &Boundaries) -> Derived {
     let events_path = repo("data/admin_changes.csv");
-    let events = geography::read_events(&events_path).unwrap();
-    let successions = geography::read_successions(&repo("data/emd_changes.csv")).unwrap();
+    let events = smartgap::read::change_events(&events_path).unwrap();
+    let successions = smartgap::read::successions(&repo("data/emd_changes.csv")).unwrap();
     geography::derive(
         b,
         parse_date(date).unwrap(),
@@ -216,6 +216,7 @@ fn census_dates_give_the_census_unit_counts_and_keep_every_person() {
         let g = geography::Geography {
             vintage: d.vintage.clone(),
             sigungu_shares: d.sigungu_shares.clone(),
+            crosswalk: Default::default(),
         };
         let moved = g.remap_counts(&given[year]);
         let before: i64 = given[year].values().sum();
@@ -252,12 +253,12 @@ fn an_effective_change_without_its_dong_list_is_an_error_naming_the_row() {
         AdminLevel::Emd,
     ]);
     let events_path = repo("data/admin_changes.csv");
-    let mut events = geography::read_events(&events_path).unwrap();
+    let mut events = smartgap::read::change_events(&events_path).unwrap();
     // The 2026 화성 구, marked effective: the succession table has no dong list for them.
     for e in events.iter_mut().filter(|e| e.new_code == "41591") {
         e.status = "effective".into();
     }
-    let successions = geography::read_successions(&repo("data/emd_changes.csv")).unwrap();
+    let successions = smartgap::read::successions(&repo("data/emd_changes.csv")).unwrap();
     let err = geography::derive(
         &b,
         parse_date("2026-03-01").unwrap(),
@@ -332,7 +333,7 @@ fn a_succession_row_with_a_short_code_is_an_error_naming_the_row_not_a_panic() {
          2018-07-01,emd,28170102,남구 용현동,281,미추홀구 용현동,28177,same name\n",
     )
     .unwrap();
-    let err = geography::read_successions(&path).unwrap_err().to_string();
+    let err = smartgap::read::successions(&path).unwrap_err().to_string();
     assert!(err.contains("row 2"), "{err}");
     assert!(err.contains("new_code (8 digits, or empty)"), "{err}");
     assert!(err.contains("`281`"), "{err}");
