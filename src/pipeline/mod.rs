@@ -5,7 +5,7 @@
 
 mod stages;
 
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::config::{self, Pipeline};
 use crate::error::Error;
@@ -13,7 +13,6 @@ use crate::progress::checkpoint;
 use crate::publish;
 use crate::read;
 use crate::report::RunReport;
-use crate::write;
 
 use self::stages::{Clock, Run};
 
@@ -154,23 +153,7 @@ pub fn run(p: &Pipeline) -> Result<RunOutcome, Error> {
         written.geojson.clone(),
         clock.timings(),
     )?;
-    write::outputs::json(&staging.dir.join("run.json"), &report)?;
-    write::metadata::annotate(&staging.dir.join("smartgap.gpkg"), &report)?;
-    let t0 = std::time::Instant::now();
-    crate::html::write(
-        &staging.dir,
-        Some(&p.output_dir.join("current")),
-        Some(&indicators.cache),
-        &crate::html::Facts {
-            report: &report,
-            layers: &indicators.layers,
-            summary: &written.summary,
-            lorenz: &written.lorenz,
-            records: &written.records,
-            rules: &written.rules,
-        },
-    )?;
-    debug!(ms = t0.elapsed().as_millis() as u64, "report.html written");
+    run.document(&staging.dir, &report, &written, &indicators)?;
     checkpoint("report");
 
     for (reason, s) in &report.rejects_by_reason {

@@ -350,6 +350,35 @@ impl Run<'_> {
     /// The run's manifest. Each input's checksum is that of the bytes read (`read::watch`);
     /// the file must still have it (taken from the memo while `stat` reports no change), and
     /// the run's fingerprint is made of those checksums.
+    /// `run.json`, the run's facts in the GeoPackage's manifest, and `report.html` with its maps
+    /// (compared with the published night's `state.json`), into the staging folder `dir`.
+    pub fn document(
+        &self,
+        dir: &Path,
+        report: &RunReport,
+        written: &Written,
+        indicators: &Indicators,
+    ) -> Result<(), Error> {
+        crate::write::outputs::json(&dir.join("run.json"), report)?;
+        crate::write::metadata::annotate(&dir.join("smartgap.gpkg"), report)?;
+        let t0 = std::time::Instant::now();
+        crate::html::write(
+            dir,
+            Some(&self.p.output_dir.join("current")),
+            Some(&indicators.cache),
+            &crate::html::Facts {
+                report,
+                layers: &indicators.layers,
+                summary: &written.summary,
+                lorenz: &written.lorenz,
+                records: &written.records,
+                rules: &written.rules,
+            },
+        )?;
+        tracing::debug!(ms = t0.elapsed().as_millis() as u64, "report.html written");
+        Ok(())
+    }
+
     pub fn report(
         &self,
         run_id: &str,
