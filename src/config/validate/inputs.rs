@@ -357,8 +357,8 @@ impl Validator<'_> {
         match raw {
             None => ValueSpec::None,
             Some(p) => match self.value(p) {
-                Some(Ok(f)) => ValueSpec::Field(self.column(cols, f)),
-                Some(Err(v)) => ValueSpec::Const(v),
+                Some(Given::Field(f)) => ValueSpec::Field(self.column(cols, f)),
+                Some(Given::Value(v)) => ValueSpec::Const(v),
                 None => ValueSpec::None,
             },
         }
@@ -370,8 +370,8 @@ impl Validator<'_> {
         Some(match raw {
             None => FundingSpec::Const(FundingSource::Unspecified),
             Some(p) => match self.value(p) {
-                Some(Ok(f)) => FundingSpec::Field(self.column(cols, f)),
-                Some(Err(v)) => {
+                Some(Given::Field(f)) => FundingSpec::Field(self.column(cols, f)),
+                Some(Given::Value(v)) => {
                     match FundingSource::parse(&v).or_else(|| FundingSource::from_label(&v)) {
                         Some(fs) => FundingSpec::Const(fs),
                         None => {
@@ -395,8 +395,8 @@ impl Validator<'_> {
         match raw {
             None => ValueSpec::None,
             Some(d) => match self.value(d) {
-                Some(Ok(f)) => ValueSpec::Field(self.column(cols, f)),
-                Some(Err(v)) => {
+                Some(Given::Field(f)) => ValueSpec::Field(self.column(cols, f)),
+                Some(Given::Value(v)) => {
                     if crate::model::parse_date(&v).is_none() {
                         let sp = d
                             .get_ref()
@@ -438,11 +438,12 @@ impl Validator<'_> {
         }
     }
 
-    /// `Ok(field)` or `Err(constant)`; exactly one of the two must be given.
-    fn value<'a>(&mut self, v: &'a S<RawValue>) -> Option<Result<&'a S<String>, String>> {
+    /// The column or the constant a value names; exactly one of the two must be given (`None`
+    /// after reporting the problem).
+    fn value<'a>(&mut self, v: &'a S<RawValue>) -> Option<Given<'a>> {
         match (&v.get_ref().field, &v.get_ref().value) {
-            (Some(f), None) => Some(Ok(f)),
-            (None, Some(c)) => Some(Err(c.get_ref().clone())),
+            (Some(f), None) => Some(Given::Field(f)),
+            (None, Some(c)) => Some(Given::Value(c.get_ref().clone())),
             _ => {
                 self.push(
                     Problem::new(span(v), "give exactly one of `field` or `value`")
@@ -655,4 +656,12 @@ impl Validator<'_> {
         }
         c.get_ref().clone()
     }
+}
+
+/// What a `{ field = … }` or `{ value = … }` table gives.
+enum Given<'a> {
+    /// A column, read on each row.
+    Field(&'a S<String>),
+    /// One value for the whole input.
+    Value(String),
 }
