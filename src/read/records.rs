@@ -588,7 +588,8 @@ fn repair_areas(t: Option<&Transformer>, areas: &[usize], records: &mut [Investm
                 *mp = fixed;
             }
             Err(why) => {
-                out.unusable.insert(i, (RejectReason::GeometryInvalid, why));
+                out.unusable
+                    .insert(i, (RejectReason::GeometryInvalid, why.to_string()));
             }
         }
     }
@@ -624,18 +625,16 @@ fn reproject_polygons(t: &Transformer, mp: &mut MultiPolygon<f64>) -> Result<(),
 /// once (and once more the repaired polygon); the reason GEOS gives for an invalid polygon
 /// (`Self-intersection at or near point …`) is taken from GDAL's handler
 /// ([`gdal_log::isolated`](crate::gdal_log::isolated)) into the reject, not logged per record.
-fn check_polygon(mp: &MultiPolygon<f64>) -> Result<Option<MultiPolygon<f64>>, String> {
+fn check_polygon(mp: &MultiPolygon<f64>) -> Result<Option<MultiPolygon<f64>>, Unusable> {
     use gdal::vector::ToGdal;
-    let g = mp
-        .to_gdal()
-        .map_err(|e| format!("polygon cannot be handed to GEOS: {e}"))?;
+    let g = mp.to_gdal().map_err(Unusable::Geos)?;
     let (valid, raised) = crate::gdal_log::isolated(|| g.is_valid());
     let why = raised.first().map(|m| crate::gdal_log::clip(m));
     if valid {
         return if geo::Area::unsigned_area(mp) > 0.0 {
             Ok(None)
         } else {
-            Err("polygon has no area".into())
+            Err(Unusable::NoArea)
         };
     }
     let why = why.unwrap_or_else(|| "invalid".into());
@@ -647,10 +646,20 @@ fn check_polygon(mp: &MultiPolygon<f64>) -> Result<Option<MultiPolygon<f64>>, St
         });
     match fixed {
         Some(f) => Ok(Some(f)),
-        None => Err(format!(
-            "polygon is invalid ({why}) and has no valid area even after MakeValid"
-        )),
+        None => Err(Unusable::Invalid(why)),
     }
+}
+
+/// Why a record's polygon cannot be used (the reject's detail).
+#[derive(Debug, thiserror::Error)]
+enum Unusable {
+    #[error("polygon cannot be handed to GEOS: {0}")]
+    Geos(gdal::errors::GdalError),
+    #[error("polygon has no area")]
+    NoArea,
+    /// GEOS's reason.
+    #[error("polygon is invalid ({0}) and has no valid area even after MakeValid")]
+    Invalid(String),
 }
 
 /// GEOS MakeValid (structure method) through GDAL, keeping the polygonal parts.
