@@ -11,28 +11,28 @@ use crate::model::{AdminLevel, Date, parse_date};
 #[derive(Debug, Clone)]
 pub struct Event {
     /// 1-based data row of the table (for messages).
-    pub row: usize,
-    pub date: Date,
-    pub kind: String,
-    pub old_code: String,
-    pub old_name: String,
+    pub(crate) row: usize,
+    pub(crate) date: Date,
+    pub(crate) kind: String,
+    pub(crate) old_code: String,
+    pub(crate) old_name: String,
     pub new_code: String,
-    pub new_name: String,
+    pub(crate) new_name: String,
     pub status: String,
 }
 
 /// One row of the legal-dong succession table.
 #[derive(Debug, Clone)]
 pub struct Succession {
-    pub date: Date,
-    pub level: AdminLevel,
-    pub old_code: String,
+    pub(crate) date: Date,
+    pub(crate) level: AdminLevel,
+    pub(crate) old_code: String,
     /// Empty: abolished without a successor of its level.
-    pub new_code: String,
+    pub(crate) new_code: String,
     /// Full chain of names, e.g. `경기도 부천시 원미구 심곡동`.
-    pub new_name: String,
+    pub(crate) new_name: String,
     /// The 시군구 whose territory the unit is in after the change.
-    pub sigungu: String,
+    pub(crate) sigungu: String,
 }
 
 /// Reads every row of the change table (`date, kind, old_code, old_name, new_code, new_name,
