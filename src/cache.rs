@@ -54,10 +54,6 @@ impl Cache {
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The entry of `kind` and `tag` whose content is determined by `key` (each part hashed
     /// with its length, so `["ab", "c"]` and `["a", "bc"]` differ).
     pub fn entry(&self, kind: &str, tag: &str, key: &[&[u8]]) -> Entry {

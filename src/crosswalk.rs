@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub(crate) use crate::model::Date;
 use crate::model::RejectReason;
 use crate::model::show_date as show;
-pub(crate) use crate::model::{Date, parse_date};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
@@ -313,6 +313,7 @@ impl KostatCodes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::parse_date;
 
     fn change(date: &str, kind: &str, old: &str, new: &str) -> Change {
         Change {

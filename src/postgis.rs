@@ -71,20 +71,12 @@ pub(crate) fn target(spec: &PostgisSpec) -> String {
     format!("{host}:{port}{db}")
 }
 
-/// What a publish did, for the log and the report.
-#[derive(Debug, Clone)]
-pub(crate) struct Published {
-    pub(crate) tables: usize,
-    pub(crate) rows: u64,
-    pub(crate) ms: u64,
-}
-
 /// Publishes the GeoPackage `gpkg` of run `run_id` into `spec.schema` (see the module docs).
 ///
 /// # Errors
 /// [`Error::Postgis`] naming the server and the step (connect, lock, load, swap, prune); the
 /// published schema is then the previous night's.
-pub(crate) fn publish(spec: &PostgisSpec, gpkg: &Path, run_id: &str) -> Result<Published, Error> {
+pub(crate) fn publish(spec: &PostgisSpec, gpkg: &Path, run_id: &str) -> Result<(), Error> {
     let started = Instant::now();
     let host = target(spec);
     let fail = |step: &'static str, message: String| Error::Postgis {
@@ -207,7 +199,7 @@ pub(crate) fn publish(spec: &PostgisSpec, gpkg: &Path, run_id: &str) -> Result<P
     drop(db);
     let ms = started.elapsed().as_millis() as u64;
     tracing::info!(schema = %spec.schema, server = %host, tables, rows, ms, "published to PostGIS");
-    Ok(Published { tables, rows, ms })
+    Ok(())
 }
 
 /// Renames the published schema to its rollback name (its tables locked first, so readers finish)

@@ -27,7 +27,6 @@ mod polygon;
 
 pub use crate::locate::Locator;
 pub(crate) use attributes::{RegionAttributes, attributes};
-pub(crate) use name::sido_key;
 
 /// Where a record was assigned.
 #[derive(Debug, Clone, PartialEq)]

@@ -34,7 +34,6 @@ use self::fold::{Fold, Located};
 pub use self::grids::GridCache;
 use self::grids::source_grids;
 use self::ogr::produce_gdal;
-pub use self::parquet::wkb_point;
 use self::parquet::{parquet_field_names, produce_parquet};
 use self::rows::{Chunk, Msg, Rows};
 use crate::aggregate::RegionTotals;
