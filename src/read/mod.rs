@@ -415,16 +415,6 @@ fn geometry_kind(g: &geo::Geometry<f64>) -> &'static str {
     }
 }
 
-/// Why (x, y) cannot be longitude/latitude in a geographic CRS: out of range (projected numbers
-/// declared as EPSG:4326) or latitude and longitude swapped (x in Korea's latitudes, y in its
-/// longitudes). Such records are rejected, never silently swapped.
-pub(crate) fn geographic_doubt(crs: &str, x: f64, y: f64) -> Option<String> {
-    if !is_geographic(crs) {
-        return None;
-    }
-    lonlat_doubt(crs, x, y)
-}
-
 /// Whether `crs` is one of the longitude/latitude CRSs whose coordinates are checked.
 pub(crate) fn is_geographic(crs: &str) -> bool {
     matches!(
@@ -433,7 +423,9 @@ pub(crate) fn is_geographic(crs: &str) -> bool {
     )
 }
 
-/// Why (x, y) cannot be longitude/latitude in or near Korea, if it cannot.
+/// Why (x, y) cannot be longitude/latitude in or near Korea, if it cannot: out of range
+/// (projected numbers declared as EPSG:4326) or latitude and longitude swapped (x in Korea's
+/// latitudes, y in its longitudes). Such records are rejected, never silently swapped.
 pub(crate) fn lonlat_doubt(crs: &str, x: f64, y: f64) -> Option<String> {
     if (32.0..=39.5).contains(&x) && (123.0..=132.5).contains(&y) {
         return Some(format!(
@@ -459,21 +451,23 @@ pub fn level_names(levels: &[AdminLevel]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::geographic_doubt;
+    use super::{is_geographic, lonlat_doubt};
 
     #[test]
     fn swapped_and_projected_coordinates_in_a_geographic_crs_are_caught() {
-        assert_eq!(geographic_doubt("EPSG:4326", 126.978, 37.5665), None);
+        assert!(is_geographic("EPSG:4326"));
+        assert_eq!(lonlat_doubt("EPSG:4326", 126.978, 37.5665), None);
         assert!(
-            geographic_doubt("EPSG:4326", 37.5665, 126.978)
+            lonlat_doubt("EPSG:4326", 37.5665, 126.978)
                 .unwrap()
                 .contains("swapped")
         );
         assert!(
-            geographic_doubt("EPSG:4326", 953_901.0, 1_952_032.0)
+            lonlat_doubt("EPSG:4326", 953_901.0, 1_952_032.0)
                 .unwrap()
                 .contains("projected")
         );
-        assert_eq!(geographic_doubt("EPSG:5179", 953_901.0, 1_952_032.0), None);
+        // Projected coordinates in a projected CRS are not checked at all.
+        assert!(!is_geographic("EPSG:5179"));
     }
 }
