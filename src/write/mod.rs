@@ -118,12 +118,7 @@ fn money(krw: i128, what: &str) -> Result<Value, LayerError> {
         })
 }
 
-pub(crate) use crate::model::{amount_column, program_columns};
-
-/// Output column name for a programme id: `amount_program_<id>_krw`.
-pub(crate) fn program_column(id: &str) -> String {
-    amount_column("program", id)
-}
+pub(crate) use crate::model::program_columns;
 
 /// The columns of a region layer, in order, and the attribute columns among them.
 fn region_fields(
