@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-pub(crate) use crate::sealed::{Reader, SealedError, Writer};
+use crate::sealed::{Reader, SealedError, Writer};
 
 /// Why an entry's content was not used (logged by [`Entry::load`], never returned).
 #[derive(Debug, Error)]

@@ -137,7 +137,7 @@ impl FundingSource {
 /// (민간, 민자, 공기업/LH, 사업시행자, 개발부담금) is `development_fee`, the category of money that
 /// comes with land development rather than from a budget; 기금 (national funds) is a
 /// `national_program` source.
-pub(crate) const FUNDING_LABELS: [(&str, FundingSource); 31] = [
+const FUNDING_LABELS: [(&str, FundingSource); 31] = [
     ("국비", FundingSource::NationalProgram),
     ("국고", FundingSource::NationalProgram),
     ("국고보조금", FundingSource::NationalProgram),
@@ -468,7 +468,7 @@ pub(crate) fn name_list(names: &[String]) -> String {
 /// GeoPackage's own `fid` and `geom`. SQLite compares column names without case, so an
 /// attribute column may take none of these names in any case (`NAME` beside `name` fails the
 /// write), nor begin with `amount_`, where the funding, programme and period columns live.
-pub(crate) const FIXED_REGION_COLUMNS: [&str; 28] = [
+const FIXED_REGION_COLUMNS: [&str; 28] = [
     "fid",
     "geom",
     "code",

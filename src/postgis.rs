@@ -30,13 +30,13 @@ use crate::error::Error;
 use crate::progress::checkpoint;
 
 /// The name of the staging schema of `schema`.
-pub(crate) fn staging_schema(schema: &str) -> String {
+fn staging_schema(schema: &str) -> String {
     format!("{schema}_staging")
 }
 
 /// The rollback schema a run's predecessor is renamed to: `<schema>_prev_<run id>`, the run id
 /// lower-cased with `-` as `_` (so it sorts by time and needs no quoting).
-pub(crate) fn prev_schema(schema: &str, run_id: &str) -> String {
+fn prev_schema(schema: &str, run_id: &str) -> String {
     format!(
         "{schema}_prev_{}",
         run_id.to_ascii_lowercase().replace('-', "_")
@@ -44,7 +44,7 @@ pub(crate) fn prev_schema(schema: &str, run_id: &str) -> String {
 }
 
 /// `name` as an SQL identifier: always quoted, inner quotes doubled.
-pub(crate) fn ident(name: &str) -> String {
+fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
@@ -55,7 +55,7 @@ pub fn literal(text: &str) -> String {
 
 /// Where the database is, for messages: the service, or host and port as libpq will resolve
 /// them from the environment (never a password or a whole connection string).
-pub(crate) fn target(spec: &PostgisSpec) -> String {
+fn target(spec: &PostgisSpec) -> String {
     if let Some(s) = &spec.service {
         return format!("service {s}");
     }

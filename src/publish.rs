@@ -23,7 +23,7 @@ use crate::progress::checkpoint;
 use crate::read;
 
 /// The published names, each a symlink through `current`.
-pub(crate) const PUBLISHED: [&str; 11] = [
+const PUBLISHED: [&str; 11] = [
     "smartgap.gpkg",
     "smartgap.qgs",
     "geojson",
@@ -82,7 +82,7 @@ pub fn lock(out: &Path) -> Result<Lock, Error> {
 }
 
 /// A run identifier that sorts by time: `20261125T061500Z-1234`.
-pub(crate) fn run_id() -> String {
+fn run_id() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -101,7 +101,7 @@ pub(crate) fn run_id() -> String {
 }
 
 /// `YYYYMMDDTHHMMSSZ` for seconds since the Unix epoch (proleptic Gregorian, UTC).
-pub(crate) fn utc_compact(secs: u64) -> String {
+fn utc_compact(secs: u64) -> String {
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let s = secs % 86_400;
     format!(
@@ -127,7 +127,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Failed runs (`runs/<id>.failed`) kept for inspection, the newest first; they do not count
 /// against `keep_runs`, which counts complete runs only.
-pub(crate) const KEEP_FAILED: usize = 2;
+const KEEP_FAILED: usize = 2;
 
 /// Removes what killed or failed runs left, under the lock (so no other run is live): staging
 /// directories, failed runs beyond the newest [`KEEP_FAILED`], temporary links beside the

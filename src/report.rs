@@ -29,7 +29,7 @@ pub struct RunReport {
     /// What snap-rounding to the GeoJSON grid did to each polygon layer.
     pub geojson: Vec<GeoJsonReport>,
     /// Wall time per stage in milliseconds, in stage order.
-    pub(crate) timings_ms: Vec<(String, u64)>,
+    timings_ms: Vec<(String, u64)>,
     /// What the run changed in its outputs and wants read: programme ids whose output columns
     /// would have collided, renamed (`write::program_columns`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -102,7 +102,7 @@ pub struct Totals {
 pub struct LevelReport {
     pub level: String,
     pub regions: usize,
-    pub(crate) regions_with_records: usize,
+    regions_with_records: usize,
     pub amount_krw: i128,
     /// Money resolved only to a coarser level, so in no region of this level.
     pub held_above_krw: i128,

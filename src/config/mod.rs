@@ -2,8 +2,8 @@
 //! (`raw`) and then validated into a [`Pipeline`] (`validate`), which collects every
 //! problem with its line and column instead of stopping at the first.
 
-pub(crate) mod raw;
-pub(crate) mod validate;
+mod raw;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,7 +28,7 @@ pub struct Pipeline {
     /// How many run directories (with their manifests) to keep under `output_dir/runs`.
     pub(crate) keep_runs: usize,
     /// Largest input file accepted, in MiB (a `.shp`'s `.dbf` counts too).
-    pub(crate) max_input_mib: u64,
+    max_input_mib: u64,
     pub boundaries: BoundariesSpec,
     pub(crate) region_groups: Option<RegionGroupsSpec>,
     /// The dated admin-code change table that maps old codes and names to the boundaries'.
@@ -174,7 +174,7 @@ pub enum AmountUnit {
 
 impl AmountUnit {
     /// The unit named in a column header such as `사업비(억원)` or `금액 (백만원)`.
-    pub(crate) fn from_header(name: &str) -> Option<AmountUnit> {
+    fn from_header(name: &str) -> Option<AmountUnit> {
         // Longest names first: 백만원 and 천원 contain 원.
         [
             ("조원", AmountUnit::TrillionKrw),
@@ -188,7 +188,7 @@ impl AmountUnit {
         .map(|(_, u)| u)
     }
 
-    pub(crate) const NAMES: [(&'static str, AmountUnit); 5] = [
+    const NAMES: [(&'static str, AmountUnit); 5] = [
         ("krw", AmountUnit::Krw),
         ("thousand_krw", AmountUnit::ThousandKrw),
         ("million_krw", AmountUnit::MillionKrw),
@@ -281,8 +281,8 @@ pub(crate) struct Incumbents {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Period {
     pub(crate) label: String,
-    pub(crate) from_year: i64,
-    pub(crate) to_year: i64,
+    from_year: i64,
+    to_year: i64,
 }
 
 impl Period {
@@ -321,7 +321,7 @@ pub(crate) trait Headers {
 pub(crate) const PARQUET_EXTENSIONS: [&str; 2] = ["parquet", "geoparquet"];
 
 /// Whether `path` can only be streamed (GeoParquet: Debian's GDAL has no Parquet driver).
-pub(crate) fn stream_only(path: &Path) -> bool {
+fn stream_only(path: &Path) -> bool {
     path.extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .is_some_and(|e| PARQUET_EXTENSIONS.contains(&e.as_str()))
@@ -347,7 +347,7 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    pub(crate) const NAMES: [(&'static str, Encoding); 5] = [
+    const NAMES: [(&'static str, Encoding); 5] = [
         ("auto", Encoding::Auto),
         ("utf-8", Encoding::Utf8),
         ("utf8", Encoding::Utf8),
@@ -412,9 +412,9 @@ pub(crate) struct OutputSpec {
 #[error("{} problem(s) in pipeline config {}", problems.len(), path.display())]
 #[diagnostic(code(smartgap::config))]
 pub struct ConfigError {
-    pub(crate) path: PathBuf,
+    path: PathBuf,
     #[source_code]
-    pub(crate) src: NamedSource<String>,
+    src: NamedSource<String>,
     #[related]
     pub problems: Vec<Problem>,
 }
@@ -425,14 +425,14 @@ pub struct ConfigError {
 pub struct Problem {
     pub message: String,
     #[label("{label}")]
-    pub(crate) span: Option<SourceSpan>,
-    pub(crate) label: String,
+    span: Option<SourceSpan>,
+    label: String,
     #[help]
-    pub(crate) help: Option<String>,
+    help: Option<String>,
 }
 
 impl Problem {
-    pub(crate) fn new(span: std::ops::Range<usize>, message: impl Into<String>) -> Problem {
+    fn new(span: std::ops::Range<usize>, message: impl Into<String>) -> Problem {
         Problem {
             message: message.into(),
             span: Some(span.into()),
@@ -441,28 +441,25 @@ impl Problem {
         }
     }
 
-    pub(crate) fn help(mut self, help: impl Into<String>) -> Problem {
+    fn help(mut self, help: impl Into<String>) -> Problem {
         self.help = Some(help.into());
         self
     }
 
-    pub(crate) fn label(mut self, label: impl Into<String>) -> Problem {
+    fn label(mut self, label: impl Into<String>) -> Problem {
         self.label = label.into();
         self
     }
 }
 
 /// Resolves `p` against the directory of the config file.
-pub(crate) fn resolve_path(config_path: &Path, p: &str) -> PathBuf {
+fn resolve_path(config_path: &Path, p: &str) -> PathBuf {
     let base = config_path.parent().unwrap_or(Path::new("."));
     base.join(p)
 }
 
 /// The candidate closest to `word` by edit distance, when it is close enough to be a typo.
-pub(crate) fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (levenshtein(word, c), c))

@@ -39,7 +39,7 @@ mod union;
 pub use crate::config::AsOf;
 use crate::model::{AdminLevel, Boundaries, Date, LevelRegions, Region, show_date};
 use cache::{decode, encode};
-pub(crate) use tables::{Event, Succession, resolve};
+use tables::{Event, Succession, resolve};
 pub use tables::{read_events, read_successions};
 use union::{Built, Gaps};
 
@@ -57,24 +57,24 @@ pub struct Vintage {
     /// Events on or before `as_of` whose status says they are not in force, skipped.
     pub events_skipped: Vec<String>,
     /// Legal-dong successions followed (읍면동, 리).
-    pub(crate) successions_followed: usize,
+    successions_followed: usize,
     /// Bundled 읍면동 that took another code, and derived 읍면동 made of several bundled ones.
-    pub(crate) emd_recoded: usize,
-    pub(crate) emd_merged: usize,
+    emd_recoded: usize,
+    emd_merged: usize,
     /// Bundled 리 that are no 리 on the date (became a 동, or were merged).
-    pub(crate) ri_dropped: usize,
+    ri_dropped: usize,
     /// Units per level.
-    pub(crate) units: BTreeMap<String, usize>,
+    units: BTreeMap<String, usize>,
     /// Σ area of the derived 시도 and of the bundled 읍면동 they are made of (km²).
-    pub(crate) area_km2: f64,
+    area_km2: f64,
     /// Largest |union area − Σ source areas| / Σ source areas over the derived units.
-    pub(crate) max_union_area_change: f64,
+    max_union_area_change: f64,
     /// Gaps between the bundled 읍면동 inside a 시도 (no 읍면동 covered them), each given to
     /// the 읍면동 sharing most of its outline; their number and area (km²).
     pub gaps_filled: usize,
     pub gaps_filled_km2: f64,
     /// Land of the bundled 시군구 polygons that lies in no 읍면동 (sea, mostly), left out.
-    pub(crate) sigungu_area_outside_emd_km2: f64,
+    sigungu_area_outside_emd_km2: f64,
 }
 
 /// Union geometries by level and code, with their relative area change (kept in the cache).
@@ -85,7 +85,7 @@ pub type Unions = HashMap<(AdminLevel, String), (MultiPolygon<f64>, f64)>;
 pub struct Derived {
     pub boundaries: Boundaries,
     /// The unions computed by this derivation (not found in `cached`).
-    pub(crate) fresh: Unions,
+    fresh: Unions,
     pub vintage: Vintage,
     /// Bundled 시군구 code → derived 시군구 codes with the share of its 읍면동 area in each.
     pub sigungu_shares: BTreeMap<String, Vec<(String, f64)>>,

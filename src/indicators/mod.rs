@@ -9,8 +9,8 @@
 //! `tier_label` is `NO_DATA`, and ranks, percentiles and classes are computed among the
 //! regions with data only.
 
-pub(crate) mod classify;
-pub(crate) mod inequality;
+mod classify;
+mod inequality;
 pub(crate) mod legend;
 pub(crate) mod levels;
 pub(crate) mod population;
@@ -30,11 +30,11 @@ pub(crate) const NO_DATA: &str = "자료 없음";
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct RegionIndicators {
     /// The region's total (what the ratios below divide); 0 without data.
-    pub(crate) amount_krw: i128,
+    amount_krw: i128,
     /// At least one record was assigned to the region or below it. Without data every
     /// `Option` below is `None` (but `population`, `population_year` and the local
     /// statistics, which are not about the region's own records).
-    pub(crate) has_data: bool,
+    has_data: bool,
     /// Census population and its year, when a population input is configured.
     pub(crate) population: Option<i64>,
     pub(crate) population_year: Option<i64>,
@@ -78,35 +78,35 @@ pub(crate) struct RegionIndicators {
 /// The class upper bounds (mapclassify's `bins`) each `class_*` column was computed with,
 /// over the amount per km² of the level's regions with data.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub(crate) struct ClassBins {
-    pub(crate) quantile: classify::Bins,
-    pub(crate) equal_interval: classify::Bins,
-    pub(crate) fisher_jenks: classify::Bins,
+struct ClassBins {
+    quantile: classify::Bins,
+    equal_interval: classify::Bins,
+    fisher_jenks: classify::Bins,
     /// The smallest classified value: the lower bound of class 1.
-    pub(crate) min: Option<f64>,
+    min: Option<f64>,
 }
 
 /// A level's indicators: one per region, in code order, and the classes' bins.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct LevelIndicators {
     pub(crate) regions: Vec<RegionIndicators>,
-    pub(crate) bins: ClassBins,
+    bins: ClassBins,
 }
 
 /// A region's place among the regions with data.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Standing {
+struct Standing {
     /// Standard competition rank, descending (1 = largest).
-    pub(crate) rank: u32,
+    rank: u32,
     /// Regions sharing the rank (≥ 1).
-    pub(crate) ties: u32,
+    ties: u32,
     /// Percent of the regions with data whose value is ≤ this one.
-    pub(crate) percentile: f64,
+    percentile: f64,
 }
 
 /// The [`Standing`] of every value among the `Some` values (`None`: no data, no standing):
 /// `[5, –, 9, 9, 1]` → ranks `[3, –, 1, 1, 4]`, ties `[1, –, 2, 2, 1]`.
-pub(crate) fn standings(values: &[Option<i128>]) -> Vec<Option<Standing>> {
+fn standings(values: &[Option<i128>]) -> Vec<Option<Standing>> {
     let mut sorted: Vec<i128> = values.iter().flatten().copied().collect();
     sorted.sort_unstable();
     let n = sorted.len();
@@ -229,7 +229,7 @@ pub(crate) fn compute(
 }
 
 /// Median (mean of the two middle values for an even count); 0 for no values.
-pub(crate) fn median(v: &[f64]) -> f64 {
+fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
     match s.len() {
@@ -240,7 +240,7 @@ pub(crate) fn median(v: &[f64]) -> f64 {
 }
 
 /// The first tier (highest first) whose minimum `amount` reaches.
-pub(crate) fn tier_of(amount: i128, tiers: &[Tier]) -> (u32, String) {
+fn tier_of(amount: i128, tiers: &[Tier]) -> (u32, String) {
     for (i, t) in tiers.iter().enumerate() {
         if amount >= i128::from(t.min_krw) {
             return (i as u32 + 1, t.label.clone());

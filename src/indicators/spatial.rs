@@ -19,7 +19,7 @@ use rstar::RTree;
 use rstar::primitives::{GeomWithData, Line};
 use serde::Serialize;
 
-pub(crate) use crate::config::Contiguity;
+use crate::config::Contiguity;
 
 /// Binary, symmetric spatial weights: sorted neighbour indices per region.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,7 +152,7 @@ impl Rng {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 
-    pub(crate) fn shuffle<T>(&mut self, v: &mut [T]) {
+    fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {
             let j = self.below(i + 1);
             v.swap(i, j);
@@ -205,7 +205,7 @@ pub(crate) struct Moran {
     pub(crate) p_norm: f64,
     /// Pseudo p-value from `permutations` random permutations: (extreme + 1) / (perms + 1).
     pub(crate) p_sim: Option<f64>,
-    pub(crate) permutations: usize,
+    permutations: usize,
 }
 
 fn row_standardised(w: &Weights) -> Vec<Vec<(usize, f64)>> {
@@ -473,13 +473,13 @@ pub(crate) fn local(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> V
 
 /// Upper tail of the standard normal, `1 − Φ(x)`, via [`erfc`] (the usual 7-digit
 /// approximations are too coarse for 1e-9 agreement with scipy).
-pub(crate) fn normal_sf(x: f64) -> f64 {
+fn normal_sf(x: f64) -> f64 {
     0.5 * erfc(x / std::f64::consts::SQRT_2)
 }
 
 /// Complementary error function: power series below 0.5, Lentz's continued fraction above;
 /// agrees with scipy to ~1e-16 (unit tests).
-pub(crate) fn erfc(x: f64) -> f64 {
+fn erfc(x: f64) -> f64 {
     if x < 0.0 {
         return 2.0 - erfc(-x);
     }

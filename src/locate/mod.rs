@@ -109,7 +109,7 @@ impl<'a> Locator<'a> {
     /// Candidates come in ascending index, which is ascending code (a level's regions are
     /// sorted by code), so the first region whose interior holds the point is the answer and
     /// the rest are not tested.
-    pub(crate) fn locate_exact(&self, c: Coord<f64>) -> Option<usize> {
+    fn locate_exact(&self, c: Coord<f64>) -> Option<usize> {
         let mut first_boundary: Option<usize> = None;
         let mut last = None;
         for i in self.boxes.holding(c) {

@@ -37,7 +37,7 @@ pub fn load(path: &std::path::Path) -> Result<Pipeline, Box<config::ConfigError>
 /// Column names as the readers see them, for validation: GDAL's for every format, the streaming
 /// readers' own for the CSV and GeoParquet inputs they read.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Headers;
+struct Headers;
 
 impl config::Headers for Headers {
     fn fields(

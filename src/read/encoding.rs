@@ -41,17 +41,17 @@ pub(crate) struct Prepared {
 
 /// What the bytes of some text values say about their encoding.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Evidence {
+struct Evidence {
     /// Values with any byte ≥ 0x80.
-    pub(crate) non_ascii: usize,
+    non_ascii: usize,
     /// Of those, values that are not valid UTF-8.
-    pub(crate) invalid_utf8: usize,
+    invalid_utf8: usize,
     /// Of those, values that decode as CP949 without error into plausible Korean text.
-    pub(crate) plausible_cp949: usize,
+    plausible_cp949: usize,
 }
 
 impl Evidence {
-    pub(crate) fn add(&mut self, bytes: &[u8]) {
+    fn add(&mut self, bytes: &[u8]) {
         if bytes.is_ascii() {
             return;
         }
@@ -67,7 +67,7 @@ impl Evidence {
 
     /// The encoding the bytes support: UTF-8 when every value is valid UTF-8, CP949 when the
     /// invalid ones all decode as plausible CP949, `None` when neither holds.
-    pub(crate) fn verdict(&self) -> Option<Encoding> {
+    fn verdict(&self) -> Option<Encoding> {
         if self.invalid_utf8 == 0 {
             Some(Encoding::Utf8)
         } else if self.plausible_cp949 == self.non_ascii {

@@ -83,12 +83,12 @@ const DRIVERS: [&str; 7] = [
 ];
 
 /// Opens a local vector file read-only.
-pub(crate) fn open(path: &Path) -> Result<Dataset, Error> {
+fn open(path: &Path) -> Result<Dataset, Error> {
     open_with(path, &[])
 }
 
 /// Opens a local vector file read-only with GDAL open options (e.g. `ENCODING=CP949`).
-pub(crate) fn open_with(path: &Path, open_options: &[String]) -> Result<Dataset, Error> {
+fn open_with(path: &Path, open_options: &[String]) -> Result<Dataset, Error> {
     let opts: Vec<&str> = open_options.iter().map(String::as_str).collect();
     let options = DatasetOptions {
         open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
@@ -170,7 +170,7 @@ pub(crate) fn field_names(path: &Path, layer_name: Option<&str>) -> Result<Vec<S
 }
 
 /// [`field_names`] for a file read in `enc`.
-pub(crate) fn field_names_encoded(
+fn field_names_encoded(
     path: &Path,
     layer_name: Option<&str>,
     enc: encoding::Encoding,
@@ -194,7 +194,7 @@ pub(crate) fn field_names_at(
 /// The longest column name a configuration can name, in characters: the names a header gives
 /// for validating the configuration ([`field_names`], `stream::field_names`) are clipped to it,
 /// so that a header line of megabytes costs neither the spelling suggestions nor the messages.
-pub(crate) const MAX_NAME_CHARS: usize = 256;
+const MAX_NAME_CHARS: usize = 256;
 
 /// `names` clipped to [`MAX_NAME_CHARS`].
 pub(crate) fn header_names(names: Vec<String>) -> Vec<String> {
@@ -416,7 +416,7 @@ fn geometry_kind(g: &geo::Geometry<f64>) -> &'static str {
 }
 
 /// Whether `crs` is one of the longitude/latitude CRSs whose coordinates are checked.
-pub(crate) fn is_geographic(crs: &str) -> bool {
+fn is_geographic(crs: &str) -> bool {
     matches!(
         crs.to_ascii_uppercase().as_str(),
         "EPSG:4326" | "OGC:CRS84" | "CRS84" | "EPSG:4737" | "EPSG:4166" | "EPSG:4019" | "EPSG:4258"
@@ -426,7 +426,7 @@ pub(crate) fn is_geographic(crs: &str) -> bool {
 /// Why (x, y) cannot be longitude/latitude in or near Korea, if it cannot: out of range
 /// (projected numbers declared as EPSG:4326) or latitude and longitude swapped (x in Korea's
 /// latitudes, y in its longitudes). Such records are rejected, never silently swapped.
-pub(crate) fn lonlat_doubt(crs: &str, x: f64, y: f64) -> Option<String> {
+fn lonlat_doubt(crs: &str, x: f64, y: f64) -> Option<String> {
     if (32.0..=39.5).contains(&x) && (123.0..=132.5).contains(&y) {
         return Some(format!(
             "x={x} y={y} looks like latitude/longitude swapped (x must be longitude in {crs})"

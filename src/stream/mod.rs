@@ -96,17 +96,17 @@ impl Streamed {
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct StreamProfile {
     pub rows: u64,
-    pub(crate) ms: u64,
+    ms: u64,
     /// The reader thread, from opening the input to its last chunk.
-    pub(crate) read_ms: u64,
+    read_ms: u64,
     /// The locating thread, from the CRS to the last chunk (waits for the reader included).
-    pub(crate) locate_ms: u64,
+    locate_ms: u64,
     /// Points not settled by a source-CRS grid: reprojected and tested exactly.
     pub reprojected: u64,
-    pub(crate) settle_ms: u64,
-    pub(crate) reproject_ms: u64,
-    pub(crate) exact_ms: u64,
-    pub(crate) fold_ms: u64,
+    settle_ms: u64,
+    reproject_ms: u64,
+    exact_ms: u64,
+    fold_ms: u64,
 }
 
 /// The locators of the levels points are placed in: finest first, then coarser ones, which

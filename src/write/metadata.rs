@@ -64,10 +64,10 @@ fn iso_utc(ms: i64) -> String {
 }
 
 /// `md_standard_uri` of the manifest row: smartgap's own JSON, the essentials of `run.json`.
-pub(crate) const MANIFEST_URI: &str =
+const MANIFEST_URI: &str =
     "https://github.com/smartgap/smartgap/blob/main/docs/metadata.md#manifest";
 /// `md_standard_uri` of the licence and attribution row (plain text).
-pub(crate) const LICENCE_URI: &str = "urn:smartgap:licences-and-attribution:1";
+const LICENCE_URI: &str = "urn:smartgap:licences-and-attribution:1";
 
 /// Attribution to show with maps made from the outputs (data/README.md).
 pub(crate) const ATTRIBUTION: &str = "Administrative boundaries: © National Geographic Information \
@@ -128,7 +128,7 @@ pub(crate) fn layer_title(name: &str) -> Option<(&'static str, &'static str)> {
 
 /// Title (Korean / English) and description with the unit of a column; `None` leaves the
 /// column out of `gpkg_data_columns`.
-pub(crate) fn column_title(name: &str) -> Option<(String, String)> {
+fn column_title(name: &str) -> Option<(String, String)> {
     let fixed = |t: &str, d: &str| Some((t.to_string(), d.to_string()));
     match name {
         "code" => fixed("코드 / Code", "행정구역 코드 / Administrative code"),
@@ -253,7 +253,7 @@ fn lit(s: &str) -> String {
 }
 
 /// The manifest's essentials: version, commit, config, inputs with sha256, record counts.
-pub(crate) fn manifest(r: &RunReport) -> serde_json::Value {
+fn manifest(r: &RunReport) -> serde_json::Value {
     json!({
         "smartgap_version": r.smartgap_version,
         "git_commit": r.git_commit,

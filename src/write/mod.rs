@@ -1,15 +1,15 @@
 //! Writing: the in-memory results become format-neutral `OutLayer`s, which the
 //! `geopackage` and `geojson` writers serialise.
 
-pub(crate) mod geojson;
+mod geojson;
 pub(crate) mod geopackage;
 pub(crate) mod layers;
 pub mod metadata;
 pub(crate) mod outputs;
-pub(crate) mod qgis_project;
+mod qgis_project;
 pub(crate) mod qml;
 pub(crate) use crate::snap;
-pub(crate) mod styles;
+mod styles;
 pub(crate) mod text_cache;
 
 use std::collections::BTreeMap;
@@ -63,30 +63,30 @@ pub(crate) struct OutLayer {
 }
 
 /// LISA quadrant labels for esda's quadrant numbers 1–4.
-pub(crate) const QUADRANTS: [&str; 4] = ["HH", "LH", "LL", "HL"];
+const QUADRANTS: [&str; 4] = ["HH", "LH", "LL", "HL"];
 
 /// The area method written beside every per-km² value.
-pub(crate) const AREA_METHOD: &str = "planar area in EPSG:5179 of the repaired boundary polygon";
+const AREA_METHOD: &str = "planar area in EPSG:5179 of the repaired boundary polygon";
 
 /// Columns that depend on the data and config: one per programme and one per period.
-pub(crate) struct ExtraColumns<'a> {
-    pub(crate) programs: &'a [String],
-    pub(crate) periods: &'a [crate::config::Period],
+struct ExtraColumns<'a> {
+    programs: &'a [String],
+    periods: &'a [crate::config::Period],
 }
 
 /// A region as the layer builder needs it.
-pub(crate) struct RegionRow<'a> {
-    pub(crate) code: &'a str,
-    pub(crate) name: &'a str,
-    pub(crate) full_name: &'a str,
-    pub(crate) parent_code: Option<&'a str>,
-    pub(crate) area_km2: f64,
-    pub(crate) geometry: Option<&'a MultiPolygon<f64>>,
+struct RegionRow<'a> {
+    code: &'a str,
+    name: &'a str,
+    full_name: &'a str,
+    parent_code: Option<&'a str>,
+    area_km2: f64,
+    geometry: Option<&'a MultiPolygon<f64>>,
 }
 
 /// Why a region layer cannot be built.
 #[derive(Debug, Error)]
-pub(crate) enum LayerError {
+enum LayerError {
     /// A total beyond the outputs' 64-bit integers.
     #[error("{what}: {krw} KRW does not fit a 64-bit integer")]
     TooLarge {
@@ -118,7 +118,7 @@ fn money(krw: i128, what: &str) -> Result<Value, LayerError> {
         })
 }
 
-pub(crate) use crate::model::program_columns;
+use crate::model::program_columns;
 
 /// The columns of a region layer, in order, and the attribute columns among them.
 fn region_fields(
@@ -191,7 +191,7 @@ fn region_fields(
 ///
 /// # Errors
 /// A total does not fit the outputs' 64-bit integers.
-pub(crate) fn region_layer(
+fn region_layer(
     name: &str,
     rows: &[RegionRow<'_>],
     totals: &LevelTotals,
@@ -295,11 +295,7 @@ pub(crate) fn region_layer(
 }
 
 /// The rejects layer: one feature per rejected record, with its point when known.
-pub(crate) fn rejects_layer(
-    rejects: &[Reject],
-    input_names: &[String],
-    input_paths: &[String],
-) -> OutLayer {
+fn rejects_layer(rejects: &[Reject], input_names: &[String], input_paths: &[String]) -> OutLayer {
     let fields = vec![
         ("input".into(), FieldType::Text),
         ("source_file".into(), FieldType::Text),
