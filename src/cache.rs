@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-pub use crate::sealed::{Reader, SealedError, Writer};
+use crate::sealed::{Reader, SealedError, Writer};
 
 /// Why an entry's content was not used (logged by [`Entry::load`], never returned).
 #[derive(Debug, Error)]
@@ -52,10 +52,6 @@ impl Cache {
         Cache {
             dir: dir.to_path_buf(),
         }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// The entry of `kind` and `tag` whose content is determined by `key` (each part hashed

@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub(crate) use crate::model::Date;
 use crate::model::show_date as show;
 use crate::model::{AdminLevel, RejectReason};
-pub use crate::model::{Date, parse_date};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
@@ -86,7 +86,7 @@ pub struct Crosswalk {
 
 impl Crosswalk {
     /// The crosswalk of the effective rows of `events` that have both codes.
-    pub fn from_events(events: &[Event]) -> Crosswalk {
+    pub(crate) fn from_events(events: &[Event]) -> Crosswalk {
         Crosswalk::new(
             events
                 .iter()
@@ -105,7 +105,7 @@ impl Crosswalk {
         )
     }
 
-    pub fn new(mut changes: Vec<Change>) -> Crosswalk {
+    pub(crate) fn new(mut changes: Vec<Change>) -> Crosswalk {
         changes.sort_by(|a, b| {
             (a.date, &a.old_code, &a.new_code).cmp(&(b.date, &b.old_code, &b.new_code))
         });
@@ -121,12 +121,12 @@ impl Crosswalk {
         Crosswalk { by_old, by_new }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.by_old.is_empty()
     }
 
     /// Every effective change, by old code and then date.
-    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+    pub(crate) fn changes(&self) -> impl Iterator<Item = &Change> {
         self.by_old.values().flatten()
     }
 
@@ -134,7 +134,7 @@ impl Crosswalk {
     /// than the boundaries) matches, for names not in the boundaries: the old code of a change
     /// whose old name matches, and the new code of one whose new name does (mapped back to the
     /// boundaries' unit by [`Crosswalk::map`] when the change is one-to-one).
-    pub fn codes_named(&self, matches: impl Fn(&str) -> bool) -> Vec<String> {
+    pub(crate) fn codes_named(&self, matches: impl Fn(&str) -> bool) -> Vec<String> {
         let old = self
             .by_old
             .iter()
@@ -152,7 +152,7 @@ impl Crosswalk {
     }
 
     /// Maps `code` as of `date` to codes for which `exists` holds; `area` weights splits.
-    pub fn map(
+    pub(crate) fn map(
         &self,
         code: &str,
         date: Option<Date>,
@@ -326,14 +326,14 @@ pub fn largest_remainder(amount: i64, weights: &[f64]) -> Vec<i64> {
 /// those shares (normalised to sum to 1); money is split by largest remainder.
 #[derive(Debug, Clone, Default)]
 pub struct KostatCodes {
-    pub year: i64,
-    pub path: std::path::PathBuf,
+    pub(crate) year: i64,
+    pub(crate) path: std::path::PathBuf,
     units: BTreeMap<String, Vec<(String, f64)>>,
 }
 
 impl KostatCodes {
     /// `units`: KOSTAT code → (boundary code, share) for the census `year` of the table at `path`.
-    pub fn new(
+    pub(crate) fn new(
         year: i64,
         path: std::path::PathBuf,
         units: BTreeMap<String, Vec<(String, f64)>>,
@@ -343,7 +343,7 @@ impl KostatCodes {
 
     /// The same units with every target passed through `f` (a code → weighted codes), e.g.
     /// onto the 시군구 of a derived geography.
-    pub fn remap(&self, f: impl Fn(&[(String, f64)]) -> Vec<(String, f64)>) -> KostatCodes {
+    pub(crate) fn remap(&self, f: impl Fn(&[(String, f64)]) -> Vec<(String, f64)>) -> KostatCodes {
         KostatCodes {
             year: self.year,
             path: self.path.clone(),
@@ -352,7 +352,7 @@ impl KostatCodes {
     }
 
     /// The boundary codes a KOSTAT unit maps onto, with weights summing to 1.
-    pub fn map(&self, code: &str) -> Option<Vec<(String, f64)>> {
+    pub(crate) fn map(&self, code: &str) -> Option<Vec<(String, f64)>> {
         let parts = self.units.get(code.trim())?;
         let total: f64 = parts.iter().map(|p| p.1).sum();
         (total > 0.0).then(|| parts.iter().map(|(c, w)| (c.clone(), w / total)).collect())
@@ -362,6 +362,7 @@ impl KostatCodes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::parse_date;
 
     fn change(date: &str, kind: &str, old: &str, new: &str) -> Change {
         Change {

@@ -9,9 +9,9 @@ use proj::Proj;
 use thiserror::Error;
 
 /// The working CRS: Korea 2000 / Unified CS, metres.
-pub const WORK_CRS: &str = "EPSG:5179";
+pub(crate) const WORK_CRS: &str = "EPSG:5179";
 /// The GeoJSON CRS of RFC 7946: WGS 84 longitude/latitude.
-pub const GEOJSON_CRS: &str = "OGC:CRS84";
+pub(crate) const GEOJSON_CRS: &str = "OGC:CRS84";
 
 /// What PROJ could not do, with PROJ's error as the source.
 #[derive(Debug, Error)]
@@ -35,7 +35,7 @@ pub enum CrsError {
 ///
 /// # Errors
 /// As [`Transformer::new`].
-pub fn check(crs: &str) -> Result<(), CrsError> {
+pub(crate) fn check(crs: &str) -> Result<(), CrsError> {
     Transformer::new(crs, WORK_CRS).map(|_| ())
 }
 
@@ -78,7 +78,7 @@ impl Transformer {
 }
 
 /// PROJ's release string, e.g. "Rel. 9.1.1, December 1st, 2022".
-pub fn proj_release() -> &'static str {
+pub(crate) fn proj_release() -> &'static str {
     use proj::Info;
     static RELEASE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     RELEASE.get_or_init(|| {
@@ -99,7 +99,7 @@ thread_local! {
 ///
 /// # Errors
 /// No transformation between the CRSs exists (see [`Transformer::new`]).
-pub fn reproject(from: &str, to: &str, coords: &mut [Coord<f64>]) -> Result<(), CrsError> {
+pub(crate) fn reproject(from: &str, to: &str, coords: &mut [Coord<f64>]) -> Result<(), CrsError> {
     if from == to || coords.is_empty() {
         return Ok(());
     }

@@ -98,7 +98,7 @@ pub enum Error {
 
 /// An I/O error as a message, saying "disk full" first when the disk is full (ENOSPC) or the
 /// file too large for the process's limit (EFBIG), so the operator sees the cause at once.
-pub fn io_message(e: &std::io::Error) -> String {
+pub(crate) fn io_message(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::FileTooLarge => {
             format!("disk full: {e}")
@@ -109,7 +109,7 @@ pub fn io_message(e: &std::io::Error) -> String {
 
 impl Error {
     /// [`Error::Write`] of `path` from an I/O error (see [`io_message`]).
-    pub fn write_io(path: &std::path::Path, e: &std::io::Error) -> Error {
+    pub(crate) fn write_io(path: &std::path::Path, e: &std::io::Error) -> Error {
         Error::Write {
             path: path.to_path_buf(),
             message: io_message(e),

@@ -2,7 +2,7 @@
 //! the call that met them: a driver can stop early with a warning (a CSV line longer than its
 //! limit) or say why a call failed only there (SQLite's "database or disk is full"). The
 //! handler sends every message to the log and remembers the warnings and failures of the
-//! calling thread, so the reader or writer that made the call can [`take`] them and fail with
+//! calling thread, so the reader or writer that made the call can `take` them and fail with
 //! what GDAL said instead of publishing a short result or an error code.
 
 use std::cell::RefCell;
@@ -46,14 +46,14 @@ pub fn install() {
 }
 
 /// The warnings and failures GDAL raised on this thread since the last call, oldest first.
-pub fn take() -> Vec<String> {
+pub(crate) fn take() -> Vec<String> {
     RAISED.with(|r| std::mem::take(&mut *r.borrow_mut()))
 }
 
 /// Runs `f` and returns what it raised, leaving what was raised before on this thread for the
 /// next [`take`]: a probe whose own failure is an answer must not hide a driver's warning,
 /// nor log a warning per record (its messages go to the debug log).
-pub fn isolated<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
+pub(crate) fn isolated<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
     let before = take();
     QUIET.with(|q| q.set(true));
     let out = f();
@@ -64,7 +64,7 @@ pub fn isolated<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
 }
 
 /// The first of `messages` that says the disk (or the SQLite database on it) is full, clipped.
-pub fn disk_full(messages: &[String]) -> Option<String> {
+pub(crate) fn disk_full(messages: &[String]) -> Option<String> {
     messages
         .iter()
         .find(|m| {
@@ -76,7 +76,7 @@ pub fn disk_full(messages: &[String]) -> Option<String> {
 
 /// At most 200 characters of a GDAL message (they can quote whole SQL statements or input
 /// lines), marked where cut.
-pub fn clip(message: &str) -> String {
+pub(crate) fn clip(message: &str) -> String {
     match message.char_indices().nth(200) {
         Some((i, _)) => format!("{}…", &message[..i]),
         None => message.to_string(),

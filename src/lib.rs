@@ -8,36 +8,40 @@
 //! per km², share, rank, tier) and **writes** a GeoPackage, RFC 7946 GeoJSON and a manifest,
 //! published atomically. Money is checked at every step: Σ read = Σ assigned + Σ rejected.
 //!
-//! Modules, in pipeline order; each uses only those above it (no import cycle):
-//! - [`progress`], [`model`], [`crs`], [`gdal_log`], [`sealed`], [`cache`]: timing helpers,
-//!   shared nouns (regions, records, rejects, dates), PROJ, GDAL's messages, the cache folder;
+//! Modules, in pipeline order; each uses only those above it (no import cycle). Linked ones are
+//! public (what `main.rs` and the integration tests use); the others are internal (`pub(crate)`):
+//! - [`progress`], [`model`], [`crs`], [`gdal_log`], [`sealed`], `cache`: timing helpers and
+//!   checkpoints, shared nouns (regions, records, rejects, dates), PROJ, GDAL's messages, sealed
+//!   files, the cache folder;
 //! - [`config`]: the TOML pipeline, validated with every problem reported at once; [`error`];
-//! - [`crosswalk`]: dated admin-code changes; [`city`]: the city level (시 with 일반구)
-//!   derived from the 시군구 codes; [`read`]: boundaries, tables and records through
-//!   GDAL, exact amount parsing, encodings, checksums;
+//! - `crosswalk`: dated admin-code changes; `city`: the city level (시 with 일반구) derived from
+//!   the 시군구 codes; [`read`]: boundaries, tables and records through GDAL, exact amount
+//!   parsing, encodings, checksums;
+//! - `snap`: polygons snap-rounded valid onto an integer grid; [`geography`]: the units in
+//!   force on a date (`[boundaries] as_of`), derived from the 읍면동 and their dated changes;
 //! - [`locate`], [`overlay`], [`assign`]: point-in-polygon, exact intersection areas, and
 //!   codes, names and geometries to regions;
-//! - [`aggregate`]: per-level sums, roll-up and the money invariants; [`stream`]: chunked point
+//! - `aggregate`: per-level sums, roll-up and the money invariants; `stream`: chunked point
 //!   inputs read, located and folded in one pass;
 //! - [`indicators`]: per-region indicators, inequality, spatial statistics;
-//! - [`report`]: the run manifest; [`write`](mod@write): output layers, GeoPackage and GeoJSON;
-//!   [`html`]: `report.html` and its maps; [`publish`]: lock, staging, atomic swap;
+//! - `report`: the run manifest; [`write`](mod@write): output layers, GeoPackage and GeoJSON;
+//!   `html`: `report.html` and its maps; [`publish`]: lock, staging, atomic swap;
 //!   [`postgis`]: the PostGIS target;
 //! - [`pipeline`]: the stages in order.
 
 #![forbid(unsafe_code)]
 
-pub mod aggregate;
+pub(crate) mod aggregate;
 pub mod assign;
-pub mod cache;
-pub mod city;
+pub(crate) mod cache;
+pub(crate) mod city;
 pub mod config;
-pub mod crosswalk;
+pub(crate) mod crosswalk;
 pub mod crs;
 pub mod error;
 pub mod gdal_log;
 pub mod geography;
-pub mod html;
+pub(crate) mod html;
 pub mod indicators;
 pub mod locate;
 pub mod model;
@@ -47,10 +51,10 @@ pub mod postgis;
 pub mod progress;
 pub mod publish;
 pub mod read;
-pub mod report;
+pub(crate) mod report;
 pub mod sealed;
-pub mod snap;
-pub mod stream;
+pub(crate) mod snap;
+pub(crate) mod stream;
 pub mod write;
 
 pub use error::Error;

@@ -31,7 +31,7 @@ pub enum AdminLevel {
 }
 
 impl AdminLevel {
-    pub const ALL: [AdminLevel; 5] = [
+    pub(crate) const ALL: [AdminLevel; 5] = [
         AdminLevel::Sido,
         AdminLevel::City,
         AdminLevel::Sigungu,
@@ -40,7 +40,7 @@ impl AdminLevel {
     ];
 
     /// The name used in config, layer names and file names.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AdminLevel::Sido => "sido",
             AdminLevel::City => "city",
@@ -50,7 +50,7 @@ impl AdminLevel {
         }
     }
 
-    pub fn parse(s: &str) -> Option<AdminLevel> {
+    pub(crate) fn parse(s: &str) -> Option<AdminLevel> {
         AdminLevel::ALL.into_iter().find(|l| l.as_str() == s)
     }
 }
@@ -62,12 +62,12 @@ impl fmt::Display for AdminLevel {
 }
 
 /// An administrative code as the boundary data spells it (e.g. `11`, `11110`, `11110515`).
-pub type RegionCode = String;
+pub(crate) type RegionCode = String;
 
 /// One polygon of one administrative level.
 #[derive(Debug, Clone)]
 pub struct Region {
-    pub level: AdminLevel,
+    pub(crate) level: AdminLevel,
     pub code: RegionCode,
     /// The unit's own name, e.g. `종로구`.
     pub name: String,
@@ -99,14 +99,14 @@ pub enum FundingSource {
 }
 
 impl FundingSource {
-    pub const ALL: [FundingSource; 4] = [
+    pub(crate) const ALL: [FundingSource; 4] = [
         FundingSource::NationalProgram,
         FundingSource::DevelopmentFee,
         FundingSource::Local,
         FundingSource::Unspecified,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FundingSource::NationalProgram => "national_program",
             FundingSource::DevelopmentFee => "development_fee",
@@ -116,7 +116,7 @@ impl FundingSource {
     }
 
     /// Parses the values accepted in data and config; empty text is `Unspecified`.
-    pub fn parse(s: &str) -> Option<FundingSource> {
+    pub(crate) fn parse(s: &str) -> Option<FundingSource> {
         match s.trim() {
             "" => Some(FundingSource::Unspecified),
             t => FundingSource::ALL.into_iter().find(|f| f.as_str() == t),
@@ -124,7 +124,7 @@ impl FundingSource {
     }
     /// The category of a Korean funding label as budgets write it (`국비`, `지방비`, `시비`,
     /// `민간`, `LH`, …: [`FUNDING_LABELS`]), compared without spaces or a trailing `(…)`.
-    pub fn from_label(s: &str) -> Option<FundingSource> {
+    pub(crate) fn from_label(s: &str) -> Option<FundingSource> {
         let key = funding_key(s);
         FUNDING_LABELS
             .iter()
@@ -137,7 +137,7 @@ impl FundingSource {
 /// (민간, 민자, 공기업/LH, 사업시행자, 개발부담금) is `development_fee`, the category of money that
 /// comes with land development rather than from a budget; 기금 (national funds) is a
 /// `national_program` source.
-pub const FUNDING_LABELS: [(&str, FundingSource); 31] = [
+const FUNDING_LABELS: [(&str, FundingSource); 31] = [
     ("국비", FundingSource::NationalProgram),
     ("국고", FundingSource::NationalProgram),
     ("국고보조금", FundingSource::NationalProgram),
@@ -172,7 +172,7 @@ pub const FUNDING_LABELS: [(&str, FundingSource); 31] = [
 ];
 
 /// A funding label as compared: no spaces or middle dots, no trailing `(…)`, ASCII upper-case.
-pub fn funding_key(s: &str) -> String {
+pub(crate) fn funding_key(s: &str) -> String {
     let t: String = s
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '·' && *c != 'ㆍ')
@@ -231,8 +231,8 @@ pub struct Investment {
 /// A second location of a record, to be checked against the one it is assigned by.
 #[derive(Debug, Clone)]
 pub struct Check {
-    pub location: Location,
-    pub policy: Mismatch,
+    pub(crate) location: Location,
+    pub(crate) policy: Mismatch,
 }
 
 /// What a record whose code and names point at different regions becomes
@@ -281,7 +281,7 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             RejectReason::AmountMissing => "amount_missing",
             RejectReason::AmountInvalid => "amount_invalid",
@@ -316,16 +316,16 @@ impl fmt::Display for RejectReason {
 /// A record that was not assigned, with everything needed to find and fix it.
 #[derive(Debug, Clone)]
 pub struct Reject {
-    pub input: usize,
+    pub(crate) input: usize,
     pub row: u64,
-    pub record_id: String,
+    pub(crate) record_id: String,
     pub reason: RejectReason,
     /// Human-readable detail: the offending value, candidates, ...
     pub detail: String,
     /// The amount when it could be read; rejected money is still accounted for.
-    pub amount_krw: Option<i64>,
+    pub(crate) amount_krw: Option<i64>,
     /// Where the record is, when known (EPSG:5179).
-    pub point: Option<Point<f64>>,
+    pub(crate) point: Option<Point<f64>>,
 }
 
 /// The regions of every configured level, each level sorted by code.
@@ -336,13 +336,13 @@ pub struct Boundaries {
 
 #[derive(Debug, Clone)]
 pub struct LevelRegions {
-    pub level: AdminLevel,
+    pub(crate) level: AdminLevel,
     pub regions: Vec<Region>,
-    pub by_code: std::collections::HashMap<RegionCode, usize>,
+    pub(crate) by_code: std::collections::HashMap<RegionCode, usize>,
 }
 
 impl LevelRegions {
-    pub fn new(level: AdminLevel, mut regions: Vec<Region>) -> LevelRegions {
+    pub(crate) fn new(level: AdminLevel, mut regions: Vec<Region>) -> LevelRegions {
         regions.sort_by(|a, b| a.code.cmp(&b.code));
         let by_code = regions
             .iter()
@@ -367,7 +367,7 @@ impl Boundaries {
     }
 
     /// The finest configured level.
-    pub fn finest(&self) -> Option<&LevelRegions> {
+    pub(crate) fn finest(&self) -> Option<&LevelRegions> {
         self.levels.last()
     }
 
@@ -377,7 +377,7 @@ impl Boundaries {
     }
 
     /// `code` at `level` and its ancestors, finest first, following `parent_code`.
-    pub fn lineage(&self, level: AdminLevel, code: &str) -> Vec<(AdminLevel, RegionCode)> {
+    pub(crate) fn lineage(&self, level: AdminLevel, code: &str) -> Vec<(AdminLevel, RegionCode)> {
         let mut out = Vec::new();
         let mut cur = self.level(level).and_then(|l| l.get(code));
         while let Some(r) = cur {
@@ -389,7 +389,7 @@ impl Boundaries {
 
     /// The region `r.parent_code` names, at the nearest coarser level that has it: a 구's
     /// parent is its city when the city level is configured, any other 시군구's is its 시도.
-    pub fn parent(&self, r: &Region) -> Option<&Region> {
+    pub(crate) fn parent(&self, r: &Region) -> Option<&Region> {
         let p = r.parent_code.as_deref()?;
         self.levels
             .iter()
@@ -399,21 +399,21 @@ impl Boundaries {
     }
 
     /// The configured level just above `level`.
-    pub fn coarser(&self, level: AdminLevel) -> Option<&LevelRegions> {
+    pub(crate) fn coarser(&self, level: AdminLevel) -> Option<&LevelRegions> {
         self.levels.iter().rev().find(|l| l.level < level)
     }
 }
 
 /// A regional group of 시도 (the report's 9 groups), defined in data.
 #[derive(Debug, Clone)]
-pub struct RegionGroup {
-    pub id: String,
-    pub name: String,
-    pub sido_codes: Vec<String>,
+pub(crate) struct RegionGroup {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) sido_codes: Vec<String>,
 }
 
 /// A date as `yyyymmdd`.
-pub type Date = u32;
+pub(crate) type Date = u32;
 
 /// Parses `YYYY`, `YYYY-MM`, `YYYY-MM-DD` (also with `.` or `/`), or `YYYYMMDD`. A year alone
 /// means 1 January, a month alone its 1st: the record is taken to predate any change later in
@@ -437,16 +437,16 @@ pub fn parse_date(s: &str) -> Option<Date> {
 }
 
 /// `yyyy-mm-dd`.
-pub fn show_date(d: Date) -> String {
+pub(crate) fn show_date(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d / 10_000, d / 100 % 100, d % 100)
 }
 
 /// How many characters of a value read from an input a message, warning or reject detail
 /// quotes: a cell or a header can be megabytes long.
-pub const QUOTED_CHARS: usize = 100;
+pub(crate) const QUOTED_CHARS: usize = 100;
 
 /// At most `chars` characters of `text`, `…` marking a cut.
-pub fn clip(text: &str, chars: usize) -> String {
+pub(crate) fn clip(text: &str, chars: usize) -> String {
     match text.char_indices().nth(chars) {
         Some((i, _)) => format!("{}…", &text[..i]),
         None => text.to_string(),
@@ -455,7 +455,7 @@ pub fn clip(text: &str, chars: usize) -> String {
 
 /// Column (or layer) names for a message: at most 20, each clipped to 64 characters, then how
 /// many more there are. A header can hold thousands of names, or one of megabytes.
-pub fn name_list(names: &[String]) -> String {
+pub(crate) fn name_list(names: &[String]) -> String {
     const LISTED: usize = 20;
     let mut list: Vec<String> = names.iter().take(LISTED).map(|n| clip(n, 64)).collect();
     if names.len() > LISTED {
@@ -468,7 +468,7 @@ pub fn name_list(names: &[String]) -> String {
 /// GeoPackage's own `fid` and `geom`. SQLite compares column names without case, so an
 /// attribute column may take none of these names in any case (`NAME` beside `name` fails the
 /// write), nor begin with `amount_`, where the funding, programme and period columns live.
-pub const FIXED_REGION_COLUMNS: [&str; 28] = [
+const FIXED_REGION_COLUMNS: [&str; 28] = [
     "fid",
     "geom",
     "code",
@@ -502,7 +502,7 @@ pub const FIXED_REGION_COLUMNS: [&str; 28] = [
 /// The region layer's own column that an attribute column `name` would collide with (compared
 /// without case, as SQLite does), if any: one of [`FIXED_REGION_COLUMNS`], `area_method`, or
 /// the `amount_…` family.
-pub fn fixed_column_clash(name: &str) -> Option<String> {
+pub(crate) fn fixed_column_clash(name: &str) -> Option<String> {
     let lower = name.to_lowercase();
     if lower.starts_with("amount_") {
         return Some("amount_… (the money columns)".into());
@@ -516,7 +516,7 @@ pub fn fixed_column_clash(name: &str) -> Option<String> {
 
 /// An output column name made from data or config text: `amount_<kind>_<id>_krw` with the id
 /// reduced to lower-case ASCII letters, digits and `_`.
-pub fn amount_column(kind: &str, id: &str) -> String {
+pub(crate) fn amount_column(kind: &str, id: &str) -> String {
     let clean: String = id
         .chars()
         .map(|c| {
@@ -540,7 +540,7 @@ pub fn amount_column(kind: &str, id: &str) -> String {
 /// (`Smart City` → `amount_program_smart_city_0f1b7ba5_krw`): the name depends on the id alone, the same
 /// every night, and `renamed` lists (id, column) for the run's warnings. (Longer digests are
 /// taken in the unlikely case that a renamed column meets another.)
-pub fn program_columns(programs: &[String]) -> (Vec<String>, Vec<(String, String)>) {
+pub(crate) fn program_columns(programs: &[String]) -> (Vec<String>, Vec<(String, String)>) {
     use sha2::Digest;
     let plain: Vec<String> = programs
         .iter()
@@ -602,7 +602,7 @@ mod tests {
 /// `s` with decomposed Hangul (conjoining jamo, as macOS file names and some exports write
 /// them) composed into syllables, as Unicode NFC does for Hangul (The Unicode Standard,
 /// §3.12): L + V → LV, LV + T → LVT. Other text is kept as it is.
-pub fn compose_hangul(s: &str) -> String {
+pub(crate) fn compose_hangul(s: &str) -> String {
     const S_BASE: u32 = 0xAC00;
     const L_BASE: u32 = 0x1100;
     const V_BASE: u32 = 0x1161;

@@ -30,13 +30,13 @@ use crate::error::Error;
 use crate::progress::checkpoint;
 
 /// The name of the staging schema of `schema`.
-pub fn staging_schema(schema: &str) -> String {
+fn staging_schema(schema: &str) -> String {
     format!("{schema}_staging")
 }
 
 /// The rollback schema a run's predecessor is renamed to: `<schema>_prev_<run id>`, the run id
 /// lower-cased with `-` as `_` (so it sorts by time and needs no quoting).
-pub fn prev_schema(schema: &str, run_id: &str) -> String {
+fn prev_schema(schema: &str, run_id: &str) -> String {
     format!(
         "{schema}_prev_{}",
         run_id.to_ascii_lowercase().replace('-', "_")
@@ -44,7 +44,7 @@ pub fn prev_schema(schema: &str, run_id: &str) -> String {
 }
 
 /// `name` as an SQL identifier: always quoted, inner quotes doubled.
-pub fn ident(name: &str) -> String {
+fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
@@ -55,7 +55,7 @@ pub fn literal(text: &str) -> String {
 
 /// Where the database is, for messages: the service, or host and port as libpq will resolve
 /// them from the environment (never a password or a whole connection string).
-pub fn target(spec: &PostgisSpec) -> String {
+fn target(spec: &PostgisSpec) -> String {
     if let Some(s) = &spec.service {
         return format!("service {s}");
     }
@@ -71,20 +71,12 @@ pub fn target(spec: &PostgisSpec) -> String {
     format!("{host}:{port}{db}")
 }
 
-/// What a publish did, for the log and the report.
-#[derive(Debug, Clone)]
-pub struct Published {
-    pub tables: usize,
-    pub rows: u64,
-    pub ms: u64,
-}
-
 /// Publishes the GeoPackage `gpkg` of run `run_id` into `spec.schema` (see the module docs).
 ///
 /// # Errors
 /// [`Error::Postgis`] naming the server and the step (connect, lock, load, swap, prune); the
 /// published schema is then the previous night's.
-pub fn publish(spec: &PostgisSpec, gpkg: &Path, run_id: &str) -> Result<Published, Error> {
+pub(crate) fn publish(spec: &PostgisSpec, gpkg: &Path, run_id: &str) -> Result<(), Error> {
     let started = Instant::now();
     let host = target(spec);
     let fail = |step: &'static str, message: String| Error::Postgis {
@@ -207,7 +199,7 @@ pub fn publish(spec: &PostgisSpec, gpkg: &Path, run_id: &str) -> Result<Publishe
     drop(db);
     let ms = started.elapsed().as_millis() as u64;
     tracing::info!(schema = %spec.schema, server = %host, tables, rows, ms, "published to PostGIS");
-    Ok(Published { tables, rows, ms })
+    Ok(())
 }
 
 /// Renames the published schema to its rollback name (its tables locked first, so readers finish)

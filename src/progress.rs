@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-/// The named points of a run, in order, where [`checkpoint`] can hold the process.
+/// The named points of a run, in order, where `checkpoint` can hold the process.
 pub const CHECKPOINTS: [&str; 13] = [
     "read.first_chunk",
     "read",
@@ -30,7 +30,7 @@ pub const CHECKPOINTS: [&str; 13] = [
 /// test can act on the paused run and see what the run makes of it (rewrite an input mid-read
 /// at `read.first_chunk`, which every input passes once: after its first chunk when streamed,
 /// its first row when materialised). Without the variables it costs one environment lookup.
-pub fn checkpoint(name: &str) {
+pub(crate) fn checkpoint(name: &str) {
     debug_assert!(CHECKPOINTS.contains(&name), "unknown checkpoint {name}");
     if std::env::var_os("SMARTGAP_PAUSE_AT").is_some_and(|v| v == name) {
         let _ = writeln!(std::io::stderr(), "smartgap: paused at {name}");
@@ -45,7 +45,7 @@ pub fn checkpoint(name: &str) {
 }
 
 /// The process's peak resident set so far (Linux `VmHWM`), for the stage log.
-pub fn peak_rss_mib() -> u64 {
+pub(crate) fn peak_rss_mib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -58,7 +58,7 @@ pub fn peak_rss_mib() -> u64 {
 }
 
 /// Throughput for the stage log lines: rows per second over `ms` milliseconds.
-pub fn per_second(rows: usize, ms: u64) -> u64 {
+pub(crate) fn per_second(rows: usize, ms: u64) -> u64 {
     (rows as u64 * 1000)
         .checked_div(ms)
         .unwrap_or(rows as u64 * 1000)
@@ -66,7 +66,7 @@ pub fn per_second(rows: usize, ms: u64) -> u64 {
 
 /// A progress line on standard error, redrawn at most four times a second, only when it is a
 /// terminal.
-pub struct Progress {
+pub(crate) struct Progress {
     name: String,
     on: bool,
     started: Instant,
@@ -74,7 +74,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(name: &str) -> Progress {
+    pub(crate) fn new(name: &str) -> Progress {
         let now = Instant::now();
         Progress {
             name: name.to_string(),
@@ -93,7 +93,7 @@ impl Progress {
         true
     }
 
-    pub fn tick(&self, rows: u64) {
+    pub(crate) fn tick(&self, rows: u64) {
         if !self.due() {
             return;
         }
@@ -108,7 +108,7 @@ impl Progress {
     }
 
     /// `done` of `total` items.
-    pub fn tick_of(&self, done: usize, total: usize, what: &str) {
+    pub(crate) fn tick_of(&self, done: usize, total: usize, what: &str) {
         if !self.due() {
             return;
         }
@@ -120,7 +120,7 @@ impl Progress {
         );
     }
 
-    pub fn done(&self) {
+    pub(crate) fn done(&self) {
         if self.on && self.started.elapsed() >= Duration::from_millis(250) {
             let _ = writeln!(std::io::stderr());
         }

@@ -23,7 +23,7 @@ use crate::progress::checkpoint;
 use crate::read;
 
 /// The published names, each a symlink through `current`.
-pub const PUBLISHED: [&str; 11] = [
+const PUBLISHED: [&str; 11] = [
     "smartgap.gpkg",
     "smartgap.qgs",
     "geojson",
@@ -82,7 +82,7 @@ pub fn lock(out: &Path) -> Result<Lock, Error> {
 }
 
 /// A run identifier that sorts by time: `20261125T061500Z-1234`.
-pub fn run_id() -> String {
+fn run_id() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -101,7 +101,7 @@ pub fn run_id() -> String {
 }
 
 /// `YYYYMMDDTHHMMSSZ` for seconds since the Unix epoch (proleptic Gregorian, UTC).
-pub fn utc_compact(secs: u64) -> String {
+fn utc_compact(secs: u64) -> String {
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let s = secs % 86_400;
     format!(
@@ -127,13 +127,13 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Failed runs (`runs/<id>.failed`) kept for inspection, the newest first; they do not count
 /// against `keep_runs`, which counts complete runs only.
-pub const KEEP_FAILED: usize = 2;
+const KEEP_FAILED: usize = 2;
 
 /// Removes what killed or failed runs left, under the lock (so no other run is live): staging
 /// directories, failed runs beyond the newest [`KEEP_FAILED`], temporary links beside the
 /// published names (`.current-<id>`, `.<name>-<id>`) and temporary cache files
 /// (`cache/*.tmp-<pid>`). Best effort: what cannot be removed is logged and left.
-pub fn tidy(out: &Path) {
+pub(crate) fn tidy(out: &Path) {
     let remove = |path: &Path, dir: bool| {
         let r = if dir {
             fs::remove_dir_all(path)
@@ -197,9 +197,9 @@ pub fn tidy(out: &Path) {
 /// kept by [`Staging::fail`] (an error on any path between staging and publishing, or a
 /// panic), it is removed: a failed run leaves no `runs/.staging-*` behind. (A killed run's
 /// are removed by the next run's [`tidy`].)
-pub struct Staging {
-    pub id: String,
-    pub dir: PathBuf,
+pub(crate) struct Staging {
+    pub(crate) id: String,
+    pub(crate) dir: PathBuf,
     out: PathBuf,
     /// Set once the directory is the failed run's, kept for inspection.
     kept: bool,
@@ -218,7 +218,7 @@ impl Drop for Staging {
 }
 
 /// Creates a fresh staging directory (after [`tidy`] removed those of killed runs).
-pub fn stage(out: &Path) -> Result<Staging, Error> {
+pub(crate) fn stage(out: &Path) -> Result<Staging, Error> {
     let runs = out.join("runs");
     let werr = |path: &Path, e: std::io::Error| Error::write_io(path, &e);
     fs::create_dir_all(&runs).map_err(|e| werr(&runs, e))?;
@@ -238,7 +238,7 @@ impl Staging {
     ///
     /// Never deletes or overwrites anything smartgap did not create: a real file or directory
     /// where a published link belongs stops the run before anything is published.
-    pub fn publish(self, keep_runs: usize) -> Result<PathBuf, Error> {
+    pub(crate) fn publish(self, keep_runs: usize) -> Result<PathBuf, Error> {
         let werr = |path: &Path, e: std::io::Error| Error::write_io(path, &e);
         for name in PUBLISHED.iter().chain(&["current"]) {
             let p = self.out.join(name);
@@ -286,7 +286,7 @@ impl Staging {
     }
 
     /// Keeps a failed run's outputs for inspection as `runs/<id>.failed`.
-    pub fn fail(mut self) -> PathBuf {
+    pub(crate) fn fail(mut self) -> PathBuf {
         let failed = self.out.join("runs").join(format!("{}.failed", self.id));
         self.kept = true;
         match fs::rename(&self.dir, &failed) {
@@ -352,7 +352,7 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 ///
 /// # Errors
 /// A file that cannot be hashed.
-pub fn fingerprint(p: &Pipeline) -> Result<String, Error> {
+pub(crate) fn fingerprint(p: &Pipeline) -> Result<String, Error> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(crate::VERSION.as_bytes());
@@ -373,7 +373,7 @@ pub fn fingerprint(p: &Pipeline) -> Result<String, Error> {
 
 /// The run id of the published run when its fingerprint is `fingerprint`: the night has
 /// nothing new to do.
-pub fn unchanged(out: &Path, fingerprint: &str) -> Option<String> {
+pub(crate) fn unchanged(out: &Path, fingerprint: &str) -> Option<String> {
     let text = fs::read_to_string(out.join("run.json")).ok()?;
     let prev: serde_json::Value = serde_json::from_str(&text).ok()?;
     (prev["fingerprint"].as_str() == Some(fingerprint))
@@ -384,7 +384,7 @@ pub fn unchanged(out: &Path, fingerprint: &str) -> Option<String> {
 const POSTGIS_MARK: &str = ".postgis-published";
 
 /// The run id last published to PostGIS from `out`, if any.
-pub fn postgis_published(out: &Path) -> Option<String> {
+pub(crate) fn postgis_published(out: &Path) -> Option<String> {
     let text = fs::read_to_string(out.join(POSTGIS_MARK)).ok()?;
     Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }
@@ -393,7 +393,7 @@ pub fn postgis_published(out: &Path) -> Option<String> {
 ///
 /// # Errors
 /// The mark cannot be written.
-pub fn mark_postgis(out: &Path, run_id: &str) -> Result<(), Error> {
+pub(crate) fn mark_postgis(out: &Path, run_id: &str) -> Result<(), Error> {
     let path = out.join(POSTGIS_MARK);
     let tmp = out.join(format!("{POSTGIS_MARK}.tmp-{}", std::process::id()));
     fs::write(&tmp, format!("{run_id}\n"))

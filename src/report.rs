@@ -19,9 +19,9 @@ pub struct RunReport {
     pub run_id: String,
     /// sha256 over the smartgap version, the resolved config and every input's sha256: a
     /// nightly run whose fingerprint equals the published one has nothing new to do.
-    pub fingerprint: String,
-    pub pipeline: Pipeline,
-    pub boundaries: BoundariesReport,
+    pub(crate) fingerprint: String,
+    pub(crate) pipeline: Pipeline,
+    pub(crate) boundaries: BoundariesReport,
     pub inputs: Vec<InputReport>,
     pub totals: Totals,
     pub levels: Vec<LevelReport>,
@@ -29,7 +29,7 @@ pub struct RunReport {
     /// What snap-rounding to the GeoJSON grid did to each polygon layer.
     pub geojson: Vec<GeoJsonReport>,
     /// Wall time per stage in milliseconds, in stage order.
-    pub timings_ms: Vec<(String, u64)>,
+    timings_ms: Vec<(String, u64)>,
     /// What the run changed in its outputs and wants read: programme ids whose output columns
     /// would have collided, renamed (`write::program_columns`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -40,14 +40,14 @@ pub struct RunReport {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GeoJsonReport {
     pub layer: String,
-    pub decimals: u32,
-    pub features: usize,
+    pub(crate) decimals: u32,
+    pub(crate) features: usize,
     /// Features whose area changed at all when snapped to the grid.
-    pub features_changed: usize,
+    pub(crate) features_changed: usize,
     /// The largest relative change of a feature's area (in CRS84 degrees²), and where.
     pub largest_area_change: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub largest_area_change_id: Option<String>,
+    pub(crate) largest_area_change_id: Option<String>,
     /// Features whose whole polygon collapsed at this precision: written without geometry
     /// (a warning in the log names each).
     pub collapsed: Vec<String>,
@@ -67,7 +67,7 @@ pub struct InputReport {
     pub name: String,
     pub file: InputFile,
     pub assigned: u64,
-    pub rejected: u64,
+    pub(crate) rejected: u64,
     /// Sum of every readable amount of the input (assigned + rejected).
     pub amount_krw: i128,
     /// Read in chunks and folded into per-region totals: its records are not listed in the
@@ -102,7 +102,7 @@ pub struct Totals {
 pub struct LevelReport {
     pub level: String,
     pub regions: usize,
-    pub regions_with_records: usize,
+    regions_with_records: usize,
     pub amount_krw: i128,
     /// Money resolved only to a coarser level, so in no region of this level.
     pub held_above_krw: i128,
@@ -288,7 +288,7 @@ impl RunReport {
     ///
     /// # Errors
     /// The boundaries file cannot be hashed.
-    pub fn new(f: Facts<'_>) -> Result<RunReport, Error> {
+    pub(crate) fn new(f: Facts<'_>) -> Result<RunReport, Error> {
         let p = f.pipeline;
         let b = f.boundaries;
         Ok(RunReport {
@@ -340,7 +340,7 @@ impl RunReport {
     }
 
     /// Share of the input records rejected (0 when there were none).
-    pub fn reject_share(&self) -> f64 {
+    pub(crate) fn reject_share(&self) -> f64 {
         if self.totals.input_records == 0 {
             0.0
         } else {

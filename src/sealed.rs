@@ -1,7 +1,7 @@
 //! Cache files sealed by the sha256 of their content, written as a 32-byte trailer: the source-CRS
 //! grids and the GeoJSON geometry texts. A file is written to a temporary name and renamed into
-//! place, and read back through a [`Reader`] that hashes what it reads, never reads past the
-//! content and, at [`Reader::finish`], refuses a file whose trailer does not match or that holds
+//! place, and read back through a `Reader` that hashes what it reads, never reads past the
+//! content and, at `Reader::finish`, refuses a file whose trailer does not match or that holds
 //! more than was read.
 
 use std::fs::File;
@@ -32,7 +32,7 @@ pub enum SealedError {
 }
 
 /// A sealed file being written; it appears under its name only at [`Writer::finish`].
-pub struct Writer {
+pub(crate) struct Writer {
     w: BufWriter<File>,
     h: Sha256,
     tmp: PathBuf,
@@ -41,7 +41,7 @@ pub struct Writer {
 
 impl Writer {
     /// Creates `path`'s folder if needed and a temporary file beside `path`.
-    pub fn create(path: &Path) -> std::io::Result<Writer> {
+    pub(crate) fn create(path: &Path) -> std::io::Result<Writer> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -54,13 +54,13 @@ impl Writer {
         })
     }
 
-    pub fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+    pub(crate) fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.h.update(bytes);
         self.w.write_all(bytes)
     }
 
     /// Writes the trailer, syncs the file and renames it into place.
-    pub fn finish(mut self) -> std::io::Result<()> {
+    pub(crate) fn finish(mut self) -> std::io::Result<()> {
         let sum = std::mem::take(&mut self.h).finalize();
         self.w.write_all(&sum)?;
         self.w.flush()?;
@@ -78,7 +78,7 @@ impl Drop for Writer {
 }
 
 /// A sealed file being read.
-pub struct Reader {
+pub(crate) struct Reader {
     r: BufReader<File>,
     h: Sha256,
     /// Content bytes not read yet (the file's size less the trailer).
@@ -90,7 +90,7 @@ impl Reader {
     ///
     /// # Errors
     /// The file cannot be opened or is shorter than its trailer.
-    pub fn open(path: &Path) -> Result<Option<Reader>, SealedError> {
+    pub(crate) fn open(path: &Path) -> Result<Option<Reader>, SealedError> {
         let f = match File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -107,7 +107,7 @@ impl Reader {
 
     /// Content bytes not read yet: a length read from the file is checked against them before
     /// anything is allocated for it.
-    pub fn remaining(&self) -> u64 {
+    pub(crate) fn remaining(&self) -> u64 {
         self.left
     }
 
@@ -115,7 +115,7 @@ impl Reader {
     ///
     /// # Errors
     /// The content holds less than `buf`, or reading fails.
-    pub fn read(&mut self, buf: &mut [u8]) -> Result<(), SealedError> {
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> Result<(), SealedError> {
         self.left = self
             .left
             .checked_sub(buf.len() as u64)
@@ -129,7 +129,7 @@ impl Reader {
     ///
     /// # Errors
     /// Content left unread, a failed read, or a trailer that does not match.
-    pub fn finish(mut self) -> Result<(), SealedError> {
+    pub(crate) fn finish(mut self) -> Result<(), SealedError> {
         if self.left != 0 {
             return Err(SealedError::TrailingBytes);
         }

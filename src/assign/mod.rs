@@ -11,7 +11,7 @@
 //!   polygon holds it (the *edge rule*). Points outside every region are rejected (`point`).
 //! - **Polygons** are apportioned over the finest level by intersected area (`polygon`).
 //!
-//! Attribute records are copied onto the regions they resolved to by [`attributes()`].
+//! Attribute records are copied onto the regions they resolved to by `attributes()`.
 
 use rayon::prelude::*;
 
@@ -26,8 +26,7 @@ mod point;
 mod polygon;
 
 pub use crate::locate::Locator;
-pub use attributes::{RegionAttributes, attributes};
-pub use name::sido_key;
+pub(crate) use attributes::{RegionAttributes, attributes};
 
 /// Where a record was assigned.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,16 +55,16 @@ pub enum Resolution {
 pub struct Assigned {
     pub record: usize,
     pub resolution: Resolution,
-    pub rule: String,
+    pub(crate) rule: String,
 }
 
 /// One part of a record's money: the region that holds it (`None`: outside every region, for
 /// the share of a polygon record over sea or abroad), the amount and its weight.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Holder<'a> {
-    pub target: Option<(AdminLevel, &'a str)>,
-    pub amount: i64,
-    pub weight: f64,
+pub(crate) struct Holder<'a> {
+    pub(crate) target: Option<(AdminLevel, &'a str)>,
+    pub(crate) amount: i64,
+    pub(crate) weight: f64,
 }
 
 impl Resolution {
@@ -84,7 +83,7 @@ impl Resolution {
 
     /// The parts that hold the record's money; their amounts sum exactly to `amount`
     /// (largest-remainder split for weighted parts).
-    pub fn holders(&self, amount: i64) -> Vec<Holder<'_>> {
+    pub(crate) fn holders(&self, amount: i64) -> Vec<Holder<'_>> {
         match self {
             Resolution::Region { level, code } => vec![Holder {
                 target: Some((*level, code.as_str())),
@@ -126,7 +125,7 @@ impl Resolution {
     /// Where the record went, as text: `sigungu:11440`, `city:천안시=44131+44133`,
     /// `split:48125*0.430000+48127*0.570000`, `+outside*0.100000` for a polygon's part
     /// outside every region.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Resolution::Region { level, code } => format!("{level}:{code}"),
             Resolution::City { name, gu_codes, .. } => {
@@ -158,7 +157,7 @@ pub struct Assignment {
     pub rejects: Vec<Reject>,
     /// Records assigned although their code and names disagree (`code_name_mismatch = "warn"`):
     /// the record's index and what disagrees.
-    pub mismatches: Vec<(usize, String)>,
+    pub(crate) mismatches: Vec<(usize, String)>,
 }
 
 type Outcome = Result<(Resolution, String), (RejectReason, String)>;

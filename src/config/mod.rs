@@ -1,9 +1,9 @@
 //! Pipeline configuration: a TOML file under `pipelines/` is parsed into a span-keeping mirror
-//! ([`raw`]) and then validated into a [`Pipeline`] ([`validate`]), which collects every
+//! (`raw`) and then validated into a [`Pipeline`] (`validate`), which collects every
 //! problem with its line and column instead of stopping at the first.
 
-pub mod raw;
-pub mod validate;
+mod raw;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,49 +14,49 @@ use thiserror::Error;
 
 use crate::model::{AdminLevel, FundingSource};
 
-pub use validate::load;
+pub(crate) use validate::load;
 
 /// A validated pipeline: every path resolved, every field checked against its input's header.
 #[derive(Debug, Clone, Serialize)]
 pub struct Pipeline {
-    pub name: String,
+    pub(crate) name: String,
     /// The TOML file this pipeline was read from.
-    pub config_path: PathBuf,
+    pub(crate) config_path: PathBuf,
     pub output_dir: PathBuf,
     /// Largest tolerated share of rejected records (0–1) before the run fails.
-    pub max_reject_share: f64,
+    pub(crate) max_reject_share: f64,
     /// How many run directories (with their manifests) to keep under `output_dir/runs`.
-    pub keep_runs: usize,
+    pub(crate) keep_runs: usize,
     /// Largest input file accepted, in MiB (a `.shp`'s `.dbf` counts too).
-    pub max_input_mib: u64,
+    max_input_mib: u64,
     pub boundaries: BoundariesSpec,
-    pub region_groups: Option<RegionGroupsSpec>,
+    pub(crate) region_groups: Option<RegionGroupsSpec>,
     /// The dated admin-code change table that maps old codes and names to the boundaries'.
-    pub crosswalk: Option<PathBuf>,
+    pub(crate) crosswalk: Option<PathBuf>,
     /// Census population per region, for per-capita indicators.
-    pub population: Option<PopulationSpec>,
+    pub(crate) population: Option<PopulationSpec>,
     pub inputs: Vec<InputSpec>,
-    pub indicators: IndicatorSpec,
-    pub output: OutputSpec,
+    pub(crate) indicators: IndicatorSpec,
+    pub(crate) output: OutputSpec,
     /// `[publish.postgis]`: the night also goes to a PostGIS schema.
-    pub postgis: Option<PostgisSpec>,
+    pub(crate) postgis: Option<PostgisSpec>,
 }
 
 /// Where and how a run is published to PostGIS (`[publish.postgis]`). The connection comes
 /// from libpq's environment (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGPASSFILE`, …) or
 /// the named service; a password is never part of the pipeline.
 #[derive(Debug, Clone, Serialize)]
-pub struct PostgisSpec {
+pub(crate) struct PostgisSpec {
     /// The published schema: a plain lower-case identifier of at most 30 bytes.
-    pub schema: String,
+    pub(crate) schema: String,
     /// A role granted USAGE on the schema and SELECT on its tables (quoted, any name).
-    pub reader_role: Option<String>,
+    pub(crate) reader_role: Option<String>,
     /// Previous nights kept as `<schema>_prev_<run id>` for rollback.
-    pub keep: usize,
+    pub(crate) keep: usize,
     /// A libpq service name (`pg_service.conf`).
-    pub service: Option<String>,
+    pub(crate) service: Option<String>,
     /// Seconds a publish waits for another one to the same schema before failing.
-    pub lock_wait_s: u64,
+    pub(crate) lock_wait_s: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,25 +84,25 @@ pub enum AsOf {
 
 /// A population table: one row per (region code, census year).
 #[derive(Debug, Clone, Serialize)]
-pub struct PopulationSpec {
-    pub path: PathBuf,
+pub(crate) struct PopulationSpec {
+    pub(crate) path: PathBuf,
     /// The census year used; every per-capita figure names it (`population_year`).
-    pub year: i64,
-    pub code_field: String,
-    pub year_field: String,
-    pub population_field: String,
+    pub(crate) year: i64,
+    pub(crate) code_field: String,
+    pub(crate) year_field: String,
+    pub(crate) population_field: String,
     /// The column mapping each row to the KOSTAT statistical units it was built from
     /// (`11010:1.0000 11120:0.0064`), when the table has it: inputs located by KOSTAT code
     /// are mapped through it.
-    pub kostat_field: Option<String>,
+    pub(crate) kostat_field: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct RegionGroupsSpec {
-    pub path: PathBuf,
-    pub group_field: String,
-    pub name_field: String,
-    pub sido_code_field: String,
+pub(crate) struct RegionGroupsSpec {
+    pub(crate) path: PathBuf,
+    pub(crate) group_field: String,
+    pub(crate) name_field: String,
+    pub(crate) sido_code_field: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -174,7 +174,7 @@ pub enum AmountUnit {
 
 impl AmountUnit {
     /// The unit named in a column header such as `사업비(억원)` or `금액 (백만원)`.
-    pub fn from_header(name: &str) -> Option<AmountUnit> {
+    fn from_header(name: &str) -> Option<AmountUnit> {
         // Longest names first: 백만원 and 천원 contain 원.
         [
             ("조원", AmountUnit::TrillionKrw),
@@ -188,7 +188,7 @@ impl AmountUnit {
         .map(|(_, u)| u)
     }
 
-    pub const NAMES: [(&'static str, AmountUnit); 5] = [
+    const NAMES: [(&'static str, AmountUnit); 5] = [
         ("krw", AmountUnit::Krw),
         ("thousand_krw", AmountUnit::ThousandKrw),
         ("million_krw", AmountUnit::MillionKrw),
@@ -197,7 +197,7 @@ impl AmountUnit {
     ];
 
     /// Power of ten that converts one unit into KRW.
-    pub fn exponent(self) -> u32 {
+    pub(crate) fn exponent(self) -> u32 {
         match self {
             AmountUnit::Krw => 0,
             AmountUnit::ThousandKrw => 3,
@@ -225,7 +225,7 @@ pub enum FundingSpec {
 
 impl InputSpec {
     /// `locate` and its fallbacks, in the order they are tried.
-    pub fn locates(&self) -> impl Iterator<Item = &Locate> {
+    pub(crate) fn locates(&self) -> impl Iterator<Item = &Locate> {
         std::iter::once(&self.locate).chain(&self.fallback)
     }
 }
@@ -252,57 +252,57 @@ pub enum Locate {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct IndicatorSpec {
+pub(crate) struct IndicatorSpec {
     /// Tiers, highest first; a region gets the first tier whose `min_krw` it reaches.
-    pub tiers: Vec<Tier>,
+    pub(crate) tiers: Vec<Tier>,
     /// Number of legend classes (quantile, equal interval, Fisher–Jenks).
-    pub classes: usize,
+    pub(crate) classes: usize,
     /// The per-km² level each region is compared with for `deficit_krw`.
-    pub target_per_km2: Target,
-    pub spatial: SpatialSpec,
+    pub(crate) target_per_km2: Target,
+    pub(crate) spatial: SpatialSpec,
     /// Periods of record dates (e.g. 2003–2012 and 2013–2018) with their own amount columns.
-    pub periods: Vec<Period>,
+    pub(crate) periods: Vec<Period>,
     /// Regions counted as already equipped when the summary asks who won the programme money
     /// (`program_share_in_incumbents`), besides those in the top tier of fee-funded money.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub incumbents: Option<Incumbents>,
+    pub(crate) incumbents: Option<Incumbents>,
 }
 
 /// Regions whose attribute `attribute` (from an `attributes` input) is one of `values`, on the
 /// region itself or on a region above it (a whole 광역시 in the report's top tier makes its
 /// 구 incumbents).
 #[derive(Debug, Clone, Serialize)]
-pub struct Incumbents {
-    pub attribute: String,
-    pub values: Vec<String>,
+pub(crate) struct Incumbents {
+    pub(crate) attribute: String,
+    pub(crate) values: Vec<String>,
 }
 
 /// A period of record dates, inclusive years.
 #[derive(Debug, Clone, Serialize)]
-pub struct Period {
-    pub label: String,
-    pub from_year: i64,
-    pub to_year: i64,
+pub(crate) struct Period {
+    pub(crate) label: String,
+    from_year: i64,
+    to_year: i64,
 }
 
 impl Period {
     /// Output column for this period's amount: `amount_period_2003_2012_krw`.
-    pub fn column(&self) -> String {
+    pub(crate) fn column(&self) -> String {
         super::model::amount_column("period", &self.label)
     }
 
-    pub fn contains(&self, date: u32) -> bool {
+    pub(crate) fn contains(&self, date: u32) -> bool {
         (self.from_year..=self.to_year).contains(&i64::from(date / 10_000))
     }
 }
 
 /// Why a file's column names cannot be read: the reader's own error, whatever its type (the
 /// readers sit above `config`), kept as the source.
-pub type HeaderError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type HeaderError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The column names of the files a pipeline names, as validation needs them. The read stage
 /// implements it (`read::Headers`), so validating a pipeline opens no data file itself.
-pub trait Headers {
+pub(crate) trait Headers {
     /// Column names of `layer` (the first layer when `None`) of a table or vector file.
     fn fields(&self, path: &Path, layer: Option<&str>) -> Result<Vec<String>, HeaderError>;
     /// Column names of an input as it will be read: in `encoding`, with the names in
@@ -318,10 +318,10 @@ pub trait Headers {
 }
 
 /// File name extensions of GeoParquet, which only the streaming reader reads.
-pub const PARQUET_EXTENSIONS: [&str; 2] = ["parquet", "geoparquet"];
+pub(crate) const PARQUET_EXTENSIONS: [&str; 2] = ["parquet", "geoparquet"];
 
 /// Whether `path` can only be streamed (GeoParquet: Debian's GDAL has no Parquet driver).
-pub fn stream_only(path: &Path) -> bool {
+fn stream_only(path: &Path) -> bool {
     path.extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .is_some_and(|e| PARQUET_EXTENSIONS.contains(&e.as_str()))
@@ -330,7 +330,7 @@ pub fn stream_only(path: &Path) -> bool {
 /// Queen (any touching point) or rook (a shared stretch of boundary).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Contiguity {
+pub(crate) enum Contiguity {
     Queen,
     Rook,
 }
@@ -347,7 +347,7 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    pub const NAMES: [(&'static str, Encoding); 5] = [
+    const NAMES: [(&'static str, Encoding); 5] = [
         ("auto", Encoding::Auto),
         ("utf-8", Encoding::Utf8),
         ("utf8", Encoding::Utf8),
@@ -358,14 +358,14 @@ impl Encoding {
 
 /// Contiguity weights and the permutation tests of Moran's I and LISA.
 #[derive(Debug, Clone, Serialize)]
-pub struct SpatialSpec {
-    pub contiguity: Contiguity,
+pub(crate) struct SpatialSpec {
+    pub(crate) contiguity: Contiguity,
     /// Distance within which two boundaries count as touching (metres, EPSG:5179).
-    pub tolerance_m: f64,
+    pub(crate) tolerance_m: f64,
     /// Join each island to its k nearest regions by centroid (0: leave islands alone).
-    pub island_knn: usize,
-    pub permutations: usize,
-    pub seed: u64,
+    pub(crate) island_knn: usize,
+    pub(crate) permutations: usize,
+    pub(crate) seed: u64,
 }
 
 impl Default for SpatialSpec {
@@ -383,7 +383,7 @@ impl Default for SpatialSpec {
 /// A target level of investment per km².
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Target {
+pub(crate) enum Target {
     /// The level's area-weighted mean: total amount / total area.
     Mean,
     /// The median of the regions' amount per km².
@@ -393,18 +393,18 @@ pub enum Target {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Tier {
-    pub label: String,
-    pub min_krw: i64,
+pub(crate) struct Tier {
+    pub(crate) label: String,
+    pub(crate) min_krw: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct OutputSpec {
-    pub geojson_decimals: u32,
+pub(crate) struct OutputSpec {
+    pub(crate) geojson_decimals: u32,
     /// `report.html`, `maps/*.svg` and `state.json`.
-    pub report: bool,
+    pub(crate) report: bool,
     /// `map.html` and `web/<level>.fgb`.
-    pub web: bool,
+    pub(crate) web: bool,
 }
 
 /// All problems found in one pipeline file, rendered together.
@@ -412,9 +412,9 @@ pub struct OutputSpec {
 #[error("{} problem(s) in pipeline config {}", problems.len(), path.display())]
 #[diagnostic(code(smartgap::config))]
 pub struct ConfigError {
-    pub path: PathBuf,
+    path: PathBuf,
     #[source_code]
-    pub src: NamedSource<String>,
+    src: NamedSource<String>,
     #[related]
     pub problems: Vec<Problem>,
 }
@@ -425,14 +425,14 @@ pub struct ConfigError {
 pub struct Problem {
     pub message: String,
     #[label("{label}")]
-    pub span: Option<SourceSpan>,
-    pub label: String,
+    span: Option<SourceSpan>,
+    label: String,
     #[help]
-    pub help: Option<String>,
+    help: Option<String>,
 }
 
 impl Problem {
-    pub fn new(span: std::ops::Range<usize>, message: impl Into<String>) -> Problem {
+    fn new(span: std::ops::Range<usize>, message: impl Into<String>) -> Problem {
         Problem {
             message: message.into(),
             span: Some(span.into()),
@@ -441,28 +441,25 @@ impl Problem {
         }
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Problem {
+    fn help(mut self, help: impl Into<String>) -> Problem {
         self.help = Some(help.into());
         self
     }
 
-    pub fn label(mut self, label: impl Into<String>) -> Problem {
+    fn label(mut self, label: impl Into<String>) -> Problem {
         self.label = label.into();
         self
     }
 }
 
 /// Resolves `p` against the directory of the config file.
-pub fn resolve_path(config_path: &Path, p: &str) -> PathBuf {
+fn resolve_path(config_path: &Path, p: &str) -> PathBuf {
     let base = config_path.parent().unwrap_or(Path::new("."));
     base.join(p)
 }
 
 /// The candidate closest to `word` by edit distance, when it is close enough to be a typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (levenshtein(word, c), c))

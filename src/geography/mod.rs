@@ -20,7 +20,7 @@
 //!    result: an effective event that the derived units do not show is an error naming its row,
 //!    one whose status is not `effective` is skipped with a warning.
 //!
-//! Unions are computed exactly on a 1 mm grid ([`crate::snap`]); the area of a derived
+//! Unions are computed exactly on a 1 mm grid (`crate::snap`); the area of a derived
 //! unit is the sum of its sources' areas, and the union's own area is reported beside it.
 
 use std::collections::{BTreeMap, HashMap};
@@ -47,32 +47,32 @@ pub struct Vintage {
     /// `yyyy-mm-dd`: the date the units, codes, names and parents are in force.
     pub as_of: String,
     /// The vintage of the bundled source units.
-    pub source: String,
+    pub(crate) source: String,
     /// How each derived unit's area is measured.
-    pub area_basis: String,
+    pub(crate) area_basis: String,
     /// Events of the change table dated on or before `as_of` and applied.
-    pub events_applied: usize,
+    pub(crate) events_applied: usize,
     /// Events on or before `as_of` whose status says they are not in force, skipped.
     pub events_skipped: Vec<String>,
     /// Legal-dong successions followed (읍면동, 리).
-    pub successions_followed: usize,
+    successions_followed: usize,
     /// Bundled 읍면동 that took another code, and derived 읍면동 made of several bundled ones.
-    pub emd_recoded: usize,
-    pub emd_merged: usize,
+    emd_recoded: usize,
+    emd_merged: usize,
     /// Bundled 리 that are no 리 on the date (became a 동, or were merged).
-    pub ri_dropped: usize,
+    ri_dropped: usize,
     /// Units per level.
-    pub units: BTreeMap<String, usize>,
+    units: BTreeMap<String, usize>,
     /// Σ area of the derived 시도 and of the bundled 읍면동 they are made of (km²).
-    pub area_km2: f64,
+    area_km2: f64,
     /// Largest |union area − Σ source areas| / Σ source areas over the derived units.
-    pub max_union_area_change: f64,
+    max_union_area_change: f64,
     /// Gaps between the bundled 읍면동 inside a 시도 (no 읍면동 covered them), each given to
     /// the 읍면동 sharing most of its outline; their number and area (km²).
     pub gaps_filled: usize,
     pub gaps_filled_km2: f64,
     /// Land of the bundled 시군구 polygons that lies in no 읍면동 (sea, mostly), left out.
-    pub sigungu_area_outside_emd_km2: f64,
+    sigungu_area_outside_emd_km2: f64,
 }
 
 /// Union geometries by level and code, with their relative area change (kept in the cache).
@@ -83,7 +83,7 @@ pub type Unions = HashMap<(AdminLevel, String), (MultiPolygon<f64>, f64)>;
 pub struct Derived {
     pub boundaries: Boundaries,
     /// The unions computed by this derivation (not found in `cached`).
-    pub fresh: Unions,
+    fresh: Unions,
     pub vintage: Vintage,
     /// Bundled 시군구 code → derived 시군구 codes with the share of its 읍면동 area in each.
     pub sigungu_shares: BTreeMap<String, Vec<(String, f64)>>,
@@ -683,7 +683,7 @@ impl Geography {
     }
 
     /// Weighted codes (bundled 시군구) carried onto the derived 시군구.
-    pub fn remap_weights(&self, parts: &[(String, f64)]) -> Vec<(String, f64)> {
+    pub(crate) fn remap_weights(&self, parts: &[(String, f64)]) -> Vec<(String, f64)> {
         let mut out: BTreeMap<String, f64> = BTreeMap::new();
         for (code, w) in parts {
             match self.sigungu_shares.get(code) {
@@ -704,7 +704,7 @@ impl Geography {
 ///
 /// # Errors
 /// A file that cannot be hashed.
-pub fn key(p: &crate::config::Pipeline) -> Result<String, Error> {
+pub(crate) fn key(p: &crate::config::Pipeline) -> Result<String, Error> {
     let file = crate::read::checksum(&p.boundaries.path)?;
     let Some(as_of) = p.boundaries.as_of else {
         return Ok(file);
@@ -723,7 +723,7 @@ pub fn key(p: &crate::config::Pipeline) -> Result<String, Error> {
 ///
 /// # Errors
 /// The boundaries or a change table cannot be read, or the derivation fails.
-pub fn load(p: &crate::config::Pipeline) -> Result<(Boundaries, Option<Geography>), Error> {
+pub(crate) fn load(p: &crate::config::Pipeline) -> Result<(Boundaries, Option<Geography>), Error> {
     let Some(as_of) = p.boundaries.as_of else {
         return Ok((crate::read::boundaries(&p.boundaries)?, None));
     };

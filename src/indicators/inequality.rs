@@ -10,6 +10,8 @@
 /// Gini coefficient, unweighted: `Σᵢ Σⱼ |yᵢ − yⱼ| / (2 n² ȳ)`, PySAL's `Gini(y).g`.
 ///
 /// One region holding everything gives `(n − 1) / n`; equal values give 0.
+// Only the tests call it: the independent formula the weighted Gini is checked against.
+#[cfg(test)]
 pub fn gini(y: &[f64]) -> Option<f64> {
     let n = y.len();
     let total: f64 = y.iter().sum();
@@ -30,7 +32,7 @@ pub fn gini(y: &[f64]) -> Option<f64> {
 
 /// Gini with region weights (area or population): the Gini of the population in which region
 /// `i` counts `wᵢ` times, `Σᵢ Σⱼ wᵢ wⱼ |yᵢ − yⱼ| / (2 W² μ_w)` with `μ_w = Σ wᵢ yᵢ / W`.
-/// With all weights 1 it equals [`gini`]; with integer weights, the Gini of the replicated values.
+/// With all weights 1 it equals `gini`; with integer weights, the Gini of the replicated values.
 pub fn gini_weighted(y: &[f64], w: &[f64]) -> Option<f64> {
     let big_w: f64 = w.iter().sum();
     let mu = y.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / big_w;
@@ -50,14 +52,9 @@ pub fn gini_weighted(y: &[f64], w: &[f64]) -> Option<f64> {
     Some(2.0 * acc / (2.0 * big_w * big_w * mu))
 }
 
-/// Theil T, PySAL's `Theil(y).T`: `Σ sᵢ ln(n sᵢ)`, `sᵢ = yᵢ / Σy`.
-pub fn theil_t(y: &[f64]) -> Option<f64> {
-    let w = vec![1.0; y.len()];
-    theil_t_weighted(y, &w)
-}
-
 /// Theil T with weights: `Σ sᵢ ln(sᵢ / pᵢ)`, `sᵢ = wᵢyᵢ / Σ wy` (share of the total),
-/// `pᵢ = wᵢ / W` (share of area or population). Unit weights give [`theil_t`].
+/// `pᵢ = wᵢ / W` (share of area or population). Unit weights give PySAL's `Theil(y).T`,
+/// `Σ sᵢ ln(n sᵢ)` with `sᵢ = yᵢ / Σy`.
 pub fn theil_t_weighted(y: &[f64], w: &[f64]) -> Option<f64> {
     let total: f64 = y.iter().zip(w).map(|(a, b)| a * b).sum();
     let big_w: f64 = w.iter().sum();
@@ -324,9 +321,11 @@ mod tests {
 
     #[test]
     fn theil_bounds_and_decomposition_add_up() {
-        assert!(theil_t(&[2.0, 2.0, 2.0]).unwrap().abs() < EPS);
+        assert!(theil_t_weighted(&[2.0, 2.0, 2.0], &[1.0; 3]).unwrap().abs() < EPS);
         // One of n holds all: T = ln n.
-        assert!((theil_t(&[0.0, 0.0, 0.0, 7.0]).unwrap() - 4f64.ln()).abs() < EPS);
+        assert!(
+            (theil_t_weighted(&[0.0, 0.0, 0.0, 7.0], &[1.0; 4]).unwrap() - 4f64.ln()).abs() < EPS
+        );
         let y = [1.0, 2.0, 3.0, 10.0, 0.0, 4.0];
         let w = [1.0; 6];
         let d = theil_t_decomposed(&y, &w, &[0, 0, 1, 1, 2, 2]).unwrap();

@@ -1,21 +1,21 @@
 //! Per-region indicators computed from the aggregates: cost per km², share of the national
 //! total, rank and percentile, the report's tier, the deficit to a target per km² and legend
-//! classes; [`summary`] holds the inequality across regions, [`legend`] the classes' breaks.
+//! classes; `summary` holds the inequality across regions, `legend` the classes' breaks.
 //!
 //! # No data is not a value
 //! A region *has data* when at least one record was assigned to it or below it
 //! (`record_count > 0`). A region without data keeps `amount_krw = 0` (money is exact) but has
 //! no ratio, share, rank, percentile, tier, deficit or class: those are `None`, its
-//! `tier_label` is [`NO_DATA`], and ranks, percentiles and classes are computed among the
+//! `tier_label` is `NO_DATA`, and ranks, percentiles and classes are computed among the
 //! regions with data only.
 
-pub mod classify;
-pub mod inequality;
-pub mod legend;
-pub mod levels;
-pub mod population;
+mod classify;
+mod inequality;
+pub(crate) mod legend;
+pub(crate) mod levels;
+pub(crate) mod population;
 pub mod spatial;
-pub mod summary;
+pub(crate) mod summary;
 
 use serde::Serialize;
 
@@ -24,89 +24,89 @@ use crate::config::{IndicatorSpec, Target, Tier};
 
 /// The `tier_label` of a region without data (the column stays non-null, so a categorised
 /// style can show it).
-pub const NO_DATA: &str = "자료 없음";
+pub(crate) const NO_DATA: &str = "자료 없음";
 
 /// Indicators of one region.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RegionIndicators {
+pub(crate) struct RegionIndicators {
     /// The region's total (what the ratios below divide); 0 without data.
-    pub amount_krw: i128,
+    amount_krw: i128,
     /// At least one record was assigned to the region or below it. Without data every
     /// `Option` below is `None` (but `population`, `population_year` and the local
     /// statistics, which are not about the region's own records).
-    pub has_data: bool,
+    has_data: bool,
     /// Census population and its year, when a population input is configured.
-    pub population: Option<i64>,
-    pub population_year: Option<i64>,
+    pub(crate) population: Option<i64>,
+    pub(crate) population_year: Option<i64>,
     /// # Units
     /// KRW per person of `population_year`.
-    pub amount_per_capita_krw: Option<f64>,
+    pub(crate) amount_per_capita_krw: Option<f64>,
     /// # Units
     /// KRW per km², planar area in EPSG:5179; `None` for a region of zero area.
-    pub amount_per_km2_krw: Option<f64>,
+    pub(crate) amount_per_km2_krw: Option<f64>,
     /// Share of the national assigned total (0–1); `None` when nothing was assigned.
-    pub share_of_national: Option<f64>,
+    pub(crate) share_of_national: Option<f64>,
     /// 1 = largest amount among the level's regions with data; equal amounts share the lowest
     /// rank (standard competition ranking, "1224").
-    pub rank: Option<u32>,
+    pub(crate) rank: Option<u32>,
     /// How many regions with data share `rank` (1 when no other region ties).
-    pub rank_ties: Option<u32>,
+    pub(crate) rank_ties: Option<u32>,
     /// Percent of the level's regions with data whose amount is ≤ this one (scipy's "weak"
     /// percentile).
-    pub percentile: Option<f64>,
+    pub(crate) percentile: Option<f64>,
     /// 1-based index into the configured tiers.
-    pub tier: Option<u32>,
+    pub(crate) tier: Option<u32>,
     /// The tier's label, or [`NO_DATA`].
-    pub tier_label: String,
+    pub(crate) tier_label: String,
     /// # Units
     /// KRW per km²: the level's target (mean, median or a fixed value).
-    pub target_per_km2_krw: f64,
+    pub(crate) target_per_km2_krw: f64,
     /// `max(0, target × area − amount)`, rounded to whole KRW.
-    pub deficit_krw: Option<i64>,
+    pub(crate) deficit_krw: Option<i64>,
     /// 1-based legend classes of `amount_per_km2_krw` across the level's regions with data.
-    pub class_quantile: Option<u32>,
-    pub class_equal_interval: Option<u32>,
-    pub class_fisher_jenks: Option<u32>,
+    pub(crate) class_quantile: Option<u32>,
+    pub(crate) class_equal_interval: Option<u32>,
+    pub(crate) class_fisher_jenks: Option<u32>,
     /// Contiguous neighbours under the level's weights.
-    pub neighbor_count: Option<u32>,
+    pub(crate) neighbor_count: Option<u32>,
     /// Local Moran and Gi* of `amount_per_km2_krw`.
-    pub local: Option<spatial::Local>,
+    pub(crate) local: Option<spatial::Local>,
     /// Why the local statistics are withheld (`lisa_note`).
-    pub lisa_note: Option<spatial::LocalNote>,
+    pub(crate) lisa_note: Option<spatial::LocalNote>,
 }
 
 /// The class upper bounds (mapclassify's `bins`) each `class_*` column was computed with,
 /// over the amount per km² of the level's regions with data.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ClassBins {
-    pub quantile: classify::Bins,
-    pub equal_interval: classify::Bins,
-    pub fisher_jenks: classify::Bins,
+struct ClassBins {
+    quantile: classify::Bins,
+    equal_interval: classify::Bins,
+    fisher_jenks: classify::Bins,
     /// The smallest classified value: the lower bound of class 1.
-    pub min: Option<f64>,
+    min: Option<f64>,
 }
 
 /// A level's indicators: one per region, in code order, and the classes' bins.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LevelIndicators {
-    pub regions: Vec<RegionIndicators>,
-    pub bins: ClassBins,
+pub(crate) struct LevelIndicators {
+    pub(crate) regions: Vec<RegionIndicators>,
+    bins: ClassBins,
 }
 
 /// A region's place among the regions with data.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Standing {
+struct Standing {
     /// Standard competition rank, descending (1 = largest).
-    pub rank: u32,
+    rank: u32,
     /// Regions sharing the rank (≥ 1).
-    pub ties: u32,
+    ties: u32,
     /// Percent of the regions with data whose value is ≤ this one.
-    pub percentile: f64,
+    percentile: f64,
 }
 
 /// The [`Standing`] of every value among the `Some` values (`None`: no data, no standing):
 /// `[5, –, 9, 9, 1]` → ranks `[3, –, 1, 1, 4]`, ties `[1, –, 2, 2, 1]`.
-pub fn standings(values: &[Option<i128>]) -> Vec<Option<Standing>> {
+fn standings(values: &[Option<i128>]) -> Vec<Option<Standing>> {
     let mut sorted: Vec<i128> = values.iter().flatten().copied().collect();
     sorted.sort_unstable();
     let n = sorted.len();
@@ -130,7 +130,7 @@ pub fn standings(values: &[Option<i128>]) -> Vec<Option<Standing>> {
 /// Computes every region's indicators for one level, in the level's code order.
 ///
 /// `areas_km2` gives each region's area in the same order as `totals.regions`.
-pub fn compute(
+pub(crate) fn compute(
     totals: &LevelTotals,
     areas_km2: &[f64],
     national_krw: i128,
@@ -229,7 +229,7 @@ pub fn compute(
 }
 
 /// Median (mean of the two middle values for an even count); 0 for no values.
-pub fn median(v: &[f64]) -> f64 {
+fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
     match s.len() {
@@ -240,7 +240,7 @@ pub fn median(v: &[f64]) -> f64 {
 }
 
 /// The first tier (highest first) whose minimum `amount` reaches.
-pub fn tier_of(amount: i128, tiers: &[Tier]) -> (u32, String) {
+fn tier_of(amount: i128, tiers: &[Tier]) -> (u32, String) {
     for (i, t) in tiers.iter().enumerate() {
         if amount >= i128::from(t.min_krw) {
             return (i as u32 + 1, t.label.clone());

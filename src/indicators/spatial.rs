@@ -19,20 +19,20 @@ use rstar::RTree;
 use rstar::primitives::{GeomWithData, Line};
 use serde::Serialize;
 
-pub use crate::config::Contiguity;
+use crate::config::Contiguity;
 
 /// Binary, symmetric spatial weights: sorted neighbour indices per region.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Weights {
-    pub neighbors: Vec<Vec<usize>>,
+pub(crate) struct Weights {
+    pub(crate) neighbors: Vec<Vec<usize>>,
     /// Regions that had no contiguous neighbour (before any k-nearest fallback).
-    pub islands: Vec<usize>,
+    pub(crate) islands: Vec<usize>,
 }
 
 type Seg = GeomWithData<Line<[f64; 2]>, usize>;
 
 /// Builds contiguity weights over `polygons` (EPSG:5179 metres).
-pub fn contiguity(
+pub(crate) fn contiguity(
     polygons: &[&MultiPolygon<f64>],
     tolerance: f64,
     kind: Contiguity,
@@ -152,7 +152,7 @@ impl Rng {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 
-    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+    fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {
             let j = self.below(i + 1);
             v.swap(i, j);
@@ -197,15 +197,15 @@ impl Draw {
 
 /// Global Moran's I with row-standardised weights (esda `Moran(y, w)`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Moran {
-    pub i: f64,
-    pub ei: f64,
-    pub z_norm: f64,
+pub(crate) struct Moran {
+    pub(crate) i: f64,
+    pub(crate) ei: f64,
+    pub(crate) z_norm: f64,
     /// Two-tailed, under normality.
-    pub p_norm: f64,
+    pub(crate) p_norm: f64,
     /// Pseudo p-value from `permutations` random permutations: (extreme + 1) / (perms + 1).
-    pub p_sim: Option<f64>,
-    pub permutations: usize,
+    pub(crate) p_sim: Option<f64>,
+    permutations: usize,
 }
 
 fn row_standardised(w: &Weights) -> Vec<Vec<(usize, f64)>> {
@@ -226,7 +226,7 @@ fn lag(w: &[Vec<(usize, f64)>], z: &[f64]) -> Vec<f64> {
 
 /// esda's `Moran`: `I = n/S0 · Σ zᵢ (Wz)ᵢ / Σ zᵢ²`, variance under normality, and permutation
 /// inference. `None` when fewer than 3 regions or all values are equal.
-pub fn moran(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Option<Moran> {
+pub(crate) fn moran(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Option<Moran> {
     let n = y.len();
     if n < 3 {
         return None;
@@ -316,22 +316,22 @@ pub fn moran(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Option<M
 
 /// One region's Local Moran and Gi*.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Local {
-    pub lisa_i: f64,
+pub(crate) struct Local {
+    pub(crate) lisa_i: f64,
     /// 1 HH, 2 LH, 3 LL, 4 HL (esda's quadrants); `None` for a region with a [`LocalNote`].
-    pub lisa_quadrant: Option<u8>,
+    pub(crate) lisa_quadrant: Option<u8>,
     /// `None` for a region with a [`LocalNote`].
-    pub lisa_p_sim: Option<f64>,
+    pub(crate) lisa_p_sim: Option<f64>,
     /// `None` for a region with a [`LocalNote`] (for an island esda gives NaN).
-    pub gi_star_z: Option<f64>,
+    pub(crate) gi_star_z: Option<f64>,
     /// Normal tail of `gi_star_z` as esda reports it (`sf(|z|)`).
-    pub gi_star_p_norm: Option<f64>,
+    pub(crate) gi_star_p_norm: Option<f64>,
 }
 
 /// Why a region's local statistics are withheld (its quadrant, pseudo p-value and Gi* are
 /// null) although esda would give them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum LocalNote {
+pub(crate) enum LocalNote {
     /// The region's value and every neighbour's are 0: a cluster of regions that received
     /// nothing (mostly regions without any record) is not a finding, so it is not called
     /// significant. esda would give it LL, often with a small p.
@@ -342,7 +342,7 @@ pub enum LocalNote {
 
 impl LocalNote {
     /// The text of the `lisa_note` column.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             LocalNote::ZeroAmongZeros => "zero among zeros",
             LocalNote::NoNeighbours => "no neighbours",
@@ -353,7 +353,7 @@ impl LocalNote {
 /// The [`LocalNote`] of every region: `NoNeighbours` for an island, `ZeroAmongZeros` for a
 /// region whose value and every neighbour's value are 0, else none. Depends only on `y` and
 /// the weights, so it is given even when the values have no variance.
-pub fn local_notes(y: &[f64], w: &Weights) -> Vec<Option<LocalNote>> {
+pub(crate) fn local_notes(y: &[f64], w: &Weights) -> Vec<Option<LocalNote>> {
     y.iter()
         .zip(&w.neighbors)
         .map(|(&v, nb)| {
@@ -372,7 +372,7 @@ pub fn local_notes(y: &[f64], w: &Weights) -> Vec<Option<LocalNote>> {
 /// `G_Local(y, w, star=True, transform='R')`, computed over every region as esda does, then
 /// withheld where [`local_notes`] gives a note: `lisa_i` stays, the quadrant, `lisa_p_sim` and
 /// Gi* become `None`. Empty when the values have no variance.
-pub fn local(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Vec<Local> {
+pub(crate) fn local(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Vec<Local> {
     let n = y.len();
     if n < 3 {
         return Vec::new();
@@ -473,13 +473,13 @@ pub fn local(y: &[f64], w: &Weights, permutations: usize, seed: u64) -> Vec<Loca
 
 /// Upper tail of the standard normal, `1 − Φ(x)`, via [`erfc`] (the usual 7-digit
 /// approximations are too coarse for 1e-9 agreement with scipy).
-pub fn normal_sf(x: f64) -> f64 {
+fn normal_sf(x: f64) -> f64 {
     0.5 * erfc(x / std::f64::consts::SQRT_2)
 }
 
 /// Complementary error function: power series below 0.5, Lentz's continued fraction above;
 /// agrees with scipy to ~1e-16 (unit tests).
-pub fn erfc(x: f64) -> f64 {
+fn erfc(x: f64) -> f64 {
     if x < 0.0 {
         return 2.0 - erfc(-x);
     }

@@ -118,12 +118,12 @@ impl EdgeIndex {
     }
 
     /// Bounding box (lo, hi) of the vertices; inverted when there are none.
-    pub fn bounds(&self) -> (Coord<f64>, Coord<f64>) {
+    pub(crate) fn bounds(&self) -> (Coord<f64>, Coord<f64>) {
         self.bounds
     }
 
     /// Calls `f` with every edge (from, to; interior on the left).
-    pub fn each_edge(&self, mut f: impl FnMut(Coord<f64>, Coord<f64>)) {
+    pub(crate) fn each_edge(&self, mut f: impl FnMut(Coord<f64>, Coord<f64>)) {
         for &(a, b) in &self.rings {
             for w in self.verts[a as usize..b as usize].windows(2) {
                 f(w[0], w[1]);
@@ -132,7 +132,7 @@ impl EdgeIndex {
     }
 
     /// Calls `f` once with every edge whose bounding box meets the box `lo`–`hi`.
-    pub fn edges_in(
+    pub(crate) fn edges_in(
         &self,
         lo: Coord<f64>,
         hi: Coord<f64>,
@@ -161,7 +161,7 @@ impl EdgeIndex {
     }
 
     /// Where `p` lies: inside, on an edge or vertex, or outside.
-    pub fn position(&self, p: Coord<f64>) -> CoordPos {
+    pub(crate) fn position(&self, p: Coord<f64>) -> CoordPos {
         if self.verts.is_empty() {
             return CoordPos::Outside;
         }

@@ -318,14 +318,14 @@ fn sub(f: f64, i: usize) -> usize {
 /// The grid of a level built in an input's own CRS, so that most points are placed without
 /// being reprojected or tested exactly.
 ///
-/// The boundaries are densified to segments of at most [`DENSIFY_M`] in EPSG:5179 before they
+/// The boundaries are densified to segments of at most `DENSIFY_M` in EPSG:5179 before they
 /// are reprojected, so the reprojected polyline follows the true (EPSG:5179-straight) boundary
 /// to about 0.1 mm (a 100 m chord of a curve whose radius is the Earth's, ~L²/8R); every cell
 /// within a margin of a thousandth of a cell (a few decimetres) of it is marked as boundary,
 /// thousands of times the deviation. Each remaining component is
 /// labelled by reprojecting one cell centre into EPSG:5179 and testing it exactly.
 ///
-/// Every boundary cell is refined into [`FINE`] × [`FINE`] sub-cells marked the same way
+/// Every boundary cell is refined into `FINE` × `FINE` sub-cells marked the same way
 /// (issue #20: in cities, where points crowd, the fine boundaries cross a third of the cells;
 /// a boundary crosses only a few of their sub-cells). A boundary-free component of sub-cells
 /// takes the label of a boundary-free cell it borders, else of one exact test of its centre.
@@ -567,7 +567,7 @@ impl SourceGrid {
         }))
     }
 
-    /// Refined boundary cells (blocks of [`FINE`]² sub-cells).
+    /// Refined boundary cells (blocks of `FINE`² sub-cells).
     pub fn blocks(&self) -> usize {
         self.palette_start.len().saturating_sub(1)
     }

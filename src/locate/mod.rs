@@ -23,7 +23,8 @@ mod grid;
 
 pub use edges::EdgeIndex;
 use grid::{BOUNDARY, Grid, OUTSIDE, UNKNOWN};
-pub use grid::{DENSIFY_M, FINE, GridError, SOURCE_GRID_CELLS, Settled, SourceGrid};
+pub(crate) use grid::{DENSIFY_M, FINE, SOURCE_GRID_CELLS};
+pub use grid::{GridError, Settled, SourceGrid};
 
 /// A grid size that keeps most points out of the exact test: cells about the size of the
 /// typical vertex spacing would be ideal; 8 M cells (32 MiB) bounds memory.
@@ -33,8 +34,8 @@ pub fn default_cells(level: &LevelRegions) -> usize {
 
 /// Point-in-polygon over one level.
 pub struct Locator<'a> {
-    pub level: AdminLevel,
-    pub regions: &'a LevelRegions,
+    pub(crate) level: AdminLevel,
+    pub(crate) regions: &'a LevelRegions,
     boxes: Buckets,
     edges: Vec<EdgeIndex>,
     grid: Option<Grid>,
@@ -108,7 +109,7 @@ impl<'a> Locator<'a> {
     /// Candidates come in ascending index, which is ascending code (a level's regions are
     /// sorted by code), so the first region whose interior holds the point is the answer and
     /// the rest are not tested.
-    pub fn locate_exact(&self, c: Coord<f64>) -> Option<usize> {
+    fn locate_exact(&self, c: Coord<f64>) -> Option<usize> {
         let mut first_boundary: Option<usize> = None;
         let mut last = None;
         for i in self.boxes.holding(c) {

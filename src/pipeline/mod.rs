@@ -36,7 +36,7 @@ pub fn load(path: &std::path::Path) -> Result<Pipeline, Box<config::ConfigError>
 /// Column names as the readers see them, for validation: GDAL's for every format, the streaming
 /// readers' own for the CSV and GeoParquet inputs they read.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Headers;
+struct Headers;
 
 impl config::Headers for Headers {
     fn fields(
@@ -66,7 +66,7 @@ impl config::Headers for Headers {
 /// The nightly entry point: skips the run when the published outputs already come from the
 /// same fingerprint (same version, config and input checksums), unless `force`; the checksums
 /// of unchanged inputs are remembered across runs in `<output_dir>/cache/`, and `rehash`
-/// hashes every input again and rewrites that store (see [`read::checksum()`]). Returns `None`
+/// hashes every input again and rewrites that store (see `read::checksum()`). Returns `None`
 /// when skipped.
 pub fn run_incremental_with(
     p: &Pipeline,

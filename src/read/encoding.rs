@@ -30,28 +30,28 @@ impl Encoding {
 
 /// A file made ready for GDAL: the path to open, open options, and what was found.
 #[derive(Debug)]
-pub struct Prepared {
-    pub path: PathBuf,
-    pub open_options: Vec<String>,
+pub(crate) struct Prepared {
+    pub(crate) path: PathBuf,
+    pub(crate) open_options: Vec<String>,
     /// The encoding the text was read as.
-    pub encoding: Encoding,
-    pub warnings: Vec<String>,
+    pub(crate) encoding: Encoding,
+    pub(crate) warnings: Vec<String>,
     _tmp: Option<tempfile::TempDir>,
 }
 
 /// What the bytes of some text values say about their encoding.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Evidence {
+struct Evidence {
     /// Values with any byte ≥ 0x80.
-    pub non_ascii: usize,
+    non_ascii: usize,
     /// Of those, values that are not valid UTF-8.
-    pub invalid_utf8: usize,
+    invalid_utf8: usize,
     /// Of those, values that decode as CP949 without error into plausible Korean text.
-    pub plausible_cp949: usize,
+    plausible_cp949: usize,
 }
 
 impl Evidence {
-    pub fn add(&mut self, bytes: &[u8]) {
+    fn add(&mut self, bytes: &[u8]) {
         if bytes.is_ascii() {
             return;
         }
@@ -67,7 +67,7 @@ impl Evidence {
 
     /// The encoding the bytes support: UTF-8 when every value is valid UTF-8, CP949 when the
     /// invalid ones all decode as plausible CP949, `None` when neither holds.
-    pub fn verdict(&self) -> Option<Encoding> {
+    fn verdict(&self) -> Option<Encoding> {
         if self.invalid_utf8 == 0 {
             Some(Encoding::Utf8)
         } else if self.plausible_cp949 == self.non_ascii {
@@ -95,7 +95,7 @@ fn plausible_korean(text: &str) -> bool {
 }
 
 /// Makes `path` ready for GDAL under the configured encoding.
-pub fn prepare(path: &Path, configured: Encoding) -> Result<Prepared, Error> {
+pub(crate) fn prepare(path: &Path, configured: Encoding) -> Result<Prepared, Error> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())

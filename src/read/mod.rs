@@ -5,28 +5,27 @@
 //!
 //! - [`boundaries`](fn@boundaries): the administrative layers as EPSG:5179 regions;
 //! - [`records`](fn@records): a materialised input's rows as records and rejects;
-//! - [`row`]: the checks of one row's values, shared with the streaming reader (`stream`);
-//! - [`amount`], [`encoding`], [`checksum`](mod@checksum): exact amounts, text encodings, file
+//! - `row`: the checks of one row's values, shared with the streaming reader (`stream`);
+//! - [`amount`], [`encoding`], `checksum`: exact amounts, text encodings, file
 //!   hashes; tables (crosswalk, KOSTAT codes, population, region groups);
-//! - [`watch`]: inputs changed while they are read are refused, and the checksum published is
+//! - `watch`: inputs changed while they are read are refused, and the checksum published is
 //!   that of the bytes read.
 
 pub mod amount;
 mod boundaries;
-pub mod checksum;
+pub(crate) mod checksum;
 pub mod encoding;
-pub mod footer;
+pub(crate) mod footer;
 mod records;
-pub mod row;
+pub(crate) mod row;
 mod tables;
-pub mod watch;
+pub(crate) mod watch;
 mod xlsx;
 
-pub use checksum::checksum;
-pub use records::{ReadRecords, records};
-pub use tables::{
-    change_events, crosswalk, kostat_codes, population, region_groups, successions, table,
-};
+pub(crate) use checksum::checksum;
+pub use records::records;
+pub use tables::{change_events, crosswalk, successions};
+pub(crate) use tables::{kostat_codes, population, region_groups};
 
 use std::path::{Path, PathBuf};
 
@@ -84,12 +83,12 @@ const DRIVERS: [&str; 7] = [
 ];
 
 /// Opens a local vector file read-only.
-pub fn open(path: &Path) -> Result<Dataset, Error> {
+fn open(path: &Path) -> Result<Dataset, Error> {
     open_with(path, &[])
 }
 
 /// Opens a local vector file read-only with GDAL open options (e.g. `ENCODING=CP949`).
-pub fn open_with(path: &Path, open_options: &[String]) -> Result<Dataset, Error> {
+fn open_with(path: &Path, open_options: &[String]) -> Result<Dataset, Error> {
     let opts: Vec<&str> = open_options.iter().map(String::as_str).collect();
     let options = DatasetOptions {
         open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
@@ -169,12 +168,12 @@ pub(crate) fn layer<'a>(
 ///
 /// # Errors
 /// The file cannot be opened or has no such layer.
-pub fn field_names(path: &Path, layer_name: Option<&str>) -> Result<Vec<String>, Error> {
+pub(crate) fn field_names(path: &Path, layer_name: Option<&str>) -> Result<Vec<String>, Error> {
     field_names_encoded(path, layer_name, encoding::Encoding::Auto)
 }
 
 /// [`field_names`] for a file read in `enc`.
-pub fn field_names_encoded(
+fn field_names_encoded(
     path: &Path,
     layer_name: Option<&str>,
     enc: encoding::Encoding,
@@ -184,7 +183,7 @@ pub fn field_names_encoded(
 
 /// [`field_names_encoded`] with the column names in spreadsheet/CSV row `header_row` (1-based),
 /// clipped to [`MAX_NAME_CHARS`].
-pub fn field_names_at(
+pub(crate) fn field_names_at(
     path: &Path,
     layer_name: Option<&str>,
     enc: encoding::Encoding,
@@ -198,10 +197,10 @@ pub fn field_names_at(
 /// The longest column name a configuration can name, in characters: the names a header gives
 /// for validating the configuration ([`field_names`], `stream::field_names`) are clipped to it,
 /// so that a header line of megabytes costs neither the spelling suggestions nor the messages.
-pub const MAX_NAME_CHARS: usize = 256;
+const MAX_NAME_CHARS: usize = 256;
 
 /// `names` clipped to [`MAX_NAME_CHARS`].
-pub fn header_names(names: Vec<String>) -> Vec<String> {
+pub(crate) fn header_names(names: Vec<String>) -> Vec<String> {
     names
         .into_iter()
         .map(|n| {
@@ -227,7 +226,7 @@ fn is_sheet_or_csv(path: &Path) -> (bool, bool) {
 
 /// Opens an input under its encoding; spreadsheets are read as text (no guessed number types),
 /// and with a header below row 1 the rows are read raw so `header` can take the names.
-pub fn open_input(
+pub(crate) fn open_input(
     path: &Path,
     enc: encoding::Encoding,
     header_row: usize,
@@ -310,13 +309,13 @@ pub struct InputFile {
     /// Rows whose polygon was repaired with MakeValid: their warning is written once the run
     /// knows which of them were rejected after all (`pipeline`'s assign stage).
     #[serde(skip)]
-    pub repaired_rows: Vec<u64>,
+    pub(crate) repaired_rows: Vec<u64>,
 }
 
 impl InputFile {
     /// The warning about the polygons repaired with MakeValid, naming the rows (the first ten)
     /// and saying which of them were rejected after all, and why (`rejected`: row → reason).
-    pub fn repair_warning(
+    pub(crate) fn repair_warning(
         &self,
         rejected: &std::collections::BTreeMap<u64, String>,
     ) -> Option<String> {
@@ -419,26 +418,18 @@ fn geometry_kind(g: &geo::Geometry<f64>) -> &'static str {
     }
 }
 
-/// Why (x, y) cannot be longitude/latitude in a geographic CRS: out of range (projected numbers
-/// declared as EPSG:4326) or latitude and longitude swapped (x in Korea's latitudes, y in its
-/// longitudes). Such records are rejected, never silently swapped.
-pub fn geographic_doubt(crs: &str, x: f64, y: f64) -> Option<String> {
-    if !is_geographic(crs) {
-        return None;
-    }
-    lonlat_doubt(crs, x, y)
-}
-
 /// Whether `crs` is one of the longitude/latitude CRSs whose coordinates are checked.
-pub fn is_geographic(crs: &str) -> bool {
+fn is_geographic(crs: &str) -> bool {
     matches!(
         crs.to_ascii_uppercase().as_str(),
         "EPSG:4326" | "OGC:CRS84" | "CRS84" | "EPSG:4737" | "EPSG:4166" | "EPSG:4019" | "EPSG:4258"
     )
 }
 
-/// Why (x, y) cannot be longitude/latitude in or near Korea, if it cannot.
-pub fn lonlat_doubt(crs: &str, x: f64, y: f64) -> Option<String> {
+/// Why (x, y) cannot be longitude/latitude in or near Korea, if it cannot: out of range
+/// (projected numbers declared as EPSG:4326) or latitude and longitude swapped (x in Korea's
+/// latitudes, y in its longitudes). Such records are rejected, never silently swapped.
+fn lonlat_doubt(crs: &str, x: f64, y: f64) -> Option<String> {
     if (32.0..=39.5).contains(&x) && (123.0..=132.5).contains(&y) {
         return Some(format!(
             "x={x} y={y} looks like latitude/longitude swapped (x must be longitude in {crs})"
@@ -463,21 +454,23 @@ pub fn level_names(levels: &[AdminLevel]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::geographic_doubt;
+    use super::{is_geographic, lonlat_doubt};
 
     #[test]
     fn swapped_and_projected_coordinates_in_a_geographic_crs_are_caught() {
-        assert_eq!(geographic_doubt("EPSG:4326", 126.978, 37.5665), None);
+        assert!(is_geographic("EPSG:4326"));
+        assert_eq!(lonlat_doubt("EPSG:4326", 126.978, 37.5665), None);
         assert!(
-            geographic_doubt("EPSG:4326", 37.5665, 126.978)
+            lonlat_doubt("EPSG:4326", 37.5665, 126.978)
                 .unwrap()
                 .contains("swapped")
         );
         assert!(
-            geographic_doubt("EPSG:4326", 953_901.0, 1_952_032.0)
+            lonlat_doubt("EPSG:4326", 953_901.0, 1_952_032.0)
                 .unwrap()
                 .contains("projected")
         );
-        assert_eq!(geographic_doubt("EPSG:5179", 953_901.0, 1_952_032.0), None);
+        // Projected coordinates in a projected CRS are not checked at all.
+        assert!(!is_geographic("EPSG:5179"));
     }
 }

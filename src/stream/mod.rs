@@ -34,7 +34,6 @@ use self::fold::{Fold, Located};
 pub use self::grids::GridCache;
 use self::grids::source_grids;
 use self::ogr::produce_gdal;
-pub use self::parquet::wkb_point;
 use self::parquet::{parquet_field_names, produce_parquet};
 use self::rows::{Chunk, Msg, Rows};
 use crate::aggregate::RegionTotals;
@@ -97,17 +96,17 @@ impl Streamed {
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct StreamProfile {
     pub rows: u64,
-    pub ms: u64,
+    ms: u64,
     /// The reader thread, from opening the input to its last chunk.
-    pub read_ms: u64,
+    read_ms: u64,
     /// The locating thread, from the CRS to the last chunk (waits for the reader included).
-    pub locate_ms: u64,
+    locate_ms: u64,
     /// Points not settled by a source-CRS grid: reprojected and tested exactly.
     pub reprojected: u64,
-    pub settle_ms: u64,
-    pub reproject_ms: u64,
-    pub exact_ms: u64,
-    pub fold_ms: u64,
+    settle_ms: u64,
+    reproject_ms: u64,
+    exact_ms: u64,
+    fold_ms: u64,
 }
 
 /// The locators of the levels points are placed in: finest first, then coarser ones, which

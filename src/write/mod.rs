@@ -1,16 +1,16 @@
-//! Writing: the in-memory results become format-neutral [`OutLayer`]s, which the
-//! [`geopackage`] and [`geojson`] writers serialise.
+//! Writing: the in-memory results become format-neutral `OutLayer`s, which the
+//! `geopackage` and `geojson` writers serialise.
 
-pub mod geojson;
-pub mod geopackage;
-pub mod layers;
+mod geojson;
+pub(crate) mod geopackage;
+pub(crate) mod layers;
 pub mod metadata;
-pub mod outputs;
-pub mod qgis_project;
-pub mod qml;
-pub use crate::snap;
-pub mod styles;
-pub mod text_cache;
+pub(crate) mod outputs;
+mod qgis_project;
+pub(crate) mod qml;
+pub(crate) use crate::snap;
+mod styles;
+pub(crate) mod text_cache;
 
 use std::collections::BTreeMap;
 
@@ -23,14 +23,14 @@ use crate::indicators::RegionIndicators;
 use crate::model::{AdminLevel, FundingSource, Reject};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldType {
+pub(crate) enum FieldType {
     Text,
     Int64,
     Real,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Null,
     Text(String),
     Int(i64),
@@ -39,7 +39,7 @@ pub enum Value {
 
 /// Geometry kind of a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GeomKind {
+pub(crate) enum GeomKind {
     MultiPolygon,
     Point,
     /// An attribute table (GeoPackage `attributes`); not written as GeoJSON.
@@ -47,46 +47,46 @@ pub enum GeomKind {
 }
 
 #[derive(Debug, Clone)]
-pub struct OutFeature {
+pub(crate) struct OutFeature {
     /// EPSG:5179.
-    pub geometry: Option<Geometry<f64>>,
-    pub values: Vec<Value>,
+    pub(crate) geometry: Option<Geometry<f64>>,
+    pub(crate) values: Vec<Value>,
 }
 
 /// One output layer, in a fixed feature and column order.
 #[derive(Debug, Clone)]
-pub struct OutLayer {
-    pub name: String,
-    pub geom: GeomKind,
-    pub fields: Vec<(String, FieldType)>,
-    pub features: Vec<OutFeature>,
+pub(crate) struct OutLayer {
+    pub(crate) name: String,
+    pub(crate) geom: GeomKind,
+    pub(crate) fields: Vec<(String, FieldType)>,
+    pub(crate) features: Vec<OutFeature>,
 }
 
 /// LISA quadrant labels for esda's quadrant numbers 1–4.
-pub const QUADRANTS: [&str; 4] = ["HH", "LH", "LL", "HL"];
+const QUADRANTS: [&str; 4] = ["HH", "LH", "LL", "HL"];
 
 /// The area method written beside every per-km² value.
-pub const AREA_METHOD: &str = "planar area in EPSG:5179 of the repaired boundary polygon";
+const AREA_METHOD: &str = "planar area in EPSG:5179 of the repaired boundary polygon";
 
 /// Columns that depend on the data and config: one per programme and one per period.
-pub struct ExtraColumns<'a> {
-    pub programs: &'a [String],
-    pub periods: &'a [crate::config::Period],
+struct ExtraColumns<'a> {
+    programs: &'a [String],
+    periods: &'a [crate::config::Period],
 }
 
 /// A region as the layer builder needs it.
-pub struct RegionRow<'a> {
-    pub code: &'a str,
-    pub name: &'a str,
-    pub full_name: &'a str,
-    pub parent_code: Option<&'a str>,
-    pub area_km2: f64,
-    pub geometry: Option<&'a MultiPolygon<f64>>,
+struct RegionRow<'a> {
+    code: &'a str,
+    name: &'a str,
+    full_name: &'a str,
+    parent_code: Option<&'a str>,
+    area_km2: f64,
+    geometry: Option<&'a MultiPolygon<f64>>,
 }
 
 /// Why a region layer cannot be built.
 #[derive(Debug, Error)]
-pub enum LayerError {
+enum LayerError {
     /// A total beyond the outputs' 64-bit integers.
     #[error("{what}: {krw} KRW does not fit a 64-bit integer")]
     TooLarge {
@@ -118,12 +118,7 @@ fn money(krw: i128, what: &str) -> Result<Value, LayerError> {
         })
 }
 
-pub use crate::model::{amount_column, program_columns};
-
-/// Output column name for a programme id: `amount_program_<id>_krw`.
-pub fn program_column(id: &str) -> String {
-    amount_column("program", id)
-}
+use crate::model::program_columns;
 
 /// The columns of a region layer, in order, and the attribute columns among them.
 fn region_fields(
@@ -196,7 +191,7 @@ fn region_fields(
 ///
 /// # Errors
 /// A total does not fit the outputs' 64-bit integers.
-pub fn region_layer(
+fn region_layer(
     name: &str,
     rows: &[RegionRow<'_>],
     totals: &LevelTotals,
@@ -300,11 +295,7 @@ pub fn region_layer(
 }
 
 /// The rejects layer: one feature per rejected record, with its point when known.
-pub fn rejects_layer(
-    rejects: &[Reject],
-    input_names: &[String],
-    input_paths: &[String],
-) -> OutLayer {
+fn rejects_layer(rejects: &[Reject], input_names: &[String], input_paths: &[String]) -> OutLayer {
     let fields = vec![
         ("input".into(), FieldType::Text),
         ("source_file".into(), FieldType::Text),
@@ -339,7 +330,7 @@ pub fn rejects_layer(
 
 /// The `assignments` table: where every assigned record went, one row per part (a record
 /// split by the crosswalk has several), with the rule that put it there.
-pub fn assignments_layer(
+pub(crate) fn assignments_layer(
     records: &[crate::model::Investment],
     assigned: &[crate::assign::Assigned],
     input_names: &[String],
@@ -413,7 +404,7 @@ pub fn assignments_layer(
 }
 
 /// The `summary` table: one row per (level, variable, indicator, weighting, partition).
-pub fn summary_layer(rows: &[crate::indicators::summary::SummaryRow]) -> OutLayer {
+pub(crate) fn summary_layer(rows: &[crate::indicators::summary::SummaryRow]) -> OutLayer {
     let t = |s: &str| Value::Text(s.to_string());
     OutLayer {
         name: "summary".into(),
@@ -455,7 +446,7 @@ pub fn summary_layer(rows: &[crate::indicators::summary::SummaryRow]) -> OutLaye
 }
 
 /// The `lorenz` table: Lorenz curve points per (level, variable, weighting).
-pub fn lorenz_layer(points: &[crate::indicators::summary::LorenzPoint]) -> OutLayer {
+pub(crate) fn lorenz_layer(points: &[crate::indicators::summary::LorenzPoint]) -> OutLayer {
     OutLayer {
         name: "lorenz".into(),
         geom: GeomKind::None,
@@ -487,7 +478,7 @@ pub fn lorenz_layer(points: &[crate::indicators::summary::LorenzPoint]) -> OutLa
 /// The `legend` table: per region layer, the classes of `amount_per_km2_krw` (quantile, equal
 /// interval, Fisher–Jenks) and the tiers of `amount_krw`, with bounds, label and count, and a
 /// `자료 없음` row per (layer, method) (see [`crate::indicators::legend`]).
-pub fn legend_layer(rows: &[crate::indicators::legend::LegendRow]) -> OutLayer {
+pub(crate) fn legend_layer(rows: &[crate::indicators::legend::LegendRow]) -> OutLayer {
     let t = |s: &str| Value::Text(s.to_string());
     let real = |v: Option<f64>| v.map_or(Value::Null, Value::Real);
     OutLayer {

@@ -106,8 +106,6 @@ pub enum Filter {
     Equals(String, String),
     /// Every filter holds.
     And(Vec<Filter>),
-    /// Any filter holds.
-    Or(Vec<Filter>),
     /// `column <= value`.
     AtMost(String, f64),
     /// `column > value`.
@@ -201,6 +199,8 @@ fn fill_symbol(out: &mut String, pad: &str, name: usize, color: Rgb) {
 
 impl Renderer {
     /// QGIS's renderer type.
+    // Only the tests call it: which renderer each style got (the QML writes the type itself).
+    #[cfg(test)]
     pub fn kind(&self) -> &'static str {
         match self {
             Renderer::Graduated { .. } => "graduatedSymbol",
@@ -353,17 +353,12 @@ fn filter_xml(out: &mut String, pad: &str, f: &Filter) {
         Filter::Equals(c, v) => prop(out, "PropertyIsEqualTo", c, v),
         Filter::AtMost(c, v) => prop(out, "PropertyIsLessThanOrEqualTo", c, &num(*v)),
         Filter::Above(c, v) => prop(out, "PropertyIsGreaterThan", c, &num(*v)),
-        Filter::And(fs) | Filter::Or(fs) => {
-            let op = if matches!(f, Filter::And(_)) {
-                "And"
-            } else {
-                "Or"
-            };
-            let _ = writeln!(out, "{pad}<ogc:{op}>");
+        Filter::And(fs) => {
+            let _ = writeln!(out, "{pad}<ogc:And>");
             for f in fs {
                 filter_xml(out, &format!("{pad}  "), f);
             }
-            let _ = writeln!(out, "{pad}</ogc:{op}>");
+            let _ = writeln!(out, "{pad}</ogc:And>");
         }
         Filter::Else => {}
     }
