@@ -631,19 +631,27 @@ impl SourceGrid {
         let g = &self.grid;
         let refined = |v: Cell| (REFINED..UNKNOWN).contains(&v);
         for (cs, out) in cs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
-            // Beyond the grid: BOUNDARY, for the exact chain, as in `classify`.
-            let mut v = [BOUNDARY; BATCH];
+            // The cells' indices first (arithmetic only; beyond the grid: an index past the
+            // cells), then the loads in a loop of a few instructions a point, so that the
+            // processor has most of the batch's cache misses in flight at once rather than the
+            // few that fit its window beside the arithmetic (W1: settling 0.86 → 0.xx s).
+            let mut idx = [usize::MAX; BATCH];
             let mut at = [0u8; BATCH];
-            for ((c, v), at) in cs.iter().zip(&mut v).zip(&mut at) {
+            for ((c, idx), at) in cs.iter().zip(&mut idx).zip(&mut at) {
                 let fx = (c.x - g.x0) / g.size;
                 let fy = (c.y - g.y0) / g.size;
                 if fx >= 0.0 && fy >= 0.0 {
                     let (x, y) = (fx as usize, fy as usize);
                     if x < g.nx && y < g.ny {
-                        *v = g.cells[y * g.nx + x];
+                        *idx = y * g.nx + x;
                         *at = (sub(fy, y) * FINE + sub(fx, x)) as u8;
                     }
                 }
+            }
+            // Beyond the grid: BOUNDARY, for the exact chain, as in `classify`.
+            let mut v = [BOUNDARY; BATCH];
+            for (v, &i) in v.iter_mut().zip(&idx) {
+                *v = g.cells.get(i).copied().unwrap_or(BOUNDARY);
             }
             let mut code = [SUB_BOUNDARY; BATCH];
             for ((code, &v), &at) in code.iter_mut().zip(&v).zip(&at).take(cs.len()) {
@@ -676,10 +684,7 @@ type Extent = (Coord<f64>, Coord<f64>);
 
 /// The extent of `rings` (in EPSG:5179) in `crs`: every vertex reprojected; `None` without
 /// rings.
-fn source_extent(
-    rings: &[&[Coord<f64>]],
-    crs: &str,
-) -> Result<Option<Extent>, GridError> {
+fn source_extent(rings: &[&[Coord<f64>]], crs: &str) -> Result<Option<Extent>, GridError> {
     let bbox = rings
         .par_iter()
         .map(|ring| -> Result<(Coord<f64>, Coord<f64>), GridError> {
