@@ -634,7 +634,8 @@ impl SourceGrid {
             // The cells' indices first (arithmetic only; beyond the grid: an index past the
             // cells), then the loads in a loop of a few instructions a point, so that the
             // processor has most of the batch's cache misses in flight at once rather than the
-            // few that fit its window beside the arithmetic (W1: settling 0.86 → 0.xx s).
+            // few that fit its window beside the arithmetic (W1 on a loaded machine: settling
+            // 1.23–1.54 → 0.83–1.13 s of thread time).
             let mut idx = [usize::MAX; BATCH];
             let mut at = [0u8; BATCH];
             for ((c, idx), at) in cs.iter().zip(&mut idx).zip(&mut at) {
