@@ -172,6 +172,16 @@ impl EdgeIndex {
             if p.y < a.y.min(c.y) || p.y > a.y.max(c.y) {
                 continue;
             }
+            // An edge wholly left or right of p settles without the orientation predicate:
+            // p lies strictly right of it (no crossing, not on it) or strictly left of it (a
+            // crossing when it straddles p.y), which is what the exact predicate would say.
+            if a.x.max(c.x) < p.x {
+                continue;
+            }
+            if a.x.min(c.x) > p.x {
+                inside ^= (a.y > p.y) != (c.y > p.y);
+                continue;
+            }
             let o = RobustKernel::orient2d(a, c, p);
             if o == Orientation::Collinear && p.x >= a.x.min(c.x) && p.x <= a.x.max(c.x) {
                 return CoordPos::OnBoundary;
@@ -192,5 +202,58 @@ impl EdgeIndex {
         } else {
             CoordPos::Outside
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::coordinate_position::CoordinatePosition;
+    use geo::{LineString, Polygon};
+
+    /// Points left of, right of, on and between the edges of a square with a hole (where
+    /// `position` settles an edge without the orientation predicate, and where it does not),
+    /// against geo's own answer.
+    #[test]
+    fn position_equals_geo_left_right_and_on_edges() {
+        let ring = |c: &[(f64, f64)]| LineString::from(c.to_vec());
+        let square = Polygon::new(
+            ring(&[(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0), (0.0, 0.0)]),
+            vec![ring(&[
+                (1.0, 1.0),
+                (1.0, 3.0),
+                (3.0, 3.0),
+                (3.0, 1.0),
+                (1.0, 1.0),
+            ])],
+        );
+        // A slanted edge too, whose orientation decides near it.
+        let wedge = Polygon::new(
+            ring(&[(6.0, 0.0), (9.0, 4.0), (6.0, 4.0), (6.0, 0.0)]),
+            vec![],
+        );
+        let mp = MultiPolygon(vec![square, wedge]);
+        let index = EdgeIndex::new(&mp);
+        let (mut inside, mut boundary, mut outside) = (0, 0, 0);
+        for i in -2..=40 {
+            for j in -2..=18 {
+                let p = Coord {
+                    x: f64::from(i) * 0.25,
+                    y: f64::from(j) * 0.25,
+                };
+                let want = mp.coordinate_position(&p);
+                assert_eq!(index.position(p), want, "point {p:?}");
+                match want {
+                    CoordPos::Inside => inside += 1,
+                    CoordPos::OnBoundary => boundary += 1,
+                    CoordPos::Outside => outside += 1,
+                }
+            }
+        }
+        // Every kind of answer is met, so no branch of `position` goes untried.
+        assert!(
+            inside > 100 && boundary > 50 && outside > 300,
+            "{inside} {boundary} {outside}"
+        );
     }
 }

@@ -631,19 +631,28 @@ impl SourceGrid {
         let g = &self.grid;
         let refined = |v: Cell| (REFINED..UNKNOWN).contains(&v);
         for (cs, out) in cs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
-            // Beyond the grid: BOUNDARY, for the exact chain, as in `classify`.
-            let mut v = [BOUNDARY; BATCH];
+            // The cells' indices first (arithmetic only; beyond the grid: an index past the
+            // cells), then the loads in a loop of a few instructions a point, so that the
+            // processor has most of the batch's cache misses in flight at once rather than the
+            // few that fit its window beside the arithmetic (W1 on a loaded machine: settling
+            // 1.23–1.54 → 0.83–1.13 s of thread time).
+            let mut idx = [usize::MAX; BATCH];
             let mut at = [0u8; BATCH];
-            for ((c, v), at) in cs.iter().zip(&mut v).zip(&mut at) {
+            for ((c, idx), at) in cs.iter().zip(&mut idx).zip(&mut at) {
                 let fx = (c.x - g.x0) / g.size;
                 let fy = (c.y - g.y0) / g.size;
                 if fx >= 0.0 && fy >= 0.0 {
                     let (x, y) = (fx as usize, fy as usize);
                     if x < g.nx && y < g.ny {
-                        *v = g.cells[y * g.nx + x];
+                        *idx = y * g.nx + x;
                         *at = (sub(fy, y) * FINE + sub(fx, x)) as u8;
                     }
                 }
+            }
+            // Beyond the grid: BOUNDARY, for the exact chain, as in `classify`.
+            let mut v = [BOUNDARY; BATCH];
+            for (v, &i) in v.iter_mut().zip(&idx) {
+                *v = g.cells.get(i).copied().unwrap_or(BOUNDARY);
             }
             let mut code = [SUB_BOUNDARY; BATCH];
             for ((code, &v), &at) in code.iter_mut().zip(&v).zip(&at).take(cs.len()) {

@@ -53,15 +53,20 @@ impl Fold {
                     return;
                 };
                 // The finest level's grid in batches (`classify_all`), then the coarser
-                // ones point by point for the few it puts outside.
-                let mut settled = vec![Settled::Unsure; xy.len()];
-                finest.classify_all(xy, &mut settled);
-                for ((h, c), s) in hits.iter_mut().zip(xy).zip(settled) {
-                    *h = match s {
-                        Settled::In(i) => i as u32,
-                        Settled::Unsure => UNSETTLED,
-                        Settled::Out => coarser(*c, 1),
-                    };
+                // ones point by point for the few it puts outside. The answers go through a
+                // buffer on the stack, not a vector of 4,096 answers (64 KiB) allocated,
+                // filled and freed per 4,096 points.
+                let mut buf = [Settled::Unsure; 256];
+                for (hits, xy) in hits.chunks_mut(buf.len()).zip(xy.chunks(buf.len())) {
+                    let settled = &mut buf[..xy.len()];
+                    finest.classify_all(xy, settled);
+                    for ((h, c), s) in hits.iter_mut().zip(xy).zip(settled.iter()) {
+                        *h = match *s {
+                            Settled::In(i) => i as u32,
+                            Settled::Unsure => UNSETTLED,
+                            Settled::Out => coarser(*c, 1),
+                        };
+                    }
                 }
             });
         let t1 = Instant::now();

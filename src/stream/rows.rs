@@ -43,6 +43,26 @@ pub(super) struct Chunk {
 }
 
 impl Chunk {
+    /// An empty chunk with room for a full one, its ids kept as `like`'s were: the columns
+    /// are not grown (and copied) a doubling at a time, chunk after chunk.
+    fn sized_like(like: &Chunk) -> Chunk {
+        let n = CHUNK_ROWS;
+        let has = |len: usize| if len > 0 { n } else { 0 };
+        Chunk {
+            rows: Vec::with_capacity(n),
+            xy: Vec::with_capacity(n),
+            amount: Vec::with_capacity(n),
+            program: Vec::with_capacity(n),
+            funding: Vec::with_capacity(n),
+            period: Vec::with_capacity(n),
+            ids: String::with_capacity(like.ids.len() + like.ids.len() / 8),
+            id_ends: Vec::with_capacity(has(like.id_ends.len())),
+            id_ints: Vec::with_capacity(has(like.id_ints.len())),
+            rejects: Vec::new(),
+            last_row: 0,
+        }
+    }
+
     pub(super) fn len(&self) -> usize {
         self.rows.len()
     }
@@ -275,7 +295,8 @@ impl<'a> Rows<'a> {
 
     /// Sends the chunk (after the CRS, before the first chunk).
     pub(super) fn flush(&mut self) -> Result<bool, Error> {
-        let mut chunk = std::mem::take(&mut self.chunk);
+        let next = Chunk::sized_like(&self.chunk);
+        let mut chunk = std::mem::replace(&mut self.chunk, next);
         chunk.last_row = self.rows;
         if chunk.len() + chunk.rejects.len() == 0 {
             return Ok(self.open);
