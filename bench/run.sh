@@ -170,7 +170,7 @@ log "cargo build --release --locked"
 # national: a copy of pipelines/national.toml one folder deeper (bench/out/) with its own output_dir
 NAT="$OUT/national.toml"
 sed -E -e 's|^(output_dir[[:space:]]*=[[:space:]]*)"[^"]*"|\1"national"|' \
-       -e 's|^(path[[:space:]]*=[[:space:]]*")\.\./|\1../../|' \
+       -e 's#^((path|successions)[[:space:]]*=[[:space:]]*")\.\./#\1../../#' \
        -e 's|^\[pipeline\]$|[pipeline]\nroots = ["../.."]|' "$ROOT/pipelines/national.toml" >"$NAT"
 nat_ok=1
 "$BIN" check "$NAT" >"$LOGS/national_check.log" 2>&1 || { nat_ok=0; log "smartgap check $NAT failed"; }
