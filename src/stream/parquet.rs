@@ -173,6 +173,8 @@ pub enum ParquetError {
     ColumnType { name: String, data_type: DataType },
     #[error("{0}; expected WKB (binary)")]
     GeometryType(DataType),
+    #[error("column `{name}` not found (columns: {columns})")]
+    MissingColumn { name: String, columns: String },
 }
 
 pub(super) fn parquet_builder<R: ChunkReader + 'static>(r: R) -> Result<Builder<R>, ParquetError> {
@@ -262,6 +264,29 @@ pub(super) fn geoparquet_geometry(
     Ok((column, crs))
 }
 
+/// The indices of the `wanted` columns in `names`, ascending: the projection a Parquet reader
+/// decodes.
+fn column_roots(
+    wanted: impl IntoIterator<Item = String>,
+    names: &[String],
+) -> Result<Vec<usize>, ParquetError> {
+    let mut roots = Vec::new();
+    for w in wanted {
+        match names.iter().position(|n| *n == w) {
+            Some(i) => roots.push(i),
+            None => {
+                return Err(ParquetError::MissingColumn {
+                    name: w,
+                    columns: crate::model::name_list(names),
+                });
+            }
+        }
+    }
+    roots.sort_unstable();
+    roots.dedup();
+    Ok(roots)
+}
+
 pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
     let spec = rows.spec;
     let watch = Watch::start(&spec.path)?;
@@ -301,7 +326,7 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
         FundingSpec::Field(f) => Some(f.clone()),
         FundingSpec::Const(_) => None,
     };
-    let wanted: Vec<String> = [
+    let wanted = [
         spec.id_field.clone(),
         spec.amount.as_ref().map(|a| a.field.clone()),
         field(&spec.program),
@@ -310,24 +335,9 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
         geom.clone(),
         xy.as_ref().map(|p| p.0.clone()),
         xy.as_ref().map(|p| p.1.clone()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let mut roots = Vec::new();
-    for w in &wanted {
-        match names.iter().position(|n| n == w) {
-            Some(i) => roots.push(i),
-            None => {
-                return Err(rows.err(format!(
-                    "column `{w}` not found (columns: {})",
-                    crate::model::name_list(&names)
-                )));
-            }
-        }
-    }
-    roots.sort_unstable();
-    roots.dedup();
+    ];
+    let roots =
+        column_roots(wanted.into_iter().flatten(), &names).map_err(|e| rows.err(e.to_string()))?;
     let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots);
     let reader = builder
         .with_projection(mask)
@@ -712,11 +722,24 @@ pub fn wkb_point(b: &[u8]) -> Result<Coord<f64>, Bad> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::config::AmountUnit;
     use crate::read::row::Val;
     use arrow_array::types::Int32Type;
     use arrow_array::{DictionaryArray, Int16Array, Int64Array};
     use std::sync::Arc;
+
+    #[test]
+    fn the_projection_is_the_wanted_columns_ascending_or_names_the_missing_one() {
+        let names: Vec<String> = ["id", "lon", "lat", "amount"].map(String::from).to_vec();
+        let wanted = ["amount", "lon", "lat", "lon"].map(String::from);
+        assert_eq!(column_roots(wanted, &names).unwrap(), vec![1, 2, 3]);
+        let e = column_roots(["x".to_string()], &names).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "column `x` not found (columns: id, lon, lat, amount)"
+        );
+    }
 
     #[test]
     fn column_values_and_nulls_plain_and_dictionary() {
