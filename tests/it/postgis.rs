@@ -158,7 +158,8 @@ impl Cluster {
         self.psql(
             "postgres",
             "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reader') \
-             THEN CREATE ROLE reader; END IF; END$$",
+             THEN CREATE ROLE reader; END IF; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END$$",
         );
         db
     }
@@ -578,7 +579,8 @@ fn a_wrong_password_is_refused_and_never_printed_and_a_pgpass_file_works() {
     c.psql(
         "postgres",
         "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'publisher') THEN \
-         CREATE ROLE publisher LOGIN PASSWORD 'right-secret'; END IF; END$$",
+         CREATE ROLE publisher LOGIN PASSWORD 'right-secret'; END IF; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END$$",
     );
     c.psql(
         "postgres",
@@ -716,7 +718,8 @@ fn hostile_identifiers_are_refused_or_quoted() {
     c.psql(
         "postgres",
         "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'r\"; DROP TABLE public.canary; --') \
-         THEN CREATE ROLE \"r\"\"; DROP TABLE public.canary; --\"; END IF; END$$",
+         THEN CREATE ROLE \"r\"\"; DROP TABLE public.canary; --\"; END IF; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END$$",
     );
     let dir = grid_dir();
     let toml = dir.path().join("grid.toml");
