@@ -61,19 +61,7 @@ pub struct TooWide {
 /// The geometry is wider than 2³⁰ grid units.
 pub fn snap(polygons: &[Vec<Vec<Coord<f64>>>], decimals: u32) -> Result<Snapped, TooWide> {
     let scale = 10f64.powi(decimals as i32);
-    let before: f64 = polygons
-        .iter()
-        .map(|rings| {
-            rings
-                .iter()
-                .enumerate()
-                .map(|(k, r)| {
-                    let a = float_area(r).abs();
-                    if k == 0 { a } else { -a }
-                })
-                .sum::<f64>()
-        })
-        .sum();
+    let before = area(polygons);
     let grid: Vec<Vec<Vec<[i64; 2]>>> = polygons
         .iter()
         .map(|rings| {
@@ -233,6 +221,24 @@ pub fn twice_area(ring: &[[i64; 2]]) -> i128 {
             let (ax, ay) = (i128::from(a[0] - o[0]), i128::from(a[1] - o[1]));
             let (bx, by) = (i128::from(b[0] - o[0]), i128::from(b[1] - o[1]));
             ax * by - bx * ay
+        })
+        .sum()
+}
+
+/// The area of `polygons` (rings: exterior, then holes) in the units of their CRS: each
+/// exterior's area less its holes'.
+pub fn area(polygons: &[Vec<Vec<Coord<f64>>>]) -> f64 {
+    polygons
+        .iter()
+        .map(|rings| {
+            rings
+                .iter()
+                .enumerate()
+                .map(|(k, r)| {
+                    let a = float_area(r).abs();
+                    if k == 0 { a } else { -a }
+                })
+                .sum::<f64>()
         })
         .sum()
 }

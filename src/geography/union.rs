@@ -25,19 +25,7 @@ pub(super) fn union<'a>(
                 .collect()
         })
         .collect();
-    let before: f64 = polygons
-        .iter()
-        .map(|rings| {
-            rings
-                .iter()
-                .enumerate()
-                .map(|(k, r)| {
-                    let a = Polygon::new(LineString(r.clone()), vec![]).unsigned_area();
-                    if k == 0 { a } else { -a }
-                })
-                .sum::<f64>()
-        })
-        .sum();
+    let before = crate::snap::area(&polygons);
     let snapped = match crate::snap::snap(&polygons, 3) {
         Ok(s) => s,
         // Wider than the integer grid takes (over 1,000 km): keep the parts as they are.

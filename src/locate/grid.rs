@@ -153,25 +153,12 @@ impl Grid {
             self.cells[start] = value;
             queue.push_back(start);
             while let Some(k) = queue.pop_front() {
-                let (x, y) = (k % nx, k / nx);
-                let mut visit = |nk: usize| {
+                neighbours(k, nx, ny, |nk| {
                     if self.cells[nk] == UNKNOWN {
                         self.cells[nk] = value;
                         queue.push_back(nk);
                     }
-                };
-                if x > 0 {
-                    visit(k - 1);
-                }
-                if x + 1 < nx {
-                    visit(k + 1);
-                }
-                if y > 0 {
-                    visit(k - nx);
-                }
-                if y + 1 < ny {
-                    visit(k + nx);
-                }
+                });
             }
         }
     }
@@ -259,25 +246,13 @@ impl Grid {
                         value = sides[side];
                     }
                 }
-                let mut visit = |t: usize| {
+                neighbours(s, FINE, FINE, |t| {
                     if sub[t] == UNKNOWN {
                         sub[t] = COLLECTING;
                         stack[top] = t;
                         top += 1;
                     }
-                };
-                if x > 0 {
-                    visit(s - 1);
-                }
-                if x + 1 < FINE {
-                    visit(s + 1);
-                }
-                if y > 0 {
-                    visit(s - FINE);
-                }
-                if y + 1 < FINE {
-                    visit(s + FINE);
-                }
+                });
             }
             let value = match value {
                 Some(v) => v,
@@ -313,6 +288,24 @@ impl Grid {
 
 /// The sub-cell (0..FINE) along one axis of fractional cell coordinate `f` in cell `i`
 /// (`f - i` is exact: it only drops the integer part).
+/// Calls `visit` with each of the four neighbours (left, right, below, above) of cell `k` in
+/// a row-major `nx` × `ny` grid that lie inside it.
+fn neighbours(k: usize, nx: usize, ny: usize, mut visit: impl FnMut(usize)) {
+    let (x, y) = (k % nx, k / nx);
+    if x > 0 {
+        visit(k - 1);
+    }
+    if x + 1 < nx {
+        visit(k + 1);
+    }
+    if y > 0 {
+        visit(k - nx);
+    }
+    if y + 1 < ny {
+        visit(k + nx);
+    }
+}
+
 fn sub(f: f64, i: usize) -> usize {
     (((f - i as f64) * FINE as f64).max(0.0) as usize).min(FINE - 1)
 }
