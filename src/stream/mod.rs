@@ -22,6 +22,7 @@ mod grids;
 mod locate;
 mod ogr;
 mod parquet;
+mod plain;
 mod rows;
 
 use std::collections::BTreeMap;
@@ -103,6 +104,9 @@ pub struct StreamProfile {
     locate_ms: u64,
     /// Points not settled by a source-CRS grid: reprojected and tested exactly.
     pub reprojected: u64,
+    /// Rows the GeoParquet reader took in plain runs (`stream::plain`); the others went
+    /// through the general per-row path.
+    pub plain_rows: u64,
     settle_ms: u64,
     reproject_ms: u64,
     exact_ms: u64,
@@ -277,6 +281,7 @@ pub fn run(
         read_ms: end.read_time.as_millis() as u64,
         locate_ms: locate_time.as_millis() as u64,
         reprojected: unsettled,
+        plain_rows: end.plain,
         settle_ms: settle_t,
         reproject_ms: reproject_t,
         exact_ms: exact_t,

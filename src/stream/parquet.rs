@@ -19,6 +19,7 @@ use geo::Coord;
 use parquet::file::reader::ChunkReader;
 use sha2::{Digest, Sha256};
 
+use super::plain::{Columns, Plain, YearPeriods};
 use super::rows::{Raw, Rows};
 use super::{CHUNK_ROWS, UNSEEN};
 use crate::config::{AmountUnit, FundingSpec, Locate, ValueSpec};
@@ -345,6 +346,7 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
         .build()
         .map_err(|e| rows.err(e.to_string()))?;
     let unit = spec.amount.as_ref().map(|a| a.unit);
+    let mut years = YearPeriods::new();
     let (mut b_id, mut b_prog, mut b_fund, mut b_date, mut b_amount, mut b_x, mut b_y) = (
         String::new(),
         String::new(),
@@ -389,7 +391,25 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
             }
             None => None,
         };
-        for i in 0..batch.num_rows() {
+        let plain = Plain::of(
+            rows,
+            &Columns {
+                id: id.as_ref(),
+                amount: amount.as_ref(),
+                program: program.as_ref(),
+                date: date.as_ref(),
+                wkb: wkb.as_ref(),
+            },
+        );
+        let (mut i, n) = (0, batch.num_rows());
+        while i < n {
+            if let Some(p) = &plain {
+                match p.run(rows, &mut years, i, n)? {
+                    None => return Ok(()),
+                    Some(next) if next == n => break,
+                    Some(next) => i = next,
+                }
+            }
             let xy = match (&wkb, &x, &y) {
                 (Some(w), _, _) => w.point(i),
                 (None, Some(x), Some(y)) => {
@@ -420,6 +440,7 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
             if !rows.push(raw)? {
                 return Ok(());
             }
+            i += 1;
         }
     }
     rows.sha256 = file.checksum(&watch, rows)?;

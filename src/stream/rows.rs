@@ -103,6 +103,8 @@ pub(super) struct End {
     pub(super) read_time: Duration,
     /// sha256 of the bytes read.
     pub(super) sha256: String,
+    /// Rows taken by plain runs.
+    pub(super) plain: u64,
 }
 
 /// Turns raw rows into chunks: checks every row with the input's [`RowChecker`] (the one the
@@ -132,6 +134,8 @@ pub(super) struct Rows<'a> {
     pub(super) crs_sent: bool,
     /// Subtotal and footer rows skipped (`read::footer`).
     pub(super) footers: Footers,
+    /// Rows taken by the GeoParquet reader's plain runs (`stream::plain`).
+    pub(super) plain: u64,
 }
 
 impl<'a> Rows<'a> {
@@ -159,6 +163,7 @@ impl<'a> Rows<'a> {
             started: Instant::now(),
             crs_sent: false,
             footers: Footers::new(&spec.skip_rows),
+            plain: 0,
         }
     }
 
@@ -256,8 +261,8 @@ impl<'a> Rows<'a> {
     }
 
     /// The id of an accepted row's programme (interned in first-seen order), remembered for
-    /// the batch by its dictionary key when the column has one (but for no programme, so that
-    /// every row of an id too long to keep is counted).
+    /// the batch by its dictionary key when the column has one (but not for an id too long to
+    /// keep, so that every row of it is counted).
     fn program(&mut self, row: u64, text: Option<&str>, key: Option<usize>) -> u32 {
         let memo = key
             .and_then(|k| self.program_memo.get(k).copied())
@@ -265,6 +270,8 @@ impl<'a> Rows<'a> {
         if let Some(id) = memo {
             return id;
         }
+        // A blank programme is no programme, with nothing to count: remembered like an id.
+        let blank = text.is_none_or(|t| t.trim().is_empty());
         let p = self.check.program(row, text);
         let id = if p.is_empty() {
             NO_PROGRAM
@@ -277,7 +284,7 @@ impl<'a> Rows<'a> {
             i
         };
         if let Some(slot) = key
-            .filter(|_| id != NO_PROGRAM)
+            .filter(|_| id != NO_PROGRAM || blank)
             .and_then(|k| self.program_memo.get_mut(k))
         {
             *slot = id;
@@ -332,6 +339,7 @@ impl<'a> Rows<'a> {
             warnings: self.warnings,
             read_time: self.started.elapsed(),
             sha256: self.sha256,
+            plain: self.plain,
         })
     }
 }

@@ -27,6 +27,7 @@ mod names;
 mod national;
 mod nightly;
 mod overlay;
+mod plain_parquet;
 mod polygons;
 mod postgis;
 mod qgis_styles;
