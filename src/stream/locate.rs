@@ -4,7 +4,6 @@
 use std::time::Instant;
 
 use geo::Coord;
-use rayon::prelude::*;
 
 use super::fold::{Fold, Located};
 use super::rows::Chunk;
@@ -12,7 +11,8 @@ use super::{Locators, MISS, OUT_ALL, UNSETTLED};
 use crate::crs::{CrsError, WORK_CRS};
 use crate::locate::{Settled, SourceGrid};
 impl Fold {
-    /// Locates a chunk in parallel. Points whose source-CRS grid cell settles them need
+    /// Locates a chunk, on the calling thread (chunks are located side by side, one per
+    /// thread: see [`super::run`]). Points whose source-CRS grid cell settles them need
     /// nothing more; the rest are reprojected into EPSG:5179 and located exactly, finest level
     /// first.
     ///
@@ -43,21 +43,18 @@ impl Fold {
             }
         };
         let mut hits = vec![UNSETTLED; chunk.xy.len()];
-        hits.par_chunks_mut(4096)
-            .zip(chunk.xy.par_chunks(4096))
-            .for_each(|(hits, xy)| {
-                let Some(finest) = grids.first() else {
-                    for (h, c) in hits.iter_mut().zip(xy) {
-                        *h = coarser(*c, 0);
-                    }
-                    return;
-                };
+        match grids.first() {
+            None => {
+                for (h, c) in hits.iter_mut().zip(&chunk.xy) {
+                    *h = coarser(*c, 0);
+                }
+            }
+            Some(finest) => {
                 // The finest level's grid in batches (`classify_all`), then the coarser
                 // ones point by point for the few it puts outside. The answers go through a
-                // buffer on the stack, not a vector of 4,096 answers (64 KiB) allocated,
-                // filled and freed per 4,096 points.
+                // buffer on the stack.
                 let mut buf = [Settled::Unsure; 256];
-                for (hits, xy) in hits.chunks_mut(buf.len()).zip(xy.chunks(buf.len())) {
+                for (hits, xy) in hits.chunks_mut(buf.len()).zip(chunk.xy.chunks(buf.len())) {
                     let settled = &mut buf[..xy.len()];
                     finest.classify_all(xy, settled);
                     for ((h, c), s) in hits.iter_mut().zip(xy).zip(settled.iter()) {
@@ -68,19 +65,21 @@ impl Fold {
                         };
                     }
                 }
-            });
+            }
+        }
         let t1 = Instant::now();
         let todo: Vec<usize> = (0..hits.len()).filter(|&i| hits[i] == UNSETTLED).collect();
         let mut work: Vec<Coord<f64>> = todo.iter().map(|&i| chunk.xy[i]).collect();
-        work.par_chunks_mut(1024)
+        // In parts of 1,024, as before: PROJ transforms a part whole, or point by point
+        // when one of its points fails.
+        work.chunks_mut(1024)
             .try_for_each(|part| crate::crs::reproject(crs, WORK_CRS, part))?;
         let t2 = Instant::now();
         // Located in Morton (Z) order of their coordinates: neighbouring points test the same
         // regions' edges one after another, while those are still in cache.
         let order = z_order(&work);
         let located: Vec<u32> = order
-            .par_iter()
-            .with_min_len(1024)
+            .iter()
             .map(|&j| {
                 let c = work[j as usize];
                 if !(c.x.is_finite() && c.y.is_finite()) {

@@ -27,11 +27,15 @@ mod rows;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use self::csv::{csv_open, produce_csv};
 use self::fold::{Fold, Located};
+
+/// A located chunk handed to the folder, with the CRS of its coordinates.
+type Handed = (Box<Chunk>, Located, String);
 pub use self::grids::GridCache;
 use self::grids::source_grids;
 use self::ogr::produce_gdal;
@@ -40,7 +44,7 @@ use self::rows::{Chunk, Msg, Rows};
 use crate::aggregate::RegionTotals;
 use crate::config::{InputSpec, Period};
 use crate::error::Error;
-use crate::locate::{Locator, SourceGrid};
+use crate::locate::Locator;
 use crate::model::{Reject, RejectReason};
 use crate::progress::Progress;
 use crate::read::{InputFile, encoding::Encoding};
@@ -174,7 +178,7 @@ pub fn run(
     let progress = Progress::new(&spec.name);
     let fold = Fold::new(locators);
     let out = Streamed::default();
-    let mut locate_time = Duration::ZERO;
+    let locate_nanos = AtomicU64::new(0);
     let (produced, fold, mut out) = std::thread::scope(|s| {
         let producer = s.spawn(move || {
             let mut rows = Rows::new(index, spec, periods, tx);
@@ -185,50 +189,87 @@ pub fn run(
             };
             result.and_then(|()| rows.finish())
         });
-        let mut crs = String::new();
-        let mut grids: Vec<SourceGrid> = Vec::new();
-        let mut failed = None;
-        // Chunks are folded on a thread of their own (in order), so that the sequential fold
-        // of one chunk runs while the next is located in parallel.
-        let (fold_tx, fold_rx) = mpsc::sync_channel::<(Box<Chunk>, Located, String)>(1);
+        // Chunks are located side by side, one whole chunk per rayon task, and folded in
+        // order on a thread of their own. A token is taken for each chunk handed to a task and
+        // given back once the chunk is folded, so the chunks between the reader and the fold
+        // stay few whichever side is slower.
+        let in_flight = rayon::current_num_threads() + 1;
+        let (fold_tx, fold_rx) = mpsc::channel::<(u64, Result<Handed, String>)>();
+        let (token_tx, token_rx) = mpsc::sync_channel::<()>(in_flight);
+        for _ in 0..in_flight {
+            let _ = token_tx.send(());
+        }
         let folder = s.spawn(move || {
             let (mut fold, mut out) = (fold, out);
-            for (chunk, located, crs) in fold_rx {
-                if let Err(m) = fold.fold(index, &chunk, located, &crs, &mut out) {
-                    return (fold, out, Some(format!("CRS {crs}: {m}")));
+            // Chunks located out of turn wait here for the ones before them.
+            let mut waiting = BTreeMap::new();
+            let mut next = 0;
+            for (seq, handed) in fold_rx {
+                waiting.insert(seq, handed);
+                while let Some(handed) = waiting.remove(&next) {
+                    next += 1;
+                    let (chunk, located, crs) = match handed {
+                        Ok(h) => h,
+                        Err(m) => return (fold, out, Some(m)),
+                    };
+                    progress.tick(chunk.last_row);
+                    if let Err(m) = fold.fold(index, &chunk, located, &crs, &mut out) {
+                        return (fold, out, Some(format!("CRS {crs}: {m}")));
+                    }
+                    // Fails only when the reading has stopped.
+                    let _ = token_tx.send(());
                 }
             }
+            progress.done();
             (fold, out, None)
         });
-        for msg in rx {
-            let t = Instant::now();
-            let done = match msg {
-                Msg::Crs(c) => {
-                    crs = c;
-                    // Most points are placed in their own CRS, without PROJ or exact tests.
-                    source_grids(locators, &crs, cache)
-                        .map(|g| grids = g)
-                        .map_err(|e| e.to_string())
-                }
-                Msg::Chunk(chunk) => {
-                    Fold::locate(&chunk, &crs, &grids, locators)
-                        .map_err(|e| e.to_string())
-                        .and_then(|located| {
-                            progress.tick(chunk.last_row);
-                            // Fails only when the folder stopped on an error, reported below.
-                            fold_tx
-                                .send((chunk, located, crs.clone()))
-                                .map_err(|_| "folding stopped".to_string())
-                        })
-                }
-            };
-            locate_time += t.elapsed();
-            if let Err(m) = done {
-                // Dropping the receiver stops the reader.
-                failed = Some(format!("CRS {crs}: {m}"));
-                break;
+        let mut rx = rx.into_iter();
+        // The reader sends the CRS before its first chunk; most points are placed in their own
+        // CRS, without PROJ or exact tests.
+        let (crs, grids) = match rx.next() {
+            Some(Msg::Crs(crs)) => {
+                let grids =
+                    source_grids(locators, &crs, cache).map_err(|e| format!("CRS {crs}: {e}"));
+                (crs, grids)
             }
-        }
+            Some(Msg::Chunk(_)) => (
+                String::new(),
+                Err("the reader sent a chunk before its CRS".to_string()),
+            ),
+            None => (String::new(), Ok(Vec::new())),
+        };
+        let failed = match &grids {
+            Ok(grids) => {
+                let stop = AtomicBool::new(false);
+                let (crs, stop, nanos) = (crs.as_str(), &stop, &locate_nanos);
+                rayon::in_place_scope(|tasks| {
+                    for msg in rx.by_ref() {
+                        if stop.load(Ordering::Relaxed) || token_rx.recv().is_err() {
+                            break;
+                        }
+                        let Msg::Chunk(chunk) = msg else { continue };
+                        let fold_tx = fold_tx.clone();
+                        tasks.spawn(move |_| {
+                            let t = Instant::now();
+                            let located = Fold::locate(&chunk, crs, grids, locators)
+                                .map_err(|e| format!("CRS {crs}: {e}"));
+                            nanos.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                            let seq = chunk.seq;
+                            let failed = located.is_err();
+                            let handed = located.map(|l| (chunk, l, crs.to_string()));
+                            // The folder stopped on an error of its own, reported below.
+                            if fold_tx.send((seq, handed)).is_err() || failed {
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                        });
+                    }
+                });
+                None
+            }
+            Err(m) => Some(m.clone()),
+        };
+        // Dropping the receiver stops the reader.
+        drop(rx);
         drop(fold_tx);
         let (fold, out, fold_failed) = folder.join().unwrap_or_else(|_| {
             (
@@ -237,7 +278,6 @@ pub fn run(
                 Some("the fold panicked".into()),
             )
         });
-        // The folder's own error first: a locating error of "folding stopped" follows it.
         let failed = fold_failed.or(failed).map(|m| Error::Read {
             path: spec.path.clone(),
             layer: spec.layer.clone().unwrap_or_default(),
@@ -255,7 +295,7 @@ pub fn run(
         };
         (produced, fold, out)
     });
-    progress.done();
+    let locate_time = Duration::from_nanos(locate_nanos.into_inner());
     let end = produced?;
     out.programs = end.programs.clone();
     let unsettled = fold.unsettled;

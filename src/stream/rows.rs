@@ -40,6 +40,9 @@ pub(super) struct Chunk {
     /// Rows rejected while reading, in row order.
     pub(super) rejects: Vec<Reject>,
     pub(super) last_row: u64,
+    /// The chunk's place among those sent (0 for the first): chunks are located side by
+    /// side and folded in this order.
+    pub(super) seq: u64,
 }
 
 impl Chunk {
@@ -60,6 +63,7 @@ impl Chunk {
             id_ints: Vec::with_capacity(has(like.id_ints.len())),
             rejects: Vec::new(),
             last_row: 0,
+            seq: 0,
         }
     }
 
@@ -136,6 +140,8 @@ pub(super) struct Rows<'a> {
     pub(super) footers: Footers,
     /// Rows taken by the GeoParquet reader's plain runs (`stream::plain`).
     pub(super) plain: u64,
+    /// Chunks sent.
+    sent: u64,
 }
 
 impl<'a> Rows<'a> {
@@ -164,6 +170,7 @@ impl<'a> Rows<'a> {
             crs_sent: false,
             footers: Footers::new(&spec.skip_rows),
             plain: 0,
+            sent: 0,
         }
     }
 
@@ -308,6 +315,8 @@ impl<'a> Rows<'a> {
         if chunk.len() + chunk.rejects.len() == 0 {
             return Ok(self.open);
         }
+        chunk.seq = self.sent;
+        self.sent += 1;
         let first = !self.crs_sent;
         if first {
             self.crs_sent = true;
