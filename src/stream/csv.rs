@@ -120,6 +120,7 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
         date: date_i,
         funding: funding_i,
     } = Columns::of(spec, idx)?;
+    rows.announce();
     let unit = spec.amount.as_ref().map(|a| a.unit);
     let mut rec = csv::ByteRecord::new();
     let [mut b_id, mut b_prog, mut b_fund, mut b_date, mut b_amount] =

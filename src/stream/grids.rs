@@ -2,6 +2,8 @@
 
 use std::time::Instant;
 
+use rayon::prelude::*;
+
 use super::Locators;
 use crate::cache::{Cache, Entry};
 use crate::locate::{Locator, SourceGrid};
@@ -35,50 +37,58 @@ impl GridCache {
     }
 }
 
+/// The source-CRS grids of the levels, finest first, loaded from the cache or built (and
+/// saved), the levels side by side; they stop at the first degenerate level (no area), whose
+/// points and coarser ones' go to the exact chain.
 pub(super) fn source_grids(
     locators: &Locators<'_>,
     crs: &str,
     cache: Option<&GridCache>,
 ) -> Result<Vec<SourceGrid>, crate::locate::GridError> {
-    let mut grids = Vec::new();
-    for (k, (_, loc)) in locators.iter().enumerate() {
-        let cells = if k < 2 {
-            crate::locate::SOURCE_GRID_CELLS
-        } else {
-            crate::locate::SOURCE_GRID_CELLS / 4
-        };
-        let t = Instant::now();
-        let entry = cache.map(|c| c.entry(loc, crs, cells));
-        let cached = entry.as_ref().and_then(|e| {
-            let path = e.path();
-            match SourceGrid::load(path, loc.regions.regions.len()) {
-                Ok(g) => Some(g),
-                Err(e) => {
-                    if path.exists() {
-                        tracing::warn!(path = %path.display(), error = %e, "cached grid not used; rebuilding it");
-                    }
-                    None
+    let grids: Vec<Option<SourceGrid>> = locators
+        .par_iter()
+        .enumerate()
+        .map(|(k, (_, loc))| source_grid(k, loc, crs, cache))
+        .collect::<Result<_, _>>()?;
+    Ok(grids.into_iter().map_while(|g| g).collect())
+}
+
+/// The grid of the `k`-th level (finest first).
+fn source_grid(
+    k: usize,
+    loc: &Locator<'_>,
+    crs: &str,
+    cache: Option<&GridCache>,
+) -> Result<Option<SourceGrid>, crate::locate::GridError> {
+    let cells = if k < 2 {
+        crate::locate::SOURCE_GRID_CELLS
+    } else {
+        crate::locate::SOURCE_GRID_CELLS / 4
+    };
+    let t = Instant::now();
+    let entry = cache.map(|c| c.entry(loc, crs, cells));
+    let cached = entry.as_ref().and_then(|e| {
+        let path = e.path();
+        match SourceGrid::load(path, loc.regions.regions.len()) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                if path.exists() {
+                    tracing::warn!(path = %path.display(), error = %e, "cached grid not used; rebuilding it");
                 }
+                None
             }
-        });
-        let from_cache = cached.is_some();
-        let grid = match cached {
-            Some(g) => Some(g),
-            None => SourceGrid::new(loc, crs, cells)?,
-        };
-        match grid {
-            Some(g) => {
-                if let (false, Some(entry)) = (from_cache, &entry) {
-                    save_grid(&g, entry);
-                }
-                grids.push(g)
-            }
-            // A degenerate level (no area): everything goes to the exact chain.
-            None => break,
         }
-        tracing::debug!(level = %loc.level, crs = %crs, cells, from_cache, ms = t.elapsed().as_millis() as u64, peak_rss_mib = crate::progress::peak_rss_mib(), "source-CRS grid");
+    });
+    let from_cache = cached.is_some();
+    let grid = match cached {
+        Some(g) => Some(g),
+        None => SourceGrid::new(loc, crs, cells)?,
+    };
+    if let (Some(g), false, Some(entry)) = (&grid, from_cache, &entry) {
+        save_grid(g, entry);
     }
-    Ok(grids)
+    tracing::debug!(level = %loc.level, crs = %crs, cells, from_cache, ms = t.elapsed().as_millis() as u64, peak_rss_mib = crate::progress::peak_rss_mib(), "source-CRS grid");
+    Ok(grid)
 }
 
 /// Saves a freshly built grid and removes the level's grids for this CRS that older

@@ -51,6 +51,7 @@ pub(super) fn produce_gdal(rows: &mut Rows<'_>) -> Result<(), Error> {
         }
         _ => return Err(rows.err("a streamed input is located by point or geometry")),
     };
+    rows.announce();
     let unit = spec.amount.as_ref().map(|a| a.unit);
     let skip = if spec.header_row > 1 {
         spec.header_row

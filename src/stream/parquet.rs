@@ -319,6 +319,7 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
         Locate::Point { x, y, .. } => (None, Some((x.clone(), y.clone()))),
         _ => return Err(rows.err("a streamed input is located by point or geometry")),
     };
+    rows.announce();
     let field = |v: &ValueSpec| match v {
         ValueSpec::Field(f) => Some(f.clone()),
         _ => None,

@@ -317,17 +317,22 @@ impl<'a> Rows<'a> {
         }
         chunk.seq = self.sent;
         self.sent += 1;
-        let first = !self.crs_sent;
-        if first {
-            self.crs_sent = true;
-            self.send(Msg::Crs(self.check.crs().to_string()));
-        }
+        self.announce();
         self.send(Msg::Chunk(Box::new(chunk)));
-        if first {
+        if self.sent == 1 {
             // A test can act here, mid-read (see `progress::checkpoint`).
             checkpoint("read.first_chunk");
         }
         Ok(self.open)
+    }
+
+    /// Sends the CRS of the coordinates, once, before the first chunk. A reader calls it as
+    /// soon as it knows the CRS, so that the grids are loaded while it reads the first rows.
+    pub(super) fn announce(&mut self) {
+        if !self.crs_sent {
+            self.crs_sent = true;
+            self.send(Msg::Crs(self.check.crs().to_string()));
+        }
     }
 
     pub(super) fn send(&mut self, msg: Msg) {
