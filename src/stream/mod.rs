@@ -12,9 +12,9 @@
 //! no Parquet driver), CSV with the `csv` crate (UTF-8 or CP949), and every other vector format
 //! through GDAL (FlatGeobuf, GeoPackage, Shapefile, ...).
 //!
-//! One thread reads and reprojects chunks (PROJ in parallel, one transformation per worker
-//! thread); the caller's thread locates each chunk in parallel and folds it. A bounded channel of
-//! two chunks keeps memory flat whichever side is slower.
+//! One thread reads chunks; rayon's threads locate them side by side, a whole chunk each (PROJ
+//! with one transformation per thread), and a folder thread folds them in order. A bounded
+//! channel and a few tokens keep memory flat whichever side is slower.
 
 mod csv;
 mod fold;
@@ -95,16 +95,17 @@ impl Streamed {
     }
 }
 
-/// Wall and thread times of a streamed input, in milliseconds. The reader thread and the
-/// locating run side by side; settle, reproject and exact are summed over the chunks (each on
-/// rayon's threads), fold is the folder thread's.
+/// Wall and thread times of a streamed input, in milliseconds. The reader thread, the
+/// locating tasks and the folder run side by side; locate, settle, reproject and exact are
+/// summed over the chunks (located side by side on rayon's threads), fold is the folder
+/// thread's.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct StreamProfile {
     pub rows: u64,
     ms: u64,
     /// The reader thread, from opening the input to its last chunk.
     read_ms: u64,
-    /// The locating thread, from the CRS to the last chunk (waits for the reader included).
+    /// Locating the chunks (settle, reproject and exact), summed over them.
     locate_ms: u64,
     /// Points not settled by a source-CRS grid: reprojected and tested exactly.
     pub reprojected: u64,
