@@ -24,10 +24,16 @@ pub(super) const UNKNOWN: Cell = u32::MAX - 2;
 /// In a [`SourceGrid`], a boundary cell refined into [`FINE`] × [`FINE`] sub-cells holds
 /// `REFINED + b`, `b` the index of its block of sub-cells (region indices stay below it).
 const REFINED: Cell = 1 << 31;
-/// Sub-cells per side of a refined boundary cell of a [`SourceGrid`].
-pub const FINE: usize = 8;
-/// Sub-cells of a refined cell.
-const FF: usize = FINE * FINE;
+/// Sub-cells per side of a refined boundary cell of a [`SourceGrid`]: [`FINE`], or
+/// [`COARSE_FINE`] for a level whose refined cells would take more than
+/// [`FINE_BUDGET`] bytes (see `SourceGrid::new`).
+pub const FINE: usize = 16;
+/// Sub-cells per side of a refined cell of a level too detailed for [`FINE`].
+pub const COARSE_FINE: usize = 8;
+/// The most the sub-cells of one level's refined cells may take at [`FINE`], in bytes.
+pub const FINE_BUDGET: usize = 64 << 20;
+/// The most sub-cells a refined cell has.
+const MAX_FF: usize = FINE * FINE;
 /// A sub-cell's code (a [`SourceGrid`] keeps one byte per sub-cell, an index into its
 /// block's palette of regions): a boundary crosses it.
 const SUB_BOUNDARY: u8 = u8::MAX;
@@ -42,6 +48,8 @@ pub(super) struct Grid {
     size: f64,
     nx: usize,
     ny: usize,
+    /// Sub-cells per side of a refined cell ([`FINE`] or [`COARSE_FINE`]).
+    sub_side: usize,
     cells: Vec<Cell>,
 }
 
@@ -61,6 +69,7 @@ impl Grid {
             size,
             nx,
             ny,
+            sub_side: FINE,
             cells: vec![UNKNOWN; nx * ny],
         })
     }
@@ -79,7 +88,7 @@ impl Grid {
         Some((x0, y0, x1, y1))
     }
 
-    /// The sub-cell of `c` in a grid of [`FINE`] × [`FINE`] sub-cells per cell, as global
+    /// The sub-cell of `c` in a grid of `fine` × `fine` sub-cells per cell, as global
     /// sub-cell coordinates, clamped into the grid (`None` when not finite). Monotone in each
     /// coordinate, and the sub-cell of an in-grid point is the one [`SourceGrid::classify`]
     /// looks up (the same arithmetic).
@@ -93,10 +102,11 @@ impl Grid {
             (fx as usize).min(self.nx - 1),
             (fy as usize).min(self.ny - 1),
         );
-        Some((x * FINE + sub(fx, x), y * FINE + sub(fy, y)))
+        let f = self.sub_side;
+        Some((x * f + sub(fx, x, f), y * f + sub(fy, y, f)))
     }
 
-    /// Adds to `out` every sub-cell (as `y * nx * FINE + x` in global sub-cell coordinates)
+    /// Adds to `out` every sub-cell (as `y * nx * fine + x` in global sub-cell coordinates)
     /// the bounding box of segment `a`–`b`, grown by `margin`, touches.
     fn fine_within(&self, a: Coord<f64>, b: Coord<f64>, margin: f64, out: &mut Vec<u64>) {
         let (lo, hi) = grown_box(a, b, margin);
@@ -104,7 +114,7 @@ impl Grid {
         else {
             return;
         };
-        let row = (self.nx * FINE) as u64;
+        let row = (self.nx * self.sub_side) as u64;
         for y in y0..=y1 {
             out.extend((x0..=x1).map(|x| y as u64 * row + x as u64));
         }
@@ -163,17 +173,50 @@ impl Grid {
         }
     }
 
+    /// How many cells hold a sub-cell of `touched` (global sub-cell keys).
+    fn cells_of(&self, touched: &[u64]) -> usize {
+        let (nx, f) = (self.nx, self.sub_side);
+        let row = (nx * f) as u64;
+        let mut seen = vec![false; self.cells.len()];
+        let mut n = 0;
+        for &key in touched {
+            let (fx, fy) = ((key % row) as usize, (key / row) as usize);
+            let k = (fy / f) * nx + fx / f;
+            if !seen[k] {
+                seen[k] = true;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// The keys of `touched` (global sub-cell keys at [`FINE`] per side) at [`COARSE_FINE`]
+    /// per side, ascending, and the grid's sub-cells made that size: each sub-cell halved,
+    /// exactly the sub-cell [`sub`] gives at [`COARSE_FINE`] (so the cover stays conservative).
+    fn coarsen(&mut self, touched: &[u64]) -> Vec<u64> {
+        let ratio = (FINE / COARSE_FINE) as u64;
+        let (row, coarse_row) = ((self.nx * FINE) as u64, (self.nx * COARSE_FINE) as u64);
+        let mut keys: Vec<u64> = touched
+            .iter()
+            .map(|&k| (k / row / ratio) * coarse_row + (k % row) / ratio)
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        self.sub_side = COARSE_FINE;
+        keys
+    }
+
     /// Marks the cells holding a touched sub-cell (`touched_fine`, ascending global sub-cell
     /// keys) as refined blocks, numbered in ascending cell order, and returns the blocks' cells
     /// and their sub-cells, [`SUB_BOUNDARY`] where touched.
     fn refine(&mut self, touched_fine: &[u64]) -> Result<(Vec<u32>, Vec<u8>), GridError> {
         // A cell is a boundary cell exactly when one of its sub-cells is (the same monotone
         // arithmetic).
-        let row = (self.nx * FINE) as u64;
-        let nx = self.nx;
+        let (nx, f) = (self.nx, self.sub_side);
+        let row = (nx * f) as u64;
         let coarse = |key: u64| {
             let (fx, fy) = ((key % row) as usize, (key / row) as usize);
-            (fy / FINE) * nx + fx / FINE
+            (fy / f) * nx + fx / f
         };
         let mut blocks: Vec<u32> = touched_fine.iter().map(|&k| coarse(k) as u32).collect();
         blocks.sort_unstable();
@@ -187,16 +230,16 @@ impl Grid {
         for (b, &k) in blocks.iter().enumerate() {
             self.cells[k as usize] = REFINED + b as Cell;
         }
-        let mut fine = vec![0u8; blocks.len() * FF];
+        let mut fine = vec![0u8; blocks.len() * f * f];
         for &key in touched_fine {
             let b = (self.cells[coarse(key)] - REFINED) as usize;
             let (fx, fy) = ((key % row) as usize, (key / row) as usize);
-            fine[b * FF + (fy % FINE) * FINE + fx % FINE] = SUB_BOUNDARY;
+            fine[b * f * f + (fy % f) * f + fx % f] = SUB_BOUNDARY;
         }
         Ok((blocks, fine))
     }
 
-    /// Labels the boundary-free sub-cells of the refined cell `k` (`sub`, [`FINE`]² of them,
+    /// Labels the boundary-free sub-cells of the refined cell `k` (`sub`, `fine`² of them,
     /// row by row), component by component: with the label of a boundary-free cell the
     /// component borders (their union is connected and free of boundaries, so in one region
     /// or outside all), else with `label` of the centre of one of its sub-cells.
@@ -223,8 +266,9 @@ impl Grid {
         ];
         // Marks the sub-cells of the component being collected.
         const COLLECTING: Cell = u32::MAX - 3;
-        let mut stack = [0usize; FF];
-        let mut members = [0usize; FF];
+        let f = self.sub_side;
+        let mut stack = [0usize; MAX_FF];
+        let mut members = [0usize; MAX_FF];
         for start in 0..sub.len() {
             if sub[start] != UNKNOWN {
                 continue;
@@ -239,14 +283,14 @@ impl Grid {
                 let s = stack[top];
                 members[n] = s;
                 n += 1;
-                let (x, y) = (s % FINE, s / FINE);
-                let edge = [x == 0, x + 1 == FINE, y == 0, y + 1 == FINE];
+                let (x, y) = (s % f, s / f);
+                let edge = [x == 0, x + 1 == f, y == 0, y + 1 == f];
                 for (side, &on) in edge.iter().enumerate() {
                     if on && value.is_none() {
                         value = sides[side];
                     }
                 }
-                neighbours(s, FINE, FINE, |t| {
+                neighbours(s, f, f, |t| {
                     if sub[t] == UNKNOWN {
                         sub[t] = COLLECTING;
                         stack[top] = t;
@@ -257,10 +301,10 @@ impl Grid {
             let value = match value {
                 Some(v) => v,
                 None => {
-                    let f = 1.0 / FINE as f64;
+                    let w = 1.0 / f as f64;
                     label(Coord {
-                        x: self.x0 + (cx as f64 + ((start % FINE) as f64 + 0.5) * f) * self.size,
-                        y: self.y0 + (cy as f64 + ((start / FINE) as f64 + 0.5) * f) * self.size,
+                        x: self.x0 + (cx as f64 + ((start % f) as f64 + 0.5) * w) * self.size,
+                        y: self.y0 + (cy as f64 + ((start / f) as f64 + 0.5) * w) * self.size,
                     })?
                 }
             };
@@ -286,8 +330,6 @@ impl Grid {
     }
 }
 
-/// The sub-cell (0..FINE) along one axis of fractional cell coordinate `f` in cell `i`
-/// (`f - i` is exact: it only drops the integer part).
 /// Calls `visit` with each of the four neighbours (left, right, below, above) of cell `k` in
 /// a row-major `nx` × `ny` grid that lie inside it.
 fn neighbours(k: usize, nx: usize, ny: usize, mut visit: impl FnMut(usize)) {
@@ -306,6 +348,49 @@ fn neighbours(k: usize, nx: usize, ny: usize, mut visit: impl FnMut(usize)) {
     }
 }
 
-fn sub(f: f64, i: usize) -> usize {
-    (((f - i as f64) * FINE as f64).max(0.0) as usize).min(FINE - 1)
+/// The sub-cell (0..fine) along one axis of fractional cell coordinate `f` in cell `i`
+/// (`f - i` is exact: it only drops the integer part; so is the product by `fine`, a power
+/// of two, and the sub-cell at [`COARSE_FINE`] is the one at [`FINE`] halved).
+fn sub(f: f64, i: usize, fine: usize) -> usize {
+    (((f - i as f64) * fine as f64).max(0.0) as usize).min(fine - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Coarsening the sub-cells a segment's box touches at [`FINE`] gives exactly the
+    /// sub-cells it touches at [`COARSE_FINE`]: halving a sub-cell index is the sub-cell at
+    /// half the resolution, on every side of the grid and beyond it (clamped).
+    #[test]
+    fn coarsened_sub_cells_are_the_coarse_sub_cells() {
+        let c = |x: f64, y: f64| Coord { x, y };
+        let lo = c(0.0, 0.0);
+        let hi = c(10.0, 7.0);
+        let segments = [
+            (c(0.3, 0.2), c(9.7, 6.9)),
+            (c(-1.0, 3.3), c(2.45, 3.3)),
+            (c(5.0, -2.0), c(5.0, 9.0)),
+            (c(7.123, 1.001), c(7.124, 1.002)),
+            (c(11.0, 8.0), c(12.0, 9.0)),
+            (c(0.0, 0.0), c(0.0625, 0.0625)),
+        ];
+        for (a, b) in segments {
+            let mut fine = Grid::empty(lo, hi, 70).unwrap();
+            let mut keys = Vec::new();
+            fine.fine_within(a, b, 1e-3, &mut keys);
+            keys.sort_unstable();
+            keys.dedup();
+            let halved = fine.coarsen(&keys);
+            assert_eq!(fine.sub_side, COARSE_FINE);
+            let mut coarse = Grid::empty(lo, hi, 70).unwrap();
+            coarse.sub_side = COARSE_FINE;
+            let mut want = Vec::new();
+            coarse.fine_within(a, b, 1e-3, &mut want);
+            want.sort_unstable();
+            want.dedup();
+            assert!(!want.is_empty());
+            assert_eq!(halved, want, "segment {a:?} {b:?}");
+        }
+    }
 }

@@ -23,7 +23,7 @@ mod grid;
 
 pub use edges::EdgeIndex;
 use grid::{BOUNDARY, Grid, OUTSIDE, UNKNOWN};
-pub(crate) use grid::{DENSIFY_M, FINE, SOURCE_GRID_CELLS};
+pub(crate) use grid::{COARSE_FINE, DENSIFY_M, FINE, FINE_BUDGET, SOURCE_GRID_CELLS};
 pub use grid::{GridError, Settled, SourceGrid};
 
 /// A grid size that keeps most points out of the exact test: cells about the size of the

@@ -19,10 +19,12 @@ impl GridCache {
     pub(super) fn entry(&self, loc: &Locator<'_>, crs: &str, cells: usize) -> Entry {
         let level = loc.level.to_string();
         let parts = format!(
-            "{} {cells} {} fine {}",
+            "{} {cells} {} fine {} or {} within {}",
             loc.regions.regions.len(),
             crate::locate::DENSIFY_M,
-            crate::locate::FINE
+            crate::locate::FINE,
+            crate::locate::COARSE_FINE,
+            crate::locate::FINE_BUDGET
         );
         self.cache.entry(
             "grid",

@@ -343,11 +343,6 @@ fn refined_boundary_cells_settle_points_near_borders_exactly() {
     let b = national_boundaries(&[AdminLevel::Sigungu]);
     let sigungu = b.level(AdminLevel::Sigungu).unwrap();
     let locator = Locator::new(sigungu);
-    // Cells of ~1.4 km: every cell a border crosses is refined into 8 × 8 sub-cells of ~175 m.
-    let grid = SourceGrid::new(&locator, "EPSG:4326", 200_000)
-        .unwrap()
-        .expect("a grid");
-    assert!(grid.blocks() > 1000, "{} refined cells", grid.blocks());
     let to_lonlat = Transformer::new("EPSG:5179", "EPSG:4326").unwrap();
     let to_5179 = Transformer::new("EPSG:4326", "EPSG:5179").unwrap();
     let mut rng = Rng::new(23);
@@ -363,42 +358,58 @@ fn refined_boundary_cells_settle_points_near_borders_exactly() {
         }
     }
     to_lonlat.convert(&mut near).unwrap();
-    let (mut refined, mut settled) = (0, 0);
-    for p in &near {
-        if !grid.refined(*p) {
-            continue;
-        }
-        refined += 1;
-        let mut q = [*p];
-        to_5179.convert(&mut q).unwrap();
-        match grid.classify(*p) {
-            Settled::In(i) => {
-                settled += 1;
-                assert_eq!(Some(i), brute_force(sigungu, q[0]), "lon/lat {p:?}");
+    // Cells of ~1.4 km: every cell a border crosses is refined into 16 × 16 sub-cells of
+    // ~88 m, or, with no room for those, 8 × 8 of ~175 m (the same sub-cells halved).
+    let mut settled_by_side = Vec::new();
+    for (budget, side) in [(usize::MAX, 16), (0, 8)] {
+        let grid = SourceGrid::within(&locator, "EPSG:4326", 200_000, budget)
+            .unwrap()
+            .expect("a grid");
+        assert_eq!(grid.sub_side(), side);
+        assert!(grid.blocks() > 1000, "{} refined cells", grid.blocks());
+        let (mut refined, mut settled) = (0, 0);
+        for p in &near {
+            if !grid.refined(*p) {
+                continue;
             }
-            Settled::Out => {
-                settled += 1;
-                assert_eq!(None, brute_force(sigungu, q[0]), "lon/lat {p:?}");
+            refined += 1;
+            let mut q = [*p];
+            to_5179.convert(&mut q).unwrap();
+            match grid.classify(*p) {
+                Settled::In(i) => {
+                    settled += 1;
+                    assert_eq!(Some(i), brute_force(sigungu, q[0]), "{side}: lon/lat {p:?}");
+                }
+                Settled::Out => {
+                    settled += 1;
+                    assert_eq!(None, brute_force(sigungu, q[0]), "{side}: lon/lat {p:?}");
+                }
+                Settled::Unsure => {}
             }
-            Settled::Unsure => {}
         }
+        assert!(refined > 1000, "only {refined} points in refined cells");
+        // The batched lookup gives what the lookup point by point gives, beyond the grid too.
+        let mut all = near.clone();
+        all.push(geo::Coord { x: 0.0, y: 0.0 });
+        all.push(geo::Coord {
+            x: f64::NAN,
+            y: 37.0,
+        });
+        let mut batched = vec![Settled::Unsure; all.len()];
+        grid.classify_all(&all, &mut batched);
+        let one_by_one: Vec<Settled> = all.iter().map(|p| grid.classify(*p)).collect();
+        assert_eq!(batched, one_by_one);
+        // Sub-cells an eighth of the cell's side or less: a border crosses well under half.
+        assert!(
+            settled * 2 > refined,
+            "{side}: {settled} of {refined} points in refined cells settled"
+        );
+        settled_by_side.push(settled);
     }
-    assert!(refined > 1000, "only {refined} points in refined cells");
-    // The batched lookup gives what the lookup point by point gives, beyond the grid too.
-    let mut all = near.clone();
-    all.push(geo::Coord { x: 0.0, y: 0.0 });
-    all.push(geo::Coord {
-        x: f64::NAN,
-        y: 37.0,
-    });
-    let mut batched = vec![Settled::Unsure; all.len()];
-    grid.classify_all(&all, &mut batched);
-    let one_by_one: Vec<Settled> = all.iter().map(|p| grid.classify(*p)).collect();
-    assert_eq!(batched, one_by_one);
-    // Sub-cells an eighth of the cell's side: a border crosses well under half of them.
+    // Smaller sub-cells leave fewer points to the exact test.
     assert!(
-        settled * 2 > refined,
-        "{settled} of {refined} points in refined cells settled"
+        settled_by_side[0] > settled_by_side[1],
+        "settled by 16 × 16 and 8 × 8 sub-cells: {settled_by_side:?}"
     );
 }
 

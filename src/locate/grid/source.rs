@@ -8,7 +8,8 @@ use rayon::prelude::*;
 
 use super::super::Locator;
 use super::{
-    BOUNDARY, Cell, FF, FINE, Grid, OUTSIDE, REFINED, SUB_BOUNDARY, SUB_OUTSIDE, UNKNOWN, sub,
+    BOUNDARY, COARSE_FINE, Cell, FINE, FINE_BUDGET, Grid, MAX_FF, OUTSIDE, REFINED, SUB_BOUNDARY,
+    SUB_OUTSIDE, UNKNOWN, sub,
 };
 
 /// The grid of a level built in an input's own CRS, so that most points are placed without
@@ -21,7 +22,8 @@ use super::{
 /// thousands of times the deviation. Each remaining component is
 /// labelled by reprojecting one cell centre into EPSG:5179 and testing it exactly.
 ///
-/// Every boundary cell is refined into `FINE` × `FINE` sub-cells marked the same way
+/// Every boundary cell is refined into `FINE` × `FINE` sub-cells (16², ~22 m; 8², ~44 m, for a
+/// level whose refined cells would take more than `FINE_BUDGET` that way: 리) marked the same way
 /// (issue #20: in cities, where points crowd, the fine boundaries cross a third of the cells;
 /// a boundary crosses only a few of their sub-cells). A boundary-free component of sub-cells
 /// takes the label of a boundary-free cell it borders, else of one exact test of its centre.
@@ -32,7 +34,7 @@ use super::{
 #[derive(Debug, PartialEq)]
 pub struct SourceGrid {
     grid: Grid,
-    /// The sub-cells of the refined cells, [`FINE`]² codes per block, row by row: an index
+    /// The sub-cells of the refined cells, `sub_side`² codes per block, row by row: an index
     /// into the block's palette, [`SUB_OUTSIDE`] or [`SUB_BOUNDARY`].
     fine: Vec<u8>,
     /// Where each block's palette starts in `palette` (one more than the blocks).
@@ -77,7 +79,7 @@ impl SourceGrid {
         for v in [g.x0, g.y0, g.size] {
             w.put(&v.to_le_bytes())?;
         }
-        let head = [g.nx, g.ny, FINE, self.blocks(), self.palette.len()];
+        let head = [g.nx, g.ny, g.sub_side, self.blocks(), self.palette.len()];
         for v in head {
             w.put(&(v as u64).to_le_bytes())?;
         }
@@ -115,20 +117,21 @@ impl SourceGrid {
             u64_at(56) as usize,
             u64_at(64) as usize,
         );
-        if fine != FINE {
+        if fine != FINE && fine != COARSE_FINE {
             return Err(GridError::Format);
         }
+        let (side, ff) = (fine, fine * fine);
         let n = nx.checked_mul(ny).filter(|&n| n > 0 && n <= 1 << 26);
         let Some(n) = n else {
             return Err(GridError::Size { nx, ny });
         };
-        if blocks > n || palette > blocks * FF {
+        if blocks > n || palette > blocks * ff {
             return Err(GridError::Size { nx, ny });
         }
         if !(x0.is_finite() && y0.is_finite() && size.is_finite() && size > 0.0) {
             return Err(GridError::Origin);
         }
-        if ((n + blocks + 1 + palette) * 4 + blocks * FF) as u64 > f.remaining() {
+        if ((n + blocks + 1 + palette) * 4 + blocks * ff) as u64 > f.remaining() {
             return Err(GridError::Short);
         }
         let mut buf = vec![0u8; 1 << 20];
@@ -147,7 +150,7 @@ impl SourceGrid {
                 Ok(cells)
             };
         let cells = read_cells(&mut f, n)?;
-        let mut fine = vec![0u8; blocks * FF];
+        let mut fine = vec![0u8; blocks * ff];
         for part in fine.chunks_mut(1 << 20) {
             f.read(part)?;
         }
@@ -161,7 +164,7 @@ impl SourceGrid {
             && palette_start.last().map(|&e| e as usize) == Some(palette.len())
             && palette_start.windows(2).all(|w| w[0] <= w[1]);
         let codes = spans
-            && fine.chunks(FF).zip(palette_start.windows(2)).all(|(b, w)| {
+            && fine.chunks(ff).zip(palette_start.windows(2)).all(|(b, w)| {
                 b.iter()
                     .all(|&c| c == SUB_BOUNDARY || c == SUB_OUTSIDE || u32::from(c) < w[1] - w[0])
             });
@@ -180,6 +183,7 @@ impl SourceGrid {
                 size,
                 nx,
                 ny,
+                sub_side: side,
                 cells,
             },
             fine,
@@ -190,7 +194,8 @@ impl SourceGrid {
 }
 
 /// Cells of a [`SourceGrid`]: 4 M cells of four bytes (16 MiB), about 350 m over Korea; a
-/// boundary cell is refined into [`FINE`]² sub-cells of about 44 m.
+/// boundary cell is refined into [`FINE`]² sub-cells of about 22 m ([`COARSE_FINE`]², ~44 m,
+/// on a level too detailed for [`FINE_BUDGET`]).
 pub const SOURCE_GRID_CELLS: usize = 1 << 22;
 
 /// Longest boundary segment reprojected as a straight line when building a [`SourceGrid`].
@@ -203,6 +208,20 @@ impl SourceGrid {
         loc: &Locator<'_>,
         crs: &str,
         cells: usize,
+    ) -> Result<Option<SourceGrid>, GridError> {
+        SourceGrid::within(loc, crs, cells, FINE_BUDGET)
+    }
+
+    /// [`SourceGrid::new`] with refined cells of [`FINE`]² sub-cells when they take at most
+    /// `budget` bytes that way, else of [`COARSE_FINE`]².
+    ///
+    /// # Errors
+    /// As [`SourceGrid::new`].
+    pub fn within(
+        loc: &Locator<'_>,
+        crs: &str,
+        cells: usize,
+        budget: usize,
     ) -> Result<Option<SourceGrid>, GridError> {
         let rings: Vec<&[Coord<f64>]> = loc
             .regions
@@ -230,7 +249,13 @@ impl SourceGrid {
         ) else {
             return Ok(None);
         };
-        let touched_fine = touched_sub_cells(&grid, &rings, crs)?;
+        // Sub-cells of FINE per side (~22 m), unless the level's refined cells would then
+        // take more than FINE_BUDGET (리: 370 k cells at 256 bytes); then COARSE_FINE (~44 m),
+        // the same touched sub-cells halved.
+        let mut touched_fine = touched_sub_cells(&grid, &rings, crs)?;
+        if grid.cells_of(&touched_fine) * FINE * FINE > budget {
+            touched_fine = grid.coarsen(&touched_fine);
+        }
         let (blocks, mut fine) = grid.refine(&touched_fine)?;
         drop(touched_fine);
         let label = |centre: Coord<f64>| -> Result<Cell, GridError> {
@@ -263,7 +288,12 @@ impl SourceGrid {
         }))
     }
 
-    /// Refined boundary cells (blocks of `FINE`² sub-cells).
+    /// Sub-cells per side of a refined cell ([`FINE`] or [`COARSE_FINE`]).
+    pub fn sub_side(&self) -> usize {
+        self.grid.sub_side
+    }
+
+    /// Refined boundary cells (blocks of sub-cells).
     pub fn blocks(&self) -> usize {
         self.palette_start.len().saturating_sub(1)
     }
@@ -302,7 +332,8 @@ impl SourceGrid {
         let v = g.cells[y * g.nx + x];
         if (REFINED..UNKNOWN).contains(&v) {
             let b = (v - REFINED) as usize;
-            return match self.fine[b * FF + sub(fy, y) * FINE + sub(fx, x)] {
+            let f = g.sub_side;
+            return match self.fine[b * f * f + sub(fy, y, f) * f + sub(fx, x, f)] {
                 SUB_BOUNDARY => Settled::Unsure,
                 SUB_OUTSIDE => Settled::Out,
                 i => Settled::In(
@@ -325,6 +356,7 @@ impl SourceGrid {
     pub fn classify_all(&self, cs: &[Coord<f64>], out: &mut [Settled]) {
         const BATCH: usize = 32;
         let g = &self.grid;
+        let (f, ff) = (g.sub_side, g.sub_side * g.sub_side);
         let refined = |v: Cell| (REFINED..UNKNOWN).contains(&v);
         for (cs, out) in cs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
             // The cells' indices first (arithmetic only; beyond the grid: an index past the
@@ -341,7 +373,7 @@ impl SourceGrid {
                     let (x, y) = (fx as usize, fy as usize);
                     if x < g.nx && y < g.ny {
                         *idx = y * g.nx + x;
-                        *at = (sub(fy, y) * FINE + sub(fx, x)) as u8;
+                        *at = (sub(fy, y, f) * f + sub(fx, x, f)) as u8;
                     }
                 }
             }
@@ -353,7 +385,7 @@ impl SourceGrid {
             let mut code = [SUB_BOUNDARY; BATCH];
             for ((code, &v), &at) in code.iter_mut().zip(&v).zip(&at).take(cs.len()) {
                 if refined(v) {
-                    *code = self.fine[(v - REFINED) as usize * FF + usize::from(at)];
+                    *code = self.fine[(v - REFINED) as usize * ff + usize::from(at)];
                 }
             }
             for ((out, &v), &code) in out.iter_mut().zip(&v).zip(&code) {
@@ -478,25 +510,30 @@ fn label_blocks(
     fine: &mut [u8],
     label: impl Fn(Coord<f64>) -> Result<Cell, GridError> + Sync,
 ) -> Result<(Vec<u32>, Vec<Cell>), GridError> {
+    let ff = grid.sub_side * grid.sub_side;
     let palettes: Vec<Vec<Cell>> = fine
-        .par_chunks_mut(FF)
+        .par_chunks_mut(ff)
         .zip(blocks.par_iter())
         .with_min_len(256)
         .map(|(codes, &k)| -> Result<Vec<Cell>, GridError> {
-            let mut sub = [UNKNOWN; FF];
+            let mut sub = [UNKNOWN; MAX_FF];
+            let sub = &mut sub[..ff];
             for (s, &c) in sub.iter_mut().zip(codes.iter()) {
                 if c == SUB_BOUNDARY {
                     *s = BOUNDARY;
                 }
             }
-            grid.fill_block(k as usize, &mut sub, &label)?;
+            grid.fill_block(k as usize, sub, &label)?;
             let mut palette: Vec<Cell> = Vec::new();
-            for (c, &v) in codes.iter_mut().zip(&sub) {
+            for (c, &v) in codes.iter_mut().zip(sub.iter()) {
                 *c = match v {
                     BOUNDARY => SUB_BOUNDARY,
                     OUTSIDE => SUB_OUTSIDE,
                     v => match palette.iter().position(|&p| p == v) {
                         Some(i) => i as u8,
+                        // A code is a byte below the two markers: a sub-cell of a region
+                        // beyond a block's 254th is left to the exact test.
+                        None if palette.len() >= usize::from(SUB_OUTSIDE) => SUB_BOUNDARY,
                         None => {
                             palette.push(v);
                             (palette.len() - 1) as u8
