@@ -109,16 +109,21 @@ fn write_all<L: std::ops::Deref<Target = OutLayer>>(
         .create_with_band_type_with_options::<u8, _>(path, 0, 0, 0, &options)
         .map_err(GeoPackageError::Create)?;
     let srs = SpatialRef::from_epsg(5179).map_err(GeoPackageError::Setup)?;
+    let cpu = crate::progress::thread_cpu_ms;
     for l in layers {
-        let t = std::time::Instant::now();
+        let (t, c) = (std::time::Instant::now(), cpu());
         let l = &*l;
         write_layer(&mut ds, l, &srs)?;
-        tracing::debug!(layer = %l.name, rows = l.features.len(), fields = l.fields.len(), ms = t.elapsed().as_millis() as u64, "GeoPackage layer");
+        tracing::debug!(layer = %l.name, rows = l.features.len(), fields = l.fields.len(), ms = t.elapsed().as_millis() as u64, cpu_ms = cpu().saturating_sub(c), "GeoPackage layer");
     }
     // Closing builds the spatial indexes (GDAL defers them to the end).
-    let t = std::time::Instant::now();
+    let (t, c) = (std::time::Instant::now(), cpu());
     let closed = ds.close().map_err(GeoPackageError::Close);
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "GeoPackage closed");
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        cpu_ms = cpu().saturating_sub(c),
+        "GeoPackage closed"
+    );
     closed
 }
 

@@ -39,12 +39,16 @@ pub fn layers<T>(
         let (tx, rx) = std::sync::mpsc::channel::<Arc<OutLayer>>();
         let gpkg = &gpkg;
         let gpkg_thread = scope.spawn(move || {
-            let t0 = Instant::now();
+            let (t0, c0) = (Instant::now(), crate::progress::thread_cpu_ms());
             let r = write::geopackage::write(gpkg, rx).map_err(|e| Error::Write {
                 path: gpkg.clone(),
                 message: e.to_string(),
             });
-            debug!(ms = t0.elapsed().as_millis() as u64, "GeoPackage written");
+            debug!(
+                ms = t0.elapsed().as_millis() as u64,
+                cpu_ms = crate::progress::thread_cpu_ms().saturating_sub(c0),
+                "GeoPackage written"
+            );
             r
         });
         // A send fails only when the writer has stopped on an error, which its join reports.
