@@ -5,12 +5,9 @@ use std::path::Path;
 
 use gdal::errors::GdalError;
 use gdal::spatial_ref::SpatialRef;
-use gdal::vector::{
-    Feature, FieldValue, Layer, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType,
-};
+use gdal::vector::{Feature, Layer, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType};
 use gdal::{Dataset, DriverManager};
 use geo::{Geometry, Polygon};
-use rayon::prelude::*;
 use thiserror::Error;
 
 use super::{FieldType, GeomKind, OutFeature, OutLayer, Value};
@@ -164,20 +161,23 @@ fn write_layer(ds: &mut Dataset, l: &OutLayer, srs: &SpatialRef) -> Result<(), G
             })
             .collect();
         layer.create_defn_fields(&fields).map_err(gdal)?;
-        // Geometries are encoded as WKB in parallel, a thousand at a time, and handed to GDAL
-        // whole (one parse per feature instead of one call per vertex).
-        for chunk in l.features.chunks(1024) {
-            let wkbs: Vec<Option<Vec<u8>>> = chunk
-                .par_iter()
-                .map(|f| f.geometry.as_ref().map(wkb).transpose())
-                .collect::<Result<_, WkbError>>()
-                .map_err(|source| GeoPackageError::Wkb {
-                    layer: l.name.clone(),
-                    source,
-                })?;
-            for (f, wkb) in chunk.iter().zip(wkbs) {
-                write_feature(&layer, f, wkb.as_deref()).map_err(gdal)?;
-            }
+        // Each geometry is encoded as WKB into one reused buffer and handed to GDAL whole (one
+        // parse per feature instead of one call per vertex). On this thread, not on rayon's
+        // pool: the GeoJSON writer keeps that pool busy meanwhile, and a job injected from
+        // outside it waited there behind the GeoJSON's (issue #20).
+        let mut buf = Vec::new();
+        for f in &l.features {
+            let wkb = match &f.geometry {
+                Some(g) => {
+                    wkb_into(g, &mut buf).map_err(|source| GeoPackageError::Wkb {
+                        layer: l.name.clone(),
+                        source,
+                    })?;
+                    Some(buf.as_slice())
+                }
+                None => None,
+            };
+            write_feature(&layer, f, wkb).map_err(gdal)?;
         }
     }
     txn.commit().map_err(gdal)
@@ -188,7 +188,7 @@ fn write_feature(layer: &Layer, f: &OutFeature, wkb: Option<&[u8]>) -> Result<()
     for (i, v) in f.values.iter().enumerate() {
         let r = match v {
             Value::Null => feature.set_field_null(i),
-            Value::Text(s) => feature.set_field(i, &FieldValue::StringValue(s.clone())),
+            Value::Text(s) => feature.set_field_string(i, s),
             Value::Int(n) => feature.set_field_integer64(i, *n),
             Value::Real(x) => feature.set_field_double(i, *x),
         };
@@ -206,6 +206,16 @@ fn write_feature(layer: &Layer, f: &OutFeature, wkb: Option<&[u8]>) -> Result<()
 /// # Errors
 /// Another kind of geometry, or more parts than WKB counts.
 pub fn wkb(g: &Geometry<f64>) -> Result<Vec<u8>, WkbError> {
+    let mut out = Vec::new();
+    wkb_into(g, &mut out)?;
+    Ok(out)
+}
+
+/// [`wkb`] into `out`, which is cleared first (one buffer serves a whole layer).
+///
+/// # Errors
+/// Another kind of geometry, or more parts than WKB counts.
+fn wkb_into(g: &Geometry<f64>, out: &mut Vec<u8>) -> Result<(), WkbError> {
     fn header(out: &mut Vec<u8>, ty: u32) {
         out.push(1);
         out.extend_from_slice(&ty.to_le_bytes());
@@ -227,29 +237,29 @@ pub fn wkb(g: &Geometry<f64>) -> Result<Vec<u8>, WkbError> {
         }
         Ok(())
     }
-    let mut out = Vec::new();
+    out.clear();
     match g {
         Geometry::Point(p) => {
-            header(&mut out, 1);
+            header(out, 1);
             out.extend_from_slice(&p.x().to_le_bytes());
             out.extend_from_slice(&p.y().to_le_bytes());
         }
-        Geometry::Polygon(p) => polygon(&mut out, p)?,
+        Geometry::Polygon(p) => polygon(out, p)?,
         Geometry::MultiPolygon(mp) => {
             let size: usize =
                 mp.0.iter()
                     .map(|p| 9 + 4 * (1 + p.interiors().len()) + 16 * p.exterior().0.len())
                     .sum();
             out.reserve(9 + size);
-            header(&mut out, 6);
-            count(&mut out, mp.0.len())?;
+            header(out, 6);
+            count(out, mp.0.len())?;
             for p in &mp.0 {
-                polygon(&mut out, p)?;
+                polygon(out, p)?;
             }
         }
         _ => return Err(WkbError::Unsupported),
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
