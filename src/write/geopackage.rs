@@ -100,6 +100,16 @@ fn write_all<L: std::ops::Deref<Target = OutLayer>>(
 ) -> Result<(), GeoPackageError> {
     gdal::config::set_config_option("OGR_CURRENT_DATE", FIXED_TIMESTAMP)
         .map_err(GeoPackageError::Setup)?;
+    // GDAL 3.6 builds an R-tree at close, by inserting every row's box into SQLite's rtree
+    // (~9 µs a row: W5's 15,188 리 and 10,000 rejects took 175 ms of a 720 ms write). For
+    // one layer of the file (the second created, in 3.6.2) it can instead feed the boxes to a
+    // thread of its own as the rows are written, into a temporary database beside the file,
+    // and copy that R-tree's tables in at close; by default only past 100,000 rows. This
+    // option starts that thread at the first rows. The R-tree is built by the same inserts
+    // in the same order, so its tables are byte for byte the same (checked with sqlite3
+    // .dump); the temporary database is removed at close. Thread-local: this thread only.
+    gdal::config::set_thread_local_config_option("OGR_GPKG_THREADED_RTREE_AT_FIRST_FEATURE", "YES")
+        .map_err(GeoPackageError::Setup)?;
     let driver = DriverManager::get_driver_by_name("GPKG").map_err(GeoPackageError::Setup)?;
     let options = gdal::raster::RasterCreationOptions::from_iter(["VERSION=1.2"]);
     let mut ds = driver
