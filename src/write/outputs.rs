@@ -60,11 +60,6 @@ pub fn layers<T: Send>(
         // ~0.35 s for the statistics and the GeoJSON); with rayon's whole pool for these, the
         // writer shared a core with them and took ~1.5× its CPU time. So they run on a pool
         // that leaves it a core (on 2 cores: one thread), unless there is only one.
-        let others = rayon::current_num_threads().saturating_sub(1).max(1);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(others)
-            .thread_name(|i| format!("smartgap-write-{i}"))
-            .build();
         let rest = || {
             let t0 = Instant::now();
             let (value, more) = late();
@@ -92,9 +87,9 @@ pub fn layers<T: Send>(
             (value, geojson)
         };
         // Without a pool of its own (threads refused), the work runs on rayon's global one.
-        let (value, geojson) = match pool {
-            Ok(pool) => pool.install(rest),
-            Err(_) => rest(),
+        let (value, geojson) = match side_pool() {
+            Some(pool) => pool.install(rest),
+            None => rest(),
         };
         let gpkg = gpkg_thread
             .join()
@@ -103,6 +98,23 @@ pub fn layers<T: Send>(
     });
     gpkg_written?;
     Ok((value, geojson_written?))
+}
+
+/// The pool beside the GeoPackage writer: one thread fewer than rayon's global pool, at least
+/// one. Built once, its threads live as long as the process, as the global pool's do: with a
+/// pool dropped after each run, its threads were still exiting (their thread-local state,
+/// PROJ's and GDAL's among it, being torn down) when a failed run's process exited, and
+/// `nightly::a_full_disk…` died of SIGABRT in 7 of 50 runs; none in 40 with this pool.
+fn side_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(rayon::current_num_threads().saturating_sub(1).max(1))
+            .thread_name(|i| format!("smartgap-write-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
 }
 
 /// Adds the region layers' QGIS styles to `dir/smartgap.gpkg` (`layer_styles`) and writes the
