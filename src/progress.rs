@@ -57,6 +57,16 @@ pub(crate) fn peak_rss_mib() -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
+/// CPU time the calling thread has run, in milliseconds (`/proc/thread-self/schedstat`; 0
+/// where that is not readable). For debug lines: on a shared machine a thread's wall time
+/// says little, its CPU time what it cost.
+pub(crate) fn thread_cpu_ms() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |ns| ns / 1_000_000)
+}
+
 /// Throughput for the stage log lines: rows per second over `ms` milliseconds.
 pub(crate) fn per_second(rows: usize, ms: u64) -> u64 {
     (rows as u64 * 1000)

@@ -19,61 +19,78 @@ use crate::write::{self, GeomKind, OutLayer};
 /// Writes `layers` into `dir/smartgap.gpkg` and, those with geometry, into `dir/geojson/`.
 ///
 /// The GeoPackage (SQLite, one thread) takes the layers as they are ready: it writes `layers`
-/// while `late` computes what only the last layers need (the global statistics) on this
-/// thread; the layers `late` returns are appended to the GeoPackage only, then the GeoJSON
-/// files (formatted in parallel) are written. The stage takes about the GeoPackage's time
-/// instead of the sum. GeoJSON geometry texts are kept in `cache` between runs. Returns
+/// while `late` computes what only the last layers need (the global statistics); the layers
+/// `late` returns are appended to the GeoPackage only, then the GeoJSON files (formatted in
+/// parallel) are written. `late` and the GeoJSON run on a rayon pool one thread smaller than
+/// the global one, which leaves the GeoPackage writer a core. The stage takes about the
+/// GeoPackage's time instead of the sum. GeoJSON geometry texts are kept in `cache` between runs. Returns
 /// `late`'s value and what snapping to the GeoJSON grid did to each polygon layer.
 ///
 /// # Errors
 /// Any file that cannot be written, naming it.
-pub fn layers<T>(
+pub fn layers<T: Send>(
     dir: &Path,
     layers: &[Arc<OutLayer>],
     geojson_decimals: u32,
     cache: &Cache,
-    late: impl FnOnce() -> (T, Vec<OutLayer>),
+    late: impl FnOnce() -> (T, Vec<OutLayer>) + Send,
 ) -> Result<(T, Vec<GeoJsonReport>), Error> {
     let gpkg = dir.join("smartgap.gpkg");
     let (gpkg_written, geojson_written, value) = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<Arc<OutLayer>>();
         let gpkg = &gpkg;
         let gpkg_thread = scope.spawn(move || {
-            let t0 = Instant::now();
+            let (t0, c0) = (Instant::now(), crate::progress::thread_cpu_ms());
             let r = write::geopackage::write(gpkg, rx).map_err(|e| Error::Write {
                 path: gpkg.clone(),
                 message: e.to_string(),
             });
-            debug!(ms = t0.elapsed().as_millis() as u64, "GeoPackage written");
+            debug!(
+                ms = t0.elapsed().as_millis() as u64,
+                cpu_ms = crate::progress::thread_cpu_ms().saturating_sub(c0),
+                "GeoPackage written"
+            );
             r
         });
         // A send fails only when the writer has stopped on an error, which its join reports.
         for l in layers {
             let _ = tx.send(Arc::clone(l));
         }
-        let t0 = Instant::now();
-        let (value, more) = late();
-        for l in more {
-            let _ = tx.send(Arc::new(l));
-        }
-        drop(tx);
-        debug!(ms = t0.elapsed().as_millis() as u64, "global statistics");
-        let t0 = Instant::now();
-        let geojson = layers
-            .iter()
-            .filter(|l| l.geom != GeomKind::None)
-            .map(|l| {
-                let path = dir.join("geojson").join(format!("{}.geojson", l.name));
-                write::geojson::write(&path, l, geojson_decimals, Some(cache))
-                    .map(|r| (l.geom == GeomKind::MultiPolygon).then_some(r))
-                    .map_err(|e| Error::Write {
-                        path,
-                        message: e.to_string(),
-                    })
-            })
-            .filter_map(Result::transpose)
-            .collect::<Result<Vec<GeoJsonReport>, Error>>();
-        debug!(ms = t0.elapsed().as_millis() as u64, "GeoJSON written");
+        // The GeoPackage writer is the stage's longest thread (W5: ~0.45 s of CPU against
+        // ~0.35 s for the statistics and the GeoJSON); with rayon's whole pool for these, the
+        // writer shared a core with them and took ~1.5× its CPU time. So they run on a pool
+        // that leaves it a core (on 2 cores: one thread), unless there is only one.
+        let rest = || {
+            let t0 = Instant::now();
+            let (value, more) = late();
+            for l in more {
+                let _ = tx.send(Arc::new(l));
+            }
+            drop(tx);
+            debug!(ms = t0.elapsed().as_millis() as u64, "global statistics");
+            let t0 = Instant::now();
+            let geojson = layers
+                .iter()
+                .filter(|l| l.geom != GeomKind::None)
+                .map(|l| {
+                    let path = dir.join("geojson").join(format!("{}.geojson", l.name));
+                    write::geojson::write(&path, l, geojson_decimals, Some(cache))
+                        .map(|r| (l.geom == GeomKind::MultiPolygon).then_some(r))
+                        .map_err(|e| Error::Write {
+                            path,
+                            message: e.to_string(),
+                        })
+                })
+                .filter_map(Result::transpose)
+                .collect::<Result<Vec<GeoJsonReport>, Error>>();
+            debug!(ms = t0.elapsed().as_millis() as u64, "GeoJSON written");
+            (value, geojson)
+        };
+        // Without a pool of its own (threads refused), the work runs on rayon's global one.
+        let (value, geojson) = match side_pool() {
+            Some(pool) => pool.install(rest),
+            None => rest(),
+        };
         let gpkg = gpkg_thread
             .join()
             .unwrap_or_else(|_| Err(Error::Invariant("the GeoPackage writer panicked".into())));
@@ -81,6 +98,23 @@ pub fn layers<T>(
     });
     gpkg_written?;
     Ok((value, geojson_written?))
+}
+
+/// The pool beside the GeoPackage writer: one thread fewer than rayon's global pool, at least
+/// one. Built once, its threads live as long as the process, as the global pool's do: with a
+/// pool dropped after each run, its threads were still exiting (their thread-local state,
+/// PROJ's and GDAL's among it, being torn down) when a failed run's process exited, and
+/// `nightly::a_full_disk…` died of SIGABRT in 7 of 50 runs; none in 40 with this pool.
+fn side_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(rayon::current_num_threads().saturating_sub(1).max(1))
+            .thread_name(|i| format!("smartgap-write-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
 }
 
 /// Adds the region layers' QGIS styles to `dir/smartgap.gpkg` (`layer_styles`) and writes the
