@@ -102,13 +102,13 @@ impl Run<'_> {
             Vec::new()
         };
         debug!(peak_rss_mib = peak_rss_mib(), "locators built");
+        let cache = stream::GridCache::new(
+            Cache::new(&p.output_dir.join("cache")),
+            self.boundaries_key.to_string(),
+        );
         for (i, spec) in p.inputs.iter().enumerate() {
             if spec.stream {
                 let t = Instant::now();
-                let cache = stream::GridCache {
-                    cache: Cache::new(&p.output_dir.join("cache")),
-                    boundaries: self.boundaries_key.to_string(),
-                };
                 let s = stream::run(i, spec, &p.indicators.periods, &locators, Some(&cache))?;
                 inputs.stream_ms += t.elapsed().as_millis() as u64;
                 inputs.files.push(s.file.clone());

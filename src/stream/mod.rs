@@ -28,7 +28,7 @@ mod rows;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use self::csv::{csv_open, produce_csv};
@@ -237,10 +237,11 @@ pub fn run(
                 String::new(),
                 Err("the reader sent a chunk before its CRS".to_string()),
             ),
-            None => (String::new(), Ok(Vec::new())),
+            None => (String::new(), Ok(Arc::new(Vec::new()))),
         };
         let failed = match &grids {
             Ok(grids) => {
+                let grids = grids.as_slice();
                 let stop = AtomicBool::new(false);
                 let (crs, stop, nanos) = (crs.as_str(), &stop, &locate_nanos);
                 rayon::in_place_scope(|tasks| {
