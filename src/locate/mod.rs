@@ -15,6 +15,7 @@
 //!   its sealed-file save and load.
 
 use geo::{BoundingRect, Coord, coordinate_position::CoordPos};
+use rayon::prelude::*;
 
 use crate::model::{AdminLevel, LevelRegions};
 
@@ -48,9 +49,10 @@ impl<'a> Locator<'a> {
             level: regions.level,
             regions,
             boxes: Buckets::new(regions),
+            // Region by region in parallel (15,188 리: ~75 ms on one thread).
             edges: regions
                 .regions
-                .iter()
+                .par_iter()
                 .map(|r| EdgeIndex::new(&r.geometry))
                 .collect(),
             grid: None,

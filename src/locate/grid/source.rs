@@ -163,17 +163,23 @@ impl SourceGrid {
         let spans = palette_start.first() == Some(&0)
             && palette_start.last().map(|&e| e as usize) == Some(palette.len())
             && palette_start.windows(2).all(|w| w[0] <= w[1]);
+        // The checks fold every value without stopping early, which the compiler turns into
+        // vector code: 24 MB of codes and 4 M cells are checked on every load.
         let codes = spans
             && fine.chunks(ff).zip(palette_start.windows(2)).all(|(b, w)| {
-                b.iter()
-                    .all(|&c| c == SUB_BOUNDARY || c == SUB_OUTSIDE || u32::from(c) < w[1] - w[0])
+                // Each code plus two, wrapping: the two markers (254, 255) become 0 and 1, a
+                // palette index i becomes i + 2, so every index is below the palette's length
+                // n exactly when the largest is at most n + 1 (a byte-wise max).
+                let top = b.iter().map(|&c| c.wrapping_add(2)).fold(0u8, u8::max);
+                u32::from(top) <= w[1] - w[0] + 1
             });
         if !codes {
             return Err(GridError::Format);
         }
-        if !cells.iter().all(|&c| region(c) || block(c))
-            || !palette.iter().all(|&c| (c as usize) < regions)
-        {
+        let cells_ok = cells
+            .iter()
+            .fold(true, |ok, &c| ok & (region(c) || block(c)));
+        if !cells_ok || !palette.iter().all(|&c| (c as usize) < regions) {
             return Err(GridError::Region { regions });
         }
         Ok(SourceGrid {
