@@ -157,10 +157,21 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
                 let row = rows.rows + 1;
                 let mut not_utf8 = None;
                 let get = |i: usize| rec.get(i).unwrap_or(b"");
-                let id = id_i.and_then(|i| decode(get(i), enc, &mut b_id));
-                let program = program_i.and_then(|i| decode(get(i), enc, &mut b_prog));
-                let funding = funding_i.and_then(|i| decode(get(i), enc, &mut b_fund));
-                let date = date_i.and_then(|i| decode(get(i), enc, &mut b_date));
+                // A UTF-8 record whose fields are UTF-8 together is checked once and its fields
+                // sliced out of it (`str::get` refuses a slice that is not whole characters);
+                // any other field is decoded alone, so only a configured column can fail.
+                let whole = match enc {
+                    Encoding::Utf8 => std::str::from_utf8(rec.as_slice()).ok(),
+                    _ => None,
+                };
+                let field = |i: usize| whole.and_then(|t| t.get(rec.range(i)?));
+                let id = id_i.and_then(|i| field(i).or_else(|| decode(get(i), enc, &mut b_id)));
+                let program =
+                    program_i.and_then(|i| field(i).or_else(|| decode(get(i), enc, &mut b_prog)));
+                let funding =
+                    funding_i.and_then(|i| field(i).or_else(|| decode(get(i), enc, &mut b_fund)));
+                let date =
+                    date_i.and_then(|i| field(i).or_else(|| decode(get(i), enc, &mut b_date)));
                 for (i, v) in [
                     (id_i, id),
                     (program_i, program),
@@ -291,10 +302,9 @@ fn checksum(r: CsvReader, watch: &Watch, rows: &Rows<'_>) -> Result<String, Erro
 /// digits, signs) goes through the exact decimal parser.
 pub(super) fn csv_amount(b: &[u8], unit: AmountUnit, buf: &mut String) -> Result<i64, BadAmount> {
     if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
-        let v = b
-            .iter()
-            .fold(0i128, |acc, d| acc * 10 + i128::from(d - b'0'));
-        return amount_int(v, unit);
+        // At most 18 digits: below 10^18, within a u64.
+        let v = b.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+        return amount_int(i128::from(v), unit);
     }
     buf.clear();
     buf.push_str(&String::from_utf8_lossy(b));

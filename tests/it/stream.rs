@@ -543,3 +543,60 @@ locate = { by = "geometry" }
         &["sido", "sigungu", "emd", "rejects"],
     );
 }
+
+/// A streamed CSV past its 4 MiB sample (read as UTF-8): a non-UTF-8 byte in a column the
+/// input does not use is no error, while a configured column that is not UTF-8 is one naming
+/// the row and column, even when its bytes and the next field's happen to form a character
+/// together (the reader checks a record whole, then slices whole characters out of it).
+#[test]
+fn a_streamed_csv_s_late_bytes_that_are_not_utf8_fail_only_in_a_configured_column() {
+    let input = r#"[[inputs]]
+name = "late"
+path = "late.csv"
+stream = true
+id = "id"
+amount = { field = "amount" }
+program = { field = "program" }
+locate = { by = "point", x = "x", y = "y", crs = "EPSG:5179" }
+"#;
+    let write = |dir: &Path, last: &[u8]| -> usize {
+        let mut bytes = b"id,x,y,program,note,amount\n".to_vec();
+        let mut n = 0;
+        while bytes.len() < (4 << 20) + 4096 {
+            n += 1;
+            let row = format!("{n},{},{},u_city,ok,1000\n", X0 + 500.0, Y0 + 500.0);
+            bytes.extend(row.as_bytes());
+        }
+        bytes.extend(last);
+        std::fs::write(dir.join("late.csv"), bytes).unwrap();
+        n + 1
+    };
+    // 0xFF in the unused `note` column: read, the row counted like the others.
+    let dir = grid_dir();
+    let x = format!("{},{}", X0 + 500.0, Y0 + 500.0);
+    let last = [b"999999999,".as_slice(), x.as_bytes(), b",u_city,\xFF,7\n"].concat();
+    let rows = write(dir.path(), &last);
+    let o = run_on_grid(dir.path(), "late", 1.0, input);
+    assert_eq!(o.report.totals.input_records, rows as u64);
+    assert_eq!(o.report.totals.assigned_records, rows as u64);
+    // The programme ends with the first byte of `€` (E2 82 AC), the next field starts with
+    // the other two: an error naming the row and the programme column.
+    let dir = grid_dir();
+    let last = [
+        b"999999999,".as_slice(),
+        x.as_bytes(),
+        b",u_city\xE2,\x82\xACnote,7\n",
+    ]
+    .concat();
+    let rows = write(dir.path(), &last);
+    let toml = crate::fixtures::grid_pipeline("late", 1.0, input);
+    let path = dir.path().join("late.toml");
+    std::fs::write(&path, toml).unwrap();
+    let p = smartgap::pipeline::load(&path).unwrap();
+    let err = smartgap::pipeline::run(&p).expect_err("not UTF-8");
+    let text = format!("{err}");
+    assert!(
+        text.contains(&format!("row {rows}, column `program`: not UTF-8")),
+        "{text}"
+    );
+}
