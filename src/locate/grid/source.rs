@@ -218,8 +218,8 @@ impl SourceGrid {
         SourceGrid::within(loc, crs, cells, FINE_BUDGET)
     }
 
-    /// [`SourceGrid::new`] with refined cells of [`FINE`]² sub-cells when they take at most
-    /// `budget` bytes that way, else of [`COARSE_FINE`]².
+    /// [`SourceGrid::new`] with refined cells of 16² (`FINE`) sub-cells when they take at most
+    /// `budget` bytes that way, else of 8² (`COARSE_FINE`).
     ///
     /// # Errors
     /// As [`SourceGrid::new`].
@@ -294,7 +294,7 @@ impl SourceGrid {
         }))
     }
 
-    /// Sub-cells per side of a refined cell ([`FINE`] or [`COARSE_FINE`]).
+    /// Sub-cells per side of a refined cell (16, or 8 on a level too detailed for that).
     pub fn sub_side(&self) -> usize {
         self.grid.sub_side
     }
