@@ -33,9 +33,6 @@ use std::time::{Duration, Instant};
 
 use self::csv::{csv_open, produce_csv};
 use self::fold::{Fold, Located};
-
-/// A located chunk handed to the folder, with the CRS of its coordinates.
-type Handed = (Box<Chunk>, Located, String);
 pub use self::grids::GridCache;
 use self::grids::source_grids;
 use self::ogr::produce_gdal;
@@ -48,6 +45,9 @@ use crate::locate::Locator;
 use crate::model::{Reject, RejectReason};
 use crate::progress::Progress;
 use crate::read::{InputFile, encoding::Encoding};
+
+/// A located chunk handed to the folder, with the CRS of its coordinates.
+type Handed = (Box<Chunk>, Located, String);
 
 /// Rows per chunk: large enough to amortise PROJ and rayon, small enough to keep memory flat.
 pub const CHUNK_ROWS: usize = 65_536;
