@@ -26,6 +26,19 @@ use grid::{BOUNDARY, Grid, OUTSIDE, UNKNOWN};
 pub(crate) use grid::{COARSE_FINE, DENSIFY_M, FINE, FINE_BUDGET, SOURCE_GRID_CELLS};
 pub use grid::{GridError, Settled, SourceGrid};
 
+/// Bounds nothing has extended yet (`lo` at +∞, `hi` at −∞), to fold points into with
+/// `min`/`max`.
+pub(crate) const NO_BOUNDS: (Coord<f64>, Coord<f64>) = (
+    Coord {
+        x: f64::INFINITY,
+        y: f64::INFINITY,
+    },
+    Coord {
+        x: f64::NEG_INFINITY,
+        y: f64::NEG_INFINITY,
+    },
+);
+
 /// A grid size that keeps most points out of the exact test: cells about the size of the
 /// typical vertex spacing would be ideal; 8 M cells (32 MiB) bounds memory.
 pub fn default_cells(level: &LevelRegions) -> usize {
@@ -227,14 +240,7 @@ impl Buckets {
 
     /// The union of the boxes, `None` when there is none.
     fn extent(&self) -> Option<(Coord<f64>, Coord<f64>)> {
-        let mut lo = Coord {
-            x: f64::INFINITY,
-            y: f64::INFINITY,
-        };
-        let mut hi = Coord {
-            x: f64::NEG_INFINITY,
-            y: f64::NEG_INFINITY,
-        };
+        let (mut lo, mut hi) = NO_BOUNDS;
         for b in &self.boxes {
             lo.x = lo.x.min(b[0]);
             lo.y = lo.y.min(b[1]);

@@ -108,23 +108,21 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
             ))
         })
     };
-    let (xi, yi) = match &spec.locate {
+    let (x, y) = match &spec.locate {
         Locate::Point { x, y, .. } => (idx(x)?, idx(y)?),
         _ => {
             return Err(rows.err("a streamed CSV is located by x/y columns (by = \"point\")"));
         }
     };
-    let Columns {
-        id: id_i,
-        amount: amount_i,
-        program: program_i,
-        date: date_i,
-        funding: funding_i,
-    } = Columns::of(spec, idx)?;
+    let mut fields = Fields {
+        columns: Columns::of(spec, idx)?,
+        names: &names,
+        enc,
+        xy: (x, y),
+        unit: spec.amount.as_ref().map(|a| a.unit),
+        text: Default::default(),
+    };
     rows.announce();
-    let unit = spec.amount.as_ref().map(|a| a.unit);
-    let [mut b_id, mut b_prog, mut b_fund, mut b_date, mut b_amount] =
-        std::array::from_fn(|_| String::new());
     // Records are split off the bytes (csv_core) on a thread of their own, a batch at a time,
     // while this thread decodes, checks and pushes the previous batch: on 10 M rows the two
     // halves each took about as long as the other work of the run. The batches come back to
@@ -141,81 +139,7 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
                 }
             };
             for rec in &batch[..n] {
-                if rec.len() < names.len() {
-                    if let Some(label) = footer(rec, enc, &rows.footers) {
-                        rows.skip(label);
-                        continue;
-                    }
-                    let id = id_i
-                        .and_then(|i| rec.get(i))
-                        .and_then(|b| decode(b, enc, &mut b_id));
-                    if !rows.push_rejected(Val::text(id), short_row(rec.len(), names.len()))? {
-                        return Ok(());
-                    }
-                    continue;
-                }
-                let row = rows.rows + 1;
-                let mut not_utf8 = None;
-                let get = |i: usize| rec.get(i).unwrap_or(b"");
-                // A UTF-8 record whose fields are UTF-8 together is checked once and its fields
-                // sliced out of it (`str::get` refuses a slice that is not whole characters);
-                // any other field is decoded alone, so only a configured column can fail.
-                let whole = match enc {
-                    Encoding::Utf8 => std::str::from_utf8(rec.as_slice()).ok(),
-                    _ => None,
-                };
-                let field = |i: usize| whole.and_then(|t| t.get(rec.range(i)?));
-                let id = id_i.and_then(|i| field(i).or_else(|| decode(get(i), enc, &mut b_id)));
-                let program =
-                    program_i.and_then(|i| field(i).or_else(|| decode(get(i), enc, &mut b_prog)));
-                let funding =
-                    funding_i.and_then(|i| field(i).or_else(|| decode(get(i), enc, &mut b_fund)));
-                let date =
-                    date_i.and_then(|i| field(i).or_else(|| decode(get(i), enc, &mut b_date)));
-                for (i, v) in [
-                    (id_i, id),
-                    (program_i, program),
-                    (funding_i, funding),
-                    (date_i, date),
-                ] {
-                    if let (Some(i), None) = (i, v) {
-                        not_utf8 = Some(i);
-                    }
-                }
-                if let Some(i) = not_utf8 {
-                    return Err(rows.err(format!(
-                        "row {row}, column `{}`: not UTF-8 (the file's first 4 MiB were); set encoding = \"cp949\" on the input",
-                        crate::model::clip(&names[i], 64)
-                    )));
-                }
-                let amount = match (amount_i, unit) {
-                    (Some(i), Some(u)) => Some(csv_amount(get(i), u, &mut b_amount)),
-                    _ => None,
-                };
-                let (xs, ys) = (get(xi), get(yi));
-                let xy = coordinates(parse_f64(xs), parse_f64(ys), || {
-                    (
-                        String::from_utf8_lossy(xs).into_owned(),
-                        String::from_utf8_lossy(ys).into_owned(),
-                    )
-                });
-                // A footer row carries no usable point or amount: only such rows are looked at.
-                if (xy.is_err() || matches!(amount, Some(Err(_))))
-                    && let Some(label) = footer(rec, enc, &rows.footers)
-                {
-                    rows.skip(label);
-                    continue;
-                }
-                let raw = Raw {
-                    id: Val::text(id),
-                    amount,
-                    program,
-                    program_key: None,
-                    funding,
-                    date: Val::text(date),
-                    xy,
-                };
-                if !rows.push(raw)? {
+                if !fields.push(rows, rec)? {
                     return Ok(());
                 }
             }
@@ -230,6 +154,105 @@ pub(super) fn produce_csv(rows: &mut Rows<'_>, delim: u8) -> Result<(), Error> {
             Err(_) => Err(rows.err("the CSV record splitter panicked")),
         }
     })
+}
+
+/// How a streamed CSV's records are read: the header's names, the encoding, the configured
+/// columns and the x/y columns, the amount unit, and scratch text for fields decoded alone
+/// (id, programme, funding, date, amount).
+struct Fields<'n> {
+    columns: Columns,
+    names: &'n [String],
+    enc: Encoding,
+    xy: (usize, usize),
+    unit: Option<AmountUnit>,
+    text: [String; 5],
+}
+
+impl Fields<'_> {
+    /// Pushes one record: a row, a reject (short row), or a skipped footer. `false` when the
+    /// reading is to stop (the locating side is gone).
+    ///
+    /// # Errors
+    /// A configured column whose field is not text in the file's encoding.
+    fn push(&mut self, rows: &mut Rows<'_>, rec: &csv::ByteRecord) -> Result<bool, Error> {
+        let (enc, names, c) = (self.enc, self.names, &self.columns);
+        let [b_id, b_prog, b_fund, b_date, b_amount] = &mut self.text;
+        if rec.len() < names.len() {
+            if let Some(label) = footer(rec, enc, &rows.footers) {
+                rows.skip(label);
+                return Ok(true);
+            }
+            let id =
+                c.id.and_then(|i| rec.get(i))
+                    .and_then(|b| decode(b, enc, b_id));
+            return rows.push_rejected(Val::text(id), short_row(rec.len(), names.len()));
+        }
+        let row = rows.rows + 1;
+        let get = |i: usize| rec.get(i).unwrap_or(b"");
+        // A UTF-8 record whose fields are UTF-8 together is checked once and its fields
+        // sliced out of it (`str::get` refuses a slice that is not whole characters); any
+        // other field is decoded alone, so only a configured column can fail.
+        let whole = match enc {
+            Encoding::Utf8 => std::str::from_utf8(rec.as_slice()).ok(),
+            _ => None,
+        };
+        let field = |i: usize| whole.and_then(|t| t.get(rec.range(i)?));
+        let id =
+            c.id.and_then(|i| field(i).or_else(|| decode(get(i), enc, b_id)));
+        let program = c
+            .program
+            .and_then(|i| field(i).or_else(|| decode(get(i), enc, b_prog)));
+        let funding = c
+            .funding
+            .and_then(|i| field(i).or_else(|| decode(get(i), enc, b_fund)));
+        let date = c
+            .date
+            .and_then(|i| field(i).or_else(|| decode(get(i), enc, b_date)));
+        let mut not_utf8 = None;
+        for (i, v) in [
+            (c.id, id),
+            (c.program, program),
+            (c.funding, funding),
+            (c.date, date),
+        ] {
+            if let (Some(i), None) = (i, v) {
+                not_utf8 = Some(i);
+            }
+        }
+        if let Some(i) = not_utf8 {
+            return Err(rows.err(format!(
+                "row {row}, column `{}`: not UTF-8 (the file's first 4 MiB were); set encoding = \"cp949\" on the input",
+                crate::model::clip(&names[i], 64)
+            )));
+        }
+        let amount = match (c.amount, self.unit) {
+            (Some(i), Some(u)) => Some(csv_amount(get(i), u, b_amount)),
+            _ => None,
+        };
+        let (xs, ys) = (get(self.xy.0), get(self.xy.1));
+        let xy = coordinates(parse_f64(xs), parse_f64(ys), || {
+            (
+                String::from_utf8_lossy(xs).into_owned(),
+                String::from_utf8_lossy(ys).into_owned(),
+            )
+        });
+        // A footer row carries no usable point or amount: only such rows are looked at.
+        if (xy.is_err() || matches!(amount, Some(Err(_))))
+            && let Some(label) = footer(rec, enc, &rows.footers)
+        {
+            rows.skip(label);
+            return Ok(true);
+        }
+        rows.push(Raw {
+            id: Val::text(id),
+            amount,
+            program,
+            program_key: None,
+            funding,
+            date: Val::text(date),
+            xy,
+        })
+    }
 }
 
 /// Records per batch split off a CSV.

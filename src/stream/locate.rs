@@ -107,16 +107,7 @@ impl Fold {
 /// The indices of `cs` in Morton (Z) order of their coordinates, quantised to 16 bits each over
 /// their finite extent (non-finite ones last).
 pub(super) fn z_order(cs: &[Coord<f64>]) -> Vec<u32> {
-    let (mut lo, mut hi) = (
-        Coord {
-            x: f64::INFINITY,
-            y: f64::INFINITY,
-        },
-        Coord {
-            x: f64::NEG_INFINITY,
-            y: f64::NEG_INFINITY,
-        },
-    );
+    let (mut lo, mut hi) = crate::locate::NO_BOUNDS;
     for c in cs.iter().filter(|c| c.x.is_finite() && c.y.is_finite()) {
         lo.x = lo.x.min(c.x);
         lo.y = lo.y.min(c.y);

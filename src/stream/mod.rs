@@ -28,7 +28,7 @@ mod rows;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use self::csv::{csv_open, produce_csv};
@@ -162,6 +162,14 @@ impl Format {
     }
 }
 
+/// What the folder thread gives back: the sums, the totals so far, and the message of the error
+/// that stopped it, if one did.
+type FoldOutcome = (Fold, Streamed, Option<String>);
+
+/// A chunk's sequence number and its location (or why it could not be located), sent to the
+/// folder.
+type Handing = (u64, Result<Handed, String>);
+
 /// Reads, locates and folds one streamed input.
 ///
 /// # Errors
@@ -176,11 +184,8 @@ pub fn run(
 ) -> Result<Streamed, Error> {
     let started = Instant::now();
     let (tx, rx) = mpsc::sync_channel::<Msg>(2);
-    let progress = Progress::new(&spec.name);
-    let fold = Fold::new(locators);
-    let out = Streamed::default();
     let locate_nanos = AtomicU64::new(0);
-    let (produced, fold, mut out) = std::thread::scope(|s| {
+    let (produced, fold, out) = std::thread::scope(|s| {
         let producer = s.spawn(move || {
             let mut rows = Rows::new(index, spec, periods, tx);
             let result = match Format::of(&spec.path) {
@@ -195,84 +200,16 @@ pub fn run(
         // given back once the chunk is folded, so the chunks between the reader and the fold
         // stay few whichever side is slower.
         let in_flight = rayon::current_num_threads() + 1;
-        let (fold_tx, fold_rx) = mpsc::channel::<(u64, Result<Handed, String>)>();
+        let (fold_tx, fold_rx) = mpsc::channel::<Handing>();
         let (token_tx, token_rx) = mpsc::sync_channel::<()>(in_flight);
         for _ in 0..in_flight {
             let _ = token_tx.send(());
         }
-        let folder = s.spawn(move || {
-            let (mut fold, mut out) = (fold, out);
-            // Chunks located out of turn wait here for the ones before them.
-            let mut waiting = BTreeMap::new();
-            let mut next = 0;
-            for (seq, handed) in fold_rx {
-                waiting.insert(seq, handed);
-                while let Some(handed) = waiting.remove(&next) {
-                    next += 1;
-                    let (chunk, located, crs) = match handed {
-                        Ok(h) => h,
-                        Err(m) => return (fold, out, Some(m)),
-                    };
-                    progress.tick(chunk.last_row);
-                    if let Err(m) = fold.fold(index, &chunk, located, &crs, &mut out) {
-                        return (fold, out, Some(format!("CRS {crs}: {m}")));
-                    }
-                    // Fails only when the reading has stopped.
-                    let _ = token_tx.send(());
-                }
-            }
-            progress.done();
-            (fold, out, None)
-        });
-        let mut rx = rx.into_iter();
-        // The reader sends the CRS before its first chunk; most points are placed in their own
-        // CRS, without PROJ or exact tests.
-        let (crs, grids) = match rx.next() {
-            Some(Msg::Crs(crs)) => {
-                let grids =
-                    source_grids(locators, &crs, cache).map_err(|e| format!("CRS {crs}: {e}"));
-                (crs, grids)
-            }
-            Some(Msg::Chunk(_)) => (
-                String::new(),
-                Err("the reader sent a chunk before its CRS".to_string()),
-            ),
-            None => (String::new(), Ok(Arc::new(Vec::new()))),
-        };
-        let failed = match &grids {
-            Ok(grids) => {
-                let grids = grids.as_slice();
-                let stop = AtomicBool::new(false);
-                let (crs, stop, nanos) = (crs.as_str(), &stop, &locate_nanos);
-                rayon::in_place_scope(|tasks| {
-                    for msg in rx.by_ref() {
-                        if stop.load(Ordering::Relaxed) || token_rx.recv().is_err() {
-                            break;
-                        }
-                        let Msg::Chunk(chunk) = msg else { continue };
-                        let fold_tx = fold_tx.clone();
-                        tasks.spawn(move |_| {
-                            let t = Instant::now();
-                            let located = Fold::locate(&chunk, crs, grids, locators)
-                                .map_err(|e| format!("CRS {crs}: {e}"));
-                            nanos.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                            let seq = chunk.seq;
-                            let failed = located.is_err();
-                            let handed = located.map(|l| (chunk, l, crs.to_string()));
-                            // The folder stopped on an error of its own, reported below.
-                            if fold_tx.send((seq, handed)).is_err() || failed {
-                                stop.store(true, Ordering::Relaxed);
-                            }
-                        });
-                    }
-                });
-                None
-            }
-            Err(m) => Some(m.clone()),
-        };
-        // Dropping the receiver stops the reader.
-        drop(rx);
-        drop(fold_tx);
+        let (fold, progress) = (Fold::new(locators), Progress::new(&spec.name));
+        let folder = s.spawn(move || fold_in_order(index, fold, fold_rx, &token_tx, &progress));
+        // Returning drops the reader's receiver, which stops the reader, and the folder's
+        // sender, which ends its loop.
+        let failed = locate_chunks(rx, locators, cache, &token_rx, fold_tx, &locate_nanos).err();
         let (fold, out, fold_failed) = folder.join().unwrap_or_else(|_| {
             (
                 Fold::new(locators),
@@ -298,7 +235,106 @@ pub fn run(
         (produced, fold, out)
     });
     let locate_time = Duration::from_nanos(locate_nanos.into_inner());
-    let end = produced?;
+    Ok(finish(
+        spec,
+        periods,
+        locators,
+        produced?,
+        fold,
+        out,
+        [started.elapsed(), locate_time],
+    ))
+}
+
+/// The folder thread: folds the located chunks in reading order (those located out of turn
+/// wait for the ones before them) and gives a token back for each.
+fn fold_in_order(
+    index: usize,
+    mut fold: Fold,
+    handed: mpsc::Receiver<Handing>,
+    tokens: &mpsc::SyncSender<()>,
+    progress: &Progress,
+) -> FoldOutcome {
+    let mut out = Streamed::default();
+    let mut waiting = BTreeMap::new();
+    let mut next = 0;
+    for (seq, h) in handed {
+        waiting.insert(seq, h);
+        while let Some(h) = waiting.remove(&next) {
+            next += 1;
+            let (chunk, located, crs) = match h {
+                Ok(h) => h,
+                Err(m) => return (fold, out, Some(m)),
+            };
+            progress.tick(chunk.last_row);
+            if let Err(m) = fold.fold(index, &chunk, located, &crs, &mut out) {
+                return (fold, out, Some(format!("CRS {crs}: {m}")));
+            }
+            // Fails only when the reading has stopped.
+            let _ = tokens.send(());
+        }
+    }
+    progress.done();
+    (fold, out, None)
+}
+
+/// Loads the grids of the CRS the reader sends first (most points are placed in their own CRS,
+/// without PROJ or exact tests), then hands each chunk to a rayon task once a token is free,
+/// until the reader is done or a chunk could not be located.
+fn locate_chunks(
+    rx: mpsc::Receiver<Msg>,
+    locators: &Locators<'_>,
+    cache: Option<&GridCache>,
+    tokens: &mpsc::Receiver<()>,
+    fold_tx: mpsc::Sender<Handing>,
+    nanos: &AtomicU64,
+) -> Result<(), String> {
+    let mut rx = rx.into_iter();
+    let crs = match rx.next() {
+        Some(Msg::Crs(crs)) => crs,
+        Some(Msg::Chunk(_)) => return Err("the reader sent a chunk before its CRS".to_string()),
+        None => return Ok(()),
+    };
+    let grids = source_grids(locators, &crs, cache).map_err(|e| format!("CRS {crs}: {e}"))?;
+    let (crs, grids) = (crs.as_str(), grids.as_slice());
+    let stop = AtomicBool::new(false);
+    let stop = &stop;
+    rayon::in_place_scope(|tasks| {
+        for msg in rx.by_ref() {
+            if stop.load(Ordering::Relaxed) || tokens.recv().is_err() {
+                break;
+            }
+            let Msg::Chunk(chunk) = msg else { continue };
+            let fold_tx = fold_tx.clone();
+            tasks.spawn(move |_| {
+                let t = Instant::now();
+                let located = Fold::locate(&chunk, crs, grids, locators)
+                    .map_err(|e| format!("CRS {crs}: {e}"));
+                nanos.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                let seq = chunk.seq;
+                let failed = located.is_err();
+                let handed = located.map(|l| (chunk, l, crs.to_string()));
+                // The folder stopped on an error of its own, reported by the caller.
+                if fold_tx.send((seq, handed)).is_err() || failed {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    Ok(())
+}
+
+/// The streamed input's totals, file record and profile once every chunk is folded;
+/// `[elapsed, located]` are the input's wall time and the locating tasks' summed time.
+fn finish(
+    spec: &InputSpec,
+    periods: &[Period],
+    locators: &Locators<'_>,
+    end: rows::End,
+    fold: Fold,
+    mut out: Streamed,
+    [elapsed, located]: [Duration; 2],
+) -> Streamed {
     out.programs = end.programs.clone();
     let unsettled = fold.unsettled;
     let [settle_t, reproject_t, exact_t, fold_t] = fold.times.map(|d| d.as_millis() as u64);
@@ -316,12 +352,12 @@ pub fn run(
     for w in &out.file.warnings {
         tracing::warn!(input = %spec.name, "{w}");
     }
-    let ms = started.elapsed().as_millis().max(1) as u64;
+    let ms = elapsed.as_millis().max(1) as u64;
     out.profile = StreamProfile {
         rows: end.rows,
         ms,
         read_ms: end.read_time.as_millis() as u64,
-        locate_ms: locate_time.as_millis() as u64,
+        locate_ms: located.as_millis() as u64,
         reprojected: unsettled,
         plain_rows: end.plain,
         settle_ms: settle_t,
@@ -346,5 +382,5 @@ pub fn run(
         fold_ms = p.fold_ms,
         "streamed"
     );
-    Ok(out)
+    out
 }

@@ -11,11 +11,12 @@ use arrow_array::types::{
 };
 use arrow_array::{
     Array, ArrayRef, BinaryArray, BinaryViewArray, LargeBinaryArray, LargeStringArray,
-    PrimitiveArray, StringArray, StringViewArray,
+    PrimitiveArray, RecordBatch, StringArray, StringViewArray,
 };
 use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 use geo::Coord;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use parquet::file::reader::ChunkReader;
 use sha2::{Digest, Sha256};
 
@@ -295,6 +296,43 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
         path: spec.path.clone(),
         message: e.to_string(),
     })?;
+    let (reader, wanted) = open_batches(rows, &file)?;
+    let mut batches = Batches {
+        wanted,
+        unit: spec.amount.as_ref().map(|a| a.unit),
+        years: YearPeriods::new(),
+        text: Default::default(),
+    };
+    for batch in reader {
+        let batch = batch.map_err(|e| rows.err(format!("after row {}: {e}", rows.rows)))?;
+        if !batches.push(rows, &batch)? {
+            return Ok(());
+        }
+    }
+    rows.sha256 = file.checksum(&watch, rows)?;
+    Ok(())
+}
+
+/// The configured columns of a streamed GeoParquet input, by name (`None`: not configured).
+struct Wanted {
+    id: Option<String>,
+    amount: Option<String>,
+    program: Option<String>,
+    funding: Option<String>,
+    date: Option<String>,
+    /// The WKB geometry column, or the x and y columns.
+    geom: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+}
+
+/// Opens the reader of `file`'s configured columns, in batches of [`CHUNK_ROWS`], and tells
+/// `rows` the CRS (announced before the first rows, so the grids load meanwhile).
+fn open_batches(
+    rows: &mut Rows<'_>,
+    file: &Hashed,
+) -> Result<(ParquetRecordBatchReader, Wanted), Error> {
+    let spec = rows.spec;
     let builder = parquet_builder(file.clone()).map_err(|e| rows.err(e.to_string()))?;
     // The program column decoded as a dictionary: a few distinct values, each read and
     // interned once per batch instead of once per row.
@@ -303,7 +341,7 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
         _ => Vec::new(),
     };
     let builder =
-        with_dictionaries(&file, builder, &dictionary).map_err(|e| rows.err(e.to_string()))?;
+        with_dictionaries(file, builder, &dictionary).map_err(|e| rows.err(e.to_string()))?;
     let schema = builder.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let (geom, xy) = match &spec.locate {
@@ -324,41 +362,55 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
         ValueSpec::Field(f) => Some(f.clone()),
         _ => None,
     };
-    let funding_field = match &spec.funding {
-        FundingSpec::Field(f) => Some(f.clone()),
-        FundingSpec::Const(_) => None,
+    let (x, y) = xy.unzip();
+    let wanted = Wanted {
+        id: spec.id_field.clone(),
+        amount: spec.amount.as_ref().map(|a| a.field.clone()),
+        program: field(&spec.program),
+        funding: match &spec.funding {
+            FundingSpec::Field(f) => Some(f.clone()),
+            FundingSpec::Const(_) => None,
+        },
+        date: field(&spec.date),
+        geom,
+        x,
+        y,
     };
-    let wanted = [
-        spec.id_field.clone(),
-        spec.amount.as_ref().map(|a| a.field.clone()),
-        field(&spec.program),
-        funding_field.clone(),
-        field(&spec.date),
-        geom.clone(),
-        xy.as_ref().map(|p| p.0.clone()),
-        xy.as_ref().map(|p| p.1.clone()),
+    let columns = [
+        &wanted.id,
+        &wanted.amount,
+        &wanted.program,
+        &wanted.funding,
+        &wanted.date,
+        &wanted.geom,
+        &wanted.x,
+        &wanted.y,
     ];
-    let roots =
-        column_roots(wanted.into_iter().flatten(), &names).map_err(|e| rows.err(e.to_string()))?;
+    let roots = column_roots(columns.into_iter().flatten().cloned(), &names)
+        .map_err(|e| rows.err(e.to_string()))?;
     let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots);
     let reader = builder
         .with_projection(mask)
         .with_batch_size(CHUNK_ROWS)
         .build()
         .map_err(|e| rows.err(e.to_string()))?;
-    let unit = spec.amount.as_ref().map(|a| a.unit);
-    let mut years = YearPeriods::new();
-    let (mut b_id, mut b_prog, mut b_fund, mut b_date, mut b_amount, mut b_x, mut b_y) = (
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-    );
-    for batch in reader {
-        let batch = batch.map_err(|e| rows.err(format!("after row {}: {e}", rows.rows)))?;
+    Ok((reader, wanted))
+}
+
+/// What the reading keeps from batch to batch: the columns' names, the amount unit, the
+/// periods of the years met and scratch text for values read as text (id, amount, programme,
+/// funding, date, x, y).
+struct Batches {
+    wanted: Wanted,
+    unit: Option<AmountUnit>,
+    years: YearPeriods,
+    text: [String; 7],
+}
+
+impl Batches {
+    /// Pushes the rows of `batch`: plain runs straight from the Arrow buffers, the rest one by
+    /// one. `false` when the reading is to stop (the locating side is gone).
+    fn push(&mut self, rows: &mut Rows<'_>, batch: &RecordBatch) -> Result<bool, Error> {
         let col = |name: &Option<String>| -> Result<Option<Column>, Error> {
             match name {
                 None => Ok(None),
@@ -372,18 +424,19 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
                 }
             }
         };
-        let id = col(&spec.id_field)?;
-        let amount = col(&spec.amount.as_ref().map(|a| a.field.clone()))?;
-        let program = col(&field(&spec.program))?;
-        let funding = col(&funding_field)?;
-        let date = col(&field(&spec.date))?;
-        let x = col(&xy.as_ref().map(|p| p.0.clone()))?;
-        let y = col(&xy.as_ref().map(|p| p.1.clone()))?;
+        let w = &self.wanted;
+        let id = col(&w.id)?;
+        let amount = col(&w.amount)?;
+        let program = col(&w.program)?;
+        let funding = col(&w.funding)?;
+        let date = col(&w.date)?;
+        let x = col(&w.x)?;
+        let y = col(&w.y)?;
         rows.program_memo.clear();
         if let Some(n) = program.as_ref().and_then(Column::dictionary_len) {
             rows.program_memo.resize(n, UNSEEN);
         }
-        let wkb = match &geom {
+        let wkb = match &w.geom {
             Some(g) => {
                 let a = batch
                     .column_by_name(g)
@@ -402,50 +455,48 @@ pub(super) fn produce_parquet(rows: &mut Rows<'_>) -> Result<(), Error> {
                 wkb: wkb.as_ref(),
             },
         );
+        let [b_id, b_amount, b_prog, b_fund, b_date, b_x, b_y] = &mut self.text;
         let (mut i, n) = (0, batch.num_rows());
         while i < n {
             if let Some(p) = &plain {
-                match p.run(rows, &mut years, i, n)? {
-                    None => return Ok(()),
+                match p.run(rows, &mut self.years, i, n)? {
+                    None => return Ok(false),
                     Some(next) if next == n => break,
                     Some(next) => i = next,
                 }
             }
             let xy = match (&wkb, &x, &y) {
                 (Some(w), _, _) => w.point(i),
-                (None, Some(x), Some(y)) => {
-                    coordinates(x.number(i, &mut b_x), y.number(i, &mut b_y), || {
-                        (
-                            x.text(i, &mut b_x).unwrap_or("").to_string(),
-                            y.text(i, &mut b_y).unwrap_or("").to_string(),
-                        )
-                    })
-                }
+                (None, Some(x), Some(y)) => coordinates(x.number(i, b_x), y.number(i, b_y), || {
+                    (
+                        x.text(i, b_x).unwrap_or("").to_string(),
+                        y.text(i, b_y).unwrap_or("").to_string(),
+                    )
+                }),
                 _ => Err((RejectReason::LocationMissing, "no location".into())),
             };
             let raw = Raw {
-                id: id.as_ref().map_or(Val::Null, |c| c.val(i, &mut b_id)),
-                amount: match (&amount, unit) {
-                    (Some(c), Some(u)) => Some(c.amount(i, u, &mut b_amount)),
+                id: id.as_ref().map_or(Val::Null, |c| c.val(i, b_id)),
+                amount: match (&amount, self.unit) {
+                    (Some(c), Some(u)) => Some(c.amount(i, u, b_amount)),
                     _ => None,
                 },
-                program: program.as_ref().and_then(|c| c.text(i, &mut b_prog)),
+                program: program.as_ref().and_then(|c| c.text(i, b_prog)),
                 program_key: program
                     .as_ref()
                     .filter(|c| c.keys.is_some())
                     .and_then(|c| c.index(i)),
-                funding: funding.as_ref().and_then(|c| c.text(i, &mut b_fund)),
-                date: date.as_ref().map_or(Val::Null, |c| c.val(i, &mut b_date)),
+                funding: funding.as_ref().and_then(|c| c.text(i, b_fund)),
+                date: date.as_ref().map_or(Val::Null, |c| c.val(i, b_date)),
                 xy,
             };
             if !rows.push(raw)? {
-                return Ok(());
+                return Ok(false);
             }
             i += 1;
         }
+        Ok(true)
     }
-    rows.sha256 = file.checksum(&watch, rows)?;
-    Ok(())
 }
 
 /// One Arrow column of text or numbers, dictionary-encoded or not, its type resolved once per

@@ -425,14 +425,7 @@ fn source_extent(rings: &[&[Coord<f64>]], crs: &str) -> Result<Option<Extent>, G
         .map(|ring| -> Result<(Coord<f64>, Coord<f64>), GridError> {
             let mut v = ring.to_vec();
             crate::crs::reproject(crate::crs::WORK_CRS, crs, &mut v)?;
-            let mut lo = Coord {
-                x: f64::INFINITY,
-                y: f64::INFINITY,
-            };
-            let mut hi = Coord {
-                x: f64::NEG_INFINITY,
-                y: f64::NEG_INFINITY,
-            };
+            let (mut lo, mut hi) = crate::locate::NO_BOUNDS;
             for c in &v {
                 if !(c.x.is_finite() && c.y.is_finite()) {
                     return Err(GridError::Vertex);
